@@ -1,0 +1,82 @@
+/**
+ * Shapes that cross the workflow ↔ activity boundary. Workflows import this file for types only.
+ */
+import type { AgentAdapter, AgentKind, AgentReport, BlockedFeature, FeatureCounts, RunningAgent } from '../workflows/messages.ts';
+
+export type Claim = { featureId: number; featureName: string; attempt: number; workflowId: string; kind: AgentKind };
+
+export type PrepareRunInput = { projectId: string; maxRetries: number };
+export type PrepareRunResult = {
+  featureCount: number;
+  /** Agent runs of an earlier run that are still alive: the new run adopts them. */
+  adopt: RunningAgent[];
+  /** Features whose claim was held by an agent run that is gone: re-claimed before new work. */
+  resume: number[];
+};
+
+export type ScheduleInput = {
+  projectId: string;
+  maxRetries: number;
+  codingSlots: number;
+  testingSlots: number;
+  /** Coding agents this run has now: with none and nothing claimable, the run is over. */
+  codingRunning: number;
+  /** Features not to claim (held by an operator's stopFeature). */
+  exclude: number[];
+  /** Feature ids to claim before anything else (resume-first), when they are ready. */
+  resumeFirst: number[];
+  /** Ask for the blocked analysis: set when no agent runs, so the run can end instead of waiting. */
+  analyseBlocked: boolean;
+};
+export type ScheduleResult = {
+  claims: Claim[];
+  counts: FeatureCounts;
+  blocked: BlockedFeature[];
+  /** Set when no coding agent runs and none can start: how the run ends. */
+  finished: { outcome: 'complete' | 'blocked' | 'failed'; message: string } | null;
+};
+
+export type AgentSpec = {
+  projectId: string;
+  projectDir: string;
+  kind: AgentKind;
+  featureId: number | null;
+  featureName: string;
+  attempt: number;
+  adapter: AgentAdapter;
+  agentCmd?: string[] | undefined;
+  model?: string | undefined;
+  yolo: boolean;
+  simulate?: Record<string, unknown> | undefined;
+  timeoutMs: number;
+};
+
+export type AgentExitSummary = { exitCode: number | null; signal: string | null; durationMs: number; adopted: boolean; pid: number };
+
+export type RecordOutcomeInput = {
+  projectId: string;
+  featureId: number | null;
+  kind: AgentKind;
+  owner: string;
+  outcome: AgentReport['outcome'] | 'exited';
+  exitCode: number | null;
+  signal: string | null;
+  error: string | null;
+};
+export type RecordOutcomeResult = Pick<AgentReport, 'outcome' | 'featurePasses' | 'failureCount' | 'error'>;
+
+/** Heartbeat details of superviseAgent: what a retried attempt needs to adopt the process. */
+export type AgentHeartbeat = { pid: number; pgid: number; startTime: number; logPath: string; statusPath: string; host: string };
+
+/** Activities the projectRun workflow calls (feature store side). */
+export interface RunActivities {
+  prepareRun(input: PrepareRunInput): Promise<PrepareRunResult>;
+  schedule(input: ScheduleInput): Promise<ScheduleResult>;
+  resetFeatureFailures(input: { projectId: string; featureId: number }): Promise<void>;
+}
+
+/** Activities the agentRun workflow calls. */
+export interface AgentActivities {
+  superviseAgent(spec: AgentSpec): Promise<AgentExitSummary>;
+  recordAgentOutcome(input: RecordOutcomeInput): Promise<RecordOutcomeResult>;
+}

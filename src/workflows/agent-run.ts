@@ -1,0 +1,73 @@
+/**
+ * agentRun: one agent process tree working on one feature (or on the project, for the
+ * initializer). It supervises the process through an activity, records the outcome in the
+ * feature store (fenced by this workflow's ID, which is the claim owner) and tells the parent
+ * by workflow ID, so the report reaches whichever run of projectRun is current.
+ */
+import * as wf from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import type { AgentActivities, AgentSpec, RecordOutcomeInput } from '../activities/types.ts';
+import { agentFailureTypes, agentFinishedSignal, type AgentReport } from './messages.ts';
+
+export type AgentRunInput = { parentWorkflowId: string; spec: AgentSpec };
+
+const HEARTBEAT_TIMEOUT = '30s';
+
+const { recordAgentOutcome } = wf.proxyActivities<AgentActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '200ms', maximumInterval: '30s', nonRetryableErrorTypes: ['ClaimLost', 'InvalidInput'] },
+});
+
+const failureOutcomes = new Map<string, RecordOutcomeInput['outcome']>(
+  Object.entries(agentFailureTypes).map(([outcome, type]) => [type, outcome as RecordOutcomeInput['outcome']]),
+);
+
+export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promise<AgentReport> {
+  const workflowId = wf.workflowInfo().workflowId;
+  const { superviseAgent } = wf.proxyActivities<AgentActivities>({
+    // Start-to-close is the agent's own timeout plus room to kill its tree; the heartbeat timeout
+    // is what notices a dead worker, after which the retry adopts the still-running agent.
+    startToCloseTimeout: spec.timeoutMs + 60_000,
+    heartbeatTimeout: HEARTBEAT_TIMEOUT,
+    cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '500ms', maximumInterval: '10s', nonRetryableErrorTypes: Object.values(agentFailureTypes) },
+    summary: `${spec.kind}${spec.featureId === null ? '' : ` #${spec.featureId}`} ${spec.featureName}`,
+  });
+
+  let outcome: RecordOutcomeInput['outcome'] = 'exited';
+  let exitCode: number | null = null;
+  let signal: string | null = null;
+  let error: string | null = null;
+  try {
+    const exit = await superviseAgent(spec);
+    exitCode = exit.exitCode;
+    signal = exit.signal;
+  } catch (err) {
+    if (wf.isCancellation(err)) {
+      outcome = 'stopped';
+      error = 'stopped by operator';
+    } else {
+      const cause = err instanceof ActivityFailure ? err.cause : err;
+      const type = cause instanceof ApplicationFailure ? cause.type : null;
+      outcome = (type && failureOutcomes.get(type)) || 'crashed';
+      error = cause instanceof Error ? cause.message : String(cause);
+      const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as { exitCode?: number | null; signal?: string | null } | undefined) : undefined;
+      exitCode = details?.exitCode ?? null;
+      signal = details?.signal ?? null;
+    }
+  }
+
+  // Whatever happened (even a cancellation of this workflow), the claim is settled and the
+  // parent told; nothing of this may be cancelled half-way.
+  return await wf.CancellationScope.nonCancellable(async () => {
+    const recorded = await recordAgentOutcome({ projectId: spec.projectId, featureId: spec.featureId, kind: spec.kind, owner: workflowId, outcome, exitCode, signal, error });
+    const report: AgentReport = { workflowId, kind: spec.kind, featureId: spec.featureId, ...recorded };
+    try {
+      await wf.getExternalWorkflowHandle(parentWorkflowId).signal(agentFinishedSignal, report);
+    } catch (err) {
+      // The parent has closed (stopped, or ended while this agent finished): nothing to tell.
+      wf.log.info('parent not reachable for agentFinished', { parentWorkflowId, error: String(err) });
+    }
+    return report;
+  });
+}

@@ -1,0 +1,3 @@
+/** The worker's workflow bundle: every workflow type it serves. */
+export { projectRun } from './project-run.ts';
+export { agentRun } from './agent-run.ts';

@@ -1,0 +1,161 @@
+/**
+ * The projectRun contract (DESIGN.md §3): input, signals, updates, query and result. Workflow
+ * code, the worker, our CLI and tests all import these definitions, so names are written once.
+ * Validation uses zod, which is pure and therefore safe inside the workflow sandbox.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
+
+export const TASK_QUEUE_DEFAULT = 'autocoder';
+export const PROJECT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export const projectRunWorkflowId = (projectId: string): string => `autocoder/${projectId}`;
+
+/** Stable failure types that cross the Temporal boundary (non-retryable agent outcomes). */
+export const agentFailureTypes = {
+  exited: 'AgentExited',
+  crashed: 'AgentCrashed',
+  timed_out: 'AgentTimedOut',
+  stopped: 'AgentStopped',
+} as const;
+export const INVALID_INPUT = 'InvalidInput';
+export const CLAIM_LOST = 'ClaimLost';
+
+export const agentKinds = ['initializer', 'coding', 'testing'] as const;
+export type AgentKind = (typeof agentKinds)[number];
+
+export const agentAdapters = ['claude', 'simulate', 'command'] as const;
+export type AgentAdapter = (typeof agentAdapters)[number];
+
+export const limits = {
+  concurrency: { min: 1, max: 5 },
+  testingRatio: { min: 0, max: 3 },
+  maxAgents: { min: 1, max: 100 },
+} as const;
+
+export const projectIdSchema = z
+  .string()
+  .regex(PROJECT_ID_PATTERN, 'must be a slug: lowercase letters, digits and dashes, starting with a letter or digit, at most 63 characters');
+
+const runningAgentSchema = z.object({
+  workflowId: z.string(),
+  kind: z.enum(agentKinds),
+  featureId: z.number().int().nullable(),
+  featureName: z.string(),
+  startedAt: z.string(),
+});
+export type RunningAgent = z.infer<typeof runningAgentSchema>;
+
+const failureSchema = z.object({ featureId: z.number().int(), count: z.number().int(), lastError: z.string().nullable() });
+export type FeatureFailure = z.infer<typeof failureSchema>;
+
+/** What a run carries across continue-as-new: everything the loop cannot re-read from Postgres. */
+const carriedSchema = z.object({
+  startedAt: z.string(),
+  running: z.array(runningAgentSchema),
+  failures: z.array(failureSchema),
+  held: z.array(z.number().int()),
+  paused: z.boolean(),
+  draining: z.boolean(),
+  concurrency: z.number().int(),
+  testingRatio: z.number().int(),
+  agentsStarted: z.number().int(),
+  continuedAsNew: z.number().int(),
+});
+export type CarriedState = z.infer<typeof carriedSchema>;
+
+export const projectRunInputSchema = z
+  .object({
+    projectId: projectIdSchema,
+    projectDir: z.string().min(1, 'must be the project directory'),
+    concurrency: z.number().int().min(1).default(3),
+    maxConcurrency: z.number().int().min(1).max(50).default(limits.concurrency.max).describe('upper bound accepted by setConcurrency'),
+    testingRatio: z.number().int().min(limits.testingRatio.min).max(limits.testingRatio.max).default(1),
+    maxAgents: z.number().int().min(limits.maxAgents.min).max(limits.maxAgents.max).default(10).describe('coding + testing agents at once'),
+    yolo: z.boolean().default(false),
+    model: z.string().min(1).optional(),
+    agent: z.enum(agentAdapters).default('claude'),
+    agentCmd: z.array(z.string()).min(1).optional().describe('argv template of the command adapter'),
+    maxRetries: z.number().int().min(1).max(100).default(3),
+    pollIntervalMs: z.number().int().min(100).max(3_600_000).default(5000),
+    agentTimeoutMs: z.number().int().min(1000).optional(),
+    simulate: z.record(z.string(), z.unknown()).optional().describe('behaviour of the simulate adapter'),
+    budgetUsd: z.number().positive().optional(),
+    carried: carriedSchema.optional(),
+  })
+  .strict()
+  .refine((input) => input.concurrency <= input.maxConcurrency, {
+    path: ['concurrency'],
+    message: 'must not exceed maxConcurrency',
+  });
+export type ProjectRunInput = z.input<typeof projectRunInputSchema>;
+export type ProjectRunSettings = z.output<typeof projectRunInputSchema>;
+
+export const phases = ['initializing', 'resuming', 'running', 'draining', 'stopping', 'done'] as const;
+export type Phase = (typeof phases)[number];
+export type Outcome = 'complete' | 'stopped' | 'drained' | 'blocked' | 'failed';
+
+export type FeatureCounts = { total: number; passing: number; running: number; pending: number; blocked: number; failed: number };
+
+export type BlockedFeature = { featureId: number; reason: string };
+
+export type ProjectRunStatus = {
+  project: string;
+  phase: Phase;
+  outcome: Outcome | null;
+  paused: boolean;
+  settings: { concurrency: number; testingRatio: number; maxAgents: number; yolo: boolean; agent: AgentAdapter; maxRetries: number };
+  counts: FeatureCounts;
+  running: RunningAgent[];
+  failures: FeatureFailure[];
+  blocked: BlockedFeature[];
+  /** Features stopped by an operator; scheduled again after retryFeature. */
+  held: number[];
+  startedAt: string;
+  agentsStarted: number;
+  continuedAsNew: number;
+  costUsd?: number;
+};
+
+export type ProjectRunResult = {
+  outcome: Outcome;
+  counts: FeatureCounts;
+  durationMs: number;
+  blocked: BlockedFeature[];
+  failures: FeatureFailure[];
+  agentsStarted: number;
+  message: string;
+};
+
+/** Sent by every agentRun child to its parent (by workflow ID, so it reaches the current run). */
+export const agentReportSchema = z.object({
+  workflowId: z.string(),
+  kind: z.enum(agentKinds),
+  featureId: z.number().int().nullable(),
+  outcome: z.enum(['passed', 'failed', 'crashed', 'timed_out', 'stopped']),
+  featurePasses: z.boolean(),
+  failureCount: z.number().int(),
+  error: z.string().nullable(),
+});
+export type AgentReport = z.infer<typeof agentReportSchema>;
+
+const featureIdArg = z.number().int().min(1);
+
+export const stopSignal = defineSignal('stop');
+export const drainSignal = defineSignal('drain');
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+export const refreshSignal = defineSignal('refresh');
+export const stopFeatureSignal = defineSignal<[number]>('stopFeature');
+export const retryFeatureSignal = defineSignal<[number]>('retryFeature');
+export const agentFinishedSignal = defineSignal<[AgentReport]>('agentFinished');
+export const statusQuery = defineQuery<ProjectRunStatus>('status');
+export const setConcurrencyUpdate = defineUpdate<ProjectRunStatus['settings'], [number]>('setConcurrency');
+export const setTestingRatioUpdate = defineUpdate<ProjectRunStatus['settings'], [number]>('setTestingRatio');
+
+export const signalArgs = { featureId: featureIdArg };
+
+/** zod issues as `field: message` lines (the field path joined with dots). */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(input)'}: ${issue.message}`).join('; ');
+}

@@ -1,0 +1,357 @@
+/**
+ * projectRun: the scheduling loop of one project, as a durable workflow (DESIGN.md §2-3).
+ *
+ * The loop sleeps in `condition(() => woken, pollInterval)`. Agent completion (agentFinished),
+ * operator signals and the poll timer wake it; each pass settles reports, applies operator
+ * requests, and asks the feature store (one activity) to claim as many features as there are free
+ * slots, in the original's order. Every claim becomes an agentRun child whose workflow ID is the
+ * claim owner. Children are ABANDONed so they outlive continue-as-new; they report by signal.
+ */
+import * as wf from '@temporalio/workflow';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Claim, RunActivities } from '../activities/types.ts';
+import { agentRun } from './agent-run.ts';
+import {
+  INVALID_INPUT, agentFinishedSignal, agentReportSchema, describeIssues, drainSignal, limits, pauseSignal, projectRunInputSchema,
+  refreshSignal, resumeSignal, retryFeatureSignal, setConcurrencyUpdate, setTestingRatioUpdate, signalArgs,
+  statusQuery, stopFeatureSignal, stopSignal,
+  type AgentReport, type BlockedFeature, type CarriedState, type FeatureCounts, type FeatureFailure, type Outcome,
+  type Phase, type ProjectRunInput, type ProjectRunResult, type ProjectRunSettings, type ProjectRunStatus, type RunningAgent,
+} from './messages.ts';
+import { searchAttributes } from './search-attributes.ts';
+
+const INITIALIZER_TIMEOUT_MS = 30 * 60_000;
+const CODING_TIMEOUT_MS = 6 * 60 * 60_000;
+
+const activities = wf.proxyActivities<RunActivities>({
+  startToCloseTimeout: '2 minutes',
+  // Postgres or a worker being down is retried with backoff, indefinitely: it never costs a
+  // feature an attempt. Only bad input is final.
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: [INVALID_INPUT] },
+});
+
+export async function projectRun(rawInput: ProjectRunInput): Promise<ProjectRunResult> {
+  const parsed = projectRunInputSchema.safeParse(rawInput);
+  if (!parsed.success) {
+    throw ApplicationFailure.create({ type: INVALID_INPUT, nonRetryable: true, message: `invalid projectRun input: ${describeIssues(parsed.error)}` });
+  }
+  return new ProjectRun(parsed.data).run();
+}
+
+const emptyCounts = (): FeatureCounts => ({ total: 0, passing: 0, running: 0, pending: 0, blocked: 0, failed: 0 });
+
+class ProjectRun {
+  private readonly input: ProjectRunSettings;
+  private readonly workflowId = wf.workflowInfo().workflowId;
+  private phase: Phase = 'running';
+  private outcome: Outcome | null = null;
+  private readonly running = new Map<string, RunningAgent>();
+  private readonly failures = new Map<number, FeatureFailure>();
+  /** Features stopped by an operator: not scheduled again until retryFeature. */
+  private readonly held = new Set<number>();
+  private readonly reports: AgentReport[] = [];
+  private readonly stopFeatureRequests: number[] = [];
+  private readonly retryRequests: number[] = [];
+  private resumeFirst: number[] = [];
+  private counts: FeatureCounts = emptyCounts();
+  private blocked: BlockedFeature[] = [];
+  private concurrency: number;
+  private testingRatio: number;
+  private paused = false;
+  private draining = false;
+  private stopRequested = false;
+  private woken = true;
+  private agentsStarted = 0;
+  private continuedAsNew = 0;
+  private readonly startedAt: string;
+
+  constructor(input: ProjectRunSettings) {
+    this.input = input;
+    const carried = input.carried;
+    this.startedAt = carried?.startedAt ?? new Date().toISOString();
+    this.concurrency = carried?.concurrency ?? input.concurrency;
+    this.testingRatio = carried?.testingRatio ?? input.testingRatio;
+    if (carried) {
+      for (const agent of carried.running) this.running.set(agent.workflowId, agent);
+      for (const failure of carried.failures) this.failures.set(failure.featureId, failure);
+      for (const id of carried.held) this.held.add(id);
+      this.paused = carried.paused;
+      this.draining = carried.draining;
+      this.agentsStarted = carried.agentsStarted;
+      this.continuedAsNew = carried.continuedAsNew;
+    }
+    this.installHandlers();
+  }
+
+  private installHandlers(): void {
+    const wake = () => { this.woken = true; };
+    wf.setHandler(stopSignal, () => { this.stopRequested = true; wake(); });
+    wf.setHandler(drainSignal, () => { this.draining = true; wake(); });
+    wf.setHandler(pauseSignal, () => { this.paused = true; wake(); });
+    wf.setHandler(resumeSignal, () => { this.paused = false; wake(); });
+    wf.setHandler(refreshSignal, wake);
+    wf.setHandler(stopFeatureSignal, (featureId) => {
+      if (signalArgs.featureId.safeParse(featureId).success) { this.stopFeatureRequests.push(featureId); wake(); }
+      else wf.log.warn('stopFeature ignored: feature id must be an integer >= 1', { featureId });
+    });
+    wf.setHandler(retryFeatureSignal, (featureId) => {
+      if (signalArgs.featureId.safeParse(featureId).success) { this.retryRequests.push(featureId); wake(); }
+      else wf.log.warn('retryFeature ignored: feature id must be an integer >= 1', { featureId });
+    });
+    wf.setHandler(agentFinishedSignal, (report) => {
+      const parsed = agentReportSchema.safeParse(report);
+      if (parsed.success) { this.reports.push(parsed.data); wake(); }
+      else wf.log.warn('agentFinished ignored: malformed report', { error: describeIssues(parsed.error) });
+    });
+    wf.setHandler(statusQuery, () => this.status());
+    wf.setHandler(setConcurrencyUpdate, (n) => { this.concurrency = n; wake(); return this.settings(); }, {
+      validator: (n) => checkRange('concurrency', n, limits.concurrency.min, this.input.maxConcurrency),
+    });
+    wf.setHandler(setTestingRatioUpdate, (n) => { this.testingRatio = n; wake(); return this.settings(); }, {
+      validator: (n) => checkRange('testingRatio', n, limits.testingRatio.min, limits.testingRatio.max),
+    });
+  }
+
+  async run(): Promise<ProjectRunResult> {
+    if (!this.input.carried) {
+      const done = await this.prepare();
+      if (done) return done;
+    }
+    this.phase = this.draining ? 'draining' : 'running';
+    for (;;) {
+      await wf.condition(() => this.woken, this.input.pollIntervalMs);
+      this.woken = false;
+      this.settleReports();
+      if (this.stopRequested) return this.stopAll();
+      this.applyOperatorRequests();
+      if (this.retryRequests.length) await this.applyRetries();
+      if (this.draining) {
+        this.phase = 'draining';
+        if (this.running.size === 0) return this.finish('drained', 'drained: running agents finished, nothing new started');
+        continue;
+      }
+      if (!this.paused) {
+        const finished = await this.fill();
+        if (finished) return finished;
+      }
+      if (wf.workflowInfo().continueAsNewSuggested) await this.continueAsNew();
+    }
+  }
+
+  /** First run of a chain: initializer when there are no features, then adopt or resume. */
+  private async prepare(): Promise<ProjectRunResult | null> {
+    let prepared = await activities.prepareRun({ projectId: this.input.projectId, maxRetries: this.input.maxRetries });
+    if (prepared.featureCount === 0) {
+      this.phase = 'initializing';
+      const report = await this.runInitializer();
+      prepared = await activities.prepareRun({ projectId: this.input.projectId, maxRetries: this.input.maxRetries });
+      if (prepared.featureCount === 0) {
+        const reason = report.outcome === 'passed' ? 'it exited without creating any' : `it ended ${report.outcome}${report.error ? `: ${report.error}` : ''}`;
+        return this.finish('failed', `the initializer agent created no features (${reason}); check its log with \`autocoder logs\` and the app spec`);
+      }
+    }
+    this.phase = 'resuming';
+    for (const agent of prepared.adopt) this.running.set(agent.workflowId, agent);
+    this.resumeFirst = prepared.resume;
+    return null;
+  }
+
+  private async runInitializer(): Promise<AgentReport> {
+    const workflowId = `${this.workflowId}/initializer/init/${wf.workflowInfo().runId.slice(0, 8)}`;
+    const claim: Claim = { featureId: 0, featureName: 'write the feature list', attempt: 1, workflowId, kind: 'initializer' };
+    await this.startAgent(claim, INITIALIZER_TIMEOUT_MS);
+    await wf.condition(() => this.reports.some((r) => r.workflowId === workflowId) || this.stopRequested);
+    const report = this.reports.find((r) => r.workflowId === workflowId);
+    this.settleReports();
+    if (!report) throw ApplicationFailure.create({ type: 'Stopped', nonRetryable: true, message: 'stopped during initialization' });
+    return report;
+  }
+
+  private settleReports(): void {
+    for (const report of this.reports.splice(0)) {
+      this.running.delete(report.workflowId);
+      if (report.kind !== 'coding' || report.featureId === null) continue;
+      if (report.featurePasses) this.failures.delete(report.featureId);
+      else if (report.outcome !== 'stopped') {
+        this.failures.set(report.featureId, { featureId: report.featureId, count: report.failureCount, lastError: report.error });
+      }
+    }
+  }
+
+  private applyOperatorRequests(): void {
+    for (const featureId of this.stopFeatureRequests.splice(0)) {
+      this.held.add(featureId);
+      for (const agent of this.running.values()) {
+        if (agent.featureId === featureId && agent.kind !== 'initializer') this.cancelAgent(agent);
+      }
+    }
+  }
+
+  private async applyRetries(): Promise<void> {
+    for (const featureId of this.retryRequests.splice(0)) {
+      this.held.delete(featureId);
+      this.failures.delete(featureId);
+      await activities.resetFeatureFailures({ projectId: this.input.projectId, featureId });
+    }
+  }
+
+  /** One scheduling pass; returns the result when the run is over. */
+  private async fill(): Promise<ProjectRunResult | null> {
+    const agents = [...this.running.values()];
+    const coding = agents.filter((a) => a.kind === 'coding').length;
+    const testing = agents.filter((a) => a.kind === 'testing').length;
+    const totalFree = Math.max(0, this.input.maxAgents - this.running.size);
+    const codingSlots = Math.min(Math.max(0, this.concurrency - coding), totalFree);
+    const wantsTesting = !this.input.yolo && this.testingRatio > 0;
+    const testingSlots = wantsTesting ? Math.min(Math.max(0, this.testingRatio - testing), totalFree) : 0;
+    if (codingSlots === 0 && testingSlots === 0 && coding > 0) return null;
+
+    const result = await activities.schedule({
+      projectId: this.input.projectId,
+      maxRetries: this.input.maxRetries,
+      codingSlots,
+      testingSlots,
+      codingRunning: coding,
+      exclude: [...this.held],
+      resumeFirst: this.resumeFirst,
+      analyseBlocked: coding === 0,
+    });
+    this.resumeFirst = [];
+    this.counts = result.counts;
+    this.blocked = result.blocked;
+    await Promise.all(result.claims.map((claim) => this.startAgent(claim, CODING_TIMEOUT_MS)));
+    if (this.phase === 'resuming') this.phase = 'running';
+
+    if (result.finished) {
+      // Nothing codes and nothing can: let testers finish, then end with what is left.
+      this.phase = 'done';
+      await wf.condition(() => { this.settleReports(); return this.running.size === 0 || this.stopRequested; });
+      if (this.stopRequested) return this.stopAll();
+      return this.finish(result.finished.outcome, result.finished.message);
+    }
+    return null;
+  }
+
+  private async startAgent(claim: Claim, timeoutMs: number): Promise<void> {
+    const featureId = claim.kind === 'initializer' ? null : claim.featureId;
+    const agent: RunningAgent = { workflowId: claim.workflowId, kind: claim.kind, featureId, featureName: claim.featureName, startedAt: new Date().toISOString() };
+    this.running.set(agent.workflowId, agent);
+    this.agentsStarted++;
+    const label = `${claim.kind}${featureId === null ? '' : ` #${featureId}`} ${claim.featureName}`;
+    try {
+      await wf.startChild(agentRun, {
+        workflowId: claim.workflowId,
+        args: [{
+          parentWorkflowId: this.workflowId,
+          spec: {
+            projectId: this.input.projectId, projectDir: this.input.projectDir, kind: claim.kind, featureId,
+            featureName: claim.featureName, attempt: claim.attempt, adapter: this.input.agent, agentCmd: this.input.agentCmd,
+            model: this.input.model, yolo: this.input.yolo, simulate: this.input.simulate,
+            timeoutMs: this.input.agentTimeoutMs ?? timeoutMs,
+          },
+        }],
+        parentClosePolicy: wf.ParentClosePolicy.ABANDON,
+        staticSummary: label.slice(0, 200),
+        typedSearchAttributes: [
+          { key: searchAttributes.project, value: this.input.projectId },
+          { key: searchAttributes.kind, value: claim.kind },
+          ...(featureId === null ? [] : [{ key: searchAttributes.feature, value: featureId }]),
+        ],
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        // Already running under this claim (a replayed start after a crash): adopt it.
+        wf.log.info('agent run already started; adopting', { workflowId: claim.workflowId });
+        return;
+      }
+      throw err;
+    }
+  }
+
+  private cancelAgent(agent: RunningAgent): void {
+    // Cancelling the child cancels its superviseAgent activity, which kills the process tree;
+    // the child then settles the claim and reports back like any other finish.
+    wf.getExternalWorkflowHandle(agent.workflowId).cancel().catch((err: unknown) => {
+      wf.log.warn('cancel of agent run failed', { workflowId: agent.workflowId, error: String(err) });
+    });
+  }
+
+  private async stopAll(): Promise<ProjectRunResult> {
+    this.phase = 'stopping';
+    for (const agent of this.running.values()) this.cancelAgent(agent);
+    await wf.condition(() => { this.settleReports(); return this.running.size === 0; });
+    return this.finish('stopped', 'stopped by operator: every agent tree killed, every claim released');
+  }
+
+  private async finish(outcome: Outcome, message: string): Promise<ProjectRunResult> {
+    this.phase = 'done';
+    this.outcome = outcome;
+    if (outcome !== 'failed' || this.counts.total > 0) {
+      const final = await activities.schedule({
+        projectId: this.input.projectId, maxRetries: this.input.maxRetries, codingSlots: 0, testingSlots: 0, codingRunning: 0,
+        exclude: [...this.held], resumeFirst: [], analyseBlocked: outcome === 'blocked',
+      });
+      this.counts = final.counts;
+      if (outcome === 'blocked') this.blocked = final.blocked;
+    }
+    await wf.condition(wf.allHandlersFinished);
+    return {
+      outcome,
+      message,
+      counts: this.counts,
+      durationMs: Date.now() - Date.parse(this.startedAt),
+      blocked: this.blocked,
+      failures: [...this.failures.values()],
+      agentsStarted: this.agentsStarted,
+    };
+  }
+
+  private async continueAsNew(): Promise<never> {
+    await wf.condition(wf.allHandlersFinished);
+    this.settleReports();
+    const carried: CarriedState = {
+      startedAt: this.startedAt,
+      running: [...this.running.values()],
+      failures: [...this.failures.values()],
+      held: [...this.held],
+      paused: this.paused,
+      draining: this.draining,
+      concurrency: this.concurrency,
+      testingRatio: this.testingRatio,
+      agentsStarted: this.agentsStarted,
+      continuedAsNew: this.continuedAsNew + 1,
+    };
+    // A signal that arrives while this task completes makes the server reject the
+    // continue-as-new and replay the task with it, so no agentFinished report is lost.
+    return wf.continueAsNew<typeof projectRun>({ ...this.input, carried });
+  }
+
+  private settings(): ProjectRunStatus['settings'] {
+    const { maxAgents, yolo, agent, maxRetries } = this.input;
+    return { concurrency: this.concurrency, testingRatio: this.testingRatio, maxAgents, yolo, agent, maxRetries };
+  }
+
+  private status(): ProjectRunStatus {
+    return {
+      project: this.input.projectId,
+      phase: this.phase,
+      outcome: this.outcome,
+      paused: this.paused,
+      settings: this.settings(),
+      counts: this.counts,
+      running: [...this.running.values()],
+      failures: [...this.failures.values()],
+      blocked: this.blocked,
+      held: [...this.held],
+      startedAt: this.startedAt,
+      agentsStarted: this.agentsStarted,
+      continuedAsNew: this.continuedAsNew,
+    };
+  }
+}
+
+function checkRange(name: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${JSON.stringify(value)}`);
+  }
+}
