@@ -1,0 +1,262 @@
+/**
+ * AgentHandle: one supervised agent run, spawned here or adopted from a dead worker. Small
+ * policies (timeout, abort, descendant tracking, leftover cleanup) around one process object
+ * with an explicit state. There is no retry here: Temporal owns retries.
+ */
+import { AgentRunError } from './errors.ts';
+import type { AgentRunFailureReason } from './errors.ts';
+import { DEFAULT_GRACE_MS, killTree } from './kill-tree.ts';
+import type { KillReport } from './kill-tree.ts';
+import { appendLogNote, readLogTail } from './log.ts';
+import type { TailOptions } from './log.ts';
+import { collectTree, isDeadState, listProcesses } from './proc.ts';
+import type { ProcessRef } from './proc.ts';
+import { readStatusFile, writeStatusFile } from './status-file.ts';
+import type { AgentStatus } from './status-file.ts';
+import type { AgentExit, AgentOutcome, AgentProcessRef, AgentState, WatchOptions } from './types.ts';
+
+/** How the launcher ended, as far as the watcher knows (null: not our child, so unknown). */
+export type LauncherEnd = { code: number | null; signal: NodeJS.Signals | null } | null;
+
+type HandleInit = {
+  ref: AgentProcessRef;
+  command: string;
+  adopted: boolean;
+  /** Epoch ms when the run started, if known (spawned here). */
+  startedAtMs: number | null;
+  /** Resolves when the launcher is gone. */
+  launcherGone: Promise<LauncherEnd>;
+};
+
+const NO_KILL: KillReport = { killed: [], durationMs: 0, escalated: false, survivors: [] };
+
+export class AgentHandle {
+  /** Launcher pid = process group id = session id of the tree. */
+  readonly pid: number;
+  readonly pgid: number;
+  readonly startTime: number;
+  readonly logPath: string;
+  readonly statusPath: string;
+  readonly command: string;
+  /** True when the run was started by another worker and is watched through /proc. */
+  readonly adopted: boolean;
+
+  #state: AgentState = 'running';
+  #known = new Map<number, number>();
+  #killReason: 'stopped' | 'timed_out' | null = null;
+  #killRequestedAt = 0;
+  #killing: Promise<KillReport> | null = null;
+  #killError: unknown = undefined;
+  #finishing = false;
+  #outcome: Promise<AgentOutcome>;
+  #startedAtMs: number | null;
+  #graceMs: number;
+  #cleanups: Array<() => void> = [];
+
+  constructor(init: HandleInit, options: WatchOptions = {}) {
+    this.pid = init.ref.pid;
+    this.pgid = init.ref.pgid;
+    this.startTime = init.ref.startTime;
+    this.logPath = init.ref.logPath;
+    this.statusPath = init.ref.statusPath;
+    this.command = init.command;
+    this.adopted = init.adopted;
+    this.#startedAtMs = init.startedAtMs;
+    this.#graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+    for (const known of init.ref.knownDescendants ?? []) this.#known.set(known.pid, known.startTime);
+    this.#watch(options);
+    this.#outcome = init.launcherGone.then((end) => this.#finish(end, options.leftoverGraceMs ?? 2000));
+  }
+
+  get state(): AgentState {
+    return this.#state;
+  }
+
+  /** What to heartbeat; adoptAgent(ref) finds this run again from another process. */
+  get ref(): AgentProcessRef {
+    return {
+      pid: this.pid,
+      pgid: this.pgid,
+      startTime: this.startTime,
+      logPath: this.logPath,
+      statusPath: this.statusPath,
+      command: this.command,
+      knownDescendants: this.knownDescendants(),
+    };
+  }
+
+  /** Descendants recorded so far (by the periodic tracking and right before a kill). */
+  knownDescendants(): ProcessRef[] {
+    return [...this.#known].map(([pid, startTime]) => ({ pid, startTime }));
+  }
+
+  /** Walks the process table now and records every live descendant with its start time. */
+  refreshDescendants(): ProcessRef[] {
+    const tree = collectTree(listProcesses(), {
+      pid: this.pid,
+      pgid: this.pgid,
+      startTime: this.startTime,
+      knownDescendants: this.knownDescendants(),
+    });
+    this.#known.clear();
+    for (const info of tree.values()) {
+      if (info.pid !== this.pid && !isDeadState(info.state)) this.#known.set(info.pid, info.startTime);
+    }
+    return this.knownDescendants();
+  }
+
+  /** The end of the agent's output (stdout and stderr), read from the log file. */
+  tail(options?: TailOptions): string {
+    return readLogTail(this.logPath, options);
+  }
+
+  /** Settles once the run is over and its whole tree is gone; never rejects. */
+  outcome(): Promise<AgentOutcome> {
+    return this.#outcome;
+  }
+
+  /** Resolves when the agent exits 0; rejects with AgentRunError for every other ending. */
+  async wait(): Promise<AgentExit> {
+    const outcome = await this.#outcome;
+    if (outcome.ok) return outcome.exit;
+    throw outcome.error;
+  }
+
+  /**
+   * SIGTERM to the tree, SIGKILL after `graceMs`, then verify no process is left. Resolves when the
+   * tree is dead (the outcome, with this reason, settles right after); rejects with KillTreeError
+   * if processes survive. A no-op once the run is over; concurrent calls share one kill.
+   */
+  kill(reason: 'stopped' | 'timed_out' = 'stopped', options: { graceMs?: number } = {}): Promise<KillReport> {
+    if (this.#state === 'exited') return Promise.resolve(NO_KILL);
+    if (this.#killing) return this.#killing;
+    // Already ending on its own: the leftover cleanup under way kills what remains.
+    if (this.#finishing) return this.#outcome.then(() => NO_KILL);
+    const graceMs = options.graceMs ?? this.#graceMs;
+    this.#killReason = reason;
+    this.#killRequestedAt = Date.now();
+    this.#state = 'stopping';
+    appendLogNote(this.logPath, `stopping (${reason}): SIGTERM to the process tree, SIGKILL after ${graceMs} ms`);
+    this.refreshDescendants();
+    const root = { pid: this.pid, pgid: this.pgid, startTime: this.startTime, knownDescendants: this.knownDescendants() };
+    this.#killing = killTree(root, { graceMs, termViaLeader: true }).then(
+      (report) => {
+        const how = report.escalated ? 'SIGKILL was needed' : 'all ended on SIGTERM';
+        appendLogNote(this.logPath, `stopped: ${report.killed.length} process(es) gone in ${report.durationMs} ms, ${how}`);
+        return report;
+      },
+      (err: unknown) => {
+        this.#killError = err;
+        appendLogNote(this.logPath, `kill failed: ${err instanceof Error ? err.message : String(err)}`);
+        throw err;
+      },
+    );
+    return this.#killing;
+  }
+
+  #watch(options: WatchOptions): void {
+    const trackIntervalMs = options.trackIntervalMs ?? 1000;
+    const tracker = setInterval(() => {
+      if (this.#state === 'running') this.refreshDescendants();
+    }, trackIntervalMs);
+    tracker.unref();
+    this.#cleanups.push(() => clearInterval(tracker));
+    const killQuietly = (reason: 'stopped' | 'timed_out'): void => {
+      // Failures are kept in #killError and reported by the outcome.
+      this.kill(reason).catch(() => undefined);
+    };
+    if (options.timeoutMs !== undefined) {
+      const timer = setTimeout(() => killQuietly('timed_out'), options.timeoutMs);
+      timer.unref();
+      this.#cleanups.push(() => clearTimeout(timer));
+    }
+    const signal = options.signal;
+    if (signal) {
+      const onAbort = (): void => killQuietly('stopped');
+      if (signal.aborted) queueMicrotask(onAbort);
+      else signal.addEventListener('abort', onAbort, { once: true });
+      this.#cleanups.push(() => signal.removeEventListener('abort', onAbort));
+    }
+  }
+
+  async #finish(end: LauncherEnd, leftoverGraceMs: number): Promise<AgentOutcome> {
+    this.#finishing = true;
+    for (const cleanup of this.#cleanups) cleanup();
+    if (this.#killing) await this.#killing.catch(() => undefined);
+    else this.#state = 'stopping';
+    // Whatever the agent left running (its own children, or the agent itself if the launcher
+    // died alone) is killed, so that a finished run never leaves processes behind.
+    let leftovers: number[] = [];
+    let cleanupError: unknown = undefined;
+    if (!this.#killing) {
+      try {
+        const root = { pid: this.pid, pgid: this.pgid, startTime: this.startTime, knownDescendants: this.knownDescendants() };
+        const report = await killTree(root, { graceMs: leftoverGraceMs });
+        leftovers = report.killed;
+        if (leftovers.length > 0) appendLogNote(this.logPath, `killed ${leftovers.length} leftover process(es): ${leftovers.join(', ')}`);
+      } catch (err) {
+        cleanupError = err;
+      }
+    }
+    let status = readStatusFile(this.statusPath);
+    if (!status) status = this.#recordMissingStatus(end);
+    const outcome = this.#toOutcome(status, leftovers, cleanupError ?? this.#killError);
+    this.#state = 'exited';
+    return outcome;
+  }
+
+  /** The launcher died without writing a status (killed with the tree, or killed alone): record that. */
+  #recordMissingStatus(end: LauncherEnd): AgentStatus | null {
+    if (!this.#killReason && end === null) return null; // adopted and gone without a trace: crashed
+    const how = end?.signal ?? (end?.code !== null && end?.code !== undefined ? `exit code ${end.code}` : 'unknown');
+    const status: AgentStatus = {
+      exitCode: null,
+      signal: end?.signal ?? 'SIGKILL',
+      agentPid: null,
+      startedAt: new Date(this.#startedAtMs ?? Date.now()).toISOString(),
+      endedAt: new Date().toISOString(),
+      writtenBy: 'supervisor',
+      ...(this.#killReason ? {} : { error: `launcher ended (${how}) without recording the agent's exit` }),
+    };
+    try {
+      writeStatusFile(this.statusPath, status);
+    } catch {
+      // Best effort: the outcome below does not depend on it.
+    }
+    return status;
+  }
+
+  #toOutcome(status: AgentStatus | null, leftovers: number[], cause: unknown): AgentOutcome {
+    const endedAt = status?.endedAt ?? new Date().toISOString();
+    const statusStart = status?.writtenBy === 'launcher' ? Date.parse(status.startedAt) : NaN;
+    const startMs = Number.isFinite(statusStart) ? statusStart : this.#startedAtMs;
+    const durationMs = startMs === null ? null : Math.max(0, Date.parse(endedAt) - startMs);
+    // A kill decides the reason, unless the agent had already ended before the kill was asked for.
+    const endedBeforeKill = status !== null && Date.parse(status.endedAt) < this.#killRequestedAt;
+    let reason: AgentRunFailureReason | null;
+    if (this.#killReason && !endedBeforeKill) reason = this.#killReason;
+    else if (!status || status.error !== undefined) reason = 'crashed';
+    else if (status.exitCode === 0 && !cause) reason = null;
+    else reason = 'exited';
+    if (reason === null) {
+      return {
+        ok: true,
+        exit: { exitCode: 0, signal: null, pid: this.pid, command: this.command, durationMs, endedAt, logPath: this.logPath, adopted: this.adopted, leftovers },
+      };
+    }
+    const crashCause = reason === 'crashed' ? new Error(status?.error ?? 'launcher gone and no status file was written') : undefined;
+    const error = new AgentRunError({
+      reason,
+      command: this.command,
+      pid: this.pid,
+      exitCode: status?.exitCode ?? null,
+      signal: status?.signal ?? null,
+      durationMs,
+      outputTail: this.tail(),
+      logPath: this.logPath,
+      leftovers,
+      cause: cause ?? crashCause,
+    });
+    return { ok: false, error };
+  }
+}
