@@ -1,0 +1,196 @@
+/**
+ * Environment configuration: one zod schema keyed by the real variable names (so docker-compose and
+ * docs can be checked against it), one loader that applies flag overrides, validates, and reports
+ * every problem at once as a single UserError naming the variable (or flag), the value and the fix.
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { UserError, showValue } from '../errors.ts';
+
+const portText = (fallback: number) =>
+  z
+    .string()
+    .regex(/^\d{1,5}$/, 'must be a TCP port number 1-65535')
+    .transform(Number)
+    .pipe(z.number().int().min(1, 'must be a TCP port number 1-65535').max(65535, 'must be a TCP port number 1-65535'))
+    .default(fallback);
+
+const databaseUrl = z.string().refine((text) => {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}, 'must be a postgres:// URL such as postgres://user:password@host:5432/autocoder');
+
+// host:port, with IPv6 hosts in brackets ([::1]:7233)
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'must be host:port, such as 127.0.0.1:7233')
+  .refine((text) => {
+    const port = Number(text.slice(text.lastIndexOf(':') + 1));
+    return port >= 1 && port <= 65535;
+  }, 'must be host:port with a port 1-65535');
+
+/** The environment variables we read, with their defaults; the descriptions are the docs. */
+export const envSchema = z.object({
+  AUTOCODER_HOME: z.string().min(1).optional().describe('State directory (default ~/.autocoder): stack data, logs, tools'),
+  AUTOCODER_TOOLS_DIR: z.string().min(1).optional().describe('Where the Temporal CLI gets installed (default $AUTOCODER_HOME/tools)'),
+  DATABASE_URL: databaseUrl.optional().describe('Postgres to use instead of the embedded one (postgres://...)'),
+  TEMPORAL_ADDRESS: hostPort.optional().describe('Temporal frontend to use instead of the local dev server (host:port)'),
+  TEMPORAL_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/, 'must be a Temporal namespace name (letters, digits, . _ -)')
+    .default('default')
+    .describe('Temporal namespace'),
+  TEMPORAL_CLI: z.string().min(1).optional().describe('Path of the temporal CLI binary (default: PATH, then installed under tools)'),
+  AUTOCODER_TEMPORAL_PORT: portText(7233).describe('Port of the local Temporal dev server (gRPC frontend)'),
+  AUTOCODER_TEMPORAL_UI_PORT: portText(8233).describe('Port of the local Temporal web UI'),
+  AUTOCODER_PG_PORT: portText(54329).describe('Port of the embedded Postgres'),
+  AUTOCODER_TASK_QUEUE: z
+    .string()
+    .regex(/^\S{1,200}$/, 'must be a non-empty name without spaces')
+    .default('autocoder')
+    .describe('Temporal task queue of the autocoder worker'),
+});
+
+export type EnvVarName = keyof typeof envSchema.shape;
+export const envVarNames = Object.keys(envSchema.shape) as EnvVarName[];
+
+export type EnvConfig = {
+  /** absolute state directory */
+  home: string;
+  /** absolute directory for installed tools (temporal CLI) */
+  toolsDir: string;
+  /** external Postgres; undefined → embedded Postgres under home */
+  databaseUrl: string | undefined;
+  /** external Temporal frontend; undefined → local dev server under home */
+  temporalAddress: string | undefined;
+  temporalNamespace: string;
+  temporalCli: string | undefined;
+  temporalPort: number;
+  temporalUiPort: number;
+  pgPort: number;
+  taskQueue: string;
+};
+
+/** Each config field: the variable it comes from and the CLI flag that overrides it. */
+const fields = {
+  home: { env: 'AUTOCODER_HOME', flag: '--home' },
+  toolsDir: { env: 'AUTOCODER_TOOLS_DIR', flag: '--tools-dir' },
+  databaseUrl: { env: 'DATABASE_URL', flag: '--database-url' },
+  temporalAddress: { env: 'TEMPORAL_ADDRESS', flag: '--temporal-address' },
+  temporalNamespace: { env: 'TEMPORAL_NAMESPACE', flag: '--namespace' },
+  temporalCli: { env: 'TEMPORAL_CLI', flag: '--temporal-cli' },
+  temporalPort: { env: 'AUTOCODER_TEMPORAL_PORT', flag: '--temporal-port' },
+  temporalUiPort: { env: 'AUTOCODER_TEMPORAL_UI_PORT', flag: '--ui-port' },
+  pgPort: { env: 'AUTOCODER_PG_PORT', flag: '--pg-port' },
+  taskQueue: { env: 'AUTOCODER_TASK_QUEUE', flag: '--task-queue' },
+} as const satisfies Record<keyof EnvConfig, { env: EnvVarName; flag: string }>;
+
+/** Values from CLI flags (or a caller); they win over the environment. */
+export type ConfigOverrides = Partial<Record<keyof EnvConfig, string | number | undefined>>;
+
+/** The variable and flag behind a config field, for messages such as "set AUTOCODER_PG_PORT or --pg-port". */
+export function configSource(field: keyof EnvConfig): { env: EnvVarName; flag: string } {
+  return fields[field];
+}
+
+export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): EnvConfig {
+  const input: Record<string, string> = {};
+  const fromFlag = new Set<string>();
+  for (const name of envVarNames) {
+    const value = env[name];
+    // An empty variable (FOO= in a shell or compose file) means unset.
+    if (value !== undefined && value !== '') input[name] = value;
+  }
+  for (const [field, value] of Object.entries(overrides)) {
+    const source = fields[field as keyof EnvConfig];
+    if (source === undefined || value === undefined || value === '') continue;
+    input[source.env] = String(value);
+    fromFlag.add(source.env);
+  }
+
+  const parsed = envSchema.safeParse(input);
+  const problems: string[] = [];
+  const describe = (name: string) => {
+    const field = Object.values(fields).find((f) => f.env === name);
+    if (fromFlag.has(name)) return field?.flag ?? name;
+    return field ? `${name} (or ${field.flag})` : name;
+  };
+  const shown = (name: string) => {
+    const raw = input[name];
+    return showValue(name === 'DATABASE_URL' && raw !== undefined ? redactUrl(raw) : raw);
+  };
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? 'environment');
+      problems.push(`${describe(name)} ${issue.message}, got ${shown(name)}`);
+    }
+    throw configError(problems);
+  }
+
+  const v = parsed.data;
+  const home = expandHome(v.AUTOCODER_HOME ?? join(homedir(), '.autocoder'));
+  const config: EnvConfig = {
+    home,
+    toolsDir: v.AUTOCODER_TOOLS_DIR === undefined ? join(home, 'tools') : expandHome(v.AUTOCODER_TOOLS_DIR),
+    databaseUrl: v.DATABASE_URL,
+    temporalAddress: v.TEMPORAL_ADDRESS,
+    temporalNamespace: v.TEMPORAL_NAMESPACE,
+    temporalCli: v.TEMPORAL_CLI === undefined ? undefined : expandHome(v.TEMPORAL_CLI),
+    temporalPort: v.AUTOCODER_TEMPORAL_PORT,
+    temporalUiPort: v.AUTOCODER_TEMPORAL_UI_PORT,
+    pgPort: v.AUTOCODER_PG_PORT,
+    taskQueue: v.AUTOCODER_TASK_QUEUE,
+  };
+
+  // The local stack binds all three ports on 127.0.0.1, so they must differ.
+  const ports = [
+    ['AUTOCODER_TEMPORAL_PORT', config.temporalPort],
+    ['AUTOCODER_TEMPORAL_UI_PORT', config.temporalUiPort],
+    ['AUTOCODER_PG_PORT', config.pgPort],
+  ] as const;
+  for (let i = 0; i < ports.length; i++) {
+    for (let j = i + 1; j < ports.length; j++) {
+      const [a, pa] = ports[i]!;
+      const [b, pb] = ports[j]!;
+      if (pa === pb) problems.push(`${describe(a)} and ${describe(b)} are both ${pa}; give each a different port`);
+    }
+  }
+  if (problems.length > 0) throw configError(problems);
+  return config;
+}
+
+function configError(problems: string[]): UserError {
+  if (problems.length === 1) {
+    return new UserError(`invalid configuration: ${problems[0]}`, { hint: 'fix that value (flags override environment variables)' });
+  }
+  return new UserError(`invalid configuration (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
+    hint: 'fix those values (flags override environment variables)',
+  });
+}
+
+function expandHome(path: string): string {
+  if (path === '~') return homedir();
+  if (path.startsWith('~/')) return join(homedir(), path.slice(2));
+  return resolve(path);
+}
+
+/** A URL fit to print: the password (and any secret-looking query values) replaced by ***. */
+export function redactUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    // Not a URL: hide anything between "://user:" and "@" in case it is a mistyped one.
+    return text.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
+  }
+  if (url.password) url.password = '***';
+  for (const key of [...url.searchParams.keys()]) {
+    if (/pass|secret|token|key/i.test(key)) url.searchParams.set(key, '***');
+  }
+  return url.toString();
+}
