@@ -1,0 +1,250 @@
+/**
+ * The local stack as one API: `stackUp` (idempotent), `stackDown` (only what up started),
+ * `stackDoctor` (each component's version, address, health and fix) and `ensureStack` for commands
+ * that need Temporal and Postgres. External servers (TEMPORAL_ADDRESS, DATABASE_URL) are checked,
+ * never started.
+ */
+import { InfraError } from '../errors.ts';
+import { loadEnvConfig, redactUrl, type ConfigOverrides, type EnvConfig } from '../config/env.ts';
+import { postgresHostPort, probePostgres, probeTemporal } from './health.ts';
+import { stackPaths, withStackLock } from './paths.ts';
+import { embeddedDatabaseUrl, ensurePostgres, runningPostgres, stopPostgres } from './postgres.ts';
+import { findFreePorts, portAnswers, type StopResult } from './process.ts';
+import { findTemporalCli, resolveTemporalCli, temporalVersion } from './temporal-cli.ts';
+import {
+  LOCAL_HOST,
+  assertPortFree,
+  ensureTemporalServer,
+  runningTemporalServer,
+  stopTemporalServer,
+  temporalAddressOf,
+  temporalUiUrlOf,
+} from './temporal-server.ts';
+
+export { findFreePort, findFreePorts } from './process.ts';
+export { stackPaths } from './paths.ts';
+
+export type StackLog = (line: string) => void;
+
+export type StackInfo = {
+  temporal: { address: string; uiUrl: string | null; namespace: string; managed: boolean; pid?: number };
+  databaseUrl: string;
+  postgres: { managed: boolean; pid?: number; dataDir?: string };
+};
+
+export type StackUpOptions = {
+  log?: StackLog;
+  /** per server; default 60 s */
+  startTimeoutMs?: number;
+};
+
+/** Starts what is not running (Temporal dev server, embedded Postgres) and checks external ones. */
+export async function stackUp(cfg: EnvConfig, options: StackUpOptions = {}): Promise<StackInfo> {
+  const log = options.log ?? (() => {});
+  const paths = stackPaths(cfg);
+  const manageTemporal = cfg.temporalAddress === undefined;
+  const managePostgres = cfg.databaseUrl === undefined;
+
+  await Promise.all([
+    manageTemporal ? undefined : checkExternalTemporal(cfg.temporalAddress!),
+    managePostgres ? undefined : checkExternalPostgres(cfg.databaseUrl!),
+  ]);
+
+  return withStackLock(
+    paths,
+    async () => {
+      // Check every port we are about to bind first, so a conflict starts nothing.
+      if (manageTemporal && !runningTemporalServer(paths)) {
+        await assertPortFree(cfg.temporalPort, 'Temporal frontend', 'AUTOCODER_TEMPORAL_PORT', '--temporal-port');
+        await assertPortFree(cfg.temporalUiPort, 'Temporal UI', 'AUTOCODER_TEMPORAL_UI_PORT', '--ui-port');
+      }
+      if (managePostgres && !runningPostgres(paths)) {
+        await assertPortFree(cfg.pgPort, 'Postgres', 'AUTOCODER_PG_PORT', '--pg-port');
+      }
+      const [temporal, postgres] = await Promise.all([
+        manageTemporal ? startTemporal(cfg, log, options.startTimeoutMs) : undefined,
+        managePostgres ? startPostgres(cfg, log) : undefined,
+      ]);
+      return {
+        temporal: temporal ?? { address: cfg.temporalAddress!, uiUrl: null, namespace: cfg.temporalNamespace, managed: false },
+        databaseUrl: postgres?.databaseUrl ?? cfg.databaseUrl!,
+        postgres: postgres ? { managed: true, pid: postgres.pid, dataDir: postgres.dataDir } : { managed: false },
+      };
+    },
+    { log },
+  );
+}
+
+/** What `run` and `demo` call: the stack's addresses, starting what is needed (quietly by default). */
+export async function ensureStack(cfg: EnvConfig, options: StackUpOptions = {}): Promise<StackInfo> {
+  return stackUp(cfg, options);
+}
+
+async function startTemporal(cfg: EnvConfig, log: StackLog, startTimeoutMs: number | undefined): Promise<StackInfo['temporal']> {
+  const paths = stackPaths(cfg);
+  const started = Date.now();
+  const cli = await resolveTemporalCli(cfg, { log });
+  const server = await ensureTemporalServer({
+    cli: cli.path,
+    paths,
+    port: cfg.temporalPort,
+    uiPort: cfg.temporalUiPort,
+    namespace: cfg.temporalNamespace,
+    log,
+    ...(startTimeoutMs === undefined ? {} : { startTimeoutMs }),
+  });
+  log(
+    server.reused
+      ? `temporal: running at ${server.address}, UI ${server.uiUrl} (pid ${server.record.pid}, reused)`
+      : `temporal: started at ${server.address}, UI ${server.uiUrl} (pid ${server.record.pid}, ${seconds(started)}; temporal ${cli.version})`,
+  );
+  return { address: server.address, uiUrl: server.uiUrl, namespace: cfg.temporalNamespace, managed: true, pid: server.record.pid };
+}
+
+async function startPostgres(cfg: EnvConfig, log: StackLog): Promise<{ databaseUrl: string; pid: number; dataDir: string }> {
+  const started = Date.now();
+  const pg = await ensurePostgres({ paths: stackPaths(cfg), port: cfg.pgPort, log });
+  const address = `${LOCAL_HOST}:${pg.record.ports.postgres}`;
+  log(
+    pg.reused
+      ? `postgres: running at ${address} (pid ${pg.record.pid}, reused)`
+      : `postgres: started at ${address} (pid ${pg.record.pid}, ${seconds(started)}; data ${pg.location.dataDir})`,
+  );
+  return { databaseUrl: pg.databaseUrl, pid: pg.record.pid, dataDir: pg.location.dataDir };
+}
+
+async function checkExternalTemporal(address: string): Promise<void> {
+  const probe = await probeTemporal(address, { useEnvConfig: true });
+  if (!probe.ok) {
+    throw new InfraError(`Temporal at ${address} (TEMPORAL_ADDRESS) is unreachable: tried a gRPC health check, got ${probe.error}`, {
+      hint: 'start that server or fix TEMPORAL_ADDRESS; unset TEMPORAL_ADDRESS to use the local dev server (autocoder up)',
+    });
+  }
+}
+
+async function checkExternalPostgres(databaseUrl: string): Promise<void> {
+  const probe = await probePostgres(databaseUrl);
+  if (!probe.ok) {
+    throw new InfraError(
+      `Postgres at ${postgresHostPort(databaseUrl)} (DATABASE_URL) is unreachable: tried to connect to ${redactUrl(databaseUrl)}, got ${probe.error}`,
+      { hint: 'start that Postgres or fix DATABASE_URL; unset DATABASE_URL to use the embedded Postgres (autocoder up)' },
+    );
+  }
+}
+
+export type StackDownResult = { temporal: StopResult; postgres: StopResult };
+
+/** Stops only the servers this state dir's `up` started (by recorded pid + start time). */
+export async function stackDown(cfg: EnvConfig, options: { log?: StackLog } = {}): Promise<StackDownResult> {
+  const log = options.log ?? (() => {});
+  const paths = stackPaths(cfg);
+  return withStackLock(
+    paths,
+    async () => {
+      const [temporal, postgres] = await Promise.all([stopTemporalServer(paths), stopPostgres(paths)]);
+      log(`temporal: ${describeStop(temporal)}`);
+      log(`postgres: ${describeStop(postgres)}`);
+      return { temporal, postgres };
+    },
+    { log },
+  );
+}
+
+function describeStop(result: StopResult): string {
+  return { stopped: 'stopped', killed: 'killed (did not stop in time)', 'not-running': 'was not running (nothing to stop)' }[result];
+}
+
+export type DoctorComponent = {
+  name: 'temporal-cli' | 'temporal' | 'temporal-ui' | 'postgres';
+  health: 'ok' | 'down';
+  version: string | null;
+  address: string | null;
+  /** started by `autocoder up` (true) or external/not ours (false) */
+  managed: boolean;
+  detail: string | null;
+  fix: string | null;
+};
+
+/** Each component's health, version, address and (when down) the fix. Starts nothing. */
+export async function stackDoctor(cfg: EnvConfig): Promise<DoctorComponent[]> {
+  const paths = stackPaths(cfg);
+  const up = 'autocoder up';
+  return Promise.all([doctorCli(cfg), doctorTemporal(cfg, paths, up), doctorUi(cfg, paths, up), doctorPostgres(cfg, paths, up)]).then((list) =>
+    list.filter((c): c is DoctorComponent => c !== undefined),
+  );
+}
+
+async function doctorCli(cfg: EnvConfig): Promise<DoctorComponent> {
+  const base = { name: 'temporal-cli' as const, managed: cfg.temporalAddress === undefined };
+  try {
+    const found = findTemporalCli(cfg);
+    if (!found) {
+      // Only the local stack needs it; with TEMPORAL_ADDRESS it is a convenience.
+      const needed = cfg.temporalAddress === undefined;
+      return { ...base, health: needed ? 'down' : 'ok', version: null, address: null, detail: 'not installed', fix: needed ? 'autocoder up (installs it)' : null };
+    }
+    return { ...base, health: 'ok', version: await temporalVersion(found.path), address: found.path, detail: `from ${found.source}`, fix: null };
+  } catch (error) {
+    return { ...base, health: 'down', version: null, address: cfg.temporalCli ?? null, detail: (error as Error).message, fix: 'set TEMPORAL_CLI to a working temporal binary, or unset it' };
+  }
+}
+
+async function doctorTemporal(cfg: EnvConfig, paths: ReturnType<typeof stackPaths>, fix: string): Promise<DoctorComponent> {
+  if (cfg.temporalAddress !== undefined) {
+    const probe = await probeTemporal(cfg.temporalAddress, { useEnvConfig: true });
+    return probe.ok
+      ? { name: 'temporal', health: 'ok', version: probe.version, address: cfg.temporalAddress, managed: false, detail: 'TEMPORAL_ADDRESS', fix: null }
+      : { name: 'temporal', health: 'down', version: null, address: cfg.temporalAddress, managed: false, detail: probe.error, fix: 'start that server or fix TEMPORAL_ADDRESS (unset it to use the local dev server)' };
+  }
+  const record = runningTemporalServer(paths);
+  const address = record ? temporalAddressOf(record) : `${LOCAL_HOST}:${cfg.temporalPort}`;
+  if (!record) return { name: 'temporal', health: 'down', version: null, address, managed: true, detail: 'not running', fix };
+  const probe = await probeTemporal(address);
+  return probe.ok
+    ? { name: 'temporal', health: 'ok', version: probe.version, address, managed: true, detail: `pid ${record.pid}, db ${paths.temporalDb}`, fix: null }
+    : { name: 'temporal', health: 'down', version: null, address, managed: true, detail: `pid ${record.pid} runs but ${probe.error}`, fix: `autocoder down && autocoder up (log: ${paths.temporalLog})` };
+}
+
+async function doctorUi(cfg: EnvConfig, paths: ReturnType<typeof stackPaths>, fix: string): Promise<DoctorComponent | undefined> {
+  if (cfg.temporalAddress !== undefined) return undefined;
+  const record = runningTemporalServer(paths);
+  const port = record?.ports.ui ?? cfg.temporalUiPort;
+  const address = record ? temporalUiUrlOf(record) : `http://localhost:${port}`;
+  const ok = record !== undefined && (await portAnswers(LOCAL_HOST, port, 1000));
+  return { name: 'temporal-ui', health: ok ? 'ok' : 'down', version: null, address, managed: true, detail: ok ? null : 'not answering', fix: ok ? null : fix };
+}
+
+async function doctorPostgres(cfg: EnvConfig, paths: ReturnType<typeof stackPaths>, fix: string): Promise<DoctorComponent> {
+  if (cfg.databaseUrl !== undefined) {
+    const address = postgresHostPort(cfg.databaseUrl);
+    const probe = await probePostgres(cfg.databaseUrl);
+    return probe.ok
+      ? { name: 'postgres', health: 'ok', version: probe.version, address, managed: false, detail: 'DATABASE_URL', fix: null }
+      : { name: 'postgres', health: 'down', version: null, address, managed: false, detail: probe.error, fix: 'start that Postgres or fix DATABASE_URL (unset it to use the embedded Postgres)' };
+  }
+  const record = runningPostgres(paths);
+  const port = record?.ports.postgres ?? cfg.pgPort;
+  const address = `${LOCAL_HOST}:${port}`;
+  if (!record) return { name: 'postgres', health: 'down', version: null, address, managed: true, detail: 'not running', fix };
+  const probe = await probePostgres(embeddedDatabaseUrl(paths, port));
+  return probe.ok
+    ? { name: 'postgres', health: 'ok', version: probe.version, address, managed: true, detail: `pid ${record.pid}, data ${record.details?.dataDir ?? '?'}`, fix: null }
+    : { name: 'postgres', health: 'down', version: null, address, managed: true, detail: `pid ${record.pid} runs but ${probe.error}`, fix: `autocoder down && autocoder up (log: ${record.details?.log ?? paths.postgresDir})` };
+}
+
+/**
+ * Config for a private stack (tests, benchmarks): its own state dir, free ports, and no external
+ * servers even when the caller's environment names some. Tools (the Temporal CLI) may be shared.
+ */
+export async function privateStackConfig(home: string, overrides: ConfigOverrides = {}): Promise<EnvConfig> {
+  const [temporalPort, temporalUiPort, pgPort] = await findFreePorts(3);
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of ['AUTOCODER_TOOLS_DIR', 'TEMPORAL_CLI', 'PATH'] as const) {
+    if (process.env[name] !== undefined) env[name] = process.env[name];
+  }
+  return loadEnvConfig(env, { home, temporalPort, temporalUiPort, pgPort, ...overrides });
+}
+
+function seconds(since: number): string {
+  return `${((Date.now() - since) / 1000).toFixed(1)} s`;
+}
