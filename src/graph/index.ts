@@ -9,5 +9,6 @@ export type { BlockedFeature, BlockReason, FeaturePlan, GraphFeature } from './t
 export { schedulingScores } from './scores.ts';
 export { compareForScheduling, planFeatures, readyFeatures, type ReadyOptions } from './ready.ts';
 export { findCycles, formatCycle, missingDependencies } from './cycles.ts';
+export { dependencyCycles } from './components.ts';
 export { MAX_DEPENDENCIES_PER_FEATURE, validateDependencies } from './validate.ts';
 export { blockedFeatures, describeBlockReason } from './blocked.ts';

@@ -96,8 +96,8 @@ function unblockRatios(graph: IndexedGraph, leavesFirst: Int32Array): Float64Arr
   const n = graph.features.length;
   const downstream = new Float64Array(n);
   for (const i of leavesFirst) {
-    const add = 1 + (downstream[i] as number);
-    for (const p of graph.parents[i] as readonly number[]) downstream[p]! += add;
+    // Re-read downstream[i] per parent: a self-dependency changes it mid-loop, as in the original.
+    for (const p of graph.parents[i] as readonly number[]) downstream[p]! += 1 + (downstream[i] as number);
   }
   let max = 0;
   for (let i = 0; i < n; i++) if ((downstream[i] as number) > max) max = downstream[i] as number;
@@ -113,8 +113,7 @@ function bigUnblockRatios(graph: IndexedGraph, leavesFirst: Int32Array): Float64
   const n = graph.features.length;
   const downstream: bigint[] = new Array<bigint>(n).fill(0n);
   for (const i of leavesFirst) {
-    const add = 1n + (downstream[i] as bigint);
-    for (const p of graph.parents[i] as readonly number[]) downstream[p] = (downstream[p] as bigint) + add;
+    for (const p of graph.parents[i] as readonly number[]) downstream[p] = (downstream[p] as bigint) + 1n + (downstream[i] as bigint);
   }
   let max = 0n;
   for (const d of downstream) if (d > max) max = d;
