@@ -76,25 +76,28 @@ export type EnvConfig = {
   taskQueue: string;
 };
 
-/** Each config field: the variable it comes from and the CLI flag that overrides it. */
-const fields = {
-  home: { env: 'AUTOCODER_HOME', flag: '--home' },
-  toolsDir: { env: 'AUTOCODER_TOOLS_DIR', flag: '--tools-dir' },
-  databaseUrl: { env: 'DATABASE_URL', flag: '--database-url' },
-  temporalAddress: { env: 'TEMPORAL_ADDRESS', flag: '--temporal-address' },
-  temporalNamespace: { env: 'TEMPORAL_NAMESPACE', flag: '--namespace' },
-  temporalCli: { env: 'TEMPORAL_CLI', flag: '--temporal-cli' },
+/**
+ * Each config field: the variable it comes from, and the `autocoder up` flag that overrides it
+ * where there is one (messages only name flags that exist).
+ */
+const fields: Record<keyof EnvConfig, { env: EnvVarName; flag?: string }> = {
+  home: { env: 'AUTOCODER_HOME' },
+  toolsDir: { env: 'AUTOCODER_TOOLS_DIR' },
+  databaseUrl: { env: 'DATABASE_URL' },
+  temporalAddress: { env: 'TEMPORAL_ADDRESS' },
+  temporalNamespace: { env: 'TEMPORAL_NAMESPACE' },
+  temporalCli: { env: 'TEMPORAL_CLI' },
   temporalPort: { env: 'AUTOCODER_TEMPORAL_PORT', flag: '--temporal-port' },
   temporalUiPort: { env: 'AUTOCODER_TEMPORAL_UI_PORT', flag: '--ui-port' },
   pgPort: { env: 'AUTOCODER_PG_PORT', flag: '--pg-port' },
-  taskQueue: { env: 'AUTOCODER_TASK_QUEUE', flag: '--task-queue' },
-} as const satisfies Record<keyof EnvConfig, { env: EnvVarName; flag: string }>;
+  taskQueue: { env: 'AUTOCODER_TASK_QUEUE' },
+};
 
 /** Values from CLI flags (or a caller); they win over the environment. */
 export type ConfigOverrides = Partial<Record<keyof EnvConfig, string | number | undefined>>;
 
-/** The variable and flag behind a config field, for messages such as "set AUTOCODER_PG_PORT or --pg-port". */
-export function configSource(field: keyof EnvConfig): { env: EnvVarName; flag: string } {
+/** The variable (and flag, if any) behind a config field, for messages such as "set AUTOCODER_PG_PORT or --pg-port". */
+export function configSource(field: keyof EnvConfig): { env: EnvVarName; flag?: string } {
   return fields[field];
 }
 
@@ -116,9 +119,9 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
   const parsed = envSchema.safeParse(input);
   const problems: string[] = [];
   const describe = (name: string) => {
-    const field = Object.values(fields).find((f) => f.env === name);
-    if (fromFlag.has(name)) return field?.flag ?? name;
-    return field ? `${name} (or ${field.flag})` : name;
+    const flag = Object.values(fields).find((f) => f.env === name)?.flag;
+    if (fromFlag.has(name)) return flag ?? name;
+    return flag ? `${name} (or ${flag})` : name;
   };
   const shown = (name: string) => {
     const raw = input[name];

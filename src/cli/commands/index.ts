@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
+import { register as up } from './up.ts';
+import { register as down } from './down.ts';
+import { register as doctor } from './doctor.ts';
 
 /** Each command file exports one `register(program)`; the order here is the order in --help. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [up, down, doctor];
