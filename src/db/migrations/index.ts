@@ -1,0 +1,11 @@
+/**
+ * Every migration, by name, in one static map: no folder scanning at run time, so the CLI,
+ * the worker and the tests run exactly the migrations this checkout was built with.
+ * Names sort in time order (Kysely runs them alphanumerically); append, never edit a shipped one.
+ */
+import type { Migration } from 'kysely/migration';
+import * as initial from './20261129T1600_initial.ts';
+
+export const migrations: Record<string, Migration> = {
+  '20261129T1600_initial': initial,
+};

@@ -1,0 +1,123 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { claimFeaturesByIds, claimReadyFeatures } from '../../src/db/claims.ts';
+import { getFeature, markFeature } from '../../src/db/features.ts';
+import { recordOutcome } from '../../src/db/transitions.ts';
+import { readyFeatures, schedulingScores } from '../../src/graph/index.ts';
+import { layeredFeatures } from '../graph/layered-dag.ts';
+import { withTestDb } from '../support/db.ts';
+import { codingPrefix, flatEntries, goldenCases, seedProject, toEntries, toGraph } from './seed.ts';
+
+const t = withTestDb();
+
+/** Claims everything ready, one batch, as the graph module would order it. */
+async function claimAll(projectId: string, maxRetries = 3) {
+  return claimReadyFeatures(t.db, { projectId, limit: 100_000, ownerPrefix: codingPrefix(projectId), maxRetries });
+}
+
+describe('claim order equals src/graph readyFeatures', () => {
+  const cases = goldenCases();
+  test('golden vectors are present', () => assert.ok(cases.length >= 10, `found ${cases.length} golden cases`));
+  for (const golden of cases) {
+    test(golden.name, async () => {
+      const projectId = await seedProject(t.db, golden.features, 'golden');
+      const claimed = (await claimAll(projectId)).map((c) => c.id);
+      assert.deepEqual(claimed, golden.expected.ready);
+      assert.deepEqual(claimed, readyFeatures(toGraph(golden.features)).map((f) => f.id));
+    });
+  }
+
+  test('stored scores are bit-identical to schedulingScores, in file order', async () => {
+    for (const golden of cases) {
+      const projectId = await seedProject(t.db, golden.features, 'scores');
+      const expected = schedulingScores(toGraph(golden.features));
+      const rows = await t.db.selectFrom('features').select(['id', 'score']).where('project_id', '=', projectId).execute();
+      for (const row of rows) assert.equal(row.score, expected.get(row.id), `${golden.name} #${row.id}`);
+    }
+  });
+
+  for (const seed of [1, 7, 42]) {
+    test(`layered DAG of 400 features, seed ${seed}, claimed in batches of 7 as features pass`, async () => {
+      const graph = layeredFeatures(400, { layers: 12, seed });
+      const projectId = await seedProject(t.db, toEntries(graph), 'layered');
+      const state = new Map(graph.map((f) => [f.id, { ...f }]));
+      for (let round = 0; round < 200; round++) {
+        const expected = readyFeatures([...state.values()]).slice(0, 7).map((f) => f.id);
+        const claimed = await claimReadyFeatures(t.db, { projectId, limit: 7, ownerPrefix: codingPrefix(projectId), maxRetries: 3 });
+        assert.deepEqual(claimed.map((c) => c.id), expected, `round ${round}`);
+        if (claimed.length === 0) break;
+        // The first of each batch passes, the rest stay running: the ready set shifts each round.
+        const first = claimed[0]!;
+        await markFeature(t.db, { projectId, featureId: first.id, passes: true, runId: first.claimedBy });
+        await recordOutcome(t.db, { projectId, featureId: first.id, owner: first.claimedBy, kind: 'coding', outcome: 'passed' });
+        for (const c of claimed) state.get(c.id)!.inProgress = c !== first;
+        state.get(first.id)!.passes = true;
+      }
+    });
+  }
+});
+
+describe('claimReadyFeatures', () => {
+  test('stamps owner, attempt and database time; respects limit and exclude', async () => {
+    const projectId = await seedProject(t.db, flatEntries(5));
+    const before = new Date(Date.now() - 60_000);
+    const claimed = await claimReadyFeatures(t.db, { projectId, limit: 2, ownerPrefix: codingPrefix(projectId), maxRetries: 3, exclude: [1] });
+    assert.equal(claimed.length, 2);
+    assert.ok(!claimed.some((c) => c.id === 1));
+    for (const c of claimed) {
+      assert.equal(c.attempt, 1);
+      assert.equal(c.claimedBy, `autocoder/${projectId}/coding/${c.id}/1`);
+      const row = await getFeature(t.db, projectId, c.id);
+      assert.equal(row?.inProgress, true);
+      assert.equal(row?.state, 'running');
+      assert.ok(row?.claimedAt && row.claimedAt > before);
+    }
+  });
+
+  test('a dependency on a missing id never becomes ready; a satisfied one does', async () => {
+    const projectId = await seedProject(t.db, [
+      { id: 1, name: 'a' },
+      { id: 2, name: 'b', dependencies: [1] },
+      { id: 3, name: 'c', dependencies: [99] },
+    ]);
+    assert.deepEqual((await claimAll(projectId)).map((c) => c.id), [1]);
+    await markFeature(t.db, { projectId, featureId: 1, passes: true });
+    assert.deepEqual((await claimAll(projectId)).map((c) => c.id), [2]);
+    assert.deepEqual(await claimAll(projectId), []);
+  });
+
+  test('failure counts are durable and maxRetries is respected; attempts count every claim', async () => {
+    const projectId = await seedProject(t.db, flatEntries(1));
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const [claim] = await claimAll(projectId, 2);
+      assert.equal(claim?.attempt, attempt);
+      const result = await recordOutcome(t.db, { projectId, featureId: 1, owner: claim!.claimedBy, kind: 'coding', outcome: 'failed', exitCode: 1, maxRetries: 2 });
+      assert.equal(result.failureCount, attempt);
+      assert.equal(result.gaveUp, attempt === 2);
+    }
+    assert.deepEqual(await claimAll(projectId, 2), [], 'given up at maxRetries');
+    assert.equal((await claimAll(projectId, 3)).length, 1, 'a higher cap makes it ready again');
+    const row = await getFeature(t.db, projectId, 1, { maxRetries: 3 });
+    assert.equal(row?.failureCount, 2);
+    assert.equal(row?.attempts, 3);
+  });
+});
+
+describe('claimFeaturesByIds', () => {
+  test('re-claims a feature held by a stale owner for a new owner, never one held by a live owner', async () => {
+    const projectId = await seedProject(t.db, flatEntries(3));
+    const [a, b] = await claimReadyFeatures(t.db, { projectId, limit: 2, ownerPrefix: codingPrefix(projectId), maxRetries: 3 });
+    const resumed = await claimFeaturesByIds(t.db, {
+      projectId, featureIds: [a!.id, b!.id], ownerPrefix: codingPrefix(projectId), maxRetries: 3, staleOwners: [a!.claimedBy],
+    });
+    assert.deepEqual(resumed.map((r) => [r.id, r.attempt, r.previousOwner]), [[a!.id, 2, a!.claimedBy]]);
+    assert.equal((await getFeature(t.db, projectId, a!.id))?.claimedBy, `${codingPrefix(projectId)}${a!.id}/2`);
+    assert.equal((await getFeature(t.db, projectId, b!.id))?.claimedBy, b!.claimedBy);
+  });
+
+  test('claims in-progress features left without owner (imported from AutoCoder)', async () => {
+    const projectId = await seedProject(t.db, [{ id: 1, name: 'a', in_progress: true }, { id: 2, name: 'b', dependencies: [1] }]);
+    const resumed = await claimFeaturesByIds(t.db, { projectId, featureIds: [1, 2], ownerPrefix: codingPrefix(projectId), maxRetries: 3 });
+    assert.deepEqual(resumed.map((r) => [r.id, r.previousOwner]), [[1, null]], '#2 waits on #1');
+  });
+});
