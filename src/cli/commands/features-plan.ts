@@ -63,7 +63,7 @@ export function renderPlan(file: string, entries: readonly FeatureFileEntry[], p
 
   const inProgress = entries.filter((e) => e.in_progress && !e.passes).length;
   const lines = [
-    `${escapeForTerminal(file)}: ${entries.length} features, ${passing.size} passing, ${inProgress} in progress, ${plan.ready.length} ready, ${blocked.length} blocked`,
+    `${escapeForTerminal(file)}: ${count(entries.length, 'feature')}, ${passing.size} passing, ${inProgress} in progress, ${plan.ready.length} ready, ${blocked.length} blocked`,
   ];
   if (rows.length > 0) {
     lines.push('');
@@ -88,7 +88,10 @@ export function renderPlan(file: string, entries: readonly FeatureFileEntry[], p
   const missing = Object.entries(plan.missing);
   if (missing.length > 0) {
     lines.push('', 'missing dependencies:');
-    for (const [id, deps] of missing) lines.push(`  #${id} depends on ${[...new Set(deps)].map((d) => `#${d}`).join(', ')}, which name no feature`);
+    for (const [id, deps] of missing) {
+      const unique = [...new Set(deps)];
+      lines.push(`  #${id} depends on ${unique.map((d) => `#${d}`).join(', ')}, which ${unique.length === 1 ? 'names' : 'name'} no feature`);
+    }
   }
   if (blocked.length > 0) {
     lines.push('', 'blocked (can never start until the file changes):');
@@ -108,6 +111,10 @@ function formatTable(rows: readonly string[][], rightAligned: ReadonlySet<number
       .join('  ')
       .trimEnd(),
   );
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function clip(text: string, max: number): string {

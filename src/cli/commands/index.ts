@@ -2,9 +2,14 @@ import type { Command } from 'commander';
 import { register as up } from './up.ts';
 import { register as down } from './down.ts';
 import { register as doctor } from './doctor.ts';
+import { register as demo } from './demo.ts';
+import { register as run } from './run.ts';
+import { register as status } from './status.ts';
+import { register as control } from './control.ts';
+import { register as worker } from './worker.ts';
 import { register as featuresPlan } from './features-plan.ts';
 
 /** Each command file exports one `register(program)`; the order here is the order in --help. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [up, down, doctor, featuresPlan];
+export const commands: RegisterCommand[] = [up, down, doctor, demo, run, status, control, worker, featuresPlan];

@@ -1,0 +1,106 @@
+/**
+ * Feature-store activities of projectRun: prepare a run (adopt live agent runs, free dead claims),
+ * one scheduling pass (claims in the original's order, testing leases, counts, the end test),
+ * and the operator's retry. Each is a few statements, so a pass costs one activity round trip.
+ */
+import type { Client } from '@temporalio/client';
+import type { Kysely } from 'kysely';
+import type { Claim, PrepareRunInput, PrepareRunResult, ScheduleInput, ScheduleResult } from './types.ts';
+import { claimFeaturesByIds, claimFeatureForTesting, claimReadyFeatures } from '../db/claims.ts';
+import { featureCounts, listFeatures, resetFailures, type Feature } from '../db/features.ts';
+import type { Database } from '../db/tables.ts';
+import { heldClaims } from '../db/held-claims.ts';
+import { reconcile } from '../db/transitions.ts';
+import { blockedFeatures, describeBlockReason } from '../graph/index.ts';
+import type { AgentKind, BlockedFeature, RunningAgent } from '../workflows/messages.ts';
+
+export type FeatureStoreDeps = { db: Kysely<Database>; temporal: Client };
+
+export const ownerPrefix = (projectId: string, kind: AgentKind): string => `autocoder/${projectId}/${kind}/`;
+
+export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps) {
+  /** Which agentRun workflows are still running, by ID (the claim owners). */
+  async function runningOwners(owners: readonly string[]): Promise<Set<string>> {
+    const alive = new Set<string>();
+    await Promise.all(owners.map(async (owner) => {
+      try {
+        const description = await temporal.workflow.getHandle(owner).describe();
+        if (description.status.name === 'RUNNING') alive.add(owner);
+      } catch (err) {
+        if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+      }
+    }));
+    return alive;
+  }
+
+  return {
+    async prepareRun({ projectId, maxRetries }: PrepareRunInput): Promise<PrepareRunResult> {
+      const counts = await featureCounts(db, projectId, { maxRetries });
+      const held = await heldClaims(db, projectId);
+      const alive = await runningOwners(held.map((h) => h.owner));
+      const adopt: RunningAgent[] = held.filter((h) => alive.has(h.owner)).map((h) => ({
+        workflowId: h.owner, kind: h.kind, featureId: h.featureId, featureName: h.featureName, startedAt: h.claimedAt.toISOString(),
+      }));
+      const deadOwners = held.filter((h) => !alive.has(h.owner)).map((h) => h.owner);
+      const released = await reconcile(db, { projectId, deadOwners });
+      return { featureCount: counts.total, adopt, resume: released.releasedCoding };
+    },
+
+    async schedule(input: ScheduleInput): Promise<ScheduleResult> {
+      const { projectId, maxRetries, codingSlots, exclude } = input;
+      const claims: Claim[] = [];
+      const resume = input.resumeFirst.filter((id) => !exclude.includes(id)).slice(0, codingSlots);
+      for (const f of await claimFeaturesByIds(db, { projectId, featureIds: resume, ownerPrefix: ownerPrefix(projectId, 'coding'), maxRetries })) {
+        claims.push({ featureId: f.id, featureName: f.name, attempt: f.attempt, workflowId: f.claimedBy, kind: 'coding' });
+      }
+      const fresh = await claimReadyFeatures(db, {
+        projectId, limit: codingSlots - claims.length, ownerPrefix: ownerPrefix(projectId, 'coding'), maxRetries, exclude,
+      });
+      for (const f of fresh) claims.push({ featureId: f.id, featureName: f.name, attempt: f.attempt, workflowId: f.claimedBy, kind: 'coding' });
+
+      const counts = await featureCounts(db, projectId, { maxRetries });
+      let finished: ScheduleResult['finished'] = null;
+      let blocked: BlockedFeature[] = [];
+      const nothingCodes = input.codingRunning === 0 && claims.length === 0 && counts.running === 0;
+      if (nothingCodes && counts.passing === counts.total) {
+        finished = { outcome: 'complete', message: `all ${counts.total} features pass` };
+      } else if (nothingCodes && (codingSlots > 0 || input.analyseBlocked)) {
+        blocked = await analyseBlocked(db, projectId, maxRetries, exclude);
+        const stuck = counts.total - counts.passing - counts.failed;
+        finished = blocked.length > 0 || stuck > 0
+          ? { outcome: 'blocked', message: `${blocked.length} feature(s) can never become ready: ${blocked.slice(0, 5).map((b) => b.reason).join('; ')}${blocked.length > 5 ? '; …' : ''}` }
+          : { outcome: 'failed', message: `${counts.failed} feature(s) failed ${maxRetries} times and were given up (retry-feature schedules one again)` };
+      } else if (input.analyseBlocked) {
+        blocked = await analyseBlocked(db, projectId, maxRetries, exclude);
+      }
+
+      if (!finished && counts.passing > 0) {
+        const testing: number[] = [];
+        for (let i = 0; i < input.testingSlots; i++) {
+          const lease = await claimFeatureForTesting(db, { projectId, ownerPrefix: ownerPrefix(projectId, 'testing'), exclude: testing });
+          if (!lease) break;
+          testing.push(lease.id);
+          claims.push({ featureId: lease.id, featureName: lease.name, attempt: lease.attempt, workflowId: lease.owner, kind: 'testing' });
+        }
+      }
+      return { claims, counts, blocked, finished };
+    },
+
+    async resetFeatureFailures({ projectId, featureId }: { projectId: string; featureId: number }): Promise<void> {
+      await resetFailures(db, projectId, featureId);
+    },
+  };
+}
+
+/** What can never become ready, with a reason a person can read; held features say so. */
+async function analyseBlocked(db: Kysely<Database>, projectId: string, maxRetries: number, held: readonly number[]): Promise<BlockedFeature[]> {
+  const features = await listFeatures(db, projectId, { maxRetries });
+  const heldSet = new Set(held);
+  // Held features never pass on their own either: what waits on them is blocked too.
+  const givenUp = new Set(features.filter((f: Feature) => f.state === 'failed' || (heldSet.has(f.id) && !f.passes)).map((f) => f.id));
+  const blocked: BlockedFeature[] = features
+    .filter((f) => heldSet.has(f.id) && !f.passes)
+    .map((f) => ({ featureId: f.id, reason: `#${f.id} was stopped by an operator (retry-feature ${f.id} schedules it again)` }));
+  for (const b of blockedFeatures(features, givenUp)) blocked.push({ featureId: b.id, reason: describeBlockReason(b.id, b.reason) });
+  return blocked;
+}

@@ -1,0 +1,139 @@
+/**
+ * Process activities: superviseAgent (spawn or adopt an agent tree, heartbeat where it is, kill
+ * it when the workflow cancels) and reapOrphans (at worker start, kill trees no live run owns).
+ *
+ * The agent outlives its worker. Cancellation kills the tree only when the workflow asked for
+ * it; when this worker shuts down or loses its heartbeat, the activity lets go and the agent keeps
+ * running, so the retried activity (here or on the next worker) adopts it instead of starting a
+ * second one.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, type Client } from '@temporalio/client';
+import type { Kysely } from 'kysely';
+import { buildLaunch } from '../agents/adapters.ts';
+import { liveAgentRuns, recordAgentStart } from '../db/agent-runs.ts';
+import type { Database } from '../db/tables.ts';
+import { adoptAgent, AgentRunError, killTree, spawnAgent, type AgentHandle, type AgentProcessRef } from '../supervisor/index.ts';
+import type { AgentExitSummary, AgentHeartbeat, AgentSpec } from './types.ts';
+
+export type SupervisionDeps = {
+  db: Kysely<Database>;
+  temporal: Client;
+  databaseUrl: string;
+  stateDir: string;
+  host: string;
+  killGraceMs?: number | undefined;
+  log?: (line: string) => void;
+};
+
+const HEARTBEAT_EVERY_MS = 5000;
+
+/** A run ID is a workflow ID with '/': one flat file name per run. */
+export const logFileFor = (stateDir: string, runId: string): string => join(stateDir, 'logs', `${runId.replaceAll('/', '__')}.log`);
+
+export function createSupervisionActivities(deps: SupervisionDeps) {
+  const { db, host } = deps;
+  const log = deps.log ?? ((line: string) => Context.current().log.info(line));
+
+  /** Where the previous attempt left its agent: its last heartbeat, else its agent_runs row. */
+  async function previousAgent(runId: string): Promise<AgentHeartbeat | null> {
+    const details = Context.current().info.heartbeatDetails as AgentHeartbeat | undefined;
+    if (details?.pid) return details;
+    const row = await db.selectFrom('agent_runs').selectAll().where('id', '=', runId).where('ended_at', 'is', null).executeTakeFirst();
+    if (!row?.pid || !row.pgid || !row.proc_start_time || !row.log_path || !row.status_path || !row.host) return null;
+    return { pid: row.pid, pgid: row.pgid, startTime: row.proc_start_time, logPath: row.log_path, statusPath: row.status_path, host: row.host };
+  }
+
+  return {
+    async superviseAgent(spec: AgentSpec): Promise<AgentExitSummary> {
+      const ctx = Context.current();
+      const runId = ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId;
+      const graceMs = deps.killGraceMs ?? 5000;
+      // Only a cancellation the workflow asked for kills the tree.
+      const stop = new AbortController();
+      let letGo: (reason: Error) => void = () => undefined;
+      const lettingGo = new Promise<never>((_, reject) => { letGo = reject; });
+      lettingGo.catch(() => undefined);
+      ctx.cancellationSignal.addEventListener('abort', () => {
+        const why = ctx.cancellationDetails;
+        if (why?.workerShutdown || why?.timedOut || why?.paused) {
+          letGo(new Error(`worker let go of agent ${runId} (${why.workerShutdown ? 'shutdown' : why.timedOut ? 'heartbeat timeout' : 'paused'}); a retry adopts it`));
+        } else {
+          stop.abort();
+        }
+      });
+
+      const previous = await previousAgent(runId);
+      let handle: AgentHandle;
+      if (previous && previous.host === host) {
+        handle = await adoptAgent(previous as AgentProcessRef, { signal: stop.signal, graceMs, timeoutMs: spec.timeoutMs });
+        log(`${handle.adopted ? 'adopted' : 'found ended'} agent ${runId} (pid ${previous.pid})`);
+      } else if (previous) {
+        throw ApplicationFailure.create({
+          type: 'AgentCrashed', nonRetryable: true,
+          message: `agent ${runId} was started on host ${previous.host}; this worker on ${host} cannot watch it (it counts as a crash)`,
+          details: [{ exitCode: null, signal: null }],
+        });
+      } else {
+        const launch = buildLaunch(spec, { runId, databaseUrl: deps.databaseUrl });
+        mkdirSync(launch.cwd, { recursive: true });
+        try {
+          handle = await spawnAgent({ ...launch, logPath: logFileFor(deps.stateDir, runId), signal: stop.signal, graceMs, timeoutMs: spec.timeoutMs });
+        } catch (err) {
+          throw toFailure(err);
+        }
+      }
+
+      const beat = (): AgentHeartbeat => ({ ...handle.ref, knownDescendants: handle.refreshDescendants(), host } as AgentHeartbeat);
+      await recordAgentStart(db, {
+        id: runId, projectId: spec.projectId, featureId: spec.featureId, kind: spec.kind, attempt: spec.attempt, host,
+        pid: handle.pid, pgid: handle.pgid, procStartTime: handle.startTime, logPath: handle.logPath, statusPath: handle.statusPath,
+      });
+      ctx.heartbeat(beat());
+      const timer = setInterval(() => ctx.heartbeat(beat()), HEARTBEAT_EVERY_MS);
+      try {
+        const exit = await Promise.race([handle.wait(), lettingGo]);
+        return { exitCode: exit.exitCode, signal: exit.signal, durationMs: exit.durationMs ?? 0, adopted: exit.adopted, pid: exit.pid };
+      } catch (err) {
+        throw toFailure(err);
+      } finally {
+        clearInterval(timer);
+      }
+    },
+
+    /** Kills agent trees on this host whose run is over or unknown to Temporal. */
+    async reapOrphans(): Promise<{ reaped: string[] }> {
+      const reaped: string[] = [];
+      for (const run of await liveAgentRuns(db, { host })) {
+        let running = false;
+        try {
+          running = (await deps.temporal.workflow.getHandle(run.id).describe()).status.name === 'RUNNING';
+        } catch (err) {
+          if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+        }
+        if (running || !run.pid || !run.proc_start_time) continue;
+        await killTree({ pid: run.pid, pgid: run.pgid ?? run.pid, startTime: run.proc_start_time }, { graceMs: deps.killGraceMs ?? 5000 });
+        await db.updateTable('agent_runs').set({ ended_at: new Date(), outcome: 'crashed', error: 'reaped: its run was over or unknown when a worker started' })
+          .where('id', '=', run.id).where('ended_at', 'is', null).execute();
+        reaped.push(run.id);
+        (deps.log ?? ((line: string) => process.stderr.write(`${line}\n`)))(`reaped orphaned agent ${run.id} (pid ${run.pid})`);
+      }
+      return { reaped };
+    },
+  };
+}
+
+/** Agent failures are final for this attempt (the workflow decides about another); the rest retries. */
+function toFailure(err: unknown): unknown {
+  if (err instanceof AgentRunError) {
+    return ApplicationFailure.create({
+      type: err.type,
+      nonRetryable: true,
+      message: err.message,
+      details: [{ reason: err.reason, exitCode: err.exitCode, signal: err.signal, durationMs: err.durationMs, outputTail: err.outputTail.slice(-4000) }],
+    });
+  }
+  return err;
+}

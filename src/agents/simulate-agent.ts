@@ -1,0 +1,83 @@
+/**
+ * A real agent process without a model: it "works" for a while, then acts as its plan says
+ * (marks its feature passing in the feature store, fails, crashes, hangs, ignores SIGTERM, spawns
+ * grandchildren, floods output). Run by the `simulate` adapter with the agent environment.
+ */
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createDb } from '../db/create-db.ts';
+import { importFeatures, markFeature } from '../db/features.ts';
+import { behaviourFor, delayFor, simulatePlanSchema } from './simulate-behaviour.ts';
+
+const env = process.env;
+const projectId = env.AUTOCODER_PROJECT_ID ?? '';
+const kind = env.AUTOCODER_AGENT_KIND ?? 'coding';
+const featureId = env.AUTOCODER_FEATURE_ID ? Number(env.AUTOCODER_FEATURE_ID) : null;
+const attempt = Number(env.AUTOCODER_ATTEMPT ?? '1');
+const plan = simulatePlanSchema.parse(JSON.parse(env.AUTOCODER_SIMULATE || '{}'));
+const behaviour = behaviourFor(plan, kind, featureId);
+const label = featureId === null ? `[${kind}]` : `[Feature #${featureId}]`;
+const say = (text: string) => process.stdout.write(`${label} ${text}\n`);
+
+say(`simulated ${kind} agent, attempt ${attempt}, plan: ${behaviour.action}`);
+await sleep(delayFor(behaviour, featureId));
+
+const failing = behaviour.failAttempts !== undefined && attempt <= behaviour.failAttempts;
+const action = failing ? 'fail' : behaviour.action;
+
+async function withDb<T>(work: (db: ReturnType<typeof createDb>['db']) => Promise<T>): Promise<T> {
+  const handle = createDb(env.DATABASE_URL ?? '', { poolSize: 1, applicationName: 'autocoder-simulate' });
+  try { return await work(handle.db); } finally { await handle.close(); }
+}
+
+switch (action) {
+  case 'pass':
+    if (kind === 'coding' && featureId !== null) {
+      await withDb((db) => markFeature(db, { projectId, featureId, passes: true, runId: env.AUTOCODER_RUN_ID ?? null }));
+      say('implemented and verified; marked passing');
+    } else if (kind === 'initializer') {
+      const features = plan.initializerFeatures ?? [1, 2, 3].map((id) => ({ id, name: `Generated feature ${id}`, dependencies: id > 1 ? [id - 1] : [] }));
+      await withDb((db) => importFeatures(db, projectId, features as never, { reset: false }));
+      say(`wrote ${features.length} features`);
+    } else {
+      say('re-tested: still passing');
+    }
+    break;
+  case 'exit0-no-pass':
+    say('finished without passing the feature');
+    break;
+  case 'fail':
+    say('tests failed');
+    process.exitCode = 1;
+    break;
+  case 'crash':
+    say('crashing');
+    process.kill(process.pid, 'SIGSEGV');
+    break;
+  case 'hang':
+    say('hanging');
+    setInterval(() => undefined, 1 << 30);
+    break;
+  case 'ignore-sigterm':
+    process.on('SIGTERM', () => say('ignoring SIGTERM'));
+    say('hanging, deaf to SIGTERM');
+    setInterval(() => undefined, 1 << 30);
+    break;
+  case 'grandchildren': {
+    for (let i = 0; i < 2; i++) {
+      spawn(process.execPath, ['-e', "process.on('SIGTERM',()=>{}); setInterval(()=>{}, 1<<30)"], { stdio: 'ignore', detached: i === 1 });
+    }
+    say('spawned grandchildren; hanging');
+    setInterval(() => undefined, 1 << 30);
+    break;
+  }
+  case 'flood': {
+    const chunk = `${'x'.repeat(1023)}\n`;
+    let left = behaviour.floodBytes ?? 10 * 1024 * 1024;
+    while (left > 0) {
+      if (!process.stdout.write(chunk)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+      left -= chunk.length;
+    }
+    break;
+  }
+}

@@ -1,0 +1,36 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { intFlag, out } from '../options.ts';
+import { runProject } from '../run-project.ts';
+import { withRuntime } from '../runtime.ts';
+
+const exampleFeatures = fileURLToPath(new URL('../../../examples/todo-app/features.json', import.meta.url));
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('Run the bundled example project (examples/todo-app) end to end with simulated agents')
+    .option('--concurrency <n>', 'coding agents at once (1..5)', intFlag('--concurrency', 1, 5), 3)
+    .option('--reset', 'start over: every feature pending again', false)
+    .addHelpText('after', `
+Starts the local stack if needed (Temporal dev server + embedded Postgres under $AUTOCODER_HOME),
+imports examples/todo-app/features.json as project "todo-app", runs a worker in this process and
+the projectRun workflow to completion, then prints a summary and the run's Temporal UI link.
+
+Examples:
+  autocoder demo                 # first run, or report the finished project
+  autocoder demo --reset         # start over from scratch
+  autocoder demo --concurrency 5`)
+    .action(async (opts: { concurrency: number; reset: boolean }) => {
+      process.exitCode = await withRuntime({ log: out }, async (rt) => runProject(rt, {
+        projectId: 'todo-app',
+        projectDir: join(rt.config.home, 'projects', 'todo-app'),
+        featuresFile: exampleFeatures,
+        reset: opts.reset,
+        detach: false,
+        settings: { concurrency: opts.concurrency, agent: 'simulate', testingRatio: 1, pollIntervalMs: 5000 },
+        out,
+      }));
+    });
+}

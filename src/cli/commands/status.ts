@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { readRunStatus, workflowUiUrl, type StatusReport } from '../../client.ts';
+import { featureCounts } from '../../db/features.ts';
+import { getProject } from '../../db/projects.ts';
+import { UserError, showValue } from '../../errors.ts';
+import { out, projectIdArg } from '../options.ts';
+import { withRuntime } from '../runtime.ts';
+import { escapeForTerminal } from '../../features/terminal.ts';
+import { projectRunWorkflowId } from '../../workflows/messages.ts';
+import { resolveProjectId } from '../project-of-cwd.ts';
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description("Show a project's run: phase, outcome, feature counts and running agents")
+    .argument('[project]', 'project id (default: the project whose directory is the current one)', projectIdArg())
+    .option('--json', 'print JSON: { project, phase, outcome, counts, running }', false)
+    .addHelpText('after', `
+outcome is null while the run goes on; phase is null for a project that never ran.
+
+Examples:
+  autocoder status todo-app
+  autocoder status todo-app --json | jq .counts`)
+    .action(async (project: string | undefined, opts: { json: boolean }) => {
+      await withRuntime({}, async (rt) => {
+        const projectId = await resolveProjectId(rt.database.db, project);
+        if (!(await getProject(rt.database.db, projectId))) {
+          throw new UserError(`unknown project ${showValue(projectId)}`, { hint: 'see `autocoder features list --project <id>` or import one with `autocoder run DIR --features FILE`' });
+        }
+        const report: StatusReport = (await readRunStatus(rt.temporal.client, projectId)) ?? {
+          project: projectId, phase: null, outcome: null, counts: await featureCounts(rt.database.db, projectId), running: [],
+          workflowId: projectRunWorkflowId(projectId), runId: null,
+        };
+        if (opts.json) {
+          const { project, phase, outcome, counts, running, workflowId, runId } = report;
+          out(JSON.stringify({ project, phase, outcome, counts, running, workflowId, runId }));
+          return;
+        }
+        const c = report.counts;
+        out(`project ${projectId}: ${report.phase === null ? 'never run' : report.outcome === null ? `running (phase ${report.phase})` : `ended ${report.outcome}`}`);
+        out(`features: ${c.passing}/${c.total} passing, ${c.running} running, ${c.pending} pending, ${c.blocked} blocked, ${c.failed} failed`);
+        for (const a of report.running) out(`  ${a.kind.padEnd(8)} ${a.featureId === null ? '' : `#${a.featureId} `}${escapeForTerminal(a.featureName)} (since ${a.startedAt})`);
+        if (rt.temporalTarget.uiUrl && report.runId) out(`Temporal UI: ${workflowUiUrl(rt.temporalTarget.uiUrl, rt.temporalTarget.namespace, report.workflowId, report.runId)}`);
+      });
+    });
+}

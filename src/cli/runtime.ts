@@ -1,0 +1,43 @@
+/**
+ * What most commands need: validated config, the stack (started on demand unless external), the
+ * feature store and a Temporal client, opened once and closed once.
+ */
+import { loadEnvConfig, type ConfigOverrides, type EnvConfig } from '../config/env.ts';
+import { connectTemporal, type TemporalClient, type TemporalTarget } from '../client.ts';
+import { createDb, type DbHandle } from '../db/create-db.ts';
+import { migrateToLatest } from '../db/migrate.ts';
+import { ensureStack, type StackInfo } from '../stack/index.ts';
+
+export type Runtime = {
+  config: EnvConfig;
+  stack: StackInfo;
+  temporalTarget: TemporalTarget;
+  database: DbHandle;
+  temporal: TemporalClient;
+  close: () => Promise<void>;
+};
+
+export async function openRuntime(options: { overrides?: ConfigOverrides; log?: (line: string) => void } = {}): Promise<Runtime> {
+  const config = loadEnvConfig(process.env, options.overrides);
+  const stack = await ensureStack(config, { log: options.log ?? (() => undefined) });
+  const temporalTarget: TemporalTarget = { address: stack.temporal.address, namespace: stack.temporal.namespace, uiUrl: stack.temporal.uiUrl ?? undefined };
+  const database = createDb(stack.databaseUrl, { applicationName: 'autocoder-cli' });
+  let temporal: TemporalClient;
+  try {
+    await migrateToLatest(database.db);
+    temporal = await connectTemporal(temporalTarget);
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  return {
+    config, stack, temporalTarget, database, temporal,
+    close: async () => { await Promise.allSettled([temporal.close(), database.close()]); },
+  };
+}
+
+/** Runs `work` with a runtime and always closes it. */
+export async function withRuntime<T>(options: Parameters<typeof openRuntime>[0], work: (rt: Runtime) => Promise<T>): Promise<T> {
+  const rt = await openRuntime(options);
+  try { return await work(rt); } finally { await rt.close(); }
+}

@@ -1,0 +1,100 @@
+/**
+ * Typed helpers over the Temporal client: connect (with a clear error when unreachable), start or
+ * join a project's run, read its status whether it runs or has ended, and link to the web UI.
+ */
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { InfraError } from './errors.ts';
+import type { projectRun } from './workflows/project-run.ts';
+import {
+  projectRunWorkflowId, statusQuery,
+  type FeatureCounts, type Outcome, type Phase, type ProjectRunInput, type ProjectRunResult, type ProjectRunStatus, type RunningAgent,
+} from './workflows/messages.ts';
+import { searchAttributes } from './workflows/search-attributes.ts';
+
+export type TemporalTarget = { address: string; namespace: string; uiUrl?: string | undefined };
+export type TemporalClient = { client: Client; connection: Connection; close: () => Promise<void> };
+
+export async function connectTemporal(target: TemporalTarget): Promise<TemporalClient> {
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: target.address, connectTimeout: '5s' });
+  } catch (err) {
+    throw new InfraError(`Temporal is unreachable at ${target.address}: ${(err as Error).message}`, {
+      hint: 'start the local stack with `autocoder up`, or set TEMPORAL_ADDRESS to a running Temporal frontend',
+      cause: err,
+    });
+  }
+  const client = new Client({ connection, namespace: target.namespace });
+  return { client, connection, close: () => connection.close() };
+}
+
+export type ProjectRunHandle = WorkflowHandle<typeof projectRun>;
+
+export function projectRunHandle(client: Client, projectId: string, runId?: string): ProjectRunHandle {
+  return client.workflow.getHandle<typeof projectRun>(projectRunWorkflowId(projectId), runId);
+}
+
+/**
+ * Starts the project's run, or joins the one already running: the workflow ID is the lock, so
+ * two starts for one project never make two runs.
+ */
+export async function startOrJoinRun(client: Client, taskQueue: string, input: ProjectRunInput): Promise<{ handle: ProjectRunHandle; joined: boolean }> {
+  const workflowId = projectRunWorkflowId(input.projectId);
+  try {
+    const handle = await client.workflow.start<typeof projectRun>('projectRun', {
+      workflowId,
+      taskQueue,
+      args: [input],
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      staticSummary: `project ${input.projectId}`,
+      staticDetails: `Directory: ${input.projectDir}\nAgent: ${input.agent ?? 'claude'}, concurrency ${input.concurrency ?? 3}`,
+      typedSearchAttributes: [{ key: searchAttributes.project, value: input.projectId }],
+    });
+    return { handle, joined: false };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { handle: projectRunHandle(client, input.projectId), joined: true };
+    throw err;
+  }
+}
+
+/** The shape of `autocoder status --json` and of the workflow's status query (DESIGN.md §3). */
+export type StatusReport = {
+  project: string;
+  phase: Phase | null;
+  outcome: Outcome | null;
+  counts: FeatureCounts;
+  running: RunningAgent[];
+  workflowId: string;
+  runId: string | null;
+  status?: ProjectRunStatus;
+  result?: ProjectRunResult;
+};
+
+/** Status of the project's latest run: live from the query, or from the result once it ended. */
+export async function readRunStatus(client: Client, projectId: string): Promise<StatusReport | null> {
+  const handle = projectRunHandle(client, projectId);
+  let description;
+  try {
+    description = await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
+  const base = { project: projectId, workflowId: handle.workflowId, runId: description.runId };
+  if (description.status.name === 'RUNNING') {
+    const status = await handle.query(statusQuery);
+    return { ...base, phase: status.phase, outcome: null, counts: status.counts, running: status.running, status };
+  }
+  if (description.status.name === 'COMPLETED') {
+    const result = await projectRunHandle(client, projectId, description.runId).result();
+    return { ...base, phase: 'done', outcome: result.outcome, counts: result.counts, running: [], result };
+  }
+  const outcome: Outcome = description.status.name === 'TERMINATED' || description.status.name === 'CANCELLED' ? 'stopped' : 'failed';
+  return { ...base, phase: 'done', outcome, counts: { total: 0, passing: 0, running: 0, pending: 0, blocked: 0, failed: 0 }, running: [] };
+}
+
+/** The Temporal web UI page of a workflow run (workflow IDs contain '/', so they are encoded). */
+export function workflowUiUrl(uiBase: string, namespace: string, workflowId: string, runId?: string | null): string {
+  const base = `${uiBase.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
+}

@@ -1,0 +1,87 @@
+/**
+ * The composition root: config → database → Temporal client → activities → Worker. The CLI's
+ * `worker`, `run` and `demo` commands and the tests all build workers here, so they are wired
+ * the same way.
+ */
+import { hostname } from 'node:os';
+import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
+import { createActivities } from './activities/index.ts';
+import { connectTemporal, type TemporalTarget } from './client.ts';
+import { createDb } from './db/create-db.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { InfraError } from './errors.ts';
+import { loadWorkflowBundle } from './workflow-bundle.ts';
+
+export type AutocoderWorkerOptions = {
+  temporal: TemporalTarget;
+  taskQueue: string;
+  databaseUrl: string;
+  stateDir: string;
+  /** Agents at once on this worker (superviseAgent activities); other activities are short. */
+  maxConcurrentAgents?: number;
+  killGraceMs?: number;
+  logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+};
+
+export type AutocoderWorker = { worker: Worker; run: () => Promise<void>; shutdown: () => Promise<void> };
+
+let runtimeInstalled = false;
+function installRuntime(level: NonNullable<AutocoderWorkerOptions['logLevel']>): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: new DefaultLogger(level),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level === 'TRACE' ? 'TRACE' : level === 'DEBUG' ? 'DEBUG' : 'WARN' }), forward: {} } },
+  });
+}
+
+export async function createAutocoderWorker(options: AutocoderWorkerOptions): Promise<AutocoderWorker> {
+  installRuntime(options.logLevel ?? 'WARN');
+  const database = createDb(options.databaseUrl, { applicationName: 'autocoder-worker' });
+  const temporal = await connectTemporal(options.temporal);
+  let connection: NativeConnection;
+  try {
+    await migrateToLatest(database.db);
+    connection = await NativeConnection.connect({ address: options.temporal.address });
+  } catch (err) {
+    await Promise.allSettled([database.close(), temporal.close()]);
+    if (err instanceof InfraError) throw err;
+    throw new InfraError(`worker could not start: ${(err as Error).message}`, { hint: 'check `autocoder doctor`', cause: err });
+  }
+  const activities = createActivities({
+    db: database.db,
+    databaseUrl: options.databaseUrl,
+    temporal: temporal.client,
+    stateDir: options.stateDir,
+    host: hostname(),
+    killGraceMs: options.killGraceMs,
+  });
+  await activities.reapOrphans();
+  const bundle = await loadWorkflowBundle();
+  const worker = await Worker.create({
+    connection,
+    namespace: options.temporal.namespace,
+    taskQueue: options.taskQueue,
+    workflowBundle: { code: bundle.code },
+    activities,
+    maxConcurrentActivityTaskExecutions: (options.maxConcurrentAgents ?? 20) + 20,
+    // On shutdown, agents are left running for the next worker to adopt; the grace only lets
+    // short feature-store activities finish.
+    shutdownGraceTime: '5s',
+  });
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await Promise.allSettled([connection.close(), temporal.close(), database.close()]);
+  };
+  return {
+    worker,
+    run: async () => {
+      try { await worker.run(); } finally { await close(); }
+    },
+    shutdown: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    },
+  };
+}
