@@ -3,6 +3,7 @@
  * DATABASE_URL): a gRPC health check through the Temporal SDK, and a Postgres round trip.
  * The SDK is imported lazily: it costs about 0.3 s, and most commands never need it here.
  */
+import { connect } from 'node:net';
 import pg from 'pg';
 import { redactUrl } from '../config/env.ts';
 
@@ -13,6 +14,9 @@ export type Probe = { ok: true; version: string } | { ok: false; error: string }
  * key and metadata come from @temporalio/envconfig (env vars and profile file), as for Cloud.
  */
 export async function probeTemporal(address: string, options: { timeoutMs?: number; useEnvConfig?: boolean } = {}): Promise<Probe> {
+  // A plain TCP connect first: it fails in milliseconds where the SDK would retry until its timeout.
+  const tcp = await probeTcp(address, options.timeoutMs ?? 5000);
+  if (!tcp.ok) return tcp;
   const { Connection } = await import('@temporalio/client');
   let extra: { tls?: unknown; apiKey?: unknown; metadata?: unknown } = {};
   if (options.useEnvConfig) {
@@ -58,6 +62,23 @@ export async function probePostgres(databaseUrl: string, options: { timeoutMs?: 
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** Whether host:port (IPv6 in brackets) accepts a TCP connection; the error names the reason. */
+export function probeTcp(address: string, timeoutMs: number): Promise<{ ok: true } | { ok: false; error: string }> {
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(address.slice(colon + 1));
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (result: { ok: true } | { ok: false; error: string }) => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(timeoutMs, () => done({ ok: false, error: `TCP connect to ${address} timed out after ${timeoutMs} ms` }));
+    socket.once('connect', () => done({ ok: true }));
+    socket.once('error', (error) => done({ ok: false, error: `TCP connect failed: ${describeError(error)}` }));
+  });
 }
 
 /** "host:port" of a postgres URL, for messages. */

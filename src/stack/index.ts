@@ -45,10 +45,16 @@ export async function stackUp(cfg: EnvConfig, options: StackUpOptions = {}): Pro
   const manageTemporal = cfg.temporalAddress === undefined;
   const managePostgres = cfg.databaseUrl === undefined;
 
-  await Promise.all([
+  // External servers are checked before anything local starts; both problems are reported together.
+  const checks = await Promise.allSettled([
     manageTemporal ? undefined : checkExternalTemporal(cfg.temporalAddress!),
     managePostgres ? undefined : checkExternalPostgres(cfg.databaseUrl!),
   ]);
+  const failed = checks.flatMap((c) => (c.status === 'rejected' ? [c.reason as InfraError] : []));
+  if (failed.length === 1) throw failed[0];
+  if (failed.length > 1) {
+    throw new InfraError(failed.map((e) => e.message).join('\n  and '), { hint: failed.map((e) => e.hint).join('; ') });
+  }
 
   return withStackLock(
     paths,
@@ -181,7 +187,7 @@ async function doctorCli(cfg: EnvConfig): Promise<DoctorComponent> {
     if (!found) {
       // Only the local stack needs it; with TEMPORAL_ADDRESS it is a convenience.
       const needed = cfg.temporalAddress === undefined;
-      return { ...base, health: needed ? 'down' : 'ok', version: null, address: null, detail: 'not installed', fix: needed ? 'autocoder up (installs it)' : null };
+      return { ...base, health: needed ? 'down' : 'ok', version: null, address: null, detail: needed ? 'not installed' : 'not installed (not needed with TEMPORAL_ADDRESS)', fix: needed ? 'autocoder up (installs it)' : null };
     }
     return { ...base, health: 'ok', version: await temporalVersion(found.path), address: found.path, detail: `from ${found.source}`, fix: null };
   } catch (error) {

@@ -1,0 +1,87 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { envSchema, envVarNames, loadEnvConfig, redactUrl } from '../../src/config/env.ts';
+import { UserError } from '../../src/errors.ts';
+
+function problemsOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof UserError, `expected a UserError, got ${String(error)}`);
+    return error.message;
+  }
+  assert.fail('expected an error');
+}
+
+describe('loadEnvConfig', () => {
+  test('defaults', () => {
+    const cfg = loadEnvConfig({});
+    assert.deepEqual(cfg, {
+      home: join(homedir(), '.autocoder'),
+      toolsDir: join(homedir(), '.autocoder', 'tools'),
+      databaseUrl: undefined,
+      temporalAddress: undefined,
+      temporalNamespace: 'default',
+      temporalCli: undefined,
+      temporalPort: 7233,
+      temporalUiPort: 8233,
+      pgPort: 54329,
+      taskQueue: 'autocoder',
+    });
+  });
+
+  test('environment values, empty ones meaning unset, and flags winning over the environment', () => {
+    const cfg = loadEnvConfig(
+      { AUTOCODER_HOME: '/srv/ac', AUTOCODER_TEMPORAL_PORT: '7300', AUTOCODER_PG_PORT: '', DATABASE_URL: '', TEMPORAL_ADDRESS: 'temporal:7233', AUTOCODER_TASK_QUEUE: 'q1' },
+      { temporalPort: 7400, temporalUiPort: '8400' },
+    );
+    assert.equal(cfg.home, '/srv/ac');
+    assert.equal(cfg.toolsDir, '/srv/ac/tools');
+    assert.equal(cfg.temporalPort, 7400);
+    assert.equal(cfg.temporalUiPort, 8400);
+    assert.equal(cfg.pgPort, 54329);
+    assert.equal(cfg.databaseUrl, undefined);
+    assert.equal(cfg.temporalAddress, 'temporal:7233');
+    assert.equal(cfg.taskQueue, 'q1');
+    assert.equal(loadEnvConfig({ AUTOCODER_HOME: '~/x' }).home, join(homedir(), 'x'));
+    assert.equal(loadEnvConfig({ TEMPORAL_ADDRESS: '[::1]:7233' }).temporalAddress, '[::1]:7233');
+  });
+
+  test('every problem is reported at once, naming the variable or flag, the value and never the password', () => {
+    const message = problemsOf(() =>
+      loadEnvConfig(
+        { AUTOCODER_PG_PORT: '99999', DATABASE_URL: 'mysql://root:topsecret@db/x', TEMPORAL_ADDRESS: 'temporal', TEMPORAL_NAMESPACE: 'bad name' },
+        { temporalPort: 'abc' },
+      ),
+    );
+    assert.match(message, /5 problems/);
+    assert.match(message, /--temporal-port must be a TCP port number 1-65535, got "abc"/);
+    assert.match(message, /AUTOCODER_PG_PORT \(or --pg-port\) must be a TCP port number 1-65535, got "99999"/);
+    assert.match(message, /DATABASE_URL must be a postgres:\/\/ URL.*got "mysql:\/\/root:\*\*\*@db\/x"/);
+    assert.match(message, /TEMPORAL_ADDRESS must be host:port.*got "temporal"/);
+    assert.match(message, /TEMPORAL_NAMESPACE must be a Temporal namespace name.*got "bad name"/);
+    assert.doesNotMatch(message, /topsecret/);
+  });
+
+  test('the three local ports must differ', () => {
+    assert.match(problemsOf(() => loadEnvConfig({ AUTOCODER_PG_PORT: '7233' })), /AUTOCODER_TEMPORAL_PORT \(or --temporal-port\) and AUTOCODER_PG_PORT \(or --pg-port\) are both 7233/);
+  });
+
+  test('the schema is keyed by the real variable names (docker-compose is checked against it)', () => {
+    assert.deepEqual(Object.keys(envSchema.shape).sort(), [...envVarNames].sort());
+    for (const name of ['AUTOCODER_HOME', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'AUTOCODER_TEMPORAL_PORT', 'AUTOCODER_TEMPORAL_UI_PORT', 'AUTOCODER_PG_PORT', 'AUTOCODER_TASK_QUEUE', 'AUTOCODER_TOOLS_DIR', 'TEMPORAL_CLI']) {
+      assert.ok(envVarNames.includes(name as never), name);
+    }
+  });
+});
+
+describe('redactUrl', () => {
+  test('hides passwords and secret-looking parameters, keeps the rest', () => {
+    assert.equal(redactUrl('postgres://me:s3cr%40t@db:5432/autocoder'), 'postgres://me:***@db:5432/autocoder');
+    assert.equal(redactUrl('postgres://db/x?sslmode=require&password=abc'), 'postgres://db/x?sslmode=require&password=***');
+    assert.equal(redactUrl('postgres://me@db/x'), 'postgres://me@db/x');
+    assert.equal(redactUrl('not a url //me:pw@host'), 'not a url //me:***@host');
+  });
+});
