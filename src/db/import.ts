@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import { UserError, showValue } from '../errors.ts';
-import { requireProject } from './projects.ts';
+import { requireProject, upsertProject } from './projects.ts';
 import { recomputeScores } from './scores.ts';
 import type { Database } from './tables.ts';
 
@@ -20,6 +20,11 @@ export type FeatureEntry = {
 export type ImportOptions = {
   /** Take the file's `passes` as the truth even for passing features, and clear failure counts. */
   reset?: boolean;
+  /**
+   * Create the project with this directory (or move an existing one there) in the same
+   * transaction, so a failed import does not leave an empty project behind.
+   */
+  dir?: string;
 };
 
 export type ImportCounts = {
@@ -52,7 +57,8 @@ export async function importFeatures(
   checkEntries(entries);
   const reset = options.reset ?? false;
   return db.transaction().execute(async (trx) => {
-    await requireProject(trx, projectId);
+    if (options.dir === undefined) await requireProject(trx, projectId);
+    else await upsertProject(trx, { id: projectId, dir: options.dir });
     // Structural changes to one project are serialised on its row, so two imports (or an import
     // and a dependency edit) never compute scores from each other's half-written lists.
     await trx.selectFrom('projects').select('id').where('id', '=', projectId).forUpdate().execute();

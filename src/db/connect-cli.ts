@@ -1,0 +1,87 @@
+/**
+ * The database for CLI commands: DATABASE_URL, checked and migrated, with errors a user can act
+ * on. (The local embedded stack will be wired in here, through one `openDatabase()`, by the
+ * stack work; commands only ever call connectForCli.)
+ */
+import { sql } from 'kysely';
+import { InfraError, UserError, showValue } from '../errors.ts';
+import { createDb, type DbHandle } from './create-db.ts';
+import { migrateToLatest } from './migrate.ts';
+
+export type CliConnectOptions = {
+  /** Bring the schema up to date first (default true: a fresh database just works). */
+  migrate?: boolean;
+  env?: NodeJS.ProcessEnv;
+};
+
+export async function connectForCli(options: CliConnectOptions = {}): Promise<DbHandle> {
+  const env = options.env ?? process.env;
+  const databaseUrl = env.DATABASE_URL?.trim();
+  if (!databaseUrl) {
+    throw new UserError('no database: DATABASE_URL is not set', {
+      hint: 'run `autocoder up` to start the local stack, or set DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/DATABASE',
+    });
+  }
+  const where = describeDatabaseUrl(databaseUrl);
+  const handle = createDb(databaseUrl, { poolSize: 4, applicationName: 'autocoder-cli', connectTimeoutMs: 5_000 });
+  try {
+    await sql`SELECT 1`.execute(handle.db);
+  } catch (error) {
+    await handle.close();
+    throw unreachable(where, error);
+  }
+  if (options.migrate ?? true) {
+    try {
+      await migrateToLatest(handle.db);
+    } catch (error) {
+      await handle.close();
+      throw new InfraError(`could not migrate the database at ${where.hostPort}/${where.database}: ${messageOf(error)}`, {
+        hint: 'check that the DATABASE_URL user may create tables in that database, or run `autocoder migrate` as its owner',
+        cause: error,
+      });
+    }
+  }
+  return handle;
+}
+
+type UrlParts = { hostPort: string; database: string; shown: string };
+
+/** host:port and database of a connection URL, with the password hidden. Bad URLs are UserErrors. */
+export function describeDatabaseUrl(databaseUrl: string): UrlParts {
+  let url: URL;
+  try {
+    url = new URL(databaseUrl);
+  } catch {
+    throw new UserError(`DATABASE_URL is not a URL: ${showValue(databaseUrl.replace(/:[^:@/]*@/, ':***@'))}`, {
+      hint: 'use the form postgres://USER:PASSWORD@HOST:5432/DATABASE',
+    });
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new UserError(`DATABASE_URL must start with postgres:// or postgresql://, got ${showValue(`${url.protocol}//…`)}`, {
+      hint: 'use the form postgres://USER:PASSWORD@HOST:5432/DATABASE',
+    });
+  }
+  if (url.password) url.password = '***';
+  const hostPort = `${url.hostname || 'localhost'}:${url.port || '5432'}`;
+  return { hostPort, database: decodeURIComponent(url.pathname.slice(1)) || '(default)', shown: url.toString() };
+}
+
+function unreachable(where: UrlParts, error: unknown): InfraError {
+  const code = (error as { code?: string }).code;
+  const reason =
+    code === 'ECONNREFUSED' ? 'connection refused (is Postgres running there?)'
+    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'host not found'
+    : code === '28P01' || code === '28000' ? 'authentication failed'
+    : code === '3D000' ? `database ${showValue(where.database)} does not exist`
+    : messageOf(error);
+  const hint =
+    code === '3D000' ? `create it (createdb ${where.database}) or point DATABASE_URL at an existing database`
+    : code === '28P01' || code === '28000' ? 'check the user and password in DATABASE_URL'
+    : 'start Postgres (`autocoder up` starts a local one), or fix DATABASE_URL';
+  return new InfraError(`cannot reach Postgres at ${where.hostPort} (${where.shown}): ${reason}`, { hint, cause: error });
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return messageOf(error.errors[0]);
+  return error instanceof Error ? error.message || error.name : String(error);
+}
