@@ -9,7 +9,7 @@ import { DEFAULT_GRACE_MS, killTree } from './kill-tree.ts';
 import type { KillReport } from './kill-tree.ts';
 import { appendLogNote, readLogTail } from './log.ts';
 import type { TailOptions } from './log.ts';
-import { collectTree, isDeadState, listProcesses } from './proc.ts';
+import { collectTree, hasChildren, isDeadState, listProcesses } from './proc.ts';
 import type { ProcessRef } from './proc.ts';
 import { readStatusFile, writeStatusFile } from './status-file.ts';
 import type { AgentStatus } from './status-file.ts';
@@ -41,7 +41,7 @@ export class AgentHandle {
   /** True when the run was started by another worker and is watched through /proc. */
   readonly adopted: boolean;
 
-  #state: AgentState = 'running';
+  #state: AgentState;
   #known = new Map<number, number>();
   #killReason: 'stopped' | 'timed_out' | null = null;
   #killRequestedAt = 0;
@@ -64,6 +64,8 @@ export class AgentHandle {
     this.#startedAtMs = init.startedAtMs;
     this.#graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
     for (const known of init.ref.knownDescendants ?? []) this.#known.set(known.pid, known.startTime);
+    this.#state = init.adopted ? 'running' : 'spawning';
+    this.#watchStart();
     this.#watch(options);
     this.#outcome = init.launcherGone.then((end) => this.#finish(end, options.leftoverGraceMs ?? 2000));
   }
@@ -154,10 +156,20 @@ export class AgentHandle {
     return this.#killing;
   }
 
+  /** `spawning` lasts until the launcher has a child, i.e. the agent process exists. */
+  #watchStart(): void {
+    const check = (): void => {
+      if (this.#state !== 'spawning') return;
+      if (hasChildren(this.pid)) this.#state = 'running';
+      else setTimeout(check, 10).unref();
+    };
+    check();
+  }
+
   #watch(options: WatchOptions): void {
     const trackIntervalMs = options.trackIntervalMs ?? 1000;
     const tracker = setInterval(() => {
-      if (this.#state === 'running') this.refreshDescendants();
+      if (this.#state === 'running' || this.#state === 'spawning') this.refreshDescendants();
     }, trackIntervalMs);
     tracker.unref();
     this.#cleanups.push(() => clearInterval(tracker));

@@ -23,7 +23,7 @@ export type KillTreeOptions = {
   graceMs?: number;
   /** After SIGKILL, how long to keep re-killing and polling before giving up. Default 2000 ms. */
   verifyTimeoutMs?: number;
-  /** Interval of the table walk during the grace period. Default 50 ms. */
+  /** Longest interval of the table walk during the grace period (it starts at 10 ms). Default 50 ms. */
   pollMs?: number;
   /**
    * The root forwards SIGTERM to its own group (the launcher does): send the group's SIGTERM to
@@ -100,8 +100,11 @@ export async function killTree(target: number | TreeRoot, options: KillTreeOptio
   const viaLeader = (options.termViaLeader ?? false) && members.some((info) => info.pid === root.pid);
   signal(members, 'SIGTERM', viaLeader ? 'leader' : 'group');
   const graceEnd = started + graceMs;
+  // Most trees die within milliseconds of SIGTERM: look again soon, then back off to pollMs.
+  let interval = Math.min(10, pollMs);
   while (members.length > 0 && performance.now() < graceEnd) {
-    await sleep(Math.min(pollMs, Math.max(1, graceEnd - performance.now())));
+    await sleep(Math.min(interval, Math.max(1, graceEnd - performance.now())));
+    interval = Math.min(pollMs, interval * 2);
     members = walk();
     signal(members.filter((info) => !signalled.has(info.pid)), 'SIGTERM', 'each');
   }

@@ -7,7 +7,7 @@
  * epoch, one-second resolution); only the Linux path is exercised by the tests.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 /** One row of the process table. `state` is the one-letter kernel state (R, S, D, Z, ...). */
 export type ProcessInfo = {
@@ -72,6 +72,19 @@ export function isProcessAlive(pid: number, startTime?: number | null): boolean 
   const info = isLinux ? readStat(pid) : (psTable([pid])[0] ?? null);
   if (!info || isDeadState(info.state)) return false;
   return startTime === undefined || startTime === null || info.startTime === startTime;
+}
+
+/**
+ * True once `pid` has at least one child (the launcher has started the agent). Linux only; where
+ * /proc/<pid>/task/<pid>/children is missing it answers true rather than wait forever.
+ */
+export function hasChildren(pid: number): boolean {
+  if (!isLinux) return true;
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim() !== '';
+  } catch {
+    return existsSync(`/proc/${pid}`); // gone: no; there but no children file: assume started
+  }
 }
 
 /** Every process visible to us. Linux reads /proc; elsewhere one `ps` call. */

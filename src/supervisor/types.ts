@@ -4,8 +4,8 @@ import type { ProcessRef } from './proc.ts';
 
 /**
  * Where a supervised agent is in its life:
- * - `spawning`: the launcher is being started;
- * - `running`: the launcher (and so, normally, the agent) is alive and watched;
+ * - `spawning`: the launcher runs but has not started the agent process yet;
+ * - `running`: the agent process has been started (an adopted run starts here) and is watched;
  * - `stopping`: a kill is in progress, or the agent ended and leftovers of its tree are being killed;
  * - `exited`: the run is over and its outcome is settled; no process of the tree is left.
  */

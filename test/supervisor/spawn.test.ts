@@ -22,8 +22,9 @@ async function rejection(promise: Promise<unknown>): Promise<AgentRunError> {
 
 describe('spawnAgent', () => {
   test('an agent that exits 0 resolves wait() with its exit, output in the log and the tail', async () => {
-    const handle = await spawnAgent({ argv: [fixture('exit-with'), '0'], cwd: tmp.dir, logPath: logPath() });
-    assert.equal(handle.state, 'running');
+    const handle = await spawnAgent({ argv: [fixture('exit-with'), '0', '0.3'], cwd: tmp.dir, logPath: logPath() });
+    assert.equal(handle.state, 'spawning', 'spawnAgent returns before the launcher has started the agent');
+    await waitFor('state running', () => (handle.state === 'running' ? true : undefined));
     assert.equal(handle.pgid, handle.pid);
     const exit = await handle.wait();
     assert.equal(handle.state, 'exited');
