@@ -45,10 +45,10 @@ export function parseFeatureBytes(bytes: Uint8Array, sourceName: string): Featur
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    const at = firstInvalidUtf8Byte(bytes);
+    const { at, cutOff } = firstInvalidUtf8(bytes);
     const line = 1 + bytes.subarray(0, at).filter((b) => b === 0x0a).length;
-    const shown = at < bytes.length ? `byte 0x${(bytes[at] as number).toString(16).padStart(2, '0')}` : 'a truncated character';
-    throw new UserError(`feature file ${sourceName} is not valid UTF-8: ${shown} at byte offset ${at} (line ${line})`, {
+    const what = cutOff ? 'a character cut off by the end of the file' : `byte 0x${(bytes[at] as number).toString(16).padStart(2, '0')}`;
+    throw new UserError(`feature file ${sourceName} is not valid UTF-8: ${what} at byte offset ${at} (line ${line})`, {
       hint: 'Save the file as UTF-8 (feature files are JSON, which must be UTF-8).',
     });
   }
@@ -134,26 +134,35 @@ function readError(path: string, error: unknown): UserError {
   return new UserError(`feature file ${path} cannot be read: ${(error as Error).message}`, { hint: 'Check the path and the file.', cause: error });
 }
 
-/** Offset of the first byte at which UTF-8 decoding fails (bytes.length for a cut-off last character). */
-function firstInvalidUtf8Byte(bytes: Uint8Array): number {
-  const chunk = 1 << 16;
-  let decoder = new TextDecoder('utf-8', { fatal: true });
-  for (let at = 0; at < bytes.length; at += chunk) {
-    try {
-      decoder.decode(bytes.subarray(at, at + chunk), { stream: true });
-    } catch {
-      // Re-feed the good prefix, then go byte by byte through the failing chunk.
-      decoder = new TextDecoder('utf-8', { fatal: true });
-      decoder.decode(bytes.subarray(0, at), { stream: true });
-      for (let i = at; i < Math.min(at + chunk, bytes.length); i++) {
-        try {
-          decoder.decode(bytes.subarray(i, i + 1), { stream: true });
-        } catch {
-          return i;
-        }
-      }
-      return at;
+/**
+ * Where the first ill-formed UTF-8 sequence starts (WHATWG/Unicode rules: no overlong forms, no
+ * surrogates, nothing above U+10FFFF), and whether it is just cut off by the end of the data.
+ * Only used to point at the problem once TextDecoder has refused.
+ */
+function firstInvalidUtf8(bytes: Uint8Array): { at: number; cutOff: boolean } {
+  let i = 0;
+  while (i < bytes.length) {
+    const lead = bytes[i] as number;
+    let length: number;
+    let low = 0x80;
+    let high = 0xbf;
+    if (lead < 0x80) length = 1;
+    else if (lead >= 0xc2 && lead <= 0xdf) length = 2;
+    else if (lead >= 0xe0 && lead <= 0xef) {
+      length = 3;
+      if (lead === 0xe0) low = 0xa0;
+      if (lead === 0xed) high = 0x9f;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      length = 4;
+      if (lead === 0xf0) low = 0x90;
+      if (lead === 0xf4) high = 0x8f;
+    } else return { at: i, cutOff: false };
+    for (let k = 1; k < length; k++) {
+      if (i + k >= bytes.length) return { at: i, cutOff: true };
+      const b = bytes[i + k] as number;
+      if (b < (k === 1 ? low : 0x80) || b > (k === 1 ? high : 0xbf)) return { at: i, cutOff: false };
     }
+    i += length;
   }
-  return bytes.length;
+  return { at: bytes.length, cutOff: true };
 }
