@@ -3,7 +3,8 @@
  * and process group, with its output appended to a log file.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildAgentEnv } from './env.ts';
 import { AgentRunError } from './errors.ts';
@@ -71,6 +72,7 @@ export async function spawnAgent(options: SpawnAgentOptions): Promise<AgentHandl
   }
   // A status file left by an earlier run under the same path would be taken for this run's.
   rmSync(statusPath, { force: true });
+  mkdirSync(dirname(statusPath), { recursive: true });
   const logFd = openLogForAppend(logPath);
   appendLogNote(logPath, `starting ${JSON.stringify(command)} with ${argv.length - 1} argument(s) in ${JSON.stringify(cwd)}`);
   let child;

@@ -108,6 +108,17 @@ describe('spawnAgent', () => {
     assert.deepEqual(livePids([handle.pid]), []);
   });
 
+  test('a kill while still spawning leaves nothing behind, and a custom status path gets the status', async () => {
+    const statusPath = join(tmp.dir, 'elsewhere', 'status.json');
+    const handle = await spawnAgent({ argv: [fixture('forever')], cwd: tmp.dir, logPath: logPath(), statusPath });
+    assert.equal(handle.state, 'spawning');
+    await handle.kill('stopped', { graceMs: 1000 });
+    const err = await rejection(handle.wait());
+    assert.equal(err.reason, 'stopped');
+    assert.deepEqual(livePids([handle.pid]), []);
+    assert.ok(readStatusFile(statusPath), 'written by the launcher or, if it died first, by the supervisor');
+  });
+
   test('SIGTERM to the launcher alone is forwarded to the agent, which ends by that signal', async () => {
     const handle = await spawnAgent({ argv: [fixture('forever')], cwd: tmp.dir, logPath: logPath() });
     await waitFor('the agent to start', () => (/forever \d+ started/.test(handle.tail()) ? true : undefined));
