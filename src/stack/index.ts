@@ -4,6 +4,7 @@
  * that need Temporal and Postgres. External servers (TEMPORAL_ADDRESS, DATABASE_URL) are checked,
  * never started.
  */
+import { existsSync } from 'node:fs';
 import { InfraError } from '../errors.ts';
 import { loadEnvConfig, redactUrl, type ConfigOverrides, type EnvConfig } from '../config/env.ts';
 import { postgresHostPort, probePostgres, probeTemporal } from './health.ts';
@@ -56,6 +57,14 @@ export async function stackUp(cfg: EnvConfig, options: StackUpOptions = {}): Pro
     throw new InfraError(failed.map((e) => e.message).join('\n  and '), { hint: failed.map((e) => e.hint).join('; ') });
   }
 
+  if (!manageTemporal && !managePostgres) {
+    // Both external: leave the state dir alone (it may not even be writable, e.g. in a container).
+    return {
+      temporal: { address: cfg.temporalAddress!, uiUrl: null, namespace: cfg.temporalNamespace, managed: false },
+      databaseUrl: cfg.databaseUrl!,
+      postgres: { managed: false },
+    };
+  }
   return withStackLock(
     paths,
     async () => {
@@ -89,9 +98,14 @@ export async function ensureStack(cfg: EnvConfig, options: StackUpOptions = {}):
 async function startTemporal(cfg: EnvConfig, log: StackLog, startTimeoutMs: number | undefined): Promise<StackInfo['temporal']> {
   const paths = stackPaths(cfg);
   const started = Date.now();
-  const cli = await resolveTemporalCli(cfg, { log });
+  let cliVersion = '';
   const server = await ensureTemporalServer({
-    cli: cli.path,
+    // Only needed (and installed if missing) when a server has to be started.
+    resolveCli: async () => {
+      const cli = await resolveTemporalCli(cfg, { log });
+      cliVersion = cli.version;
+      return cli.path;
+    },
     paths,
     port: cfg.temporalPort,
     uiPort: cfg.temporalUiPort,
@@ -102,7 +116,7 @@ async function startTemporal(cfg: EnvConfig, log: StackLog, startTimeoutMs: numb
   log(
     server.reused
       ? `temporal: running at ${server.address}, UI ${server.uiUrl} (pid ${server.record.pid}, reused)`
-      : `temporal: started at ${server.address}, UI ${server.uiUrl} (pid ${server.record.pid}, ${seconds(started)}; temporal ${cli.version})`,
+      : `temporal: started at ${server.address}, UI ${server.uiUrl} (pid ${server.record.pid}, ${seconds(started)}; temporal ${cliVersion})`,
   );
   return { address: server.address, uiUrl: server.uiUrl, namespace: cfg.temporalNamespace, managed: true, pid: server.record.pid };
 }
@@ -114,9 +128,9 @@ async function startPostgres(cfg: EnvConfig, log: StackLog): Promise<{ databaseU
   log(
     pg.reused
       ? `postgres: running at ${address} (pid ${pg.record.pid}, reused)`
-      : `postgres: started at ${address} (pid ${pg.record.pid}, ${seconds(started)}; data ${pg.location.dataDir})`,
+      : `postgres: started at ${address} (pid ${pg.record.pid}, ${seconds(started)}; data ${pg.dataDir})`,
   );
-  return { databaseUrl: pg.databaseUrl, pid: pg.record.pid, dataDir: pg.location.dataDir };
+  return { databaseUrl: pg.databaseUrl, pid: pg.record.pid, dataDir: pg.dataDir };
 }
 
 async function checkExternalTemporal(address: string): Promise<void> {
@@ -144,6 +158,12 @@ export type StackDownResult = { temporal: StopResult; postgres: StopResult };
 export async function stackDown(cfg: EnvConfig, options: { log?: StackLog } = {}): Promise<StackDownResult> {
   const log = options.log ?? (() => {});
   const paths = stackPaths(cfg);
+  if (!existsSync(paths.temporalPidFile) && !existsSync(paths.pgPidFile)) {
+    // Nothing was started from this state dir: do not even create it.
+    log('temporal: was not running (nothing to stop)');
+    log('postgres: was not running (nothing to stop)');
+    return { temporal: 'not-running', postgres: 'not-running' };
+  }
   return withStackLock(
     paths,
     async () => {

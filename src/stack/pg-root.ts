@@ -71,7 +71,7 @@ export function giveTo(runAs: RunAs, path: string): void {
  * else a directory under /var/lib/autocoder keyed by the state dir. Remembered in
  * <state>/postgres/cluster.json so data never silently moves when permissions change later.
  */
-export function clusterLocation(paths: StackPaths, runAs: RunAs): ClusterLocation {
+export function clusterLocation(paths: StackPaths, runAs: RunAs, log: (line: string) => void = () => {}): ClusterLocation {
   const remembered = join(paths.postgresDir, 'cluster.json');
   try {
     const saved = JSON.parse(readFileSync(remembered, 'utf8')) as ClusterLocation;
@@ -91,6 +91,7 @@ export function clusterLocation(paths: StackPaths, runAs: RunAs): ClusterLocatio
       mkdirSync(root, { recursive: true, mode: 0o755 });
       addSearchBit(ROOT_FALLBACK_DIR);
       location = { root, dataDir: join(root, 'data'), logFile: join(root, 'server.log') };
+      log(`postgres: the ${runAs.user} OS user cannot reach ${paths.postgresDir} (a parent directory is closed to it), so the cluster lives in ${root}`);
     }
   }
   writeFileSync(remembered, `${JSON.stringify(location, null, 2)}\n`);

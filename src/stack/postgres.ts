@@ -34,7 +34,7 @@ export const PG_USER = 'postgres';
 export const PG_DATABASE = 'autocoder';
 
 export type PostgresOptions = { paths: StackPaths; port: number; log: (line: string) => void };
-export type EmbeddedPostgres = { databaseUrl: string; record: ProcessRecord; reused: boolean; location: ClusterLocation };
+export type EmbeddedPostgres = { databaseUrl: string; record: ProcessRecord; reused: boolean; dataDir: string };
 
 /** The record of the postmaster this state dir started, if that process still runs. */
 export function runningPostgres(paths: StackPaths): ProcessRecord | undefined {
@@ -60,13 +60,6 @@ export function embeddedDatabaseUrl(paths: StackPaths, port: number): string {
 /** Reuses the running cluster of this state dir, or initialises (once) and starts it. */
 export async function ensurePostgres(options: PostgresOptions): Promise<EmbeddedPostgres> {
   const { paths, log } = options;
-  const packaged = locatePgBinaries();
-  const check = ensurePgSymlinks(packaged);
-  if (check.repaired) log(`postgres: recreated ${check.missingBefore} missing library symlinks in ${packaged.packageDir}`);
-  const runAs = postgresRunAs();
-  const bins = reachableBinaries(packaged, runAs);
-  const location = clusterLocation(paths, runAs);
-
   const running = runningPostgres(paths);
   if (running && (await portAnswers(LOCAL_HOST, running.ports.postgres!, 1000))) {
     if (running.ports.postgres !== options.port) {
@@ -74,15 +67,21 @@ export async function ensurePostgres(options: PostgresOptions): Promise<Embedded
     }
     const databaseUrl = embeddedDatabaseUrl(paths, running.ports.postgres!);
     await ensureDatabase(databaseUrl);
-    return { databaseUrl, record: running, reused: true, location };
+    return { databaseUrl, record: running, reused: true, dataDir: running.details?.dataDir ?? '' };
   }
   if (running) {
-    // Alive but not answering: a server we started that is stuck. Stop it and start afresh.
+    // Alive but not listening: a server we started that is stuck. Stop it and start afresh.
     await stopRecordedProcess(running, { signal: 'SIGINT', graceMs: 10_000, escalate: ['SIGQUIT'] });
   }
   removeRecord(paths.pgPidFile);
   await assertPortFree(options.port, 'Postgres', 'AUTOCODER_PG_PORT', '--pg-port');
 
+  const packaged = locatePgBinaries();
+  const check = ensurePgSymlinks(packaged);
+  if (check.repaired) log(`postgres: recreated ${check.missingBefore} missing library symlinks in ${packaged.packageDir}`);
+  const runAs = postgresRunAs();
+  const bins = reachableBinaries(packaged, runAs);
+  const location = clusterLocation(paths, runAs, log);
   const password = postgresPassword(paths);
   if (!existsSync(join(location.dataDir, 'PG_VERSION'))) {
     log(`postgres: initialising a new cluster in ${location.dataDir}`);
@@ -92,7 +91,7 @@ export async function ensurePostgres(options: PostgresOptions): Promise<Embedded
   writeRecord(paths.pgPidFile, record);
   const databaseUrl = embeddedDatabaseUrl(paths, options.port);
   await ensureDatabase(databaseUrl);
-  return { databaseUrl, record, reused: false, location };
+  return { databaseUrl, record, reused: false, dataDir: location.dataDir };
 }
 
 async function initCluster(bins: PgBinaries, location: ClusterLocation, runAs: RunAs, password: string): Promise<void> {

@@ -29,7 +29,8 @@ export const SEARCH_ATTRIBUTES = { AutocoderProject: 'Keyword', AutocoderKind: '
 export const LOCAL_HOST = '127.0.0.1';
 
 export type TemporalServerOptions = {
-  cli: string;
+  /** path of the temporal CLI; called only when a server must be started */
+  resolveCli: () => Promise<string>;
   paths: StackPaths;
   port: number;
   uiPort: number;
@@ -82,7 +83,9 @@ export async function ensureTemporalServer(options: TemporalServerOptions): Prom
           `keeping those (run autocoder down first to change ports)`,
       );
     }
-    await waitForServing(running, paths, timeoutMs);
+    // It served when the `up` that started it returned; a live process with an open port still
+    // does (a plain TCP check keeps reuse cheap). Otherwise wait as for a fresh start.
+    if (!(await portAnswers(LOCAL_HOST, running.ports.frontend!, 1000))) await waitForServing(running, paths, timeoutMs);
     return { address: temporalAddressOf(running), uiUrl: temporalUiUrlOf(running), record: running, reused: true };
   }
   removeRecord(paths.temporalPidFile);
@@ -90,21 +93,22 @@ export async function ensureTemporalServer(options: TemporalServerOptions): Prom
   await assertPortFree(options.port, 'Temporal frontend', 'AUTOCODER_TEMPORAL_PORT', '--temporal-port');
   await assertPortFree(options.uiPort, 'Temporal UI', 'AUTOCODER_TEMPORAL_UI_PORT', '--ui-port');
 
+  const cli = await options.resolveCli();
   mkdirSync(paths.temporalDir, { recursive: true });
   const args = startDevArgs(options);
   const logFd = openSync(paths.temporalLog, 'a');
-  writeSync(logFd, `\n--- ${new Date().toISOString()} autocoder starts: ${options.cli} ${args.join(' ')}\n`);
+  writeSync(logFd, `\n--- ${new Date().toISOString()} autocoder starts: ${cli} ${args.join(' ')}\n`);
   let child;
   try {
     // detached: own session and process group, so it survives our exit and terminal signals.
-    child = spawn(options.cli, args, { detached: true, stdio: ['ignore', logFd, logFd] });
+    child = spawn(cli, args, { detached: true, stdio: ['ignore', logFd, logFd] });
   } finally {
     closeSync(logFd);
   }
   const pid = child.pid;
   const startTime = pid === undefined ? undefined : processStartTime(pid);
   if (pid === undefined || startTime === undefined) {
-    throw new InfraError(`could not start the Temporal dev server (${options.cli}); see ${paths.temporalLog}: ${tailFile(paths.temporalLog, 1)}`);
+    throw new InfraError(`could not start the Temporal dev server (${cli}); see ${paths.temporalLog}: ${tailFile(paths.temporalLog, 1)}`);
   }
   child.unref();
   child.on('error', () => undefined);
@@ -113,7 +117,7 @@ export async function ensureTemporalServer(options: TemporalServerOptions): Prom
     startTime,
     ports: { frontend: options.port, ui: options.uiPort },
     startedAt: new Date().toISOString(),
-    details: { db: paths.temporalDb, log: paths.temporalLog, cli: options.cli },
+    details: { db: paths.temporalDb, log: paths.temporalLog, cli: cli },
   };
   writeRecord(paths.temporalPidFile, record);
   try {

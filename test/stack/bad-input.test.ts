@@ -5,10 +5,12 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { stackPaths } from '../../src/stack/index.ts';
 import { loadEnvConfig } from '../../src/config/env.ts';
-import { findFreePort } from '../../src/stack/process.ts';
+import { findFreePort, processStartTime } from '../../src/stack/process.ts';
 import { hasStackTrace, makeHome, runCli, stackEnv } from './support.ts';
 
 /** Another process's listener on a port (here: a server in this test process). */
@@ -95,5 +97,20 @@ describe('autocoder up with bad input', () => {
     assert.match(result.stderr, /AUTOCODER_PG_PORT \(or --pg-port\) must be a TCP port number 1-65535, got "abc"/);
     assert.match(result.stderr, /TEMPORAL_ADDRESS must be host:port/);
     assert.equal(hasStackTrace(result.stderr), false);
+  });
+
+  test('down never signals a recorded pid whose start time does not match (a reused pid)', async (t) => {
+    const env = await freshEnv();
+    const paths = stackPaths(loadEnvConfig(env));
+    const bystander = spawn('sleep', ['60'], { stdio: 'ignore' });
+    t.after(() => bystander.kill('SIGKILL'));
+    const pid = bystander.pid!;
+    const startTime = processStartTime(pid)!;
+    mkdirSync(dirname(paths.temporalPidFile), { recursive: true });
+    writeFileSync(paths.temporalPidFile, JSON.stringify({ pid, startTime: `${startTime}-not-this-one`, ports: { frontend: 1, ui: 2 }, startedAt: '' }));
+    const result = await runCli(['down'], env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /temporal: was not running/);
+    assert.equal(processStartTime(pid), startTime, 'the bystander is untouched');
   });
 });
