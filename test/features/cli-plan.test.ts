@@ -126,7 +126,7 @@ describe('autocoder features plan: good files', () => {
     assert.equal(bare.stdout, '{"ready":[1],"scores":{"1":1100,"2":0},"cycles":[],"missing":{}}\n');
     assert.equal(evil.exitCode, 0, evil.stderr);
     assert.doesNotMatch(evil.stdout, /[\u001b\u202e]/);
-    assert.ok(evil.stdout.includes('Evil \\x1b[31mred\\x1b[0m\\nnext line \\u202eoverride'), evil.stdout);
+    assert.ok(evil.stdout.includes('Evil \\x1b[31mred\\x1b[0m\\nnext line \\u202eover'), evil.stdout);
   });
 
   test('the golden case files through the CLI give their expected plans', async () => {
