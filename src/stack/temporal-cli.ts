@@ -145,7 +145,7 @@ async function installWithGo(go: string, toolsDir: string, log: Log): Promise<st
   log(`installing the Temporal CLI with go install ${TEMPORAL_GO_MODULE} into ${goBin} (this takes several minutes) ...`);
   mkdirSync(goBin, { recursive: true });
   await run(go, ['install', TEMPORAL_GO_MODULE], {
-    env: { ...process.env, GOBIN: goBin, GOFLAGS: '-mod=mod' },
+    env: { ...process.env, GOBIN: goBin },
     timeout: 1_800_000,
     maxBuffer: 16 * 1024 * 1024,
   });
