@@ -3,8 +3,9 @@
  * state dir, our search attributes registered, started in its own session so it outlives the CLI,
  * output to a log file, identity in a JSON pid file.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { InfraError, UserError } from '../errors.ts';
 import { probeTemporal } from './health.ts';
 import type { StackPaths } from './paths.ts';
@@ -22,6 +23,8 @@ import {
   type ProcessRecord,
   type StopResult,
 } from './process.ts';
+
+const run = promisify(execFile);
 
 /** DESIGN.md §3: registered by `autocoder up` in every namespace the dev server creates. */
 export const SEARCH_ATTRIBUTES = { AutocoderProject: 'Keyword', AutocoderKind: 'Keyword', AutocoderFeature: 'Int' } as const;
@@ -56,7 +59,7 @@ export function runningTemporalServer(paths: StackPaths): ProcessRecord | undefi
   return isRecordAlive(record) ? record : undefined;
 }
 
-export function startDevArgs(options: Pick<TemporalServerOptions, 'paths' | 'port' | 'uiPort' | 'namespace'>): string[] {
+export function startDevArgs(options: Pick<TemporalServerOptions, 'paths' | 'port' | 'uiPort' | 'namespace'>, supported: { disableNewsFetch: boolean }): string[] {
   const args = [
     'server', 'start-dev',
     '--db-filename', options.paths.temporalDb,
@@ -64,8 +67,9 @@ export function startDevArgs(options: Pick<TemporalServerOptions, 'paths' | 'por
     '--ui-port', String(options.uiPort),
     '--ip', LOCAL_HOST,
     '--log-level', 'warn',
-    '--ui-disable-news-fetch',
   ];
+  // Keeps the UI from calling out to the internet; older CLIs (a user's own, the go-built one) may lack it.
+  if (supported.disableNewsFetch) args.push('--ui-disable-news-fetch');
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
   if (options.namespace !== 'default') args.push('--namespace', options.namespace);
   return args;
@@ -95,7 +99,7 @@ export async function ensureTemporalServer(options: TemporalServerOptions): Prom
 
   const cli = await options.resolveCli();
   mkdirSync(paths.temporalDir, { recursive: true });
-  const args = startDevArgs(options);
+  const args = startDevArgs(options, { disableNewsFetch: await cliHasFlag(cli, ['server', 'start-dev'], '--ui-disable-news-fetch') });
   const logFd = openSync(paths.temporalLog, 'a');
   writeSync(logFd, `\n--- ${new Date().toISOString()} autocoder starts: ${cli} ${args.join(' ')}\n`);
   let child;
@@ -182,6 +186,16 @@ export async function stopTemporalServer(paths: StackPaths): Promise<StopResult>
 export async function assertPortFree(port: number, what: string, variable: string, flag: string): Promise<void> {
   if (await portIsFree(port, LOCAL_HOST)) return;
   throw new UserError(`port ${port} (${what}) is in use by another process: set ${variable} or pass ${flag} to use another port`);
+}
+
+/** Whether `cli <command> --help` lists `flag`. */
+async function cliHasFlag(cli: string, command: string[], flag: string): Promise<boolean> {
+  try {
+    const { stdout } = await run(cli, [...command, '--help'], { timeout: 30_000 });
+    return stdout.includes(flag);
+  } catch {
+    return false;
+  }
 }
 
 function lastLine(text: string): string {
