@@ -50,10 +50,16 @@ export type Feature = {
 
 export type FeatureCounts = { total: number; passing: number; running: number; pending: number; blocked: number; failed: number };
 
-/** True when every dependency id of `f` names a passing feature of its project (the ready rule). */
+/**
+ * True when every dependency id of `f` names a passing feature of its project (the ready rule; a
+ * missing id never passes). Written as one scalar primary-key lookup per dependency on purpose:
+ * the plainer NOT EXISTS (… NOT EXISTS (SELECT 1 FROM features p …)) lets the planner pick a
+ * hash anti-join that scans the whole project once per candidate, which made a claim at 1k
+ * features take 120 ms instead of 2 ms when its statistics were stale.
+ */
 export const dependenciesPass: RawBuilder<boolean> = sql<boolean>`NOT EXISTS (
   SELECT 1 FROM unnest(f.dependencies) AS d(id)
-  WHERE NOT EXISTS (SELECT 1 FROM features p WHERE p.project_id = f.project_id AND p.id = d.id AND p.passes))`;
+  WHERE (SELECT p.passes FROM features p WHERE p.project_id = f.project_id AND p.id = d.id) IS NOT TRUE)`;
 
 function stateOf(maxRetries: number): RawBuilder<FeatureState> {
   return sql<FeatureState>`CASE
