@@ -1,16 +1,17 @@
 /** Operator control of a running project: signals and updates of DESIGN.md §3. */
 import type { Command } from 'commander';
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { projectRunHandle } from '../../client.ts';
+import type { projectRunHandle } from '../../client.ts';
 import { InfraError, UserError } from '../../errors.ts';
 import {
   drainSignal, pauseSignal, resumeSignal, retryFeatureSignal, setConcurrencyUpdate, setTestingRatioUpdate, stopFeatureSignal, stopSignal,
 } from '../../workflows/messages.ts';
 import { intFlag, out, projectIdArg } from '../options.ts';
-import { resolveProjectId } from '../project-of-cwd.ts';
-import { withRuntime, type Runtime } from '../runtime.ts';
+import type { Runtime } from '../runtime.ts';
 
 async function withRunningProject(project: string | undefined, work: (rt: Runtime, projectId: string, handle: ReturnType<typeof projectRunHandle>) => Promise<void>): Promise<void> {
+  const [{ withRuntime }, { projectRunHandle }, { resolveProjectId }, { WorkflowNotFoundError }] = await Promise.all([
+    import('../runtime.ts'), import('../../client.ts'), import('../project-of-cwd.ts'), import('@temporalio/client'),
+  ]);
   await withRuntime({}, async (rt) => {
     const projectId = await resolveProjectId(rt.database.db, project);
     const handle = projectRunHandle(rt.temporal.client, projectId);

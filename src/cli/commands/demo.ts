@@ -2,8 +2,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { intFlag, out } from '../options.ts';
-import { runProject } from '../run-project.ts';
-import { withRuntime } from '../runtime.ts';
 
 const exampleFeatures = fileURLToPath(new URL('../../../examples/todo-app/features.json', import.meta.url));
 
@@ -23,6 +21,7 @@ Examples:
   autocoder demo --reset         # start over from scratch
   autocoder demo --concurrency 5`)
     .action(async (opts: { concurrency: number; reset: boolean }) => {
+      const [{ withRuntime }, { runProject }] = await Promise.all([import('../runtime.ts'), import('../run-project.ts')]);
       process.exitCode = await withRuntime({ log: out }, async (rt) => runProject(rt, {
         projectId: 'todo-app',
         projectDir: join(rt.config.home, 'projects', 'todo-app'),

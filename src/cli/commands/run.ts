@@ -3,8 +3,6 @@ import type { Command } from 'commander';
 import { UserError, showValue } from '../../errors.ts';
 import { agentAdapters, PROJECT_ID_PATTERN, type AgentAdapter } from '../../workflows/messages.ts';
 import { intFlag, out, projectIdArg } from '../options.ts';
-import { runProject } from '../run-project.ts';
-import { withRuntime } from '../runtime.ts';
 
 type RunFlags = {
   project?: string; features?: string; concurrency: number; testingRatio: number; yolo: boolean; model?: string;
@@ -53,6 +51,7 @@ Examples:
         throw new UserError('--agent command needs --agent-cmd PATH', { hint: 'give the executable each agent runs, e.g. --agent-cmd ./agent.sh' });
       }
       const projectId = flags.project ?? projectIdFromDir(dir);
+      const [{ withRuntime }, { runProject }] = await Promise.all([import('../runtime.ts'), import('../run-project.ts')]);
       process.exitCode = await withRuntime({ log: out }, async (rt) => runProject(rt, {
         projectId,
         projectDir: dir,

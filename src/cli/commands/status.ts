@@ -1,13 +1,9 @@
 import type { Command } from 'commander';
-import { readRunStatus, workflowUiUrl, type StatusReport } from '../../client.ts';
-import { featureCounts } from '../../db/features.ts';
-import { getProject } from '../../db/projects.ts';
+import type { StatusReport } from '../../client.ts';
 import { UserError, showValue } from '../../errors.ts';
 import { out, projectIdArg } from '../options.ts';
-import { withRuntime } from '../runtime.ts';
 import { escapeForTerminal } from '../../features/terminal.ts';
 import { projectRunWorkflowId } from '../../workflows/messages.ts';
-import { resolveProjectId } from '../project-of-cwd.ts';
 
 export function register(program: Command): void {
   program
@@ -22,6 +18,9 @@ Examples:
   autocoder status todo-app
   autocoder status todo-app --json | jq .counts`)
     .action(async (project: string | undefined, opts: { json: boolean }) => {
+      const [{ withRuntime }, { readRunStatus, workflowUiUrl }, { featureCounts }, { getProject }, { resolveProjectId }] = await Promise.all([
+        import('../runtime.ts'), import('../../client.ts'), import('../../db/features.ts'), import('../../db/projects.ts'), import('../project-of-cwd.ts'),
+      ]);
       await withRuntime({}, async (rt) => {
         const projectId = await resolveProjectId(rt.database.db, project);
         if (!(await getProject(rt.database.db, projectId))) {

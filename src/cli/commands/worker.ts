@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { intFlag, out } from '../options.ts';
-import { withRuntime } from '../runtime.ts';
-import { createAutocoderWorker } from '../../worker.ts';
 
 export function register(program: Command): void {
   program
@@ -16,6 +14,7 @@ Examples:
   autocoder worker
   AUTOCODER_TASK_QUEUE=autocoder-host2 autocoder worker --max-agents 8`)
     .action(async (opts: { maxAgents: number }) => {
+      const [{ withRuntime }, { createAutocoderWorker }] = await Promise.all([import('../runtime.ts'), import('../../worker.ts')]);
       await withRuntime({ log: out }, async (rt) => {
         const worker = await createAutocoderWorker({
           temporal: rt.temporalTarget, taskQueue: rt.config.taskQueue, databaseUrl: rt.stack.databaseUrl,
