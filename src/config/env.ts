@@ -26,13 +26,10 @@ const databaseUrl = z.string().refine((text) => {
 }, 'must be a postgres:// URL such as postgres://user:password@host:5432/autocoder');
 
 // host:port, with IPv6 hosts in brackets ([::1]:7233)
-const hostPort = z
-  .string()
-  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'must be host:port, such as 127.0.0.1:7233')
-  .refine((text) => {
-    const port = Number(text.slice(text.lastIndexOf(':') + 1));
-    return port >= 1 && port <= 65535;
-  }, 'must be host:port with a port 1-65535');
+const hostPort = z.string().refine((text) => {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(text);
+  return match !== null && Number(match[2]) >= 1 && Number(match[2]) <= 65535;
+}, 'must be host:port with a port 1-65535, such as 127.0.0.1:7233');
 
 /** The environment variables we read, with their defaults; the descriptions are the docs. */
 export const envSchema = z.object({
