@@ -16,9 +16,8 @@ import type { Database } from './tables.ts';
 /** Import lives in import.ts; re-exported here because callers look for it beside the features. */
 export { importFeatures, type FeatureEntry, type ImportCounts } from './import.ts';
 
-export type FeatureState = 'pending' | 'running' | 'passing' | 'failed' | 'blocked';
-export const FEATURE_STATES: readonly FeatureState[] = ['pending', 'running', 'passing', 'failed', 'blocked'];
-export const DEFAULT_MAX_RETRIES = 3;
+import { DEFAULT_MAX_RETRIES, type FeatureState } from './states.ts';
+export { DEFAULT_MAX_RETRIES, FEATURE_STATES, type FeatureState } from './states.ts';
 
 export type Feature = {
   id: number;

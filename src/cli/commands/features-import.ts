@@ -6,11 +6,6 @@
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError, showValue } from '../../errors.ts';
-import { readAutoCoderFeatures } from '../../db/autocoder-sqlite.ts';
-import { connectForCli } from '../../db/connect-cli.ts';
-import { featureCounts } from '../../db/features.ts';
-import { importFeatures } from '../../db/import.ts';
-import { assertProjectId, getProject } from '../../db/projects.ts';
 import { escapeForTerminal, loadFeatureFile } from '../../features/index.ts';
 import { featuresCommand } from './features-group.ts';
 
@@ -40,6 +35,11 @@ from the file are kept. Uses DATABASE_URL. Exit 2 when the file is rejected (eve
 listed, nothing is changed) or the project is unknown and --dir is not given.`,
     )
     .action(async (file: string | undefined, options: ImportOptions) => {
+      // The database modules load only when the command runs (the CLI starts fast for --help).
+      const [{ readAutoCoderFeatures }, { connectForCli }, { featureCounts }, { importFeatures }, { assertProjectId, getProject }] = await Promise.all([
+        import('../../db/autocoder-sqlite.ts'), import('../../db/connect-cli.ts'), import('../../db/features.ts'),
+        import('../../db/import.ts'), import('../../db/projects.ts'),
+      ]);
       assertProjectId(options.project);
       if ((file === undefined) === (options.fromAutocoder === undefined)) {
         throw new UserError(

@@ -1,9 +1,8 @@
 /** `autocoder features list --project ID [--state S] [--json]`: features with state and why they wait. */
 import type { Command } from 'commander';
 import { UserError, showValue } from '../../errors.ts';
-import { connectForCli } from '../../db/connect-cli.ts';
-import { DEFAULT_MAX_RETRIES, FEATURE_STATES, listFeatures, type Feature, type FeatureState } from '../../db/features.ts';
-import { requireProject } from '../../db/projects.ts';
+import type { Feature } from '../../db/features.ts';
+import { DEFAULT_MAX_RETRIES, FEATURE_STATES, type FeatureState } from '../../db/states.ts';
 import { escapeForTerminal } from '../../features/index.ts';
 import { blockedFeatures, describeBlockReason } from '../../graph/index.ts';
 import { featuresCommand } from './features-group.ts';
@@ -32,6 +31,9 @@ that does not pass yet (or never can: missing, failed, or in a cycle, which is s
     .action(async (options: ListOptions) => {
       const state = parseState(options.state);
       const maxRetries = parseMaxRetries(options.maxRetries);
+      const [{ connectForCli }, { listFeatures }, { requireProject }] = await Promise.all([
+        import('../../db/connect-cli.ts'), import('../../db/features.ts'), import('../../db/projects.ts'),
+      ]);
       const { db, close } = await connectForCli();
       try {
         await requireProject(db, options.project);

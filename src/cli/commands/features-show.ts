@@ -1,10 +1,7 @@
 /** `autocoder features show ID --project ID [--json]`: one feature, its dependencies and agent runs. */
 import type { Command } from 'commander';
 import { UserError, showValue } from '../../errors.ts';
-import { listAgentRuns } from '../../db/agent-runs.ts';
-import { connectForCli } from '../../db/connect-cli.ts';
-import { DEFAULT_MAX_RETRIES, listFeatures, unknownFeature } from '../../db/features.ts';
-import { requireProject } from '../../db/projects.ts';
+import { DEFAULT_MAX_RETRIES } from '../../db/states.ts';
 import type { AgentRunRow } from '../../db/tables.ts';
 import { escapeForTerminal } from '../../features/index.ts';
 import { featuresCommand } from './features-group.ts';
@@ -30,6 +27,9 @@ Examples:
     .action(async (idText: string, options: ShowOptions) => {
       const featureId = parseFeatureId(idText);
       const maxRetries = parseMaxRetries(options.maxRetries);
+      const [{ listAgentRuns }, { connectForCli }, { listFeatures, unknownFeature }, { requireProject }] = await Promise.all([
+        import('../../db/agent-runs.ts'), import('../../db/connect-cli.ts'), import('../../db/features.ts'), import('../../db/projects.ts'),
+      ]);
       const { db, close } = await connectForCli();
       try {
         await requireProject(db, options.project);
