@@ -65,6 +65,10 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
     workflowBundle: { code: bundle.code },
     activities,
     maxConcurrentActivityTaskExecutions: (options.maxConcurrentAgents ?? 20) + 20,
+    // Heartbeats carry cancellation back to superviseAgent. By default the SDK sends at most one
+    // per 0.8 x heartbeatTimeout (24 s), so a stop waited that long before any kill; now the
+    // activity's own cadence (every 2 s) decides.
+    maxHeartbeatThrottleInterval: '1s',
     // On shutdown, agents are left running for the next worker to adopt; the grace only lets
     // short feature-store activities finish.
     shutdownGraceTime: '5s',

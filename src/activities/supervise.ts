@@ -28,7 +28,9 @@ export type SupervisionDeps = {
   log?: (line: string) => void;
 };
 
-const HEARTBEAT_EVERY_MS = 5000;
+// A cancellation (stop, stopFeature) reaches this activity only in the answer to a heartbeat, so
+// this is also how late a stop can start killing (the worker sends each one: see worker.ts).
+const HEARTBEAT_EVERY_MS = 2000;
 
 /** A run ID is a workflow ID with '/': one flat file name per run. */
 export const logFileFor = (stateDir: string, runId: string): string => join(stateDir, 'logs', `${runId.replaceAll('/', '__')}.log`);
