@@ -81,6 +81,8 @@ export const projectRunInputSchema = z
     agentTimeoutMs: z.number().int().min(1000).optional(),
     simulate: z.record(z.string(), z.unknown()).optional().describe('behaviour of the simulate adapter'),
     budgetUsd: z.number().positive().optional(),
+    continueAsNewAfterPasses: z.number().int().min(1).optional()
+      .describe('for tests and benchmarks: continue as new after this many scheduling passes of a run, as if the server suggested it'),
     carried: carriedSchema.optional(),
   })
   .strict()

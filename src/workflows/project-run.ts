@@ -63,6 +63,8 @@ class ProjectRun {
   private woken = true;
   private agentsStarted = 0;
   private continuedAsNew = 0;
+  /** Scheduling passes of this run (not carried): the continueAsNewAfterPasses knob counts them. */
+  private passes = 0;
   private readonly startedAt: string;
 
   constructor(input: ProjectRunSettings) {
@@ -121,6 +123,7 @@ class ProjectRun {
     for (;;) {
       await wf.condition(() => this.woken, this.input.pollIntervalMs);
       this.woken = false;
+      this.passes++;
       this.settleReports();
       if (this.stopRequested) return this.stopAll();
       this.applyOperatorRequests();
@@ -134,8 +137,20 @@ class ProjectRun {
         const finished = await this.fill();
         if (finished) return finished;
       }
-      if (wf.workflowInfo().continueAsNewSuggested) await this.continueAsNew();
+      if (this.shouldContinueAsNew()) await this.continueAsNew();
     }
+  }
+
+  /**
+   * When the server suggests it (or the test knob says so), but never with an operator request
+   * still queued: a stop, stopFeature or retryFeature that arrived during this pass's activities
+   * is not part of the carried state, so it waits for the next pass (which comes at once).
+   */
+  private shouldContinueAsNew(): boolean {
+    const knob = this.input.continueAsNewAfterPasses;
+    const due = wf.workflowInfo().continueAsNewSuggested || (knob !== undefined && this.passes >= knob);
+    const pending = this.stopRequested || this.stopFeatureRequests.length > 0 || this.retryRequests.length > 0;
+    return due && !pending;
   }
 
   /** First run of a chain: initializer when there are no features, then adopt or resume. */
