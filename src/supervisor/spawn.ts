@@ -15,7 +15,7 @@ import { readProcessStartTime } from './proc.ts';
 import { statusPathFor } from './status-file.ts';
 import type { WatchOptions } from './types.ts';
 
-export const LAUNCHER_PATH = fileURLToPath(new URL('./launcher.ts', import.meta.url));
+export const LAUNCHER_PATH = fileURLToPath(new URL('./launcher.mjs', import.meta.url));
 
 export type SpawnAgentOptions = WatchOptions & {
   /** The agent's argv: argv[0] is looked up on the env's PATH; no shell ever parses any of it. */

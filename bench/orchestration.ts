@@ -1,0 +1,185 @@
+/**
+ * Orchestration benchmarks (issue 10): zero-work agents through the real workflow, worker,
+ * Temporal dev server and Postgres, so every figure includes the whole path an agent takes.
+ *
+ *   npm run bench                                   every scenario, then bench/results/README.md
+ *   bin/node bench/orchestration.ts chain20-c3      one scenario (names below)
+ *
+ * Per scenario: wall time from the first agent start to the last feature passing, per-feature
+ * overhead (wall / features), dependency-to-start latency p50/p95 (a dependency's agent marking
+ * its feature passing, just before it exits, to its dependant's agent process starting), agents
+ * spawned, worker peak RSS over its idle RSS, history events and continue-as-new count, worker
+ * CPU and Postgres transactions per feature. Writes bench/results/<scenario>.json.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
+import { connectTemporal, startOrJoinRun } from '../src/client.ts';
+import { createDb } from '../src/db/create-db.ts';
+import { importFeatures, type FeatureEntry } from '../src/db/import.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+import { upsertProject } from '../src/db/projects.ts';
+import { privateStackConfig, stackDown, stackUp } from '../src/stack/index.ts';
+import { createAutocoderWorker } from '../src/worker.ts';
+import { logFileFor } from '../src/activities/supervise.ts';
+import { scenarios, type Scenario } from './scenarios.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const resultsDir = join(root, 'bench', 'results');
+const zeroWorkAgent = join(root, 'bench', 'agents', 'zero-work.mjs');
+
+type Result = Record<string, number | string | null>;
+
+function percentile(values: number[], q: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? null;
+}
+
+async function runScenario(scenario: Scenario, stack: { temporal: { address: string; namespace: string }; databaseUrl: string }, home: string): Promise<Result> {
+  const dbName = `bench_${scenario.name.replace(/[^a-z0-9]/g, '_')}_${process.pid}`;
+  const admin = createDb(stack.databaseUrl, { poolSize: 1 });
+  await sql`DROP DATABASE IF EXISTS ${sql.id(dbName)}`.execute(admin.db);
+  await sql`CREATE DATABASE ${sql.id(dbName)}`.execute(admin.db);
+  await admin.close();
+  const url = new URL(stack.databaseUrl);
+  url.pathname = `/${dbName}`;
+  const databaseUrl = url.toString();
+  const database = createDb(databaseUrl, { poolSize: 2 });
+  await migrateToLatest(database.db);
+  const projectId = scenario.name;
+  const projectDir = join(home, 'projects', projectId);
+  mkdirSync(projectDir, { recursive: true });
+  await upsertProject(database.db, { id: projectId, dir: projectDir });
+  const features: FeatureEntry[] = scenario.features();
+  await importFeatures(database.db, projectId, features);
+
+  const taskQueue = `bench-${projectId}-${process.pid}`;
+  const worker = await createAutocoderWorker({
+    temporal: stack.temporal, taskQueue, databaseUrl, stateDir: home, maxConcurrentAgents: scenario.concurrency + 5,
+  });
+  const running = worker.run();
+  const idleRss = process.memoryUsage().rss;
+  let peakRss = idleRss;
+  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 50);
+  const cpuBefore = process.cpuUsage();
+  const xactBefore = await transactions(database.db, dbName);
+
+  const temporal = await connectTemporal(stack.temporal);
+  const { handle } = await startOrJoinRun(temporal.client, taskQueue, {
+    projectId, projectDir, concurrency: scenario.concurrency, maxConcurrency: Math.max(5, scenario.concurrency),
+    maxAgents: scenario.concurrency + 1, testingRatio: 0, yolo: true, agent: 'command', agentCmd: [process.execPath, zeroWorkAgent],
+    pollIntervalMs: 5000,
+  });
+  const result = await handle.result();
+  clearInterval(sampler);
+  const cpu = process.cpuUsage(cpuBefore);
+  const xactAfter = await transactions(database.db, dbName);
+
+  // Timeline: agent process start (its own first output line) and the moment its feature passed.
+  const runs = await database.db.selectFrom('agent_runs').select(['id', 'feature_id', 'kind']).where('project_id', '=', projectId).execute();
+  const passedAt = new Map((await database.db.selectFrom('features').select(['id', 'updated_at']).where('project_id', '=', projectId).execute())
+    .map((f) => [f.id, f.updated_at.getTime()]));
+  const startOf = new Map<number, number>();
+  for (const run of runs) {
+    if (run.kind !== 'coding' || run.feature_id === null) continue;
+    const line = /bench-agent-start (\d+)/.exec(readFileSync(logFileFor(home, run.id), 'utf8'));
+    if (line) startOf.set(run.feature_id, Number(line[1]));
+  }
+  const latencies: number[] = [];
+  for (const f of features) {
+    const deps = f.dependencies ?? [];
+    const start = startOf.get(f.id);
+    if (deps.length === 0 || start === undefined) continue;
+    const ready = Math.max(...deps.map((d) => passedAt.get(d) ?? 0));
+    latencies.push(start - ready);
+  }
+  const firstStart = Math.min(...startOf.values());
+  const lastPass = Math.max(...passedAt.values());
+  const wallMs = lastPass - firstStart;
+
+  // History: every run of the workflow chain (continue-as-new makes several).
+  let historyEvents = 0;
+  let runCount = 0;
+  for await (const execution of temporal.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) {
+    runCount++;
+    const history = await temporal.client.workflow.getHandle(handle.workflowId, execution.runId).fetchHistory();
+    historyEvents += history.events?.length ?? 0;
+  }
+  await worker.shutdown();
+  await running;
+  await temporal.close();
+  await database.close();
+
+  const n = features.length;
+  return {
+    scenario: scenario.name,
+    description: scenario.description,
+    features: n,
+    concurrency: scenario.concurrency,
+    outcome: result.outcome,
+    wallMs: Math.round(wallMs),
+    perFeatureMs: Math.round((wallMs / n) * 10) / 10,
+    depToStartP50Ms: percentile(latencies, 0.5),
+    depToStartP95Ms: percentile(latencies, 0.95),
+    agentsSpawned: runs.length,
+    workerIdleRssMb: Math.round(idleRss / 2 ** 20),
+    workerPeakRssMb: Math.round(peakRss / 2 ** 20),
+    workerRssGrowthMb: Math.round((peakRss - idleRss) / 2 ** 20),
+    historyEvents,
+    workflowRuns: runCount,
+    continueAsNew: runCount - 1,
+    workerCpuMsPerFeature: Math.round(((cpu.user + cpu.system) / 1000 / n) * 10) / 10,
+    pgTransactionsPerFeature: Math.round(((xactAfter - xactBefore) / n) * 10) / 10,
+  };
+}
+
+async function transactions(db: ReturnType<typeof createDb>['db'], dbName: string): Promise<number> {
+  const { rows } = await sql<{ n: string }>`SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = ${dbName}`.execute(db);
+  return Number(rows[0]?.n ?? 0);
+}
+
+function commit(): string {
+  try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(); } catch { return 'unknown'; }
+}
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const selected = wanted.length ? scenarios.filter((s) => wanted.includes(s.name)) : scenarios.filter((s) => !s.heavy || process.argv.includes('--all'));
+if (selected.length === 0) {
+  console.error(`unknown scenario ${wanted.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}`);
+  process.exit(2);
+}
+
+const home = join(root, '.autocoder-bench', `run-${process.pid}`);
+process.env.AUTOCODER_TOOLS_DIR ??= join(root, '.autocoder-test', 'tools');
+const config = await privateStackConfig(home);
+const stack = await stackUp(config, { log: (line) => console.log(`[bench stack] ${line}`) });
+mkdirSync(resultsDir, { recursive: true });
+const results: Result[] = [];
+try {
+  for (const scenario of selected) {
+    const result = await runScenario(scenario, stack, home);
+    results.push(result);
+    writeFileSync(join(resultsDir, `${scenario.name}.json`), `${JSON.stringify({ ...result, commit: commit(), date: new Date().toISOString() }, null, 2)}\n`);
+    console.log(`${scenario.name}: ${result.outcome}, wall ${result.wallMs} ms, ${result.perFeatureMs} ms/feature, dep→start p50 ${result.depToStartP50Ms} p95 ${result.depToStartP95Ms} ms, +${result.workerRssGrowthMb} MB RSS, ${result.historyEvents} events / ${result.workflowRuns} runs`);
+  }
+} finally {
+  await stackDown(config);
+  rmSync(home, { recursive: true, force: true });
+}
+
+const columns = ['scenario', 'features', 'concurrency', 'outcome', 'wallMs', 'perFeatureMs', 'depToStartP50Ms', 'depToStartP95Ms', 'agentsSpawned', 'workerRssGrowthMb', 'historyEvents', 'continueAsNew', 'workerCpuMsPerFeature', 'pgTransactionsPerFeature'];
+const table = [`| ${columns.join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`, ...results.map((r) => `| ${columns.map((c) => String(r[c] ?? '')).join(' | ')} |`)];
+console.log(`\n${table.join('\n')}`);
+if (wanted.length === 0) {
+  writeFileSync(join(resultsDir, 'README.md'), [
+    '# Benchmark results', '',
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; commit ${commit()}; ${new Date().toISOString()}.`,
+    'Command: `npm run bench` (one scenario: `bin/node bench/orchestration.ts <name>`). Zero-work agents (bench/agents/zero-work.mjs, the `command` adapter); wall time from the first agent start to the last feature passing.', '',
+    ...table, '',
+    'Claims: see [claim.md](claim.md) (`npm run bench:claim`).', '',
+  ].join('\n'));
+}
