@@ -36,5 +36,11 @@ export function reportError(error: unknown): number {
   return 70;
 }
 
+// `autocoder logs | head`: a closed pipe ends the command quietly, as it does for cat.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 /** Exit code of a finished command; the process exits once stdout has drained. */
 process.exitCode = await main(process.argv.slice(2));

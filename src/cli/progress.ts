@@ -1,31 +1,8 @@
 /**
- * Progress of a run while it goes: polls the status query (queries add nothing to history) and
- * prints what changed as plain timestamped lines: agents started and finished, the count passing.
+ * Progress of a run as plain lines (CI, pipes): what changed between two status queries.
  */
 import type { ProjectRunStatus } from '../workflows/messages.ts';
 import { escapeForTerminal } from '../features/terminal.ts';
-
-const POLL_MS = 400;
-
-export function watchProgress(read: () => Promise<ProjectRunStatus>, out: (line: string) => void): () => void {
-  let stopped = false;
-  let previous: ProjectRunStatus | null = null;
-  const stamp = () => new Date().toISOString().slice(11, 19);
-  const tick = async () => {
-    while (!stopped) {
-      try {
-        const status = await read();
-        for (const line of describeChanges(previous, status)) out(`${stamp()} ${line}`);
-        previous = status;
-      } catch {
-        // The run may be between continue-as-new runs or just ended; the next poll will tell.
-      }
-      await new Promise((r) => setTimeout(r, POLL_MS));
-    }
-  };
-  void tick();
-  return () => { stopped = true; };
-}
 
 export function describeChanges(before: ProjectRunStatus | null, now: ProjectRunStatus): string[] {
   const lines: string[] = [];

@@ -13,7 +13,7 @@ import { UserError } from '../errors.ts';
 import { loadFeatureFile } from '../features/index.ts';
 import { createAutocoderWorker, type AutocoderWorker } from '../worker.ts';
 import { printSummary } from './summary.ts';
-import { watchProgress } from './progress.ts';
+import { startLiveView } from './live-view.ts';
 import type { Runtime } from './runtime.ts';
 
 export type RunProjectOptions = {
@@ -68,7 +68,7 @@ export async function runProject(rt: Runtime, options: RunProjectOptions): Promi
       out(`detached: follow it with \`autocoder status ${projectId} --watch\`; a worker must be running (\`autocoder worker\`)`);
       return 0;
     }
-    const result = await followToEnd(handle, out);
+    const result = await followToEnd(handle, rt.config.home, out);
     const last = await handle.describe();
     const finalUrl = rt.temporalTarget.uiUrl ? workflowUiUrl(rt.temporalTarget.uiUrl, rt.temporalTarget.namespace, handle.workflowId, last.runId) : null;
     await printSummary(db, projectId, result, finalUrl, out);
@@ -81,8 +81,8 @@ export async function runProject(rt: Runtime, options: RunProjectOptions): Promi
   }
 }
 
-async function followToEnd(handle: ProjectRunHandle, out: (line: string) => void): Promise<ProjectRunResult> {
-  const stopWatching = watchProgress(() => handle.query(statusQuery), out);
+async function followToEnd(handle: ProjectRunHandle, stateDir: string, out: (line: string) => void): Promise<ProjectRunResult> {
+  const stopWatching = startLiveView({ read: () => handle.query(statusQuery), stateDir, out });
   try {
     // result() follows continue-as-new to the run that really ends.
     return await handle.result();

@@ -7,6 +7,7 @@ import { register as run } from './run.ts';
 import { register as status } from './status.ts';
 import { register as control } from './control.ts';
 import { register as worker } from './worker.ts';
+import { register as logs } from './logs.ts';
 import { register as featuresPlan } from './features-plan.ts';
 import { register as featuresImport } from './features-import.ts';
 import { register as featuresList } from './features-list.ts';
@@ -15,4 +16,4 @@ import { register as featuresShow } from './features-show.ts';
 /** Each command file exports one `register(program)`; the order here is the order in --help. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [up, down, doctor, demo, run, status, control, worker, featuresPlan, featuresImport, featuresList, featuresShow];
+export const commands: RegisterCommand[] = [up, down, doctor, demo, run, status, control, logs, worker, featuresPlan, featuresImport, featuresList, featuresShow];

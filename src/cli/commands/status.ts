@@ -11,13 +11,15 @@ export function register(program: Command): void {
     .description("Show a project's run: phase, outcome, feature counts and running agents")
     .argument('[project]', 'project id (default: the project whose directory is the current one)', projectIdArg())
     .option('--json', 'print JSON: { project, phase, outcome, counts, running }', false)
+    .option('-w, --watch', 'follow the run live until it ends (a live view on a terminal, plain lines otherwise)', false)
     .addHelpText('after', `
 outcome is null while the run goes on; phase is null for a project that never ran.
 
 Examples:
   autocoder status todo-app
-  autocoder status todo-app --json | jq .counts`)
-    .action(async (project: string | undefined, opts: { json: boolean }) => {
+  autocoder status todo-app --json | jq .counts
+  autocoder status todo-app --watch`)
+    .action(async (project: string | undefined, opts: { json: boolean; watch: boolean }) => {
       const [{ withRuntime }, { readRunStatus, workflowUiUrl }, { featureCounts }, { getProject }, { resolveProjectId }] = await Promise.all([
         import('../runtime.ts'), import('../../client.ts'), import('../../db/features.ts'), import('../../db/projects.ts'), import('../project-of-cwd.ts'),
       ]);
@@ -25,6 +27,10 @@ Examples:
         const projectId = await resolveProjectId(rt.database.db, project);
         if (!(await getProject(rt.database.db, projectId))) {
           throw new UserError(`unknown project ${showValue(projectId)}`, { hint: 'see `autocoder features list --project <id>` or import one with `autocoder run DIR --features FILE`' });
+        }
+        if (opts.watch && !opts.json) {
+          const { watchRun } = await import('../watch-run.ts');
+          await watchRun(rt, projectId, out);
         }
         const report: StatusReport = (await readRunStatus(rt.temporal.client, projectId)) ?? {
           project: projectId, phase: null, outcome: null, counts: await featureCounts(rt.database.db, projectId), running: [],
