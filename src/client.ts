@@ -2,8 +2,8 @@
  * Typed helpers over the Temporal client: connect (with a clear error when unreachable), start or
  * join a project's run, read its status whether it runs or has ended, and link to the web UI.
  */
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { InfraError } from './errors.ts';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type ConnectionOptions, type WorkflowHandle } from '@temporalio/client';
+import { InfraError, UserError } from './errors.ts';
 import type { projectRun } from './workflows/project-run.ts';
 import {
   projectRunWorkflowId, statusQuery,
@@ -11,14 +11,40 @@ import {
 } from './workflows/messages.ts';
 import { searchAttributes } from './workflows/search-attributes.ts';
 
-export type TemporalTarget = { address: string; namespace: string; uiUrl?: string | undefined };
+export type TemporalTarget = {
+  address: string;
+  namespace: string;
+  uiUrl?: string | undefined;
+  /** An external Temporal (cluster, Cloud): TLS, API key and gRPC metadata come from @temporalio/envconfig. */
+  useEnvConfig?: boolean;
+};
+
+/** TLS, API key and metadata for an external Temporal, from env vars and the profile file. */
+export async function connectionExtras(target: TemporalTarget): Promise<{ tls?: ConnectionOptions['tls']; apiKey?: string; metadata?: Record<string, string> }> {
+  if (!target.useEnvConfig) return {};
+  const { loadClientConnectConfig } = await import('@temporalio/envconfig');
+  let options;
+  try {
+    options = loadClientConnectConfig().connectionOptions;
+  } catch (err) {
+    throw new UserError(`the Temporal client configuration is invalid: ${(err as Error).message}`, {
+      hint: 'check TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE and the TEMPORAL_TLS_* / TEMPORAL_API_KEY variables',
+    });
+  }
+  return {
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
+    ...(typeof options.apiKey === 'string' ? { apiKey: options.apiKey } : {}),
+    ...(options.metadata ? { metadata: options.metadata as Record<string, string> } : {}),
+  };
+}
 export type TemporalClient = { client: Client; connection: Connection; close: () => Promise<void> };
 
 export async function connectTemporal(target: TemporalTarget): Promise<TemporalClient> {
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: target.address, connectTimeout: '5s' });
+    connection = await Connection.connect({ address: target.address, connectTimeout: '5s', ...(await connectionExtras(target)) });
   } catch (err) {
+    if (err instanceof UserError) throw err;
     throw new InfraError(`Temporal is unreachable at ${target.address}: ${(err as Error).message}`, {
       hint: 'start the local stack with `autocoder up`, or set TEMPORAL_ADDRESS to a running Temporal frontend',
       cause: err,

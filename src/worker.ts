@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities } from './activities/index.ts';
-import { connectTemporal, type TemporalTarget } from './client.ts';
+import { connectionExtras, connectTemporal, type TemporalTarget } from './client.ts';
 import { createDb } from './db/create-db.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { InfraError } from './errors.ts';
@@ -42,7 +42,7 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
   let connection: NativeConnection;
   try {
     await migrateToLatest(database.db);
-    connection = await NativeConnection.connect({ address: options.temporal.address });
+    connection = await NativeConnection.connect({ address: options.temporal.address, ...(await connectionExtras(options.temporal)) });
   } catch (err) {
     await Promise.allSettled([database.close(), temporal.close()]);
     if (err instanceof InfraError) throw err;

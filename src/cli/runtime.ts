@@ -20,7 +20,9 @@ export type Runtime = {
 export async function openRuntime(options: { overrides?: ConfigOverrides; log?: (line: string) => void } = {}): Promise<Runtime> {
   const config = loadEnvConfig(process.env, options.overrides);
   const stack = await ensureStack(config, { log: options.log ?? (() => undefined) });
-  const temporalTarget: TemporalTarget = { address: stack.temporal.address, namespace: stack.temporal.namespace, uiUrl: stack.temporal.uiUrl ?? undefined };
+  const temporalTarget: TemporalTarget = {
+    address: stack.temporal.address, namespace: stack.temporal.namespace, uiUrl: stack.temporal.uiUrl ?? undefined, useEnvConfig: !stack.temporal.managed,
+  };
   const database = createDb(stack.databaseUrl, { applicationName: 'autocoder-cli' });
   let temporal: TemporalClient;
   try {
