@@ -24,6 +24,16 @@ CREATE TABLE agent_runs (
     tokens jsonb
 );
 
+CREATE TABLE feature_events (
+    id bigint NOT NULL,
+    project_id text NOT NULL,
+    feature_id integer,
+    run_id text NOT NULL,
+    action text NOT NULL,
+    detail jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
 CREATE TABLE features (
     project_id text NOT NULL,
     id integer NOT NULL,
@@ -51,6 +61,19 @@ CREATE TABLE features (
     updated_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+CREATE TABLE human_requests (
+    id bigint NOT NULL,
+    project_id text NOT NULL,
+    feature_id integer,
+    run_id text NOT NULL,
+    kind text NOT NULL,
+    question text NOT NULL,
+    options jsonb DEFAULT '[]'::jsonb NOT NULL,
+    answer jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    answered_at timestamp with time zone
+);
+
 CREATE TABLE projects (
     id text NOT NULL,
     dir text NOT NULL,
@@ -70,6 +93,12 @@ ALTER TABLE ONLY agent_runs
 ALTER TABLE ONLY agent_runs
     ADD CONSTRAINT agent_runs_project_id_fkey FOREIGN KEY (project_id) REFERENCES projects(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY feature_events
+    ADD CONSTRAINT feature_events_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY feature_events
+    ADD CONSTRAINT feature_events_project_id_fkey FOREIGN KEY (project_id) REFERENCES projects(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY features
     ADD CONSTRAINT features_claim_sets_in_progress CHECK (claimed_by IS NULL OR in_progress);
 
@@ -82,6 +111,15 @@ ALTER TABLE ONLY features
 ALTER TABLE ONLY features
     ADD CONSTRAINT features_project_id_fkey FOREIGN KEY (project_id) REFERENCES projects(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY human_requests
+    ADD CONSTRAINT human_requests_kind_check CHECK (kind = ANY (ARRAY['feature'::text, 'ask'::text]));
+
+ALTER TABLE ONLY human_requests
+    ADD CONSTRAINT human_requests_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY human_requests
+    ADD CONSTRAINT human_requests_project_id_fkey FOREIGN KEY (project_id) REFERENCES projects(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY projects
     ADD CONSTRAINT projects_id_check CHECK (id ~ '^[a-z0-9][a-z0-9-]{0,62}$'::text);
 
@@ -92,6 +130,8 @@ CREATE INDEX agent_runs_feature ON agent_runs USING btree (project_id, feature_i
 
 CREATE INDEX agent_runs_live ON agent_runs USING btree (host) WHERE (ended_at IS NULL);
 
+CREATE INDEX feature_events_feature ON feature_events USING btree (project_id, feature_id, id);
+
 CREATE INDEX features_claim_order ON features USING btree (project_id, score DESC, priority, id) WHERE ((passes = false) AND (in_progress = false));
 
 CREATE INDEX features_claimed ON features USING btree (project_id, claimed_by) WHERE (in_progress = true);
@@ -99,3 +139,5 @@ CREATE INDEX features_claimed ON features USING btree (project_id, claimed_by) W
 CREATE INDEX features_testing_candidates ON features USING btree (project_id, id) WHERE ((passes = true) AND (testing_claimed_by IS NULL));
 
 CREATE INDEX features_testing_leases ON features USING btree (project_id, testing_claimed_at) WHERE (testing_claimed_by IS NOT NULL);
+
+CREATE INDEX human_requests_open ON human_requests USING btree (project_id, feature_id) WHERE (answered_at IS NULL);

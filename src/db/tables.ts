@@ -79,10 +79,40 @@ export interface AgentRunsTable {
   tokens: ColumnType<Record<string, number> | null, string | null, string | null>;
 }
 
+/** One write an agent made through the feature tools (append-only; see the migration). */
+export interface FeatureEventsTable {
+  id: Generated<number>;
+  project_id: string;
+  feature_id: number | null;
+  /** AUTOCODER_RUN_ID of the writer, or the session name of an operator's MCP session. */
+  run_id: string;
+  action: string;
+  detail: ColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: Generated<Date>;
+}
+
+export type HumanRequestKind = 'feature' | 'ask';
+
+/** A question for a person (`feature_request_human_input`, `ask_user`); open while unanswered. */
+export interface HumanRequestsTable {
+  id: Generated<number>;
+  project_id: string;
+  feature_id: number | null;
+  run_id: string;
+  kind: HumanRequestKind;
+  question: string;
+  options: ColumnType<unknown[], string | undefined, string>;
+  answer: ColumnType<unknown, string | null | undefined, string | null>;
+  created_at: Generated<Date>;
+  answered_at: NullableTimestamp;
+}
+
 export interface Database {
   projects: ProjectsTable;
   features: FeaturesTable;
   agent_runs: AgentRunsTable;
+  feature_events: FeatureEventsTable;
+  human_requests: HumanRequestsTable;
 }
 
 export type ProjectRow = Selectable<ProjectsTable>;
@@ -90,3 +120,4 @@ export type FeatureRow = Selectable<FeaturesTable>;
 export type NewFeatureRow = Insertable<FeaturesTable>;
 export type FeatureUpdate = Updateable<FeaturesTable>;
 export type AgentRunRow = Selectable<AgentRunsTable>;
+export type HumanRequestRow = Selectable<HumanRequestsTable>;

@@ -5,7 +5,9 @@
  */
 import type { Migration } from 'kysely/migration';
 import * as initial from './20261129T1600_initial.ts';
+import * as agentWrites from './20261129T1700_agent_writes.ts';
 
 export const migrations: Record<string, Migration> = {
   '20261129T1600_initial': initial,
+  '20261129T1700_agent_writes': agentWrites,
 };

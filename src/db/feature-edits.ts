@@ -1,0 +1,263 @@
+/**
+ * Structural edits agents make to a feature list (the MCP feature server): create features,
+ * add/remove/set dependencies, move a feature to the end of the queue. Each edit is one
+ * transaction that
+ * - serialises on the project row (as import does), so two edits never compute scores or cycle
+ *   checks from each other's half-written lists;
+ * - validates dependencies with src/graph's validateDependencies (the same rules the feature file
+ *   loader uses: at most 20, no self, no missing id, no duplicate, no cycle, cycles shown as paths);
+ * - recomputes scheduling scores with recomputeScores, so the claim's SQL order stays src/graph's;
+ * - appends a feature_events row naming the agent run that made it.
+ * Problems are UserErrors whose message says what was wrong and which feature; nothing changes then.
+ */
+import { type Kysely, sql, type Transaction } from 'kysely';
+import { UserError, showValue } from '../errors.ts';
+import { MAX_DEPENDENCIES_PER_FEATURE, validateDependencies, type GraphFeature } from '../graph/index.ts';
+import { unknownFeature } from './features.ts';
+import { requireProject } from './projects.ts';
+import { recomputeScores } from './scores.ts';
+import type { Database } from './tables.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+const INT4_MAX = 2_147_483_647;
+
+export type FeatureEvent = { projectId: string; featureId: number | null; runId: string; action: string; detail?: Record<string, unknown> };
+
+/** Appends who did what to which feature (one row per event; several in one statement). */
+export async function recordFeatureEvents(db: Db, events: readonly FeatureEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await db
+    .insertInto('feature_events')
+    .values(events.map((e) => ({
+      project_id: e.projectId,
+      feature_id: e.featureId,
+      run_id: e.runId,
+      action: e.action,
+      detail: JSON.stringify(e.detail ?? {}),
+    })))
+    .execute();
+}
+
+export type NewFeature = {
+  category: string;
+  name: string;
+  description: string;
+  steps: readonly string[];
+  /** 0-based positions of earlier features of the same batch this one depends on (AutoCoder's). */
+  dependsOnIndices?: readonly number[] | undefined;
+};
+
+export type CreateFeaturesInput = { projectId: string; runId: string; features: readonly NewFeature[] };
+export type CreatedFeatures = {
+  /** Ids given to the features, in input order (the project's next free ids). */
+  ids: number[];
+  /** How many of them got dependencies. */
+  withDependencies: number;
+  /** Priorities given, in input order: after every existing priority, as AutoCoder does. */
+  priorities: number[];
+};
+
+/**
+ * Appends features to the project's list: ids after the largest id, priorities after the largest
+ * priority (so new work queues behind what exists), list positions at the end. Dependencies are
+ * given as indices into the batch and may only point backwards, so a batch can never form a cycle.
+ */
+export async function createFeatures(db: Kysely<Database>, input: CreateFeaturesInput): Promise<CreatedFeatures> {
+  checkNewFeatures(input.features);
+  return db.transaction().execute(async (trx) => {
+    await lockProject(trx, input.projectId);
+    const top = await trx
+      .selectFrom('features')
+      .select([
+        sql<number>`coalesce(max(id), 0)`.as('id'),
+        sql<number>`coalesce(max(priority), 0)`.as('priority'),
+        sql<number>`coalesce(max(position), -1)`.as('position'),
+      ])
+      .where('project_id', '=', input.projectId)
+      .executeTakeFirstOrThrow();
+    if (top.id + input.features.length > INT4_MAX) {
+      throw new UserError(`project ${showValue(input.projectId)} has no ids left for ${input.features.length} more features (largest id ${top.id})`);
+    }
+    const ids = input.features.map((_, i) => top.id + 1 + i);
+    const priorities = input.features.map((_, i) => top.priority + 1 + i);
+    let withDependencies = 0;
+    const rows = input.features.map((f, i) => {
+      const dependencies = [...new Set((f.dependsOnIndices ?? []).map((index) => ids[index] as number))].sort((a, b) => a - b);
+      if (dependencies.length > 0) withDependencies += 1;
+      return {
+        project_id: input.projectId,
+        id: ids[i] as number,
+        priority: priorities[i] as number,
+        category: f.category,
+        name: f.name,
+        description: f.description,
+        steps: JSON.stringify(f.steps),
+        dependencies,
+        position: top.position + 1 + i,
+      };
+    });
+    for (let start = 0; start < rows.length; start += 1000) await trx.insertInto('features').values(rows.slice(start, start + 1000)).execute();
+    await recomputeScores(trx, input.projectId);
+    await recordFeatureEvents(trx, rows.map((r) => ({
+      projectId: input.projectId, featureId: r.id, runId: input.runId, action: 'create', detail: { name: r.name, dependencies: r.dependencies },
+    })));
+    return { ids, withDependencies, priorities };
+  });
+}
+
+export type DependencyEditInput = { projectId: string; featureId: number; runId: string };
+
+/** Replaces a feature's dependencies (stored sorted). All problems are reported together. */
+export async function setDependencies(db: Kysely<Database>, input: DependencyEditInput & { dependencyIds: readonly number[] }): Promise<number[]> {
+  return editDependencies(db, input, 'set dependencies', (_current, graph) => {
+    const problems = validateDependencies(graph, input.featureId, input.dependencyIds);
+    if (problems.length > 0) throw rejected(input.featureId, problems);
+    return [...input.dependencyIds];
+  });
+}
+
+/** Adds one dependency: `dependencyId` must pass before `featureId` can start. */
+export async function addDependency(db: Kysely<Database>, input: DependencyEditInput & { dependencyId: number }): Promise<number[]> {
+  return editDependencies(db, input, 'add dependency', (current, graph) => {
+    const problems: string[] = [];
+    if (current.includes(input.dependencyId)) problems.push(`feature #${input.featureId} already depends on #${input.dependencyId}`);
+    else if (current.length >= MAX_DEPENDENCIES_PER_FEATURE) {
+      problems.push(`feature #${input.featureId} already has ${current.length} dependencies, the most allowed is ${MAX_DEPENDENCIES_PER_FEATURE}`);
+    }
+    // Only the new edge is judged: an old dependency on a missing id is not this edit's problem.
+    else problems.push(...validateDependencies(graph, input.featureId, [input.dependencyId]));
+    if (problems.length > 0) throw rejected(input.featureId, problems);
+    return [...current, input.dependencyId];
+  });
+}
+
+/** Removes one dependency; removing one the feature does not have is an error (as in AutoCoder). */
+export async function removeDependency(db: Kysely<Database>, input: DependencyEditInput & { dependencyId: number }): Promise<number[]> {
+  return editDependencies(db, input, 'remove dependency', (current) => {
+    if (!current.includes(input.dependencyId)) {
+      throw rejected(input.featureId, [`feature #${input.featureId} does not depend on #${input.dependencyId} (its dependencies: ${listIds(current)})`]);
+    }
+    return current.filter((id) => id !== input.dependencyId);
+  });
+}
+
+export type SkipResult = { id: number; name: string; oldPriority: number; newPriority: number };
+
+/**
+ * Moves a feature to the end of the queue: its priority becomes one more than the project's
+ * largest. Claims stay with their owners (the agent run settles its own claim when it exits).
+ */
+export async function skipFeature(db: Kysely<Database>, input: DependencyEditInput): Promise<SkipResult> {
+  return db.transaction().execute(async (trx) => {
+    await lockProject(trx, input.projectId);
+    const feature = await trx
+      .selectFrom('features')
+      .select(['id', 'name', 'priority', 'passes'])
+      .where('project_id', '=', input.projectId)
+      .where('id', '=', input.featureId)
+      .executeTakeFirst();
+    if (!feature) throw unknownFeature(input.projectId, input.featureId);
+    if (feature.passes) {
+      throw new UserError(`feature #${input.featureId} already passes; only a feature that does not pass can be skipped`, {
+        hint: 'skip a pending feature, or mark this one failing first if it regressed',
+      });
+    }
+    const { top } = await trx
+      .selectFrom('features')
+      .select(sql<number>`max(priority)`.as('top'))
+      .where('project_id', '=', input.projectId)
+      .executeTakeFirstOrThrow();
+    const newPriority = top + 1;
+    await trx
+      .updateTable('features')
+      .set({ priority: newPriority, updated_at: sql`now()` })
+      .where('project_id', '=', input.projectId)
+      .where('id', '=', input.featureId)
+      .execute();
+    await recomputeScores(trx, input.projectId);
+    await recordFeatureEvents(trx, [{
+      projectId: input.projectId, featureId: input.featureId, runId: input.runId, action: 'skip', detail: { from: feature.priority, to: newPriority },
+    }]);
+    return { id: feature.id, name: feature.name, oldPriority: feature.priority, newPriority };
+  });
+}
+
+/** Serialises structural changes to one project on its row; unknown projects are UserErrors. */
+async function lockProject(trx: Transaction<Database>, projectId: string): Promise<void> {
+  const row = await trx.selectFrom('projects').select('id').where('id', '=', projectId).forUpdate().executeTakeFirst();
+  if (!row) await requireProject(trx, projectId);
+}
+
+async function editDependencies(
+  db: Kysely<Database>,
+  input: DependencyEditInput,
+  action: string,
+  next: (current: number[], graph: GraphFeature[]) => number[],
+): Promise<number[]> {
+  return db.transaction().execute(async (trx) => {
+    await lockProject(trx, input.projectId);
+    const rows = await trx
+      .selectFrom('features')
+      .select(['id', 'priority', 'dependencies'])
+      .where('project_id', '=', input.projectId)
+      .orderBy('position')
+      .orderBy('id')
+      .execute();
+    const feature = rows.find((r) => r.id === input.featureId);
+    if (!feature) throw unknownFeature(input.projectId, input.featureId);
+    // Only structure matters for validation; passes/inProgress do not.
+    const graph: GraphFeature[] = rows.map((r) => ({ id: r.id, priority: r.priority, dependencies: r.dependencies, passes: false, inProgress: false }));
+    const dependencies = [...new Set(next(feature.dependencies, graph))].sort((a, b) => a - b);
+    await trx
+      .updateTable('features')
+      .set({ dependencies, updated_at: sql`now()` })
+      .where('project_id', '=', input.projectId)
+      .where('id', '=', input.featureId)
+      .execute();
+    await recomputeScores(trx, input.projectId);
+    await recordFeatureEvents(trx, [{
+      projectId: input.projectId, featureId: input.featureId, runId: input.runId, action, detail: { from: feature.dependencies, to: dependencies },
+    }]);
+    return dependencies;
+  });
+}
+
+function rejected(featureId: number, problems: readonly string[]): UserError {
+  return new UserError(`dependencies of feature #${featureId} not changed: ${problems.join('; ')}`, {
+    hint: 'fix the listed problems and try again; a dependency must name another existing feature that does not (even indirectly) depend on this one',
+  });
+}
+
+function listIds(ids: readonly number[]): string {
+  return ids.length === 0 ? 'none' : ids.map((id) => `#${id}`).join(', ');
+}
+
+
+/**
+ * The rules of a batch, all problems at once. Callers validate shapes with zod first; these are
+ * the rules that need the whole batch (backward-only indices) or the table (no NUL in text).
+ */
+function checkNewFeatures(features: readonly NewFeature[]): void {
+  const problems: string[] = [];
+  if (features.length === 0) problems.push('features: at least one feature is needed');
+  features.forEach((f, i) => {
+    const indices = f.dependsOnIndices ?? [];
+    if (indices.length > MAX_DEPENDENCIES_PER_FEATURE) {
+      problems.push(`features[${i}].depends_on_indices: at most ${MAX_DEPENDENCIES_PER_FEATURE} dependencies, got ${indices.length}`);
+    }
+    if (new Set(indices).size !== indices.length) problems.push(`features[${i}].depends_on_indices: lists an index more than once`);
+    for (const index of indices) {
+      if (!Number.isInteger(index) || index < 0) problems.push(`features[${i}].depends_on_indices: ${showValue(index)} is not an index (an integer ≥ 0)`);
+      else if (index >= i) problems.push(`features[${i}].depends_on_indices: ${index} is not an earlier feature of the batch (only backward references are allowed)`);
+    }
+    const texts: Array<[string, string]> = [['category', f.category], ['name', f.name], ['description', f.description]];
+    f.steps.forEach((step, j) => texts.push([`steps[${j}]`, step]));
+    for (const [field, text] of texts) if (text.includes('\u0000')) problems.push(`features[${i}].${field}: must not contain NUL characters`);
+  });
+  if (problems.length > 0) {
+    throw new UserError(`no features created (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.join('; ')}`, {
+      hint: 'fix the listed entries and send the whole batch again; nothing was created',
+    });
+  }
+}
