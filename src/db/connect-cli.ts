@@ -1,7 +1,6 @@
 /**
- * The database for CLI commands: DATABASE_URL, checked and migrated, with errors a user can act
- * on. (The local embedded stack will be wired in here, through one `openDatabase()`, by the
- * stack work; commands only ever call connectForCli.)
+ * The database for CLI commands: DATABASE_URL when set, else the embedded Postgres of the local
+ * stack (started on demand), checked and migrated, with errors a user can act on.
  */
 import { sql } from 'kysely';
 import { InfraError, UserError, showValue } from '../errors.ts';
@@ -16,11 +15,10 @@ export type CliConnectOptions = {
 
 export async function connectForCli(options: CliConnectOptions = {}): Promise<DbHandle> {
   const env = options.env ?? process.env;
-  const databaseUrl = env.DATABASE_URL?.trim();
+  let databaseUrl = env.DATABASE_URL?.trim();
   if (!databaseUrl) {
-    throw new UserError('no database: DATABASE_URL is not set', {
-      hint: 'run `autocoder up` to start the local stack, or set DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/DATABASE',
-    });
+    const [{ loadEnvConfig }, { ensureDatabase }] = await Promise.all([import('../config/env.ts'), import('../stack/index.ts')]);
+    databaseUrl = await ensureDatabase(loadEnvConfig(env));
   }
   const where = describeDatabaseUrl(databaseUrl);
   const handle = createDb(databaseUrl, { poolSize: 4, applicationName: 'autocoder-cli', connectTimeoutMs: 5_000 });

@@ -95,6 +95,23 @@ export async function ensureStack(cfg: EnvConfig, options: StackUpOptions = {}):
   return stackUp(cfg, options);
 }
 
+/**
+ * Only the database: DATABASE_URL when set (checked), else the embedded Postgres, started if it
+ * is not running. For commands that never talk to Temporal (features import/list/show).
+ */
+export async function ensureDatabase(cfg: EnvConfig, options: { log?: StackLog } = {}): Promise<string> {
+  if (cfg.databaseUrl !== undefined) {
+    await checkExternalPostgres(cfg.databaseUrl);
+    return cfg.databaseUrl;
+  }
+  const log = options.log ?? (() => {});
+  const paths = stackPaths(cfg);
+  return withStackLock(paths, async () => {
+    if (!runningPostgres(paths)) await assertPortFree(cfg.pgPort, 'Postgres', 'AUTOCODER_PG_PORT', '--pg-port');
+    return (await startPostgres(cfg, log)).databaseUrl;
+  }, { log });
+}
+
 async function startTemporal(cfg: EnvConfig, log: StackLog, startTimeoutMs: number | undefined): Promise<StackInfo['temporal']> {
   const paths = stackPaths(cfg);
   const started = Date.now();

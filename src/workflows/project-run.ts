@@ -159,6 +159,8 @@ class ProjectRun {
     if (prepared.featureCount === 0) {
       this.phase = 'initializing';
       const report = await this.runInitializer();
+      // Stopped while the initializer ran: kill it like any agent and end 'stopped'.
+      if (!report) return this.stopAll();
       prepared = await activities.prepareRun({ projectId: this.input.projectId, maxRetries: this.input.maxRetries });
       if (prepared.featureCount === 0) {
         const reason = report.outcome === 'passed' ? 'it exited without creating any' : `it ended ${report.outcome}${report.error ? `: ${report.error}` : ''}`;
@@ -171,14 +173,14 @@ class ProjectRun {
     return null;
   }
 
-  private async runInitializer(): Promise<AgentReport> {
-    const workflowId = `${this.workflowId}/initializer/init/${wf.workflowInfo().runId.slice(0, 8)}`;
+  private async runInitializer(): Promise<AgentReport | null> {
+    // The run ID's random tail tells initializer runs of successive project runs apart.
+    const workflowId = `${this.workflowId}/initializer/init/${wf.workflowInfo().runId.slice(-12)}`;
     const claim: Claim = { featureId: 0, featureName: 'write the feature list', attempt: 1, workflowId, kind: 'initializer' };
     await this.startAgent(claim, INITIALIZER_TIMEOUT_MS);
     await wf.condition(() => this.reports.some((r) => r.workflowId === workflowId) || this.stopRequested);
-    const report = this.reports.find((r) => r.workflowId === workflowId);
-    this.settleReports();
-    if (!report) throw ApplicationFailure.create({ type: 'Stopped', nonRetryable: true, message: 'stopped during initialization' });
+    const report = this.reports.find((r) => r.workflowId === workflowId) ?? null;
+    if (report) this.settleReports();
     return report;
   }
 

@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -187,9 +188,14 @@ describe('features list and show', () => {
     const state = await cli(['features', 'list', '--project', 'cli-app', '--state', 'done']);
     assert.equal(state.exitCode, 2);
     assert.match(state.stderr, /--state must be one of/);
-    const unset = await cli(['features', 'list', '--project', 'cli-app'], { DATABASE_URL: '' });
-    assert.equal(unset.exitCode, 2);
-    assert.match(unset.stderr, /DATABASE_URL is not set[\s\S]*autocoder up/);
+    // Without DATABASE_URL the embedded Postgres is started on demand; its port being taken (here
+    // by the test's own Postgres) is named with the variable that changes it, and nothing starts.
+    const takenPort = new URL(t.url).port;
+    const home = mkdtempSync(join(tmpdir(), 'ac-cli-features-'));
+    const unset = await cli(['features', 'list', '--project', 'cli-app'], { DATABASE_URL: '', AUTOCODER_HOME: home, AUTOCODER_PG_PORT: takenPort });
+    rmSync(home, { recursive: true, force: true });
+    assert.equal(unset.exitCode, 2, unset.stderr);
+    assert.match(unset.stderr, new RegExp(`port ${takenPort} .*AUTOCODER_PG_PORT`));
     const down = await cli(['features', 'list', '--project', 'cli-app'], { DATABASE_URL: 'postgres://u:secret@127.0.0.1:1/db' });
     assert.equal(down.exitCode, 3);
     assert.match(down.stderr, /127\.0\.0\.1:1/);
