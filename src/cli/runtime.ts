@@ -6,7 +6,7 @@ import { loadEnvConfig, type ConfigOverrides, type EnvConfig } from '../config/e
 import { connectTemporal, type TemporalClient, type TemporalTarget } from '../client.ts';
 import { createDb, type DbHandle } from '../db/create-db.ts';
 import { migrateToLatest } from '../db/migrate.ts';
-import { ensureStack, type StackInfo } from '../stack/index.ts';
+import { ensureStack, runningStack, type StackInfo } from '../stack/index.ts';
 
 export type Runtime = {
   config: EnvConfig;
@@ -17,9 +17,16 @@ export type Runtime = {
   close: () => Promise<void>;
 };
 
-export async function openRuntime(options: { overrides?: ConfigOverrides; log?: (line: string) => void } = {}): Promise<Runtime> {
+export type RuntimeOptions = {
+  overrides?: ConfigOverrides;
+  log?: (line: string) => void;
+  /** Start the local stack when it is down (run, demo, worker); otherwise a down stack is an error. */
+  start?: boolean;
+};
+
+export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   const config = loadEnvConfig(process.env, options.overrides);
-  const stack = await ensureStack(config, { log: options.log ?? (() => undefined) });
+  const stack = options.start ? await ensureStack(config, { log: options.log ?? (() => undefined) }) : await runningStack(config);
   const temporalTarget: TemporalTarget = {
     address: stack.temporal.address, namespace: stack.temporal.namespace, uiUrl: stack.temporal.uiUrl ?? undefined, useEnvConfig: !stack.temporal.managed,
   };

@@ -96,6 +96,40 @@ export async function ensureStack(cfg: EnvConfig, options: StackUpOptions = {}):
 }
 
 /**
+ * The stack as it runs now, starting nothing: for commands that read or steer a run (status,
+ * stop, logs, …), where starting servers would only hide that the run's stack is down.
+ */
+export async function runningStack(cfg: EnvConfig): Promise<StackInfo> {
+  const paths = stackPaths(cfg);
+  const down: string[] = [];
+  let temporal: StackInfo['temporal'] | undefined;
+  if (cfg.temporalAddress !== undefined) {
+    await checkExternalTemporal(cfg.temporalAddress);
+    temporal = { address: cfg.temporalAddress, uiUrl: null, namespace: cfg.temporalNamespace, managed: false };
+  } else {
+    const record = runningTemporalServer(paths);
+    if (record && (await portAnswers(LOCAL_HOST, record.ports.frontend!, 1000))) {
+      temporal = { address: temporalAddressOf(record), uiUrl: temporalUiUrlOf(record), namespace: cfg.temporalNamespace, managed: true, pid: record.pid };
+    } else down.push(`temporal (${LOCAL_HOST}:${cfg.temporalPort})`);
+  }
+  let databaseUrl: string | undefined;
+  if (cfg.databaseUrl !== undefined) {
+    await checkExternalPostgres(cfg.databaseUrl);
+    databaseUrl = cfg.databaseUrl;
+  } else {
+    const record = runningPostgres(paths);
+    if (record && (await portAnswers(LOCAL_HOST, record.ports.postgres!, 1000))) databaseUrl = embeddedDatabaseUrl(paths, record.ports.postgres!);
+    else down.push(`postgres (${LOCAL_HOST}:${cfg.pgPort})`);
+  }
+  if (!temporal || !databaseUrl) {
+    throw new InfraError(`the local stack is not running: ${down.join(' and ')} ${down.length > 1 ? 'are' : 'is'} down (state ${cfg.home})`, {
+      hint: 'start it with `autocoder up` (or set TEMPORAL_ADDRESS and DATABASE_URL to servers that run)',
+    });
+  }
+  return { temporal, databaseUrl, postgres: { managed: cfg.databaseUrl === undefined } };
+}
+
+/**
  * Only the database: DATABASE_URL when set (checked), else the embedded Postgres, started if it
  * is not running. For commands that never talk to Temporal (features import/list/show).
  */

@@ -22,7 +22,7 @@ Examples:
   autocoder demo --concurrency 5`)
     .action(async (opts: { concurrency: number; reset: boolean }) => {
       const [{ withRuntime }, { runProject }] = await Promise.all([import('../runtime.ts'), import('../run-project.ts')]);
-      process.exitCode = await withRuntime({ log: out }, async (rt) => runProject(rt, {
+      process.exitCode = await withRuntime({ log: out, start: true }, async (rt) => runProject(rt, {
         projectId: 'todo-app',
         projectDir: join(rt.config.home, 'projects', 'todo-app'),
         featuresFile: exampleFeatures,

@@ -52,7 +52,7 @@ Examples:
       }
       const projectId = flags.project ?? projectIdFromDir(dir);
       const [{ withRuntime }, { runProject }] = await Promise.all([import('../runtime.ts'), import('../run-project.ts')]);
-      process.exitCode = await withRuntime({ log: out }, async (rt) => runProject(rt, {
+      process.exitCode = await withRuntime({ log: out, start: true }, async (rt) => runProject(rt, {
         projectId,
         projectDir: dir,
         featuresFile: flags.features,

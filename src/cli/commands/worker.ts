@@ -15,7 +15,7 @@ Examples:
   AUTOCODER_TASK_QUEUE=autocoder-host2 autocoder worker --max-agents 8`)
     .action(async (opts: { maxAgents: number }) => {
       const [{ withRuntime }, { createAutocoderWorker }] = await Promise.all([import('../runtime.ts'), import('../../worker.ts')]);
-      await withRuntime({ log: out }, async (rt) => {
+      await withRuntime({ log: out, start: true }, async (rt) => {
         const worker = await createAutocoderWorker({
           temporal: rt.temporalTarget, taskQueue: rt.config.taskQueue, databaseUrl: rt.stack.databaseUrl,
           stateDir: rt.config.home, maxConcurrentAgents: opts.maxAgents, logLevel: 'INFO',
