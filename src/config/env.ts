@@ -3,6 +3,7 @@
  * docs can be checked against it), one loader that applies flag overrides, validates, and reports
  * every problem at once as a single UserError naming the variable (or flag), the value and the fix.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -34,6 +35,7 @@ const hostPort = z.string().refine((text) => {
 /** The environment variables we read, with their defaults; the descriptions are the docs. */
 export const envSchema = z.object({
   AUTOCODER_HOME: z.string().min(1).optional().describe('State directory (default ~/.autocoder): stack data, logs, tools'),
+  AUTOCODER_CONFIG: z.string().min(1).optional().describe('Config file (default $AUTOCODER_HOME/config.json): JSON with these names; flags > environment > file > defaults'),
   AUTOCODER_TOOLS_DIR: z.string().min(1).optional().describe('Where the Temporal CLI gets installed (default $AUTOCODER_HOME/tools)'),
   DATABASE_URL: databaseUrl.optional().describe('Postgres to use instead of the embedded one (postgres://...)'),
   TEMPORAL_ADDRESS: hostPort.optional().describe('Temporal frontend to use instead of the local dev server (host:port)'),
@@ -98,26 +100,74 @@ export function configSource(field: keyof EnvConfig): { env: EnvVarName; flag?: 
   return fields[field];
 }
 
+/**
+ * The config file: JSON with the same names as the environment (`{ "AUTOCODER_PG_PORT": 54400 }`),
+ * at $AUTOCODER_CONFIG or <state dir>/config.json. It sits below the environment and flags.
+ * AUTOCODER_HOME cannot be set there (the file lives in it).
+ */
+export function readConfigFile(env: NodeJS.ProcessEnv, home: string): { path: string; values: Record<string, string>; problems: string[] } {
+  const path = env.AUTOCODER_CONFIG ? expandHome(env.AUTOCODER_CONFIG) : join(home, 'config.json');
+  const values: Record<string, string> = {};
+  const problems: string[] = [];
+  if (!existsSync(path)) {
+    if (env.AUTOCODER_CONFIG) problems.push(`AUTOCODER_CONFIG names ${showValue(path)}, which does not exist`);
+    return { path, values, problems };
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    problems.push(`${path} is not valid JSON: ${(error as Error).message}`);
+    return { path, values, problems };
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    problems.push(`${path} must hold a JSON object of settings, e.g. {"AUTOCODER_PG_PORT": 54400}`);
+    return { path, values, problems };
+  }
+  for (const [key, value] of Object.entries(data)) {
+    if (!(envVarNames as string[]).includes(key) || key === 'AUTOCODER_HOME' || key === 'AUTOCODER_CONFIG') {
+      problems.push(`${path}: unknown setting ${showValue(key)} (known: ${envVarNames.filter((n) => n !== 'AUTOCODER_HOME' && n !== 'AUTOCODER_CONFIG').join(', ')})`);
+    } else if (typeof value === 'string' || typeof value === 'number') {
+      values[key] = String(value);
+    } else {
+      problems.push(`${path}: ${key} must be a string or a number, got ${showValue(value)}`);
+    }
+  }
+  return { path, values, problems };
+}
+
 export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): EnvConfig {
   const input: Record<string, string> = {};
   const fromFlag = new Set<string>();
+  const fromFile = new Set<string>();
+  const homeGuess = expandHome(String(overrides.home ?? (env.AUTOCODER_HOME || join(homedir(), '.autocoder'))));
+  const file = readConfigFile(env, homeGuess);
+  for (const [name, value] of Object.entries(file.values)) {
+    input[name] = value;
+    fromFile.add(name);
+  }
   for (const name of envVarNames) {
     const value = env[name];
     // An empty variable (FOO= in a shell or compose file) means unset.
-    if (value !== undefined && value !== '') input[name] = value;
+    if (value !== undefined && value !== '') {
+      input[name] = value;
+      fromFile.delete(name);
+    }
   }
   for (const [field, value] of Object.entries(overrides)) {
     const source = fields[field as keyof EnvConfig];
     if (source === undefined || value === undefined || value === '') continue;
     input[source.env] = String(value);
     fromFlag.add(source.env);
+    fromFile.delete(source.env);
   }
 
   const parsed = envSchema.safeParse(input);
-  const problems: string[] = [];
+  const problems: string[] = [...file.problems];
   const describe = (name: string) => {
     const flag = Object.values(fields).find((f) => f.env === name)?.flag;
     if (fromFlag.has(name)) return flag ?? name;
+    if (fromFile.has(name)) return `${name} in ${file.path}`;
     return flag ? `${name} (or ${flag})` : name;
   };
   const shown = (name: string) => {
@@ -131,6 +181,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
     }
     throw configError(problems);
   }
+  if (problems.length > 0) throw configError(problems);
 
   const v = parsed.data;
   const home = expandHome(v.AUTOCODER_HOME ?? join(homedir(), '.autocoder'));

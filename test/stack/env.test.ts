@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { homedir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { envSchema, envVarNames, loadEnvConfig, redactUrl } from '../../src/config/env.ts';
 import { UserError } from '../../src/errors.ts';
@@ -83,5 +84,49 @@ describe('redactUrl', () => {
     assert.equal(redactUrl('postgres://db/x?sslmode=require&password=abc'), 'postgres://db/x?sslmode=require&password=***');
     assert.equal(redactUrl('postgres://me@db/x'), 'postgres://me@db/x');
     assert.equal(redactUrl('not a url //me:pw@host'), 'not a url //me:***@host');
+  });
+});
+
+describe('config file', () => {
+  const withFile = (content: string) => {
+    const home = mkdtempSync(join(tmpdir(), 'ac-config-'));
+    writeFileSync(join(home, 'config.json'), content);
+    return { home, done: () => rmSync(home, { recursive: true, force: true }) };
+  };
+
+  test('sits below the environment and flags, above the defaults', () => {
+    const { home, done } = withFile(JSON.stringify({ AUTOCODER_PG_PORT: 54400, AUTOCODER_TEMPORAL_PORT: 7300, AUTOCODER_TASK_QUEUE: 'from-file' }));
+    try {
+      const cfg = loadEnvConfig({ AUTOCODER_HOME: home, AUTOCODER_TEMPORAL_PORT: '7400' }, { pgPort: 54500 });
+      assert.equal(cfg.pgPort, 54500, 'flag beats file');
+      assert.equal(cfg.temporalPort, 7400, 'environment beats file');
+      assert.equal(cfg.taskQueue, 'from-file', 'file beats default');
+      assert.equal(cfg.temporalUiPort, 8233, 'default');
+    } finally {
+      done();
+    }
+  });
+
+  test('reports every problem with the file path and the key', () => {
+    const { home, done } = withFile(JSON.stringify({ AUTOCODER_PG_PORT: 'abc', NOPE: 1, AUTOCODER_HOME: '/x', AUTOCODER_TASK_QUEUE: { a: 1 } }));
+    try {
+      const message = problemsOf(() => loadEnvConfig({ AUTOCODER_HOME: home }));
+      assert.match(message, /AUTOCODER_PG_PORT in .*config\.json must be a TCP port number 1-65535, got "abc"/);
+      assert.match(message, /unknown setting "NOPE"/);
+      assert.match(message, /unknown setting "AUTOCODER_HOME"/);
+      assert.match(message, /AUTOCODER_TASK_QUEUE must be a string or a number/);
+    } finally {
+      done();
+    }
+  });
+
+  test('bad JSON and a missing AUTOCODER_CONFIG file are named', () => {
+    const { home, done } = withFile('{ "AUTOCODER_PG_PORT": ');
+    try {
+      assert.match(problemsOf(() => loadEnvConfig({ AUTOCODER_HOME: home })), /config\.json is not valid JSON/);
+      assert.match(problemsOf(() => loadEnvConfig({ AUTOCODER_HOME: home, AUTOCODER_CONFIG: join(home, 'missing.json') })), /AUTOCODER_CONFIG names .*missing\.json.*does not exist/);
+    } finally {
+      done();
+    }
   });
 });
