@@ -12,8 +12,10 @@ import { register as featuresPlan } from './features-plan.ts';
 import { register as featuresImport } from './features-import.ts';
 import { register as featuresList } from './features-list.ts';
 import { register as featuresShow } from './features-show.ts';
+import { register as mcp } from './mcp.ts';
+import { register as feature } from './feature.ts';
 
 /** Each command file exports one `register(program)`; the order here is the order in --help. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [up, down, doctor, demo, run, status, control, logs, worker, featuresPlan, featuresImport, featuresList, featuresShow];
+export const commands: RegisterCommand[] = [up, down, doctor, demo, run, status, control, logs, worker, featuresPlan, featuresImport, featuresList, featuresShow, mcp, feature];
