@@ -4,9 +4,30 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { AgentSpec } from '../activities/types.ts';
+import { buildClaudeLaunch } from './claude.ts';
 
-export type AgentLaunch = { argv: string[]; env: Record<string, string>; cwd: string };
-export type LaunchContext = { runId: string; databaseUrl: string };
+export type AgentLaunch = {
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** claude: the Claude Code session id of this run (record it, so the next attempt can resume it). */
+  sessionId?: string;
+};
+export type LaunchContext = {
+  runId: string;
+  databaseUrl: string;
+  /** Passed to agents (and their MCP server) so that marking a feature passing wakes the run. */
+  temporalAddress?: string;
+  temporalNamespace?: string;
+  /** claude: where the run's MCP config is written (`<stateDir>/mcp/`); default AUTOCODER_HOME or ~/.autocoder. */
+  stateDir?: string;
+  /** claude: the session of the feature's previous attempt (agent_runs.session_id), resumed with --resume. */
+  resumeSessionId?: string;
+  /** claude: what is left of the budget, as --max-budget-usd. */
+  maxBudgetUsd?: number;
+  /** claude: the executable (default `claude` on PATH). */
+  claudeCommand?: string;
+};
 
 const simulateAgentPath = fileURLToPath(new URL('./simulate-agent.ts', import.meta.url));
 
@@ -20,6 +41,8 @@ export function agentEnvironment(spec: AgentSpec, ctx: LaunchContext): Record<st
     AUTOCODER_RUN_ID: ctx.runId,
     AUTOCODER_ATTEMPT: String(spec.attempt),
     DATABASE_URL: ctx.databaseUrl,
+    ...(ctx.temporalAddress ? { TEMPORAL_ADDRESS: ctx.temporalAddress } : {}),
+    ...(ctx.temporalAddress && ctx.temporalNamespace ? { TEMPORAL_NAMESPACE: ctx.temporalNamespace } : {}),
   };
 }
 
@@ -37,7 +60,9 @@ export function buildLaunch(spec: AgentSpec, ctx: LaunchContext): AgentLaunch {
     case 'command':
       if (!spec.agentCmd?.length) throw new TypeError('the command adapter needs agentCmd (an argv template)');
       return { argv: substitutePlaceholders(spec.agentCmd, spec), env, cwd: spec.projectDir };
-    case 'claude':
-      throw new TypeError('the claude adapter is not available yet; use --agent simulate or --agent command');
+    case 'claude': {
+      const claude = buildClaudeLaunch(spec, ctx.runId, env, ctx);
+      return { argv: claude.argv, env, cwd: spec.projectDir, sessionId: claude.sessionId };
+    }
   }
 }
