@@ -1,0 +1,343 @@
+/**
+ * Real Temporal + Postgres for workflow tests: per test file, a unique task queue, a database
+ * cloned from the migrated template (test/support/db.ts), a temp state dir, a Temporal client and
+ * workers built by `createAutocoderWorker` with real parts. Helpers start projectRun with the
+ * simulate agent, wait for results, query status and look at agent runs and agent processes.
+ *
+ * Under `npm test` (scripts/test.ts) the stack is the run's shared one (TEMPORAL_ADDRESS,
+ * TEMPORAL_NAMESPACE, DATABASE_URL). Without TEMPORAL_ADDRESS this file starts a private stack of
+ * its own (Temporal dev server + embedded Postgres on free ports, ~2 s) and stops it at the end,
+ * so one file runs alone:
+ *   bin/node --test test/workflows/scheduling.test.ts
+ *
+ *   const t = withTemporal();                       // registers before/after hooks
+ *   test('chain', async () => {
+ *     const project = await t.seedProject([{ id: 1, name: 'a' }, { id: 2, name: 'b', dependencies: [1] }]);
+ *     const result = await t.runToEnd(project, { concurrency: 1 });
+ *   });
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { sql, type Kysely } from 'kysely';
+import { connectTemporal, startOrJoinRun, type ProjectRunHandle } from '../../src/client.ts';
+import { importFeatures, type FeatureEntry } from '../../src/db/import.ts';
+import { upsertProject } from '../../src/db/projects.ts';
+import type { AgentRunRow, Database } from '../../src/db/tables.ts';
+import { privateStackConfig, stackDown, stackUp } from '../../src/stack/index.ts';
+import type { SimulatePlan } from '../../src/agents/simulate-behaviour.ts';
+import { createAutocoderWorker, type AutocoderWorker } from '../../src/worker.ts';
+import { statusQuery, type ProjectRunInput, type ProjectRunResult, type ProjectRunStatus } from '../../src/workflows/messages.ts';
+import { createTestDb, type TestDb } from './db.ts';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export type StackTarget = { address: string; namespace: string; databaseUrl: string; toolsDir: string };
+
+let privateStack: Promise<{ target: StackTarget; stop: () => Promise<void> }> | undefined;
+
+/** The run's stack from the environment, or a private one for this process (stopped by `close`). */
+async function stackTarget(): Promise<StackTarget> {
+  const toolsDir = process.env.AUTOCODER_TOOLS_DIR ?? join(repoRoot, '.autocoder-test', 'tools');
+  const { TEMPORAL_ADDRESS: address, DATABASE_URL: databaseUrl } = process.env;
+  if (address && databaseUrl) return { address, namespace: process.env.TEMPORAL_NAMESPACE || 'default', databaseUrl, toolsDir };
+  privateStack ??= (async () => {
+    process.env.AUTOCODER_TOOLS_DIR = toolsDir;
+    const home = mkdtempSync(join(tmpdir(), 'ac-wf-stack-'));
+    const config = await privateStackConfig(home);
+    const stack = await stackUp(config);
+    // test/support/db.ts reads DATABASE_URL when it clones the template.
+    process.env.DATABASE_URL = stack.databaseUrl;
+    return {
+      target: { address: stack.temporal.address, namespace: stack.temporal.namespace, databaseUrl: stack.databaseUrl, toolsDir },
+      stop: async () => {
+        await stackDown(config);
+        rmSync(home, { recursive: true, force: true });
+      },
+    };
+  })();
+  return (await privateStack).target;
+}
+
+/** A started run's handle, with the run ID of the first run of its chain. */
+export type StartedRun = ProjectRunHandle & { firstExecutionRunId: string };
+
+export type TestWorker = { worker: AutocoderWorker; stop: () => Promise<void> };
+
+export type RunSettings = Partial<Omit<ProjectRunInput, 'projectId' | 'projectDir' | 'simulate'>> & { simulate?: SimulatePlan | Record<string, unknown> };
+
+export type TemporalTestEnv = {
+  client: Client;
+  taskQueue: string;
+  stack: StackTarget;
+  db: Kysely<Database>;
+  databaseUrl: string;
+  stateDir: string;
+  /** A worker on this file's task queue; stopped by `close` if still running. */
+  startWorker: (options?: { killGraceMs?: number }) => Promise<TestWorker>;
+  /** Registers a project with a unique id (`<base>-<random>`) and imports its features. */
+  seedProject: (features: readonly FeatureEntry[], options?: { base?: string }) => Promise<string>;
+  projectDir: (projectId: string) => string;
+  /** Starts projectRun with the simulate agent, testing agents off and a 1 s poll unless overridden. */
+  startRun: (projectId: string, settings?: RunSettings) => Promise<StartedRun>;
+  runToEnd: (projectId: string, settings?: RunSettings, timeoutMs?: number) => Promise<ProjectRunResult>;
+  close: () => Promise<void>;
+};
+
+export async function createTemporalTestEnv(options: { name?: string; startWorker?: boolean } = {}): Promise<TemporalTestEnv> {
+  const stack = await stackTarget();
+  const testDb: TestDb = await createTestDb();
+  const temporal = await connectTemporal({ address: stack.address, namespace: stack.namespace });
+  const suffix = randomBytes(4).toString('hex');
+  const taskQueue = `test-${options.name ?? 'workflows'}-${suffix}`;
+  const stateDir = mkdtempSync(join(tmpdir(), 'ac-wf-state-'));
+  const workers = new Set<TestWorker>();
+  const projects = new Set<string>();
+
+  const projectDir = (projectId: string) => join(stateDir, 'projects', projectId);
+
+  const env: TemporalTestEnv = {
+    client: temporal.client,
+    taskQueue,
+    stack,
+    db: testDb.db,
+    databaseUrl: testDb.url,
+    stateDir,
+    projectDir,
+    async startWorker(workerOptions = {}) {
+      const worker = await createAutocoderWorker({
+        temporal: { address: stack.address, namespace: stack.namespace },
+        taskQueue,
+        databaseUrl: testDb.url,
+        stateDir,
+        killGraceMs: workerOptions.killGraceMs ?? 500,
+        // Expected agent failures are logged as warnings with stack traces: noise in test output.
+        logLevel: (process.env.AUTOCODER_TEST_LOG_LEVEL as 'WARN' | undefined) ?? 'ERROR',
+      });
+      const running = worker.run();
+      let stopped: Promise<void> | undefined;
+      const handle: TestWorker = {
+        worker,
+        stop: () => (stopped ??= (async () => {
+          workers.delete(handle);
+          await worker.shutdown();
+          await running;
+        })()),
+      };
+      workers.add(handle);
+      return handle;
+    },
+    async seedProject(features, seedOptions = {}) {
+      const projectId = `${seedOptions.base ?? 'p'}-${randomBytes(3).toString('hex')}`;
+      projects.add(projectId);
+      mkdirSync(projectDir(projectId), { recursive: true });
+      await upsertProject(testDb.db, { id: projectId, dir: projectDir(projectId) });
+      if (features.length > 0) await importFeatures(testDb.db, projectId, features);
+      return projectId;
+    },
+    async startRun(projectId, settings = {}) {
+      const { handle, joined } = await startOrJoinRun(temporal.client, taskQueue, {
+        agent: 'simulate',
+        testingRatio: 0,
+        pollIntervalMs: 1000,
+        ...settings,
+        projectId,
+        projectDir: projectDir(projectId),
+      } as ProjectRunInput);
+      const firstExecutionRunId = (handle as Partial<StartedRun>).firstExecutionRunId;
+      if (joined || !firstExecutionRunId) throw new Error(`startRun: ${handle.workflowId} was already running`);
+      return Object.assign(handle, { firstExecutionRunId });
+    },
+    async runToEnd(projectId, settings, timeoutMs = 120_000) {
+      return waitForResult(await env.startRun(projectId, settings), timeoutMs);
+    },
+    async close() {
+      await Promise.allSettled([...workers].map((w) => w.stop()));
+      killLeftoverAgents([...projects]);
+      await temporal.close();
+      await testDb.close();
+      rmSync(stateDir, { recursive: true, force: true });
+      if (privateStack) {
+        const stack = await privateStack;
+        privateStack = undefined;
+        await stack.stop();
+      }
+    },
+  };
+  if (options.startWorker ?? true) await env.startWorker();
+  return env;
+}
+
+/**
+ * Registers before/after hooks for the enclosing file or suite and returns the environment,
+ * whose fields are usable inside tests (after `before` has run).
+ */
+export function withTemporal(options: { name?: string; startWorker?: boolean } = {}): TemporalTestEnv {
+  let current: TemporalTestEnv | undefined;
+  before(async () => {
+    current = await createTemporalTestEnv({ name: options.name ?? basename(process.argv[1] ?? 'workflows').replace(/\.test\.ts$/, ''), ...options });
+  });
+  after(async () => {
+    await current?.close();
+  });
+  return new Proxy({} as TemporalTestEnv, {
+    get(_, key) {
+      if (!current) throw new Error('withTemporal(): the environment is only available inside tests (after before())');
+      return current[key as keyof TemporalTestEnv];
+    },
+  });
+}
+
+/** The run's result, or a timeout error that shows where the run was. */
+export async function waitForResult(handle: ProjectRunHandle, timeoutMs = 120_000): Promise<ProjectRunResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      handle.query(statusQuery).then(
+        (status) => reject(new Error(`run ${handle.workflowId} did not end within ${timeoutMs} ms; status: ${JSON.stringify(status)}`)),
+        (err: unknown) => reject(new Error(`run ${handle.workflowId} did not end within ${timeoutMs} ms (status query failed: ${String(err)})`)),
+      );
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([handle.result(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function queryStatus(handle: ProjectRunHandle): Promise<ProjectRunStatus> {
+  return handle.query(statusQuery);
+}
+
+/** Polls `check` until it returns a truthy value; fails with `what` after the timeout. */
+export type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
+
+export async function waitUntil<T>(what: string, check: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<Truthy<T>> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as Truthy<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
+  }
+}
+
+/** Agent runs of a project, oldest first (database clock). */
+export function agentRunsOf(db: Kysely<Database>, projectId: string, kind?: AgentRunRow['kind']): Promise<AgentRunRow[]> {
+  let query = db.selectFrom('agent_runs').selectAll().where('project_id', '=', projectId);
+  if (kind) query = query.where('kind', '=', kind);
+  return query.orderBy('started_at').orderBy('id').execute();
+}
+
+/**
+ * Live processes whose environment says they work for `projectId`: every agent, its launcher and
+ * every descendant (grandchildren inherit the agent environment, detached or not). Zombies have
+ * no environment and are dead anyway.
+ */
+export function liveAgentProcesses(projectId: string): number[] {
+  const marker = `AUTOCODER_PROJECT_ID=${projectId}\0`;
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let environ: string;
+    try {
+      environ = readFileSync(`/proc/${entry}/environ`, 'latin1');
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    if (`${environ}\0`.includes(marker)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** SIGKILLs agent processes a test left behind (a run not stopped, a worker shut down mid-run). */
+function killLeftoverAgents(projectIds: readonly string[]): void {
+  for (const projectId of projectIds) {
+    for (const pid of liveAgentProcesses(projectId)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/** Feature rows of a project by id. */
+export function featureRows(db: Kysely<Database>, projectId: string) {
+  return db.selectFrom('features').selectAll().where('project_id', '=', projectId).orderBy('id').execute();
+}
+
+export type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+
+export type RunOfChain = { runId: string; history: History; input: ProjectRunInput };
+
+/**
+ * Every run of a workflow chain from its first run, following continue-as-new links (no
+ * visibility query, so nothing lags behind).
+ */
+export async function runChain(client: Client, workflowId: string, firstRunId: string): Promise<RunOfChain[]> {
+  const chain: RunOfChain[] = [];
+  for (let runId: string | null | undefined = firstRunId; runId;) {
+    const history: History = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const events = history.events ?? [];
+    const started = events[0]?.workflowExecutionStartedEventAttributes;
+    chain.push({ runId, history, input: decodePayload(started?.input?.payloads?.[0]) as ProjectRunInput });
+    runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+  }
+  return chain;
+}
+
+export function decodePayload(payload: Payload | null | undefined): unknown {
+  return payload ? defaultPayloadConverter.fromPayload(payload) : undefined;
+}
+
+/**
+ * Records every change of `features.passes` with the database clock, so a test can tell when a
+ * feature passed (agent_runs only says when its agent started and ended). Observation only: an
+ * AFTER trigger writing to a table of its own.
+ */
+export async function installPassAudit(db: Kysely<Database>): Promise<void> {
+  await sql`CREATE TABLE IF NOT EXISTS test_pass_audit (project_id text NOT NULL, feature_id int NOT NULL, passes boolean NOT NULL, at timestamptz NOT NULL)`.execute(db);
+  await sql`CREATE OR REPLACE FUNCTION test_pass_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN INSERT INTO test_pass_audit VALUES (NEW.project_id, NEW.id, NEW.passes, clock_timestamp()); RETURN NEW; END $$`.execute(db);
+  await sql`DROP TRIGGER IF EXISTS test_pass_audit ON features`.execute(db);
+  await sql`CREATE TRIGGER test_pass_audit AFTER UPDATE OF passes ON features FOR EACH ROW
+    WHEN (OLD.passes IS DISTINCT FROM NEW.passes) EXECUTE FUNCTION test_pass_audit()`.execute(db);
+}
+
+/** When each feature of a project first passed (from installPassAudit's table). */
+export async function passTimes(db: Kysely<Database>, projectId: string): Promise<Map<number, Date>> {
+  const { rows } = await sql<{ feature_id: number; at: Date }>`
+    SELECT feature_id, min(at) AS at FROM test_pass_audit WHERE project_id = ${projectId} AND passes GROUP BY feature_id`.execute(db);
+  return new Map(rows.map((r) => [r.feature_id, r.at]));
+}
+
+/** The database clock now (agent_runs timestamps are on it). */
+export async function dbNow(db: Kysely<Database>): Promise<Date> {
+  const { rows } = await sql<{ now: Date }>`SELECT clock_timestamp() AS now`.execute(db);
+  return rows[0]!.now;
+}
+
+type Interval = { started_at: Date; ended_at: Date | null };
+
+/** How many of `runs` were running at `at` (started at or before, not ended yet). */
+export function runningAt(runs: readonly Interval[], at: Date): number {
+  return runs.filter((r) => r.started_at <= at && (r.ended_at === null || r.ended_at > at)).length;
+}
+
+/** The most runs that were running at once. */
+export function maxOverlap(runs: readonly Interval[]): number {
+  return Math.max(0, ...runs.map((r) => runningAt(runs, r.started_at)));
+}

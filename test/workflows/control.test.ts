@@ -1,0 +1,168 @@
+/**
+ * Operators drive a run: stop, stopFeature/retryFeature, drain, pause/resume and setConcurrency,
+ * on real Temporal + Postgres with simulated agents (real processes). Each test checks the run's
+ * outcome and what really happened: agent_runs rows (database clock), feature claims, and the
+ * processes still alive.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  drainSignal, pauseSignal, resumeSignal, retryFeatureSignal, setConcurrencyUpdate, stopFeatureSignal, stopSignal,
+} from '../../src/workflows/messages.ts';
+import {
+  agentRunsOf, dbNow, decodePayload, featureRows, liveAgentProcesses, maxOverlap, queryStatus, runningAt, waitForResult, waitUntil, withTemporal,
+} from '../support/temporal.ts';
+
+const t = withTemporal();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('stop kills every agent tree (hang, deaf to SIGTERM, grandchildren, tester) and releases every claim', async () => {
+  const features = [1, 2, 3, 4].map((id) => ({ id, name: `f${id}` }));
+  const project = await t.seedProject([...features, { id: 5, name: 'already passing', passes: true }], { base: 'stop' });
+  const handle = await t.startRun(project, {
+    concurrency: 3, testingRatio: 1,
+    simulate: {
+      features: { 1: { action: 'hang', delayMs: 0 }, 2: { action: 'ignore-sigterm', delayMs: 0 }, 3: { action: 'grandchildren', delayMs: 0 } },
+      testing: { action: 'hang', delayMs: 0 },
+    },
+  });
+  const runs = await waitUntil('three coding agents and a tester recorded', async () => {
+    const r = await agentRunsOf(t.db, project);
+    return r.length === 4 && r;
+  });
+  // The grandchildren (one in a session of its own) exist once the agent said so.
+  await waitUntil('processes of every tree', () => liveAgentProcesses(project).length >= 4 * 2 + 2);
+  const claimed = await featureRows(t.db, project);
+  assert.equal(claimed.filter((f) => f.in_progress).length, 3);
+  assert.equal(claimed.filter((f) => f.testing_claimed_by !== null).map((f) => f.id).join(), '5', 'the tester claimed the passing feature');
+
+  await handle.signal(stopSignal);
+  // Bounded: the kill must not wait for a throttled heartbeat (it once took 24 s).
+  const result = await waitForResult(handle, 15_000);
+  assert.equal(result.outcome, 'stopped');
+  assert.deepEqual(liveAgentProcesses(project), [], 'no process of any agent tree is left');
+  for (const r of runs) assert.equal(isAlive(r.pid!), false, `agent pid ${r.pid} is dead`);
+  const rows = await featureRows(t.db, project);
+  assert.deepEqual(rows.filter((f) => f.in_progress || f.claimed_by !== null || f.testing_claimed_by !== null).map((f) => f.id), [], 'no claim is left');
+  assert.ok(rows.every((f) => f.failure_count === 0), 'a stop costs no feature an attempt');
+  const ended = await agentRunsOf(t.db, project);
+  assert.deepEqual(ended.map((r) => r.outcome), ['stopped', 'stopped', 'stopped', 'stopped']);
+});
+
+test('stopFeature stops only that agent; the feature is held until retryFeature', async () => {
+  const project = await t.seedProject([1, 2, 3].map((id) => ({ id, name: `f${id}` })), { base: 'stopfeature' });
+  const handle = await t.startRun(project, {
+    concurrency: 3, pollIntervalMs: 500,
+    simulate: { features: { 1: { action: 'pass', delayMs: 2500 }, 2: { action: 'pass', delayMs: 7000 }, 3: { action: 'pass', delayMs: 7000 } } },
+  });
+  const first = await waitUntil('three agents recorded', async () => {
+    const r = await agentRunsOf(t.db, project);
+    return r.length === 3 && r;
+  });
+  await handle.signal(stopFeatureSignal, 1);
+  const stopped = await waitUntil('agent of #1 ended', async () => (await agentRunsOf(t.db, project)).find((r) => r.feature_id === 1 && r.ended_at));
+  assert.equal(stopped.outcome, 'stopped');
+  assert.equal(isAlive(stopped.pid!), false);
+  for (const r of first.filter((r) => r.feature_id !== 1)) assert.ok(isAlive(r.pid!), `agent of #${r.feature_id} still runs`);
+  const [f1] = (await featureRows(t.db, project)).filter((f) => f.id === 1);
+  assert.equal(f1?.in_progress, false, 'its claim is released');
+  assert.equal(f1?.failure_count, 0, 'a stop is not a failure');
+  assert.equal(f1?.passes, false);
+
+  // Held: several polls later it has not been scheduled again.
+  await sleep(1500);
+  assert.deepEqual((await queryStatus(handle)).held, [1]);
+  assert.equal((await agentRunsOf(t.db, project)).filter((r) => r.feature_id === 1).length, 1);
+
+  await handle.signal(retryFeatureSignal, 1);
+  const result = await waitForResult(handle);
+  assert.equal(result.outcome, 'complete', result.message);
+  const runs = await agentRunsOf(t.db, project);
+  assert.deepEqual(runs.filter((r) => r.feature_id === 1).map((r) => [r.attempt, r.outcome]), [[1, 'stopped'], [2, 'passed']]);
+  assert.equal(runs.length, 4);
+});
+
+test('drain lets running agents finish and starts nothing new', async () => {
+  const project = await t.seedProject([1, 2, 3, 4, 5, 6].map((id) => ({ id, name: `f${id}` })), { base: 'drain' });
+  const handle = await t.startRun(project, { concurrency: 2, simulate: { default: { action: 'pass', delayMs: 2000 } } });
+  await waitUntil('two agents recorded', async () => (await agentRunsOf(t.db, project)).length === 2);
+  await handle.signal(drainSignal);
+  await waitUntil('phase draining', async () => (await queryStatus(handle)).phase === 'draining');
+  const result = await waitForResult(handle);
+  assert.equal(result.outcome, 'drained', result.message);
+  const runs = await agentRunsOf(t.db, project);
+  assert.deepEqual(runs.map((r) => r.outcome), ['passed', 'passed'], 'the two running agents finished, nothing else started');
+  assert.equal(result.counts.passing, 2);
+  assert.equal(result.counts.pending, 4);
+  assert.ok((await featureRows(t.db, project)).every((f) => !f.in_progress));
+});
+
+test('pause keeps running agents and starts none until resume', async () => {
+  const project = await t.seedProject([1, 2, 3, 4].map((id) => ({ id, name: `f${id}` })), { base: 'pause' });
+  const handle = await t.startRun(project, { concurrency: 2, pollIntervalMs: 500, simulate: { default: { action: 'pass', delayMs: 1500 } } });
+  await waitUntil('two agents recorded', async () => (await agentRunsOf(t.db, project)).length === 2);
+  await handle.signal(pauseSignal);
+  await waitUntil('both agents ended', async () => (await agentRunsOf(t.db, project)).every((r) => r.ended_at));
+  await sleep(1500); // three poll intervals
+  const paused = await queryStatus(handle);
+  assert.equal(paused.paused, true);
+  assert.deepEqual(paused.running, []);
+  assert.equal((await agentRunsOf(t.db, project)).length, 2, 'nothing started while paused');
+
+  await handle.signal(resumeSignal);
+  const result = await waitForResult(handle);
+  assert.equal(result.outcome, 'complete', result.message);
+  const runs = await agentRunsOf(t.db, project);
+  assert.equal(runs.length, 4);
+  assert.ok(runs.every((r) => r.outcome === 'passed'));
+});
+
+test('setConcurrency up and down mid-run; out of range is rejected before it reaches history', async () => {
+  const project = await t.seedProject(Array.from({ length: 9 }, (_, i) => ({ id: i + 1, name: `f${i + 1}` })), { base: 'setconc' });
+  const handle = await t.startRun(project, { concurrency: 1, simulate: { default: { action: 'pass', delayMs: 1200 } } });
+  await waitUntil('first agent recorded', async () => (await agentRunsOf(t.db, project)).length === 1);
+
+  for (const bad of [0, 6, 2.5]) {
+    await assert.rejects(handle.executeUpdate(setConcurrencyUpdate, { args: [bad] }), (err: unknown) => {
+      assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
+      assert.match(String((err.cause as Error | undefined)?.message), new RegExp(`concurrency must be an integer in 1\\.\\.5, got ${bad}`));
+      return true;
+    });
+  }
+  const up = await handle.executeUpdate(setConcurrencyUpdate, { args: [3] });
+  assert.equal(up.concurrency, 3);
+  await waitUntil('three agents at once', async () => (await agentRunsOf(t.db, project)).filter((r) => !r.ended_at).length === 3, { timeoutMs: 15_000 });
+
+  const down = await handle.executeUpdate(setConcurrencyUpdate, { args: [1] });
+  assert.equal(down.concurrency, 1);
+  // Agents already running finish; from the moment at most one runs, they run one at a time.
+  await waitUntil('one agent at a time', async () => (await queryStatus(handle)).running.length <= 1);
+  const oneAtATime = await dbNow(t.db);
+
+  const result = await waitForResult(handle);
+  assert.equal(result.outcome, 'complete', result.message);
+  const runs = await agentRunsOf(t.db, project, 'coding');
+  assert.equal(maxOverlap(runs), 3, 'three ran at once after the update up');
+  const later = runs.filter((r) => r.started_at > oneAtATime);
+  assert.ok(later.length >= 1, 'some agents started after the update down');
+  for (const r of later) assert.equal(runningAt(runs, r.started_at), 1, `agent of #${r.feature_id} ran alone`);
+
+  // The rejected updates left no trace in history; the two accepted ones did.
+  const events = (await handle.fetchHistory()).events ?? [];
+  const accepted = events.flatMap((e) => {
+    const args = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.args?.payloads ?? [];
+    return args.map((p) => decodePayload(p));
+  });
+  assert.deepEqual(accepted, [3, 1]);
+  assert.equal(events.filter((e) => e.workflowExecutionUpdateRejectedEventAttributes).length, 0);
+});

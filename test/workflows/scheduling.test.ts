@@ -1,0 +1,185 @@
+/**
+ * Scheduling on real Temporal + Postgres with simulated agents: dependency order (chain, diamond),
+ * the original's start order at concurrency 1 (src/graph step by step, golden vectors included),
+ * a 60-feature DAG at concurrency 3 (dependencies pass first, never more than 3 at once), and
+ * testing agents (only passing features, claims released).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FeatureEntry } from '../../src/db/import.ts';
+import type { AgentRunRow } from '../../src/db/tables.ts';
+import { readyFeatures, type GraphFeature } from '../../src/graph/index.ts';
+import { goldenCases, toEntries, toGraph } from '../db/seed.ts';
+import { layeredFeatures } from '../graph/layered-dag.ts';
+import { agentRunsOf, featureRows, installPassAudit, maxOverlap, passTimes, waitForResult, waitUntil, withTemporal } from '../support/temporal.ts';
+
+const t = withTemporal();
+
+/** Every coding run started after each of its feature's dependencies had passed. */
+async function assertDependenciesPassedFirst(projectId: string, features: readonly FeatureEntry[], runs: readonly AgentRunRow[]): Promise<void> {
+  const passed = await passTimes(t.db, projectId);
+  const deps = new Map(features.map((f) => [f.id, f.dependencies ?? []]));
+  for (const run of runs) {
+    for (const dep of deps.get(run.feature_id!) ?? []) {
+      const at = passed.get(dep);
+      assert.ok(at && at < run.started_at, `#${run.feature_id} started at ${run.started_at.toISOString()} before its dependency #${dep} passed (${at?.toISOString() ?? 'never'})`);
+    }
+  }
+}
+
+test('chain: each feature starts only after the one before it passed', async () => {
+  await installPassAudit(t.db);
+  const features = [1, 2, 3, 4].map((id) => ({ id, name: `f${id}`, dependencies: id > 1 ? [id - 1] : [] }));
+  const project = await t.seedProject(features, { base: 'chain' });
+  const result = await t.runToEnd(project, { concurrency: 3, simulate: { default: { action: 'pass', delayMs: 100 } } });
+  assert.equal(result.outcome, 'complete', result.message);
+  assert.deepEqual(result.counts, { total: 4, passing: 4, running: 0, pending: 0, blocked: 0, failed: 0 });
+  const runs = await agentRunsOf(t.db, project, 'coding');
+  assert.deepEqual(runs.map((r) => r.feature_id), [1, 2, 3, 4]);
+  assert.equal(maxOverlap(runs), 1, 'a chain never has two agents at once');
+  await assertDependenciesPassedFirst(project, features, runs);
+});
+
+test('diamond: the two middle features run together, the last waits for both', async () => {
+  await installPassAudit(t.db);
+  const features = [
+    { id: 1, name: 'top' },
+    { id: 2, name: 'left', dependencies: [1] },
+    { id: 3, name: 'right', dependencies: [1] },
+    { id: 4, name: 'bottom', dependencies: [2, 3] },
+  ];
+  const project = await t.seedProject(features, { base: 'diamond' });
+  const result = await t.runToEnd(project, { concurrency: 3, simulate: { default: { action: 'pass', delayMs: 1000 } } });
+  assert.equal(result.outcome, 'complete', result.message);
+  const runs = await agentRunsOf(t.db, project, 'coding');
+  assert.equal(runs[0]?.feature_id, 1);
+  assert.deepEqual(runs.slice(1, 3).map((r) => r.feature_id).sort(), [2, 3]);
+  assert.equal(runs[3]?.feature_id, 4);
+  assert.equal(maxOverlap(runs), 2, 'left and right ran at the same time');
+  await assertDependenciesPassedFirst(project, features, runs);
+});
+
+/**
+ * The original's order at concurrency 1 with agents that pass at once: at each step the first
+ * ready feature by src/graph (score desc, priority, id) starts, and passes before the next.
+ */
+function originalOrder(features: readonly GraphFeature[]): number[] {
+  const state = features.map((f) => ({ ...f }));
+  const order: number[] = [];
+  for (;;) {
+    const next = readyFeatures(state)[0];
+    if (!next) return order;
+    next.passes = true;
+    order.push(next.id);
+  }
+}
+
+/** Graphs for the order test: golden vectors (in-progress flags cleared) and synthetic ones. */
+function orderCases(): Array<{ name: string; entries: FeatureEntry[]; golden?: number[] }> {
+  const cases: Array<{ name: string; entries: FeatureEntry[]; golden?: number[] }> = goldenCases().map((c) => {
+    const entries = c.features.map((f) => ({ ...f, in_progress: false }));
+    // The golden `ready` list is the resolver's own first step when nothing was in progress.
+    const golden = c.features.some((f) => f.in_progress && !f.passes) ? undefined : c.expected.ready;
+    return { name: c.name, entries, ...(golden ? { golden } : {}) };
+  });
+  cases.push({ name: 'layered-24', entries: toEntries(layeredFeatures(24, { layers: 4, seed: 7 }).map((f) => ({ ...f, passes: false, inProgress: false }))) });
+  cases.push({
+    name: 'ties-missing-cycle',
+    entries: [
+      { id: 1, name: 'a', priority: 5 },
+      { id: 2, name: 'b', priority: 5 },
+      { id: 3, name: 'c', priority: 1, dependencies: [1] },
+      { id: 4, name: 'd', priority: 999, dependencies: null },
+      { id: 5, name: 'e', priority: 2, dependencies: [2, 3] },
+      { id: 6, name: 'f', priority: 0, dependencies: [42] },
+      { id: 7, name: 'g', priority: 1, dependencies: [8] },
+      { id: 8, name: 'h', priority: 1, dependencies: [7] },
+      { id: 9, name: 'i', priority: 3, dependencies: [4] },
+    ],
+  });
+  return cases;
+}
+
+/** Long orders are checked on a prefix: each start costs two processes. */
+const ORDER_PREFIX = Number(process.env.AUTOCODER_TEST_ORDER_PREFIX ?? 8);
+
+type OrderCase = ReturnType<typeof orderCases>[number];
+
+/** Runs one case at concurrency 1 and compares its coding starts with the original order. */
+async function checkOrder(c: OrderCase): Promise<string> {
+  const expected = originalOrder(toGraph(c.entries));
+  if (c.golden?.length) assert.equal(expected[0], c.golden[0], `${c.name}: src/graph's first pick is the golden vector's`);
+  const checked = expected.slice(0, ORDER_PREFIX);
+  const project = await t.seedProject(c.entries, { base: 'order' });
+  const handle = await t.startRun(project, { concurrency: 1, yolo: true, pollIntervalMs: 5000, simulate: { default: { action: 'pass', delayMs: 0 } } });
+  let runs: AgentRunRow[];
+  if (checked.length === expected.length) {
+    await waitForResult(handle, 180_000);
+    runs = await agentRunsOf(t.db, project, 'coding');
+  } else {
+    runs = await waitUntil(`${c.name}: ${checked.length} starts`, async () => {
+      const r = await agentRunsOf(t.db, project, 'coding');
+      return r.length >= checked.length && r;
+    }, { timeoutMs: 180_000, intervalMs: 250 });
+    await handle.terminate('order prefix checked');
+  }
+  runs = runs.slice(0, checked.length);
+  if (runs.length > 0) assert.equal(maxOverlap(runs), 1, `${c.name}: one agent at a time`);
+  assert.deepEqual(runs.map((r) => r.feature_id), checked, `${c.name}: start order`);
+  return `${c.name}: ${checked.length}/${expected.length} starts in order`;
+}
+
+test('concurrency 1, agents that pass at once: features start in exactly the original order', async (ctx) => {
+  // A few projects at a time on the same worker: each keeps its own concurrency of 1.
+  const queue = orderCases();
+  const checker = async (): Promise<void> => {
+    for (let c = queue.shift(); c; c = queue.shift()) {
+      try {
+        ctx.diagnostic(await checkOrder(c));
+      } catch (err) {
+        queue.length = 0; // the other checkers stop after their current case
+        throw err;
+      }
+    }
+  };
+  const results = await Promise.allSettled([checker(), checker(), checker()]);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
+});
+
+test('a 60-feature DAG at concurrency 3: dependencies pass first, never more than 3 agents', async () => {
+  await installPassAudit(t.db);
+  const features = toEntries(layeredFeatures(60, { layers: 8, seed: 3 }).map((f) => ({ ...f, passes: false, inProgress: false })));
+  const project = await t.seedProject(features, { base: 'dag60' });
+  const result = await t.runToEnd(project, { concurrency: 3, simulate: { default: { action: 'pass', delayMs: [50, 400] } } }, 240_000);
+  assert.equal(result.outcome, 'complete', result.message);
+  assert.equal(result.counts.passing, 60);
+  const runs = await agentRunsOf(t.db, project, 'coding');
+  assert.equal(runs.length, 60, 'each feature ran once');
+  assert.equal(maxOverlap(runs), 3);
+  await assertDependenciesPassedFirst(project, features, runs);
+});
+
+test('testing agents claim only passing features, at most testingRatio at once, and release them', async () => {
+  await installPassAudit(t.db);
+  const features = [1, 2, 3, 4, 5].map((id) => ({ id, name: `f${id}`, dependencies: id > 1 ? [id - 1] : [] }));
+  const project = await t.seedProject(features, { base: 'testing' });
+  const result = await t.runToEnd(project, {
+    concurrency: 1, testingRatio: 2,
+    simulate: { default: { action: 'pass', delayMs: 1200 }, testing: { action: 'pass', delayMs: 300 } },
+  });
+  assert.equal(result.outcome, 'complete', result.message);
+  const testers = await agentRunsOf(t.db, project, 'testing');
+  assert.ok(testers.length >= 2, `testing agents ran (${testers.length})`);
+  const passed = await passTimes(t.db, project);
+  for (const r of testers) {
+    const at = passed.get(r.feature_id!);
+    assert.ok(at && at < r.started_at, `tester of #${r.feature_id} started after it passed`);
+    assert.equal(r.outcome, 'passed');
+    const sameFeature = testers.filter((o) => o.feature_id === r.feature_id);
+    assert.equal(maxOverlap(sameFeature), 1, `#${r.feature_id} had one tester at a time`);
+  }
+  assert.ok(maxOverlap(testers) <= 2, 'at most testingRatio testers at once');
+  const rows = await featureRows(t.db, project);
+  assert.ok(rows.every((f) => f.testing_claimed_by === null), 'every testing claim released');
+  assert.ok(rows.some((f) => f.last_tested_at !== null));
+});
