@@ -16,6 +16,7 @@
  *     const result = await t.runToEnd(project, { concurrency: 1 });
  *   });
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,6 +65,9 @@ async function stackTarget(): Promise<StackTarget> {
   return (await privateStack).target;
 }
 
+/** A worker in a child process (test/workflows/fixtures/worker-process.ts), to be SIGKILLed. */
+export type ChildWorker = { process: ChildProcess; exited: Promise<void> };
+
 /** A started run's handle, with the run ID of the first run of its chain. */
 export type StartedRun = ProjectRunHandle & { firstExecutionRunId: string };
 
@@ -80,6 +84,8 @@ export type TemporalTestEnv = {
   stateDir: string;
   /** A worker on this file's task queue; stopped by `close` if still running. */
   startWorker: (options?: { killGraceMs?: number }) => Promise<TestWorker>;
+  /** The same worker in a child process (killed by `close` if still alive); resolves once it polls. */
+  startWorkerProcess: () => Promise<ChildWorker>;
   /** Registers a project with a unique id (`<base>-<random>`) and imports its features. */
   seedProject: (features: readonly FeatureEntry[], options?: { base?: string }) => Promise<string>;
   projectDir: (projectId: string) => string;
@@ -98,6 +104,7 @@ export async function createTemporalTestEnv(options: { name?: string; startWorke
   const stateDir = mkdtempSync(join(tmpdir(), 'ac-wf-state-'));
   const workers = new Set<TestWorker>();
   const projects = new Set<string>();
+  const children = new Set<ChildProcess>();
 
   const projectDir = (projectId: string) => join(stateDir, 'projects', projectId);
 
@@ -132,6 +139,23 @@ export async function createTemporalTestEnv(options: { name?: string; startWorke
       workers.add(handle);
       return handle;
     },
+    async startWorkerProcess() {
+      const options = { temporal: { address: stack.address, namespace: stack.namespace }, taskQueue, databaseUrl: testDb.url, stateDir, killGraceMs: 500 };
+      const child = spawn(process.execPath, [join(repoRoot, 'test/workflows/fixtures/worker-process.ts'), JSON.stringify(options)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      children.add(child);
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('ready\n')) resolve();
+        });
+        void exited.then(() => reject(new Error(`worker process exited before it was ready: ${out}`)));
+      });
+      return { process: child, exited };
+    },
     async seedProject(features, seedOptions = {}) {
       const projectId = `${seedOptions.base ?? 'p'}-${randomBytes(3).toString('hex')}`;
       projects.add(projectId);
@@ -157,6 +181,7 @@ export async function createTemporalTestEnv(options: { name?: string; startWorke
       return waitForResult(await env.startRun(projectId, settings), timeoutMs);
     },
     async close() {
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await Promise.allSettled([...workers].map((w) => w.stop()));
       killLeftoverAgents([...projects]);
       await temporal.close();
