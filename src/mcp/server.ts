@@ -66,9 +66,20 @@ export async function serveFeatureTools(env: NodeJS.ProcessEnv = process.env): P
     // Calls in flight finish first: the pool ends once their clients are released.
     void server.close().catch(() => undefined).then(() => handle.close()).catch(() => undefined).then(stopped);
   };
+  // A signal drains as above; a second one, or a drain stuck for 5 s, ends the process with that
+  // signal's default action, so the exit status says how it ended.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    const force = (): void => {
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    };
+    if (closing) return force();
+    stop();
+    setTimeout(force, 5000).unref();
+  };
   process.stdin.once('end', stop);
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   await server.connect(transport);
   server.server.onclose = stop;
   await done;

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { sql } from 'kysely';
 import { withTestDb } from '../support/db.ts';
@@ -204,6 +204,23 @@ describe('MCP feature server: read tools over stdio', () => {
         assert.equal((await session.client.listTools()).tools.length, EXPECTED_TOOLS.length);
       } finally {
         await session.close();
+      }
+    });
+
+    test('it ends by itself when its client goes away (stdin closes) or on SIGTERM', async () => {
+      for (const how of ['stdin', 'SIGTERM'] as const) {
+        const child = spawn(autocoderBin, ['mcp'], { env: { ...process.env, ...agentEnv(t.url, projectId) }, stdio: ['pipe', 'pipe', 'inherit'] });
+        const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+        // Up and serving once it answers an initialize request.
+        const answered = new Promise((resolve) => child.stdout.once('data', resolve));
+        child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } })}\n`);
+        await answered;
+        const started = performance.now();
+        if (how === 'stdin') child.stdin.end();
+        else child.kill('SIGTERM');
+        const result = await exited;
+        assert.deepEqual(result, { code: 0, signal: null }, how);
+        assert.ok(performance.now() - started < 3000, `${how}: ended in ${(performance.now() - started).toFixed(0)} ms`);
       }
     });
 
