@@ -1,5 +1,6 @@
 /**
- * Operators drive a run: stop, stopFeature/retryFeature, drain, pause/resume and setConcurrency,
+ * Operators drive a run: stop, stopFeature/retryFeature, drain, pause/resume, setConcurrency and
+ * refresh,
  * on real Temporal + Postgres with simulated agents (real processes). Each test checks the run's
  * outcome and what really happened: agent_runs rows (database clock), feature claims, and the
  * processes still alive.
@@ -8,8 +9,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import {
-  drainSignal, pauseSignal, resumeSignal, retryFeatureSignal, setConcurrencyUpdate, stopFeatureSignal, stopSignal,
+  drainSignal, pauseSignal, refreshSignal, resumeSignal, retryFeatureSignal, setConcurrencyUpdate, stopFeatureSignal, stopSignal,
 } from '../../src/workflows/messages.ts';
+import { markFeature } from '../../src/db/features.ts';
 import {
   agentRunsOf, dbNow, decodePayload, featureRows, liveAgentProcesses, maxOverlap, queryStatus, runningAt, waitForResult, waitUntil, withTemporal,
 } from '../support/temporal.ts';
@@ -63,7 +65,7 @@ test('stopFeature stops only that agent; the feature is held until retryFeature'
   const project = await t.seedProject([1, 2, 3].map((id) => ({ id, name: `f${id}` })), { base: 'stopfeature' });
   const handle = await t.startRun(project, {
     concurrency: 3, pollIntervalMs: 500,
-    simulate: { features: { 1: { action: 'pass', delayMs: 2500 }, 2: { action: 'pass', delayMs: 7000 }, 3: { action: 'pass', delayMs: 7000 } } },
+    simulate: { features: { 1: { action: 'pass', delayMs: 2500 }, 2: { action: 'pass', delayMs: 9000 }, 3: { action: 'pass', delayMs: 9000 } } },
   });
   const first = await waitUntil('three agents recorded', async () => {
     const r = await agentRunsOf(t.db, project);
@@ -165,4 +167,23 @@ test('setConcurrency up and down mid-run; out of range is rejected before it rea
   });
   assert.deepEqual(accepted, [3, 1]);
   assert.equal(events.filter((e) => e.workflowExecutionUpdateRejectedEventAttributes).length, 0);
+});
+
+test('refresh wakes the loop at once for a change made outside the run', async () => {
+  const project = await t.seedProject([
+    { id: 1, name: 'works long' },
+    { id: 2, name: 'needs 3', dependencies: [3] },
+    { id: 3, name: 'needs 1', dependencies: [1] },
+  ], { base: 'refresh' });
+  // A poll a minute away: only the refresh can start #2 within the test's time.
+  const handle = await t.startRun(project, { concurrency: 2, pollIntervalMs: 60_000, simulate: { default: { action: 'pass', delayMs: 0 }, features: { 1: { action: 'hang', delayMs: 0 } } } });
+  await waitUntil('#1 running', async () => (await agentRunsOf(t.db, project)).length === 1);
+  // An operator marks #3 passing by hand (as `autocoder feature pass 3` does), then refreshes.
+  await markFeature(t.db, { projectId: project, featureId: 3, passes: true });
+  await sleep(500);
+  assert.equal((await agentRunsOf(t.db, project)).length, 1, 'nothing noticed the change yet');
+  await handle.signal(refreshSignal);
+  await waitUntil('#2 started', async () => (await agentRunsOf(t.db, project)).some((r) => r.feature_id === 2), { timeoutMs: 10_000 });
+  await handle.signal(stopSignal);
+  assert.equal((await waitForResult(handle, 15_000)).outcome, 'stopped');
 });

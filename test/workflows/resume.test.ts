@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import {
-  agentRunsOf, featureRows, installPassAudit, liveAgentProcesses, maxOverlap, queryStatus, waitForResult, waitUntil, withTemporal,
+  agentRunsOf, decodePayload, featureRows, installPassAudit, liveAgentProcesses, maxOverlap, queryStatus, waitForResult, waitUntil, withTemporal,
 } from '../support/temporal.ts';
 
 const t = withTemporal({ startWorker: false });
@@ -67,6 +67,12 @@ test('worker SIGKILLed mid-run: the run completes on a new worker, agents adopte
     assert.equal(only?.pid, before.find((r) => r.feature_id === id)?.pid, `#${id} kept its process`);
     assert.equal(agentStartsIn(only!.log_path!), 1, `#${id}'s agent started once`);
   }
+  // #1 was still running when the retried activity (attempt 2, on the new worker) took it over.
+  const events = (await t.client.workflow.getHandle(byFeature(1)[0]!.id).fetchHistory()).events ?? [];
+  const attempts = events.flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt] : []));
+  const exit = decodePayload(events.find((e) => e.activityTaskCompletedEventAttributes)?.activityTaskCompletedEventAttributes?.result?.payloads?.[0]) as { adopted?: boolean } | undefined;
+  assert.ok(attempts.includes(2), `superviseAgent was retried (attempts ${attempts.join(',')})`);
+  assert.equal(exit?.adopted, true, '#1 was adopted alive');
   // #3's first attempt failed while no worker ran: the exit was read from its status file and
   // counted, and the retry is a new agent run (attempt 2).
   assert.deepEqual(byFeature(3).map((r) => [r.attempt, r.outcome, r.exit_code]), [[1, 'failed', 1], [2, 'passed', 0]]);

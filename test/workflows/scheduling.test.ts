@@ -1,17 +1,15 @@
 /**
  * Scheduling on real Temporal + Postgres with simulated agents: dependency order (chain, diamond),
- * the original's start order at concurrency 1 (src/graph step by step, golden vectors included),
  * a 60-feature DAG at concurrency 3 (dependencies pass first, never more than 3 at once), and
- * testing agents (only passing features, claims released).
+ * testing agents (only passing features, claims released). The start order is in order.test.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FeatureEntry } from '../../src/db/import.ts';
 import type { AgentRunRow } from '../../src/db/tables.ts';
-import { compareForScheduling, readyFeatures, schedulingScores, type GraphFeature } from '../../src/graph/index.ts';
-import { goldenCases, toEntries, toGraph } from '../db/seed.ts';
+import { toEntries } from '../db/seed.ts';
 import { layeredFeatures } from '../graph/layered-dag.ts';
-import { agentRunsOf, featureRows, installPassAudit, maxOverlap, passTimes, waitForResult, waitUntil, withTemporal } from '../support/temporal.ts';
+import { agentRunsOf, featureRows, installPassAudit, maxOverlap, passTimes, withTemporal } from '../support/temporal.ts';
 
 const t = withTemporal();
 
@@ -57,122 +55,6 @@ test('diamond: the two middle features run together, the last waits for both', a
   assert.equal(runs[3]?.feature_id, 4);
   assert.equal(maxOverlap(runs), 2, 'left and right ran at the same time');
   await assertDependenciesPassedFirst(project, features, runs);
-});
-
-/**
- * The original's order at concurrency 1 with agents that pass at once: at each step the first
- * ready feature by src/graph (score desc, priority, id) starts, and passes before the next.
- */
-function originalOrder(features: readonly GraphFeature[]): number[] {
-  const state = features.map((f) => ({ ...f }));
-  const order: number[] = [];
-  for (;;) {
-    const next = readyFeatures(state)[0];
-    if (!next) return order;
-    next.passes = true;
-    order.push(next.id);
-  }
-}
-
-/**
- * The same with features left in progress by an earlier session (as an AutoCoder import leaves
- * them): the original resumes those first, in scheduling order and whatever their dependencies
- * (SPEC Scheduling §3; `start_feature(resume=True)` checks no dependency), then goes on as above.
- */
-function originalOrderWithResume(features: readonly GraphFeature[]): number[] {
-  const compare = compareForScheduling(schedulingScores(features));
-  const resumed = features.filter((f) => f.inProgress && !f.passes).sort(compare).map((f) => f.id);
-  const rest = features.map((f) => ({ ...f, inProgress: false, passes: f.passes || resumed.includes(f.id) }));
-  return [...resumed, ...originalOrder(rest)];
-}
-
-/** Graphs for the order test: golden vectors (in-progress flags cleared) and synthetic ones. */
-function orderCases(): Array<{ name: string; entries: FeatureEntry[]; golden?: number[] }> {
-  const cases: Array<{ name: string; entries: FeatureEntry[]; golden?: number[] }> = goldenCases().map((c) => {
-    const entries = c.features.map((f) => ({ ...f, in_progress: false }));
-    // The golden `ready` list is the resolver's own first step when nothing was in progress.
-    const golden = c.features.some((f) => f.in_progress && !f.passes) ? undefined : c.expected.ready;
-    return { name: c.name, entries, ...(golden ? { golden } : {}) };
-  });
-  cases.push({ name: 'layered-24', entries: toEntries(layeredFeatures(24, { layers: 4, seed: 7 }).map((f) => ({ ...f, passes: false, inProgress: false }))) });
-  cases.push({
-    name: 'ties-missing-cycle',
-    entries: [
-      { id: 1, name: 'a', priority: 5 },
-      { id: 2, name: 'b', priority: 5 },
-      { id: 3, name: 'c', priority: 1, dependencies: [1] },
-      { id: 4, name: 'd', priority: 999, dependencies: null },
-      { id: 5, name: 'e', priority: 2, dependencies: [2, 3] },
-      { id: 6, name: 'f', priority: 0, dependencies: [42] },
-      { id: 7, name: 'g', priority: 1, dependencies: [8] },
-      { id: 8, name: 'h', priority: 1, dependencies: [7] },
-      { id: 9, name: 'i', priority: 3, dependencies: [4] },
-    ],
-  });
-  return cases;
-}
-
-/** Long orders are checked on a prefix: each start costs two processes. */
-const ORDER_PREFIX = Number(process.env.AUTOCODER_TEST_ORDER_PREFIX ?? 8);
-
-type OrderCase = ReturnType<typeof orderCases>[number];
-
-/** Runs one case at concurrency 1 and compares its coding starts with the original order. */
-async function checkOrder(c: OrderCase): Promise<string> {
-  const expected = originalOrder(toGraph(c.entries));
-  if (c.golden?.length) assert.equal(expected[0], c.golden[0], `${c.name}: src/graph's first pick is the golden vector's`);
-  const checked = expected.slice(0, ORDER_PREFIX);
-  const project = await t.seedProject(c.entries, { base: 'order' });
-  const handle = await t.startRun(project, { concurrency: 1, yolo: true, pollIntervalMs: 5000, simulate: { default: { action: 'pass', delayMs: 0 } } });
-  let runs: AgentRunRow[];
-  if (checked.length === expected.length) {
-    await waitForResult(handle, 180_000);
-    runs = await agentRunsOf(t.db, project, 'coding');
-  } else {
-    runs = await waitUntil(`${c.name}: ${checked.length} starts`, async () => {
-      const r = await agentRunsOf(t.db, project, 'coding');
-      return r.length >= checked.length && r;
-    }, { timeoutMs: 180_000, intervalMs: 250 });
-    await handle.terminate('order prefix checked');
-  }
-  runs = runs.slice(0, checked.length);
-  if (runs.length > 0) assert.equal(maxOverlap(runs), 1, `${c.name}: one agent at a time`);
-  assert.deepEqual(runs.map((r) => r.feature_id), checked, `${c.name}: start order`);
-  return `${c.name}: ${checked.length}/${expected.length} starts in order`;
-}
-
-test('concurrency 1, agents that pass at once: features start in exactly the original order', async (ctx) => {
-  // A few projects at a time on the same worker: each keeps its own concurrency of 1.
-  const queue = orderCases();
-  const checker = async (): Promise<void> => {
-    for (let c = queue.shift(); c; c = queue.shift()) {
-      try {
-        ctx.diagnostic(await checkOrder(c));
-      } catch (err) {
-        queue.length = 0; // the other checkers stop after their current case
-        throw err;
-      }
-    }
-  };
-  const results = await Promise.allSettled([checker(), checker(), checker()]);
-  for (const r of results) if (r.status === 'rejected') throw r.reason;
-});
-
-test('concurrency 1: features left in progress are resumed first, whatever their dependencies, then the original order', {
-  todo: 'the run resumes only the first batch, and only features whose dependencies pass (see the report of the workflow tests)',
-}, async () => {
-  for (const c of goldenCases().filter((g) => g.features.some((f) => f.in_progress && !f.passes))) {
-    const graph = toGraph(c.features);
-    const expected = originalOrderWithResume(graph).slice(0, ORDER_PREFIX);
-    const project = await t.seedProject(c.features, { base: 'resume-order' });
-    const handle = await t.startRun(project, { concurrency: 1, yolo: true, pollIntervalMs: 5000, simulate: { default: { action: 'pass', delayMs: 0 } } });
-    const runs = await waitUntil(`${c.name}: ${expected.length} starts`, async () => {
-      const r = await agentRunsOf(t.db, project, 'coding');
-      return r.length >= expected.length && r;
-    }, { timeoutMs: 120_000, intervalMs: 250 });
-    await handle.terminate('order prefix checked');
-    assert.deepEqual(runs.slice(0, expected.length).map((r) => r.feature_id), expected, `${c.name}: start order`);
-  }
 });
 
 test('a 60-feature DAG at concurrency 3: dependencies pass first, never more than 3 agents', async () => {
