@@ -220,7 +220,8 @@ class ProjectRun {
     const totalFree = Math.max(0, this.input.maxAgents - this.running.size);
     const codingSlots = Math.min(Math.max(0, this.concurrency - coding), totalFree);
     const wantsTesting = !this.input.yolo && this.testingRatio > 0;
-    const testingSlots = wantsTesting ? Math.min(Math.max(0, this.testingRatio - testing), totalFree) : 0;
+    // Coding slots come first; testers get what is left under the total cap (maxAgents).
+    const testingSlots = wantsTesting ? Math.min(Math.max(0, this.testingRatio - testing), totalFree - codingSlots) : 0;
     if (codingSlots === 0 && testingSlots === 0 && coding > 0) return null;
 
     const result = await activities.schedule({

@@ -94,3 +94,19 @@ test('testing agents claim only passing features, at most testingRatio at once, 
   assert.ok(rows.every((f) => f.testing_claimed_by === null), 'every testing claim released');
   assert.ok(rows.some((f) => f.last_tested_at !== null));
 });
+
+test('the total agent cap holds for coding and testing agents together', async () => {
+  const project = await t.seedProject([
+    ...[1, 2, 3, 4, 5].map((id) => ({ id, name: `f${id}` })),
+    ...[6, 7, 8].map((id) => ({ id, name: `passed before f${id}`, passes: true })),
+  ], { base: 'cap' });
+  const result = await t.runToEnd(project, {
+    concurrency: 2, testingRatio: 3, maxAgents: 3,
+    simulate: { default: { action: 'pass', delayMs: 1000 }, testing: { action: 'pass', delayMs: 1000 } },
+  });
+  assert.equal(result.outcome, 'complete', result.message);
+  const runs = await agentRunsOf(t.db, project);
+  assert.ok(runs.some((r) => r.kind === 'testing'), 'testers ran');
+  assert.ok(maxOverlap(runs) <= 3, `at most maxAgents (3) agents at once, saw ${maxOverlap(runs)}`);
+  assert.ok(maxOverlap(runs.filter((r) => r.kind === 'coding')) <= 2);
+});
