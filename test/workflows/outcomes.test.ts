@@ -10,7 +10,8 @@ import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { findTemporalCli } from '../../src/stack/temporal-cli.ts';
-import { agentRunsOf, featureRows, queryStatus, waitForResult, waitUntil, withTemporal } from '../support/temporal.ts';
+import { retryFeatureSignal } from '../../src/workflows/messages.ts';
+import { agentRunsOf, featureRows, liveAgentProcesses, queryStatus, waitForResult, waitUntil, withTemporal } from '../support/temporal.ts';
 
 const t = withTemporal();
 const run = promisify(execFile);
@@ -41,6 +42,47 @@ test('retry cap: a failing feature is given up after maxRetries, its dependants 
   const f2 = (await featureRows(t.db, project)).find((f) => f.id === 2)!;
   assert.equal(f2.failure_count, 2, 'the failure count is durable');
   assert.equal(f2.in_progress, false);
+});
+
+test('retryFeature gives a given-up feature new attempts, from a failure count of zero', async () => {
+  const project = await t.seedProject([
+    { id: 1, name: 'keeps the run alive' },
+    { id: 2, name: 'fails twice, then passes' },
+    { id: 3, name: 'needs 2', dependencies: [2] },
+  ], { base: 'retryfeature' });
+  const handle = await t.startRun(project, {
+    concurrency: 2, maxRetries: 2, pollIntervalMs: 500,
+    simulate: { features: { 1: { action: 'pass', delayMs: 8000 }, 2: { action: 'pass', delayMs: 100, failAttempts: 2 }, 3: { action: 'pass', delayMs: 100 } } },
+  });
+  const before = await waitUntil('#2 given up', async () => {
+    const status = await queryStatus(handle);
+    return status.failures.some((f) => f.featureId === 2 && f.count === 2) && status;
+  }, { timeoutMs: 20_000 });
+  assert.ok(before.running.every((a) => a.featureId !== 2), 'no agent on #2 after its last attempt');
+  assert.equal((await featureRows(t.db, project)).find((f) => f.id === 2)?.failure_count, 2);
+  await handle.signal(retryFeatureSignal, 2);
+  const result = await waitForResult(handle);
+  assert.equal(result.outcome, 'complete', result.message);
+  assert.deepEqual(result.failures, []);
+  const runs = (await agentRunsOf(t.db, project, 'coding')).filter((r) => r.feature_id === 2);
+  assert.deepEqual(runs.map((r) => [r.attempt, r.outcome]), [[1, 'failed'], [2, 'failed'], [3, 'passed']]);
+  assert.equal((await featureRows(t.db, project)).find((f) => f.id === 2)?.failure_count, 0);
+});
+
+test('an agent killed by its own signal and one past its timeout are counted as failed attempts', async () => {
+  const project = await t.seedProject([{ id: 1, name: 'segfaults' }, { id: 2, name: 'hangs past its timeout' }], { base: 'crash-timeout' });
+  const result = await t.runToEnd(project, {
+    concurrency: 2, maxRetries: 1, agentTimeoutMs: 1500,
+    simulate: { features: { 1: { action: 'crash', delayMs: 100 }, 2: { action: 'hang', delayMs: 0 } } },
+  });
+  assert.equal(result.outcome, 'failed', result.message);
+  assert.deepEqual(result.failures.map((f) => [f.featureId, f.count]).sort(), [[1, 1], [2, 1]]);
+  const runs = await agentRunsOf(t.db, project, 'coding');
+  const byFeature = new Map(runs.map((r) => [r.feature_id, r]));
+  // Killed by a signal it raised itself: a failed run (the supervisor's 'exited'), with the signal kept.
+  assert.deepEqual([byFeature.get(1)?.outcome, byFeature.get(1)?.signal], ['failed', 'SIGSEGV']);
+  assert.equal(byFeature.get(2)?.outcome, 'timed_out');
+  assert.deepEqual(liveAgentProcesses(project), [], 'the timed-out tree was killed');
 });
 
 test('exit 0 without the feature passing counts as a failed attempt', async () => {

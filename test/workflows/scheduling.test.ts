@@ -9,7 +9,8 @@ import type { FeatureEntry } from '../../src/db/import.ts';
 import type { AgentRunRow } from '../../src/db/tables.ts';
 import { toEntries } from '../db/seed.ts';
 import { layeredFeatures } from '../graph/layered-dag.ts';
-import { agentRunsOf, featureRows, installPassAudit, maxOverlap, passTimes, withTemporal } from '../support/temporal.ts';
+import { searchAttributes } from '../../src/workflows/search-attributes.ts';
+import { agentRunsOf, decodePayload, featureRows, installPassAudit, maxOverlap, passTimes, waitUntil, withTemporal } from '../support/temporal.ts';
 
 const t = withTemporal();
 
@@ -25,7 +26,7 @@ async function assertDependenciesPassedFirst(projectId: string, features: readon
   }
 }
 
-test('chain: each feature starts only after the one before it passed', async () => {
+test('chain: each feature starts only after the one before it passed; runs are listed by project and labelled', async () => {
   await installPassAudit(t.db);
   const features = [1, 2, 3, 4].map((id) => ({ id, name: `f${id}`, dependencies: id > 1 ? [id - 1] : [] }));
   const project = await t.seedProject(features, { base: 'chain' });
@@ -36,6 +37,19 @@ test('chain: each feature starts only after the one before it passed', async () 
   assert.deepEqual(runs.map((r) => r.feature_id), [1, 2, 3, 4]);
   assert.equal(maxOverlap(runs), 1, 'a chain never has two agents at once');
   await assertDependenciesPassedFirst(project, features, runs);
+
+  // The UI lists the agent runs by project and kind, and labels them "coding #2 f2".
+  const listed = await waitUntil('agent runs visible by search attribute', async () => {
+    const found: string[] = [];
+    for await (const wf of t.client.workflow.list({ query: `AutocoderProject = '${project}' AND AutocoderKind = 'coding'` })) found.push(wf.workflowId);
+    return found.length === 4 && found;
+  }, { timeoutMs: 10_000, intervalMs: 300 });
+  assert.deepEqual(listed.sort(), runs.map((r) => r.id).sort());
+  const child = await t.client.workflow.getHandle(runs[1]!.id).describe();
+  assert.equal(await child.staticSummary(), 'coding #2 f2');
+  assert.equal(child.typedSearchAttributes.get(searchAttributes.feature), 2);
+  const scheduled = ((await t.client.workflow.getHandle(runs[1]!.id).fetchHistory()).events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'superviseAgent');
+  assert.equal(decodePayload(scheduled?.userMetadata?.summary), 'coding #2 f2');
 });
 
 test('diamond: the two middle features run together, the last waits for both', async () => {
