@@ -42,14 +42,27 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
         workflowId: h.owner, kind: h.kind, featureId: h.featureId, featureName: h.featureName, startedAt: h.claimedAt.toISOString(),
       }));
       const deadOwners = held.filter((h) => !alive.has(h.owner)).map((h) => h.owner);
-      const released = await reconcile(db, { projectId, deadOwners });
+      const released = await reconcile(db, { projectId, deadOwners, maxRetries });
       return { featureCount: counts.total, adopt, resume: released.releasedCoding };
     },
 
     async schedule(input: ScheduleInput): Promise<ScheduleResult> {
       const { projectId, maxRetries, codingSlots, exclude } = input;
       const claims: Claim[] = [];
-      const resume = input.resumeFirst.filter((id) => !exclude.includes(id)).slice(0, codingSlots);
+      // Claims this run does not track: adopt the live ones, free and resume the rest.
+      const known = new Set(input.known);
+      const strangers = (await heldClaims(db, projectId)).filter((h) => !known.has(h.owner));
+      const adopt: RunningAgent[] = [];
+      const resumeIds = [...input.resumeFirst];
+      if (strangers.length > 0) {
+        const alive = await runningOwners(strangers.map((h) => h.owner));
+        for (const h of strangers.filter((s) => alive.has(s.owner))) {
+          adopt.push({ workflowId: h.owner, kind: h.kind, featureId: h.featureId, featureName: h.featureName, startedAt: h.claimedAt.toISOString() });
+        }
+        const dead = strangers.filter((h) => !alive.has(h.owner)).map((h) => h.owner);
+        if (dead.length > 0) resumeIds.unshift(...(await reconcile(db, { projectId, deadOwners: dead, maxRetries })).releasedCoding);
+      }
+      const resume = resumeIds.filter((id) => !exclude.includes(id)).slice(0, codingSlots);
       for (const f of await claimFeaturesByIds(db, { projectId, featureIds: resume, ownerPrefix: ownerPrefix(projectId, 'coding'), maxRetries })) {
         claims.push({ featureId: f.id, featureName: f.name, attempt: f.attempt, workflowId: f.claimedBy, kind: 'coding' });
       }
@@ -61,7 +74,7 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
       const counts = await featureCounts(db, projectId, { maxRetries });
       let finished: ScheduleResult['finished'] = null;
       let blocked: BlockedFeature[] = [];
-      const nothingCodes = input.codingRunning === 0 && claims.length === 0 && counts.running === 0;
+      const nothingCodes = input.codingRunning === 0 && claims.length === 0 && adopt.length === 0 && counts.running === 0;
       if (nothingCodes && counts.passing === counts.total) {
         finished = { outcome: 'complete', message: `all ${counts.total} features pass` };
       } else if (nothingCodes && (codingSlots > 0 || input.analyseBlocked)) {
@@ -83,7 +96,7 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
           claims.push({ featureId: lease.id, featureName: lease.name, attempt: lease.attempt, workflowId: lease.owner, kind: 'testing' });
         }
       }
-      return { claims, counts, blocked, finished };
+      return { claims, adopt, counts, blocked, finished };
     },
 
     async resetFeatureFailures({ projectId, featureId }: { projectId: string; featureId: number }): Promise<void> {

@@ -7,8 +7,24 @@ import { ClaimLostError } from '../errors.ts';
 import type { RecordOutcomeInput, RecordOutcomeResult } from './types.ts';
 
 export function createOutcomeActivities({ db }: { db: Kysely<Database> }) {
+  /**
+   * The outcome recorded by an earlier attempt of this call (a workflow task retried after the
+   * write committed): the run has ended and no longer holds its claim.
+   */
+  async function alreadyRecorded(input: RecordOutcomeInput): Promise<RecordOutcomeResult | null> {
+    const run = await db.selectFrom('agent_runs').select(['ended_at', 'outcome', 'error']).where('id', '=', input.owner).executeTakeFirst();
+    if (!run?.ended_at || !run.outcome) return null;
+    if (input.featureId === null) return { outcome: run.outcome, featurePasses: false, failureCount: 0, error: run.error };
+    const feature = await db.selectFrom('features').select(['passes', 'failure_count', 'claimed_by', 'testing_claimed_by'])
+      .where('project_id', '=', input.projectId).where('id', '=', input.featureId).executeTakeFirst();
+    if (!feature || feature.claimed_by === input.owner || feature.testing_claimed_by === input.owner) return null;
+    return { outcome: run.outcome, featurePasses: feature.passes, failureCount: feature.failure_count, error: run.error };
+  }
+
   return {
     async recordAgentOutcome(input: RecordOutcomeInput & { maxRetries?: number }): Promise<RecordOutcomeResult> {
+      const earlier = await alreadyRecorded(input);
+      if (earlier) return earlier;
       try {
         const result = await recordOutcome(db, {
           projectId: input.projectId,

@@ -21,6 +21,11 @@ export type ScheduleInput = {
   testingSlots: number;
   /** Coding agents this run has now: with none and nothing claimable, the run is over. */
   codingRunning: number;
+  /**
+   * Agent runs (claim owners) this run tracks. A claim held by anyone else is an agent run to adopt
+   * (still running) or a claim to free (a crash between claim and start left it).
+   */
+  known: string[];
   /** Features not to claim (held by an operator's stopFeature). */
   exclude: number[];
   /** Feature ids to claim before anything else (resume-first), when they are ready. */
@@ -30,6 +35,8 @@ export type ScheduleInput = {
 };
 export type ScheduleResult = {
   claims: Claim[];
+  /** Agent runs holding claims that this run did not know of, still running: now tracked. */
+  adopt: RunningAgent[];
   counts: FeatureCounts;
   blocked: BlockedFeature[];
   /** Set when no coding agent runs and none can start: how the run ends. */

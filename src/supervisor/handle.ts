@@ -135,15 +135,14 @@ export class AgentHandle {
     // Already ending on its own: the leftover cleanup under way kills what remains.
     if (this.#finishing) return this.#outcome.then(() => NO_KILL);
     const graceMs = options.graceMs ?? this.#graceMs;
-    // Only a launcher that has started the agent has its forwarding handlers installed.
-    const termViaLeader = this.#state === 'running';
     this.#killReason = reason;
     this.#killRequestedAt = Date.now();
     this.#state = 'stopping';
     appendLogNote(this.logPath, `stopping (${reason}): SIGTERM to the process tree, SIGKILL after ${graceMs} ms`);
     this.refreshDescendants();
     const root = { pid: this.pid, pgid: this.pgid, startTime: this.startTime, knownDescendants: this.knownDescendants() };
-    this.#killing = killTree(root, { graceMs, termViaLeader }).then(
+    // SIGTERM goes to the whole group: the launcher traps it and outlives the agent to record its exit.
+    this.#killing = killTree(root, { graceMs }).then(
       (report) => {
         const how = report.escalated ? 'SIGKILL was needed' : 'all ended on SIGTERM';
         appendLogNote(this.logPath, `stopped: ${report.killed.length} process(es) gone in ${report.durationMs} ms, ${how}`);

@@ -15,7 +15,7 @@ import { readProcessStartTime } from './proc.ts';
 import { statusPathFor } from './status-file.ts';
 import type { WatchOptions } from './types.ts';
 
-export const LAUNCHER_PATH = fileURLToPath(new URL('./launcher.mjs', import.meta.url));
+export const LAUNCHER_PATH = fileURLToPath(new URL('./launcher.sh', import.meta.url));
 
 export type SpawnAgentOptions = WatchOptions & {
   /** The agent's argv: argv[0] is looked up on the env's PATH; no shell ever parses any of it. */
@@ -77,9 +77,9 @@ export async function spawnAgent(options: SpawnAgentOptions): Promise<AgentHandl
   appendLogNote(logPath, `starting ${JSON.stringify(command)} with ${argv.length - 1} argument(s) in ${JSON.stringify(cwd)}`);
   let child;
   try {
-    // detached: the launcher calls setsid, so it leads a new session and process group that
-    // outlives this worker. The child writes straight into the log file: no pipe through us.
-    child = spawn(process.execPath, [LAUNCHER_PATH, statusPath, ...argv], {
+    // detached: the launcher leads a new session and process group (setsid) that outlives this
+    // worker. The child writes straight into the log file: no pipe through us.
+    child = spawn('/bin/sh', [LAUNCHER_PATH, statusPath, ...argv], {
       cwd,
       env,
       detached: true,

@@ -13,8 +13,11 @@ export type AgentRunInput = { parentWorkflowId: string; spec: AgentSpec };
 
 const HEARTBEAT_TIMEOUT = '30s';
 
-const { recordAgentOutcome } = wf.proxyActivities<AgentActivities>({
+// Local: recording the outcome runs in the workflow task that saw the agent end, so the parent
+// hears of it one task round trip sooner. Recording twice (a retried task) is idempotent.
+const { recordAgentOutcome } = wf.proxyLocalActivities<AgentActivities>({
   startToCloseTimeout: '1 minute',
+  localRetryThreshold: '10 seconds',
   retry: { initialInterval: '200ms', maximumInterval: '30s', nonRetryableErrorTypes: ['ClaimLost', 'InvalidInput'] },
 });
 
