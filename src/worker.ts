@@ -52,6 +52,8 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
     db: database.db,
     databaseUrl: options.databaseUrl,
     temporal: temporal.client,
+    temporalAddress: options.temporal.address,
+    temporalNamespace: options.temporal.namespace,
     stateDir: options.stateDir,
     host: hostname(),
     killGraceMs: options.killGraceMs,

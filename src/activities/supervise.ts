@@ -13,7 +13,9 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { buildLaunch } from '../agents/adapters.ts';
+import { readClaudeResult } from '../agents/claude-result.ts';
 import { liveAgentRuns, recordAgentStart } from '../db/agent-runs.ts';
+import { lastSessionOf, recordAgentUsage } from '../db/agent-usage.ts';
 import type { Database } from '../db/tables.ts';
 import { adoptAgent, AgentRunError, killTree, spawnAgent, type AgentHandle, type AgentProcessRef } from '../supervisor/index.ts';
 import type { AgentExitSummary, AgentHeartbeat, AgentSpec } from './types.ts';
@@ -21,6 +23,9 @@ import type { AgentExitSummary, AgentHeartbeat, AgentSpec } from './types.ts';
 export type SupervisionDeps = {
   db: Kysely<Database>;
   temporal: Client;
+  /** Given to agents (and their MCP server), so that marking a feature passing wakes the run. */
+  temporalAddress?: string | undefined;
+  temporalNamespace?: string | undefined;
   databaseUrl: string;
   stateDir: string;
   host: string;
@@ -69,6 +74,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
 
       const previous = await previousAgent(runId);
       let handle: AgentHandle;
+      let sessionId: string | undefined;
       if (previous && previous.host === host) {
         handle = await adoptAgent(previous as AgentProcessRef, { signal: stop.signal, graceMs, timeoutMs: spec.timeoutMs });
         log(`${handle.adopted ? 'adopted' : 'found ended'} agent ${runId} (pid ${previous.pid})`);
@@ -79,10 +85,22 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
           details: [{ exitCode: null, signal: null }],
         });
       } else {
-        const launch = buildLaunch(spec, { runId, databaseUrl: deps.databaseUrl });
+        let launch;
+        try {
+          launch = buildLaunch(spec, {
+            runId, databaseUrl: deps.databaseUrl, stateDir: deps.stateDir,
+            ...(deps.temporalAddress ? { temporalAddress: deps.temporalAddress, temporalNamespace: deps.temporalNamespace ?? 'default' } : {}),
+            // The next attempt at a feature resumes the conversation of the last one.
+            ...(spec.adapter === 'claude' && spec.featureId !== null ? { resumeSessionId: (await lastSessionOf(db, { projectId: spec.projectId, featureId: spec.featureId, kind: spec.kind })) ?? undefined } : {}),
+          });
+        } catch (err) {
+          // A project's bad prompt template or agent command: this attempt cannot start at all.
+          throw ApplicationFailure.create({ type: 'AgentCrashed', nonRetryable: true, message: `agent could not be started: ${(err as Error).message}`, details: [{ exitCode: null, signal: null }] });
+        }
+        sessionId = launch.sessionId;
         mkdirSync(launch.cwd, { recursive: true });
         try {
-          handle = await spawnAgent({ ...launch, logPath: logFileFor(deps.stateDir, runId), signal: stop.signal, graceMs, timeoutMs: spec.timeoutMs });
+          handle = await spawnAgent({ argv: launch.argv, env: launch.env, cwd: launch.cwd, logPath: logFileFor(deps.stateDir, runId), signal: stop.signal, graceMs, timeoutMs: spec.timeoutMs });
         } catch (err) {
           throw toFailure(err);
         }
@@ -92,13 +110,22 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       await recordAgentStart(db, {
         id: runId, projectId: spec.projectId, featureId: spec.featureId, kind: spec.kind, attempt: spec.attempt, host,
         pid: handle.pid, pgid: handle.pgid, procStartTime: handle.startTime, logPath: handle.logPath, statusPath: handle.statusPath,
+        ...(sessionId ? { sessionId } : {}),
       });
       ctx.heartbeat(beat());
       const timer = setInterval(() => ctx.heartbeat(beat()), HEARTBEAT_EVERY_MS);
+      const recordUsage = async () => {
+        // Claude Code's result message carries cost, tokens and the session to resume next time.
+        if (spec.adapter !== 'claude') return;
+        const result = await readClaudeResult(handle.logPath);
+        if (result.found) await recordAgentUsage(db, { runId, costUsd: result.costUsd, tokens: result.tokens, sessionId: result.sessionId });
+      };
       try {
         const exit = await Promise.race([handle.wait(), lettingGo]);
+        await recordUsage();
         return { exitCode: exit.exitCode, signal: exit.signal, durationMs: exit.durationMs ?? 0, adopted: exit.adopted, pid: exit.pid };
       } catch (err) {
+        if (err instanceof AgentRunError) await recordUsage();
         throw toFailure(err);
       } finally {
         clearInterval(timer);

@@ -29,8 +29,14 @@ describe('a project run with the claude adapter', () => {
     const marks = await t.db.selectFrom('feature_events').select(['feature_id', 'run_id', 'action', 'created_at'])
       .where('project_id', '=', projectId).where('action', '=', 'mark passing').orderBy('feature_id').execute();
     assert.deepEqual(marks.map((m) => [m.feature_id, m.run_id]), [1, 2, 3].map((id) => [id, `autocoder/${projectId}/coding/${id}/1`]));
-    const runs = await t.db.selectFrom('agent_runs').select(['id', 'started_at', 'outcome']).where('project_id', '=', projectId).orderBy('id').execute();
+    const runs = await t.db.selectFrom('agent_runs').select(['id', 'started_at', 'outcome', 'cost_usd', 'session_id', 'tokens']).where('project_id', '=', projectId).orderBy('id').execute();
     assert.deepEqual(runs.map((r) => r.outcome), ['passed', 'passed', 'passed']);
+    // Cost, tokens and the session come from Claude Code's result message, through superviseAgent.
+    for (const run of runs) {
+      assert.ok(Number(run.cost_usd) > 0, `${run.id} records its cost`);
+      assert.match(run.session_id ?? '', /^[0-9a-f-]{36}$/, `${run.id} records its session`);
+      assert.ok(run.tokens && Object.keys(run.tokens).length > 0, `${run.id} records its tokens`);
+    }
     // #2 and #3 started only after #1 passed.
     const basePassed = marks[0]!.created_at.getTime();
     for (const run of runs.slice(1)) assert.ok(run.started_at.getTime() >= basePassed, `${run.id} started after #1 passed`);
