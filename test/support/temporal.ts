@@ -223,10 +223,13 @@ export async function waitForResult(handle: ProjectRunHandle, timeoutMs = 120_00
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
+      const failed = (why: string) => reject(new Error(`run ${handle.workflowId} did not end within ${timeoutMs} ms; ${why}`));
+      // The status makes the failure readable, but must not hold it up (a query can hang).
+      const giveUp = setTimeout(() => failed('(status query did not answer)'), 3000);
       handle.query(statusQuery).then(
-        (status) => reject(new Error(`run ${handle.workflowId} did not end within ${timeoutMs} ms; status: ${JSON.stringify(status)}`)),
-        (err: unknown) => reject(new Error(`run ${handle.workflowId} did not end within ${timeoutMs} ms (status query failed: ${String(err)})`)),
-      );
+        (status) => failed(`status: ${JSON.stringify(status)}`),
+        (err: unknown) => failed(`(status query failed: ${String(err)})`),
+      ).finally(() => clearTimeout(giveUp));
     }, timeoutMs);
   });
   try {
