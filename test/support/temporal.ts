@@ -26,7 +26,7 @@ import { after, before } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { sql, type Kysely } from 'kysely';
-import { connectTemporal, startOrJoinRun, type ProjectRunHandle } from '../../src/client.ts';
+import { connectTemporal, projectRunHandle, startOrJoinRun, type ProjectRunHandle } from '../../src/client.ts';
 import { importFeatures, type FeatureEntry } from '../../src/db/import.ts';
 import { upsertProject } from '../../src/db/projects.ts';
 import type { AgentRunRow, Database } from '../../src/db/tables.ts';
@@ -127,6 +127,7 @@ export async function createTemporalTestEnv(options: { name?: string; startWorke
         logLevel: (process.env.AUTOCODER_TEST_LOG_LEVEL as 'WARN' | undefined) ?? 'ERROR',
       });
       const running = worker.run();
+      running.catch(() => undefined); // reported by stop(); no unhandled rejection before that
       let stopped: Promise<void> | undefined;
       const handle: TestWorker = {
         worker,
@@ -183,6 +184,8 @@ export async function createTemporalTestEnv(options: { name?: string; startWorke
     async close() {
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await Promise.allSettled([...workers].map((w) => w.stop()));
+      // Runs a failed test left open would go on (and continue as new) on the shared server.
+      await Promise.allSettled([...projects].map((p) => projectRunHandle(temporal.client, p).terminate('test cleanup')));
       killLeftoverAgents([...projects]);
       await temporal.close();
       await testDb.close();
@@ -250,11 +253,18 @@ export async function waitUntil<T>(what: string, check: () => T | Promise<T>, op
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   let last: unknown;
   for (;;) {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const value = await check();
+      // A check that hangs (a query, a lock) must not hold the wait past its deadline.
+      const overdue = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the check itself did not answer')), Math.max(1000, deadline - Date.now()));
+      });
+      const value = await Promise.race([check(), overdue]);
       if (value) return value as Truthy<T>;
     } catch (err) {
       last = err;
+    } finally {
+      clearTimeout(timer);
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
