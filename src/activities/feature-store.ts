@@ -10,7 +10,8 @@ import { claimFeaturesByIds, claimFeatureForTesting, claimReadyFeatures } from '
 import { featureCounts, listFeatures, resetFailures, type Feature } from '../db/features.ts';
 import type { Database } from '../db/tables.ts';
 import { heldClaims } from '../db/held-claims.ts';
-import { reconcile } from '../db/transitions.ts';
+import { releaseStranded, strandedFeatures } from '../db/resumable.ts';
+import { releaseClaim } from '../db/transitions.ts';
 import { blockedFeatures, describeBlockReason } from '../graph/index.ts';
 import type { AgentKind, BlockedFeature, RunningAgent } from '../workflows/messages.ts';
 
@@ -35,35 +36,41 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
 
   return {
     async prepareRun({ projectId, maxRetries }: PrepareRunInput): Promise<PrepareRunResult> {
+      // Agent runs of an earlier run are adopted, and stranded features resumed, by the first
+      // scheduling pass (it treats every claim this run does not track the same way).
       const counts = await featureCounts(db, projectId, { maxRetries });
-      const held = await heldClaims(db, projectId);
-      const alive = await runningOwners(held.map((h) => h.owner));
-      const adopt: RunningAgent[] = held.filter((h) => alive.has(h.owner)).map((h) => ({
-        workflowId: h.owner, kind: h.kind, featureId: h.featureId, featureName: h.featureName, startedAt: h.claimedAt.toISOString(),
-      }));
-      const deadOwners = held.filter((h) => !alive.has(h.owner)).map((h) => h.owner);
-      const released = await reconcile(db, { projectId, deadOwners, maxRetries });
-      return { featureCount: counts.total, adopt, resume: released.releasedCoding };
+      return { featureCount: counts.total, adopt: [], resume: [] };
     },
 
     async schedule(input: ScheduleInput): Promise<ScheduleResult> {
       const { projectId, maxRetries, codingSlots, exclude } = input;
       const claims: Claim[] = [];
-      // Claims this run does not track: adopt the live ones, free and resume the rest.
+      // Claims this run does not track: live agent runs are adopted; features their dead owners
+      // (or nobody) left in progress are resumed first, in scheduling order, whatever their
+      // dependencies (SPEC Scheduling §3); dead testers' leases are freed.
       const known = new Set(input.known);
-      const strangers = (await heldClaims(db, projectId)).filter((h) => !known.has(h.owner));
       const adopt: RunningAgent[] = [];
-      const resumeIds = [...input.resumeFirst];
-      if (strangers.length > 0) {
-        const alive = await runningOwners(strangers.map((h) => h.owner));
-        for (const h of strangers.filter((s) => alive.has(s.owner))) {
-          adopt.push({ workflowId: h.owner, kind: h.kind, featureId: h.featureId, featureName: h.featureName, startedAt: h.claimedAt.toISOString() });
-        }
-        const dead = strangers.filter((h) => !alive.has(h.owner)).map((h) => h.owner);
-        if (dead.length > 0) resumeIds.unshift(...(await reconcile(db, { projectId, deadOwners: dead, maxRetries })).releasedCoding);
+      const testers = (await heldClaims(db, projectId)).filter((h) => h.kind === 'testing' && !known.has(h.owner));
+      const stranded = await strandedFeatures(db, { projectId, known: input.known, maxRetries });
+      const alive = await runningOwners([...testers.map((h) => h.owner), ...stranded.flatMap((f) => (f.owner ? [f.owner] : []))]);
+      for (const h of testers) {
+        if (alive.has(h.owner)) adopt.push({ workflowId: h.owner, kind: 'testing', featureId: h.featureId, featureName: h.featureName, startedAt: h.claimedAt.toISOString() });
+        else await releaseClaim(db, { projectId, featureId: h.featureId, owner: h.owner }).catch(() => undefined);
       }
-      const resume = resumeIds.filter((id) => !exclude.includes(id)).slice(0, codingSlots);
-      for (const f of await claimFeaturesByIds(db, { projectId, featureIds: resume, ownerPrefix: ownerPrefix(projectId, 'coding'), maxRetries })) {
+      const resume: number[] = [];
+      const deadOwners: string[] = [];
+      for (const f of stranded) {
+        if (f.owner && alive.has(f.owner)) {
+          adopt.push({ workflowId: f.owner, kind: 'coding', featureId: f.id, featureName: f.name, startedAt: (f.claimedAt ?? new Date()).toISOString() });
+        } else if (f.overRetryCap) {
+          await releaseStranded(db, { projectId, featureId: f.id, owner: f.owner });
+        } else if (!exclude.includes(f.id)) {
+          resume.push(f.id);
+          if (f.owner) deadOwners.push(f.owner);
+        }
+      }
+      const resumeNow = resume.slice(0, codingSlots);
+      for (const f of await claimFeaturesByIds(db, { projectId, featureIds: resumeNow, ownerPrefix: ownerPrefix(projectId, 'coding'), maxRetries, staleOwners: deadOwners })) {
         claims.push({ featureId: f.id, featureName: f.name, attempt: f.attempt, workflowId: f.claimedBy, kind: 'coding' });
       }
       const fresh = await claimReadyFeatures(db, {
@@ -74,7 +81,7 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
       const counts = await featureCounts(db, projectId, { maxRetries });
       let finished: ScheduleResult['finished'] = null;
       let blocked: BlockedFeature[] = [];
-      const nothingCodes = input.codingRunning === 0 && claims.length === 0 && adopt.length === 0 && counts.running === 0;
+      const nothingCodes = input.codingRunning === 0 && claims.length === 0 && adopt.length === 0 && resume.length === 0 && counts.running === 0;
       if (nothingCodes && counts.passing === counts.total) {
         finished = { outcome: 'complete', message: `all ${counts.total} features pass` };
       } else if (nothingCodes && (codingSlots > 0 || input.analyseBlocked)) {

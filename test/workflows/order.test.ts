@@ -114,9 +114,7 @@ test('concurrency 1, agents that pass at once: features start in exactly the ori
   for (const r of results) if (r.status === 'rejected') throw r.reason;
 });
 
-test('concurrency 1: features left in progress are resumed first, whatever their dependencies, then the original order', {
-  todo: 'the run resumes only the first batch, and only features whose dependencies pass (see the report of the workflow tests)',
-}, async () => {
+test('concurrency 1: features left in progress are resumed first, whatever their dependencies, then the original order', async () => {
   for (const c of goldenCases().filter((g) => g.features.some((f) => f.in_progress && !f.passes))) {
     const graph = toGraph(c.features);
     const expected = originalOrderWithResume(graph).slice(0, ORDER_PREFIX);
