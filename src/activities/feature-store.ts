@@ -69,12 +69,16 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
           if (f.owner) deadOwners.push(f.owner);
         }
       }
-      const resumeNow = resume.slice(0, codingSlots);
+      // Adopted agents take slots the workflow counted as free: it did not know of them.
+      const adoptedCoding = adopt.filter((a) => a.kind === 'coding').length;
+      const codingFree = Math.max(0, codingSlots - adoptedCoding);
+      const testingFree = Math.max(0, input.testingSlots - (adopt.length - adoptedCoding));
+      const resumeNow = resume.slice(0, codingFree);
       for (const f of await claimFeaturesByIds(db, { projectId, featureIds: resumeNow, ownerPrefix: ownerPrefix(projectId, 'coding'), maxRetries, staleOwners: deadOwners })) {
         claims.push({ featureId: f.id, featureName: f.name, attempt: f.attempt, workflowId: f.claimedBy, kind: 'coding' });
       }
       const fresh = await claimReadyFeatures(db, {
-        projectId, limit: codingSlots - claims.length, ownerPrefix: ownerPrefix(projectId, 'coding'), maxRetries, exclude,
+        projectId, limit: codingFree - claims.length, ownerPrefix: ownerPrefix(projectId, 'coding'), maxRetries, exclude,
       });
       for (const f of fresh) claims.push({ featureId: f.id, featureName: f.name, attempt: f.attempt, workflowId: f.claimedBy, kind: 'coding' });
 
@@ -96,7 +100,7 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
 
       if (!finished && counts.passing > 0) {
         const testing: number[] = [];
-        for (let i = 0; i < input.testingSlots; i++) {
+        for (let i = 0; i < testingFree; i++) {
           const lease = await claimFeatureForTesting(db, { projectId, ownerPrefix: ownerPrefix(projectId, 'testing'), exclude: testing });
           if (!lease) break;
           testing.push(lease.id);

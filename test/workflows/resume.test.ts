@@ -118,6 +118,8 @@ test('a new run after the old one was terminated adopts live agents and resumes 
   assert.equal(resumed[1]?.outcome, 'passed');
   // Resume first: #2 started again before any feature the first run had not started.
   const fresh = runs.filter((r) => r.feature_id === 3 || r.feature_id === 4);
+  // The adopted agent counts against the concurrency of the new run (the lost run's #2 never ended).
+  assert.equal(maxOverlap(runs.filter((r) => r.ended_at)), 2, 'never more than concurrency (2) agents');
   assert.ok(fresh.every((r) => r.started_at > resumed[1]!.started_at), 'the resumed feature started before new work');
   assert.equal(result.agentsStarted, 3, 'the new run started #2 again, #3 and #4');
   await worker.stop();
