@@ -70,19 +70,23 @@ test('retryFeature gives a given-up feature new attempts, from a failure count o
 });
 
 test('an agent killed by its own signal and one past its timeout are counted as failed attempts', async () => {
-  const project = await t.seedProject([{ id: 1, name: 'segfaults' }, { id: 2, name: 'hangs past its timeout' }], { base: 'crash-timeout' });
-  const result = await t.runToEnd(project, {
-    concurrency: 2, maxRetries: 1, agentTimeoutMs: 1500,
-    simulate: { features: { 1: { action: 'crash', delayMs: 100 }, 2: { action: 'hang', delayMs: 0 } } },
-  });
-  assert.equal(result.outcome, 'failed', result.message);
-  assert.deepEqual(result.failures.map((f) => [f.featureId, f.count]).sort(), [[1, 1], [2, 1]]);
-  const runs = await agentRunsOf(t.db, project, 'coding');
-  const byFeature = new Map(runs.map((r) => [r.feature_id, r]));
-  // Killed by a signal it raised itself: a failed run (the supervisor's 'exited'), with the signal kept.
-  assert.deepEqual([byFeature.get(1)?.outcome, byFeature.get(1)?.signal], ['failed', 'SIGSEGV']);
-  assert.equal(byFeature.get(2)?.outcome, 'timed_out');
-  assert.deepEqual(liveAgentProcesses(project), [], 'the timed-out tree was killed');
+  // Two runs: a short agent timeout would race the crashing agent's start on a loaded machine.
+  const crashing = await t.seedProject([{ id: 1, name: 'segfaults' }], { base: 'crash' });
+  const hanging = await t.seedProject([{ id: 1, name: 'hangs past its timeout' }], { base: 'timeout' });
+  const [crashed, timedOut] = await Promise.all([
+    t.runToEnd(crashing, { maxRetries: 1, simulate: { default: { action: 'crash', delayMs: 100 } } }),
+    t.runToEnd(hanging, { maxRetries: 1, agentTimeoutMs: 1500, simulate: { default: { action: 'hang', delayMs: 0 } } }),
+  ]);
+  for (const result of [crashed, timedOut]) {
+    assert.equal(result.outcome, 'failed', result.message);
+    assert.deepEqual(result.failures.map((f) => [f.featureId, f.count]), [[1, 1]]);
+  }
+  // Killed by a signal it raised itself: a failed run (the supervisor's 'exited'), the signal kept.
+  const [segv] = await agentRunsOf(t.db, crashing, 'coding');
+  assert.deepEqual([segv?.outcome, segv?.signal], ['failed', 'SIGSEGV']);
+  const [late] = await agentRunsOf(t.db, hanging, 'coding');
+  assert.equal(late?.outcome, 'timed_out');
+  assert.deepEqual(liveAgentProcesses(hanging), [], 'the timed-out tree was killed');
 });
 
 test('exit 0 without the feature passing counts as a failed attempt', async () => {
