@@ -71,39 +71,38 @@ function orderCases(): Array<{ name: string; entries: FeatureEntry[]; golden?: n
 /** Long orders are checked on a prefix: each start costs two processes. */
 const ORDER_PREFIX = Number(process.env.AUTOCODER_TEST_ORDER_PREFIX ?? 8);
 
-type OrderCase = ReturnType<typeof orderCases>[number];
-
-/** Runs one case at concurrency 1 and compares its coding starts with the original order. */
-async function checkOrder(c: OrderCase): Promise<string> {
-  const expected = originalOrder(toGraph(c.entries));
-  if (c.golden?.length) assert.equal(expected[0], c.golden[0], `${c.name}: src/graph's first pick is the golden vector's`);
+/**
+ * Runs a project at concurrency 1 and compares its first coding starts with `expected` (all of
+ * them when the order is short, then the run must end; else a prefix, then the run is ended).
+ */
+async function checkOrder(name: string, entries: readonly FeatureEntry[], expected: readonly number[]): Promise<string> {
   const checked = expected.slice(0, ORDER_PREFIX);
-  const project = await t.seedProject(c.entries, { base: 'order' });
+  const project = await t.seedProject(entries, { base: 'order' });
   const handle = await t.startRun(project, { concurrency: 1, yolo: true, pollIntervalMs: 5000, simulate: { default: { action: 'pass', delayMs: 0 } } });
   let runs: AgentRunRow[];
   if (checked.length === expected.length) {
     await waitForResult(handle, 180_000);
     runs = await agentRunsOf(t.db, project, 'coding');
   } else {
-    runs = await waitUntil(`${c.name}: ${checked.length} starts`, async () => {
+    runs = await waitUntil(`${name}: ${checked.length} starts`, async () => {
       const r = await agentRunsOf(t.db, project, 'coding');
       return r.length >= checked.length && r;
     }, { timeoutMs: 180_000, intervalMs: 250 });
     await handle.terminate('order prefix checked');
   }
   runs = runs.slice(0, checked.length);
-  if (runs.length > 0) assert.equal(maxOverlap(runs), 1, `${c.name}: one agent at a time`);
-  assert.deepEqual(runs.map((r) => r.feature_id), checked, `${c.name}: start order`);
-  return `${c.name}: ${checked.length}/${expected.length} starts in order`;
+  if (runs.length > 0) assert.equal(maxOverlap(runs), 1, `${name}: one agent at a time`);
+  assert.deepEqual(runs.map((r) => r.feature_id), checked, `${name}: start order`);
+  return `${name}: ${checked.length}/${expected.length} starts in order`;
 }
 
-test('concurrency 1, agents that pass at once: features start in exactly the original order', async (ctx) => {
-  // A few projects at a time on the same worker: each keeps its own concurrency of 1.
-  const queue = orderCases();
+/** Three cases at a time on the one worker (each project keeps its own concurrency of 1). */
+async function checkAll(cases: Array<() => Promise<string>>, report: (line: string) => void): Promise<void> {
+  const queue = [...cases];
   const checker = async (): Promise<void> => {
-    for (let c = queue.shift(); c; c = queue.shift()) {
+    for (let next = queue.shift(); next; next = queue.shift()) {
       try {
-        ctx.diagnostic(await checkOrder(c));
+        report(await next());
       } catch (err) {
         queue.length = 0; // the other checkers stop after their current case
         throw err;
@@ -112,19 +111,17 @@ test('concurrency 1, agents that pass at once: features start in exactly the ori
   };
   const results = await Promise.allSettled([checker(), checker(), checker()]);
   for (const r of results) if (r.status === 'rejected') throw r.reason;
+}
+
+test('concurrency 1, agents that pass at once: features start in exactly the original order', async (ctx) => {
+  await checkAll(orderCases().map((c) => async () => {
+    const expected = originalOrder(toGraph(c.entries));
+    if (c.golden?.length) assert.equal(expected[0], c.golden[0], `${c.name}: src/graph's first pick is the golden vector's`);
+    return checkOrder(c.name, c.entries, expected);
+  }), (line) => ctx.diagnostic(line));
 });
 
-test('concurrency 1: features left in progress are resumed first, whatever their dependencies, then the original order', async () => {
-  for (const c of goldenCases().filter((g) => g.features.some((f) => f.in_progress && !f.passes))) {
-    const graph = toGraph(c.features);
-    const expected = originalOrderWithResume(graph).slice(0, ORDER_PREFIX);
-    const project = await t.seedProject(c.features, { base: 'resume-order' });
-    const handle = await t.startRun(project, { concurrency: 1, yolo: true, pollIntervalMs: 5000, simulate: { default: { action: 'pass', delayMs: 0 } } });
-    const runs = await waitUntil(`${c.name}: ${expected.length} starts`, async () => {
-      const r = await agentRunsOf(t.db, project, 'coding');
-      return r.length >= expected.length && r;
-    }, { timeoutMs: 120_000, intervalMs: 250 });
-    await handle.terminate('order prefix checked');
-    assert.deepEqual(runs.slice(0, expected.length).map((r) => r.feature_id), expected, `${c.name}: start order`);
-  }
+test('concurrency 1: features left in progress are resumed first, whatever their dependencies, then the original order', async (ctx) => {
+  const cases = goldenCases().filter((g) => g.features.some((f) => f.in_progress && !f.passes));
+  await checkAll(cases.map((c) => () => checkOrder(c.name, c.features, originalOrderWithResume(toGraph(c.features)))), (line) => ctx.diagnostic(line));
 });
