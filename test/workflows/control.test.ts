@@ -130,7 +130,7 @@ test('pause keeps running agents and starts none until resume', async () => {
 });
 
 test('setConcurrency up and down mid-run; out of range is rejected before it reaches history', async () => {
-  const project = await t.seedProject(Array.from({ length: 9 }, (_, i) => ({ id: i + 1, name: `f${i + 1}` })), { base: 'setconc' });
+  const project = await t.seedProject(Array.from({ length: 7 }, (_, i) => ({ id: i + 1, name: `f${i + 1}` })), { base: 'setconc' });
   const handle = await t.startRun(project, { concurrency: 1, simulate: { default: { action: 'pass', delayMs: 1200 } } });
   await waitUntil('first agent recorded', async () => (await agentRunsOf(t.db, project)).length === 1);
 

@@ -1,6 +1,7 @@
 /**
  * Durability: a worker SIGKILLed with agents in progress (the agents live on; after the heartbeat
- * timeout the next worker adopts them instead of starting them again), and a new projectRun after
+ * timeout the next worker adopts them instead of starting them again), a worker shut down
+ * gracefully (the next one adopts at once), and a new projectRun after
  * the old one was terminated (it adopts the agent runs that are alive and resumes, first, the
  * features whose agent run is gone).
  */
@@ -123,4 +124,23 @@ test('a new run after the old one was terminated adopts live agents and resumes 
   assert.ok(fresh.every((r) => r.started_at > resumed[1]!.started_at), 'the resumed feature started before new work');
   assert.equal(result.agentsStarted, 3, 'the new run started #2 again, #3 and #4');
   await worker.stop();
+});
+
+test('worker shut down gracefully mid-run: agents keep running and the next worker adopts them at once', async () => {
+  const project = await t.seedProject([1, 2, 3].map((id) => ({ id, name: `f${id}` })), { base: 'restart' });
+  const first = await t.startWorker();
+  const handle = await t.startRun(project, { concurrency: 3, simulate: { default: { action: 'pass', delayMs: 6000 } } });
+  const before = await waitUntil('three agents recorded', async () => {
+    const runs = await agentRunsOf(t.db, project);
+    return runs.length === 3 && runs.every((r) => r.pid) && runs;
+  });
+  await first.stop();
+  for (const r of before) assert.ok(isAlive(r.pid!), `agent of #${r.feature_id} outlives the shutdown`);
+  const second = await t.startWorker();
+  const result = await waitForResult(handle, 60_000);
+  assert.equal(result.outcome, 'complete', result.message);
+  const runs = await agentRunsOf(t.db, project, 'coding');
+  assert.deepEqual(runs.map((r) => [r.feature_id, r.pid, r.outcome]).sort(), before.map((r) => [r.feature_id, r.pid, 'passed']).sort(), 'same agents, adopted');
+  for (const r of runs) assert.equal(agentStartsIn(r.log_path!), 1);
+  await second.stop();
 });
