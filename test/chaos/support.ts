@@ -86,15 +86,6 @@ export async function dumpRows(db: Kysely<Database>, exceptProject = ''): Promis
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** p50 and max of some durations, for the report. */
 export function summarize(values: readonly number[]): { n: number; p50: number; max: number } {
   const sorted = [...values].sort((a, b) => a - b);
