@@ -1,7 +1,9 @@
 /**
  * Scheduling on real Temporal + Postgres with simulated agents: dependency order (chain, diamond),
- * a 60-feature DAG at concurrency 3 (dependencies pass first, never more than 3 at once), and
- * testing agents (only passing features, claims released). The start order is in order.test.ts.
+ * a 60-feature DAG at concurrency 3 (dependencies pass first, never more than 3 at once), testing
+ * agents (only passing features, claims released), the total agent cap, and the search
+ * attributes and summaries the UI shows. The start order is in order.test.ts. Pass times come
+ * from a trigger (installPassAudit): agent_runs only says when an agent started and ended.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
