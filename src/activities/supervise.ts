@@ -110,12 +110,14 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       }
 
       const beat = (): AgentHeartbeat => ({ ...handle.ref, knownDescendants: handle.refreshDescendants(), host } as AgentHeartbeat);
+      // Heartbeat before any database write: if the write fails (Postgres gone), the retry finds
+      // the agent in the heartbeat and adopts it instead of starting it a second time.
+      ctx.heartbeat(beat());
       await recordAgentStart(db, {
         id: runId, projectId: spec.projectId, featureId: spec.featureId, kind: spec.kind, attempt: spec.attempt, host,
         pid: handle.pid, pgid: handle.pgid, procStartTime: handle.startTime, logPath: handle.logPath, statusPath: handle.statusPath,
         ...(sessionId ? { sessionId } : {}),
       });
-      ctx.heartbeat(beat());
       const timer = setInterval(() => ctx.heartbeat(beat()), HEARTBEAT_EVERY_MS);
       const recordUsage = async () => {
         // Claude Code's result message carries cost, tokens and the session to resume next time.
