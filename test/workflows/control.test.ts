@@ -7,6 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import {
   drainSignal, pauseSignal, refreshSignal, resumeSignal, retryFeatureSignal, setConcurrencyUpdate, stopFeatureSignal, stopSignal,
@@ -43,7 +44,9 @@ test('stop kills every agent tree (hang, deaf to SIGTERM, grandchildren, tester)
     return r.length === 4 && r;
   });
   // The grandchildren (one in a session of its own) exist once the agent said so.
-  await waitUntil('processes of every tree', () => liveAgentProcesses(project).length >= 4 * 2 + 2);
+  const grandparent = runs.find((r) => r.feature_id === 3)!;
+  await waitUntil('#3 spawned its grandchildren', () => readFileSync(grandparent.log_path!, 'utf8').includes('spawned grandchildren'));
+  assert.ok(liveAgentProcesses(project).length >= 4 + 2, 'every agent, and the grandchildren, are alive');
   const claimed = await featureRows(t.db, project);
   assert.equal(claimed.filter((f) => f.in_progress).length, 3);
   assert.equal(claimed.filter((f) => f.testing_claimed_by !== null).map((f) => f.id).join(), '5', 'the tester claimed the passing feature');
