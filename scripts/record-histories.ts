@@ -7,9 +7,11 @@
  *                                                   the 30 s heartbeat timeout of a dead worker)
  *   bin/node scripts/record-histories.ts stop crash only these
  *
- * Uses the stack in TEMPORAL_ADDRESS/DATABASE_URL when set, else starts a private one. Re-record
- * (and commit the files) only for an intended incompatible change, i.e. when no run of the old
- * code may still be open anywhere; otherwise keep the old path with `patched()`.
+ * Uses the stack in TEMPORAL_ADDRESS/DATABASE_URL when set, else starts a private one. Recording a
+ * scenario replaces its files. When a workflow change keeps the old path behind `patched()`,
+ * record the new histories too but keep the old ones (rename them first, e.g. `v1-normal--…`):
+ * together they replay both paths. Drop old histories only when no run of that code can still
+ * be open anywhere.
  * Each file: { scenario, workflowId, runId, workflowType, history } (the history as protobufjs's
  * toObject prints it: longs, enums and bytes as strings).
  */
