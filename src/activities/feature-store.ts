@@ -107,7 +107,12 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
           claims.push({ featureId: lease.id, featureName: lease.name, attempt: lease.attempt, workflowId: lease.owner, kind: 'testing' });
         }
       }
-      return { claims, adopt, counts, blocked, finished };
+      let gone: string[] | undefined;
+      if (input.verifyKnown && input.known.length > 0) {
+        const stillRunning = await runningOwners(input.known);
+        gone = input.known.filter((id) => !stillRunning.has(id));
+      }
+      return { claims, adopt, counts, blocked, finished, ...(gone ? { gone } : {}) };
     },
 
     async resetFeatureFailures({ projectId, featureId }: { projectId: string; featureId: number }): Promise<void> {

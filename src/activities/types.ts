@@ -32,11 +32,15 @@ export type ScheduleInput = {
   resumeFirst: number[];
   /** Ask for the blocked analysis: set when no agent runs, so the run can end instead of waiting. */
   analyseBlocked: boolean;
+  /** Check that every `known` agent run still runs (poll passes): those that ended come back in `gone`. */
+  verifyKnown?: boolean;
 };
 export type ScheduleResult = {
   claims: Claim[];
   /** Agent runs holding claims that this run did not know of, still running: now tracked. */
   adopt: RunningAgent[];
+  /** With verifyKnown: known agent runs that are no longer running. */
+  gone?: string[];
   counts: FeatureCounts;
   blocked: BlockedFeature[];
   /** Set when no coding agent runs and none can start: how the run ends. */

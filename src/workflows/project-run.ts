@@ -65,6 +65,8 @@ class ProjectRun {
   private draining = false;
   private stopRequested = false;
   private woken = true;
+  /** The last wake-up was the poll timer (not a signal). */
+  private polled = false;
   private agentsStarted = 0;
   private continuedAsNew = 0;
   /** Scheduling passes of this run (not carried): the continueAsNewAfterPasses knob counts them. */
@@ -125,7 +127,7 @@ class ProjectRun {
     }
     this.phase = this.draining ? 'draining' : 'running';
     for (;;) {
-      await wf.condition(() => this.woken, this.input.pollIntervalMs);
+      this.polled = !(await wf.condition(() => this.woken, this.input.pollIntervalMs));
       this.woken = false;
       this.passes++;
       this.settleReports();
@@ -226,7 +228,10 @@ class ProjectRun {
     const wantsTesting = !this.input.yolo && this.testingRatio > 0;
     // Coding slots come first; testers get what is left under the total cap (maxAgents).
     const testingSlots = wantsTesting ? Math.min(Math.max(0, this.testingRatio - testing), totalFree - codingSlots) : 0;
-    if (codingSlots === 0 && testingSlots === 0 && coding > 0) return null;
+    // On a poll pass the store also checks that the agent runs this run counts are still alive
+    // (one terminated from the UI never reports back), even when every slot is taken.
+    const verifyKnown = this.polled && this.running.size > 0 && wf.patched('verify-agent-runs-on-poll');
+    if (codingSlots === 0 && testingSlots === 0 && coding > 0 && !verifyKnown) return null;
 
     const result = await activities.schedule({
       projectId: this.input.projectId,
@@ -238,9 +243,18 @@ class ProjectRun {
       exclude: [...this.held],
       resumeFirst: this.resumeFirst,
       analyseBlocked: coding === 0,
+      ...(verifyKnown ? { verifyKnown } : {}),
     });
     this.resumeFirst = [];
     for (const agent of result.adopt) this.running.set(agent.workflowId, agent);
+    for (const workflowId of result.gone ?? []) {
+      // Ended without a report (terminated, or failed outside our code): its slot is free, and
+      // the claim it left is resumed by the next pass like any stranded one.
+      if (this.reports.some((r) => r.workflowId === workflowId)) continue;
+      wf.log.warn('agent run ended without reporting; freeing its slot', { workflowId });
+      this.running.delete(workflowId);
+      this.woken = true;
+    }
     this.counts = result.counts;
     this.blocked = result.blocked;
     await Promise.all(result.claims.map((claim) => this.startAgent(claim, CODING_TIMEOUT_MS)));
