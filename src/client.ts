@@ -94,7 +94,12 @@ export type StatusReport = {
   runId: string | null;
   status?: ProjectRunStatus;
   result?: ProjectRunResult;
+  /** The run is in progress but no worker answered the status query. */
+  unanswered?: string;
 };
+
+const QUERY_DEADLINE_MS = 5000;
+const emptyCounts = (): FeatureCounts => ({ total: 0, passing: 0, running: 0, pending: 0, blocked: 0, failed: 0 });
 
 /** Status of the project's latest run: live from the query, or from the result once it ended. */
 export async function readRunStatus(client: Client, projectId: string): Promise<StatusReport | null> {
@@ -108,15 +113,23 @@ export async function readRunStatus(client: Client, projectId: string): Promise<
   }
   const base = { project: projectId, workflowId: handle.workflowId, runId: description.runId };
   if (description.status.name === 'RUNNING') {
-    const status = await handle.query(statusQuery);
-    return { ...base, phase: status.phase, outcome: null, counts: status.counts, running: status.running, status };
+    try {
+      // A query needs a worker; without one it would wait for the server's long timeout.
+      const status = await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(statusQuery));
+      return { ...base, phase: status.phase, outcome: null, counts: status.counts, running: status.running, status };
+    } catch (err) {
+      if (err instanceof Error && /deadline|DEADLINE_EXCEEDED|Failed to query/i.test(`${err.message} ${String(err.cause ?? '')}`)) {
+        return { ...base, phase: null, outcome: null, counts: emptyCounts(), running: [], unanswered: `no worker answered the status query within ${QUERY_DEADLINE_MS / 1000} s: start one with \`autocoder worker\`` };
+      }
+      throw err;
+    }
   }
   if (description.status.name === 'COMPLETED') {
     const result = await projectRunHandle(client, projectId, description.runId).result();
     return { ...base, phase: 'done', outcome: result.outcome, counts: result.counts, running: [], result };
   }
   const outcome: Outcome = description.status.name === 'TERMINATED' || description.status.name === 'CANCELLED' ? 'stopped' : 'failed';
-  return { ...base, phase: 'done', outcome, counts: { total: 0, passing: 0, running: 0, pending: 0, blocked: 0, failed: 0 }, running: [] };
+  return { ...base, phase: 'done', outcome, counts: emptyCounts(), running: [] };
 }
 
 /** The Temporal web UI page of a workflow run (workflow IDs contain '/', so they are encoded). */

@@ -3,13 +3,14 @@
  * one scheduling pass (claims in the original's order, testing leases, counts, the end test),
  * and the operator's retry. Each is a few statements, so a pass costs one activity round trip.
  */
-import type { Client } from '@temporalio/client';
+import { ApplicationFailure, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Claim, PrepareRunInput, PrepareRunResult, ScheduleInput, ScheduleResult } from './types.ts';
 import { claimFeaturesByIds, claimFeatureForTesting, claimReadyFeatures } from '../db/claims.ts';
 import { featureCounts, listFeatures, resetFailures, type Feature } from '../db/features.ts';
 import type { Database } from '../db/tables.ts';
 import { heldClaims } from '../db/held-claims.ts';
+import { getProject } from '../db/projects.ts';
 import { releaseStranded, strandedFeatures } from '../db/resumable.ts';
 import { releaseClaim } from '../db/transitions.ts';
 import { blockedFeatures, describeBlockReason } from '../graph/index.ts';
@@ -36,6 +37,13 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
 
   return {
     async prepareRun({ projectId, maxRetries }: PrepareRunInput): Promise<PrepareRunResult> {
+      if (!(await getProject(db, projectId))) {
+        // A run started from the Temporal CLI for a project the store does not know: say so once.
+        throw ApplicationFailure.create({
+          type: 'InvalidInput', nonRetryable: true,
+          message: `unknown project ${JSON.stringify(projectId)}: register it first, e.g. \`autocoder features import FILE --project ${projectId} --dir DIR\``,
+        });
+      }
       // Agent runs of an earlier run are adopted, and stranded features resumed, by the first
       // scheduling pass (it treats every claim this run does not track the same way).
       const counts = await featureCounts(db, projectId, { maxRetries });

@@ -23,7 +23,8 @@ export type LiveViewOptions = {
 
 /** Starts the view; the returned function stops it and leaves the last frame on screen. */
 export function startLiveView(options: LiveViewOptions): () => void {
-  const tty = options.tty ?? Boolean(process.stdout.isTTY);
+  // A terminal with no size (a pty nobody sized) cannot show a frame: plain lines there too.
+  const tty = options.tty ?? (Boolean(process.stdout.isTTY) && (process.stdout.rows ?? 0) > 0);
   let stopped = false;
   let previous: ProjectRunStatus | null = null;
   const draw = tty ? createLogUpdate(process.stdout, { showCursor: true }) : null;

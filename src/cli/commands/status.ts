@@ -36,13 +36,16 @@ Examples:
           project: projectId, phase: null, outcome: null, counts: await featureCounts(rt.database.db, projectId), running: [],
           workflowId: projectRunWorkflowId(projectId), runId: null,
         };
+        // No worker answered: the feature store still knows the counts.
+        if (report.unanswered) report.counts = await featureCounts(rt.database.db, projectId);
         if (opts.json) {
-          const { project, phase, outcome, counts, running, workflowId, runId } = report;
-          out(JSON.stringify({ project, phase, outcome, counts, running, workflowId, runId }));
+          const { project, phase, outcome, counts, running, workflowId, runId, unanswered } = report;
+          out(JSON.stringify({ project, phase, outcome, counts, running, workflowId, runId, ...(unanswered ? { unanswered } : {}) }));
           return;
         }
+        if (report.unanswered) out(`project ${projectId}: running, but ${report.unanswered}`);
         const c = report.counts;
-        out(`project ${projectId}: ${report.phase === null ? 'never run' : report.outcome === null ? `running (phase ${report.phase})` : `ended ${report.outcome}`}`);
+        if (!report.unanswered) out(`project ${projectId}: ${report.phase === null ? 'never run' : report.outcome === null ? `running (phase ${report.phase})` : `ended ${report.outcome}`}`);
         out(`features: ${c.passing}/${c.total} passing, ${c.running} running, ${c.pending} pending, ${c.blocked} blocked, ${c.failed} failed`);
         for (const a of report.running) out(`  ${a.kind.padEnd(8)} ${a.featureId === null ? '' : `#${a.featureId} `}${escapeForTerminal(a.featureName)} (since ${a.startedAt})`);
         if (rt.temporalTarget.uiUrl && report.runId) out(`Temporal UI: ${workflowUiUrl(rt.temporalTarget.uiUrl, rt.temporalTarget.namespace, report.workflowId, report.runId)}`);
