@@ -14,14 +14,16 @@ import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import { setConcurrencyUpdate, setTestingRatioUpdate, INVALID_INPUT } from '../../src/workflows/messages.ts';
 import { agentRunsOf, featureRows, queryStatus, repoRoot, waitForResult, withTemporal } from '../support/temporal.ts';
-import { chaosGate, cliEnv, dumpRows, hasStackTrace, report, runCli, runProcess, temporalCliPath, type ProcResult } from './support.ts';
+import { chaosSuite, cliEnv, dumpRows, hasStackTrace, report, runCli, runProcess, temporalCliPath, type ProcResult } from './support.ts';
 
 type Case = { kind: string; name: string; check: () => Promise<void> };
 
-describe('scenario 6: bad input', chaosGate, () => {
+const suite = chaosSuite();
+
+describe('scenario 6: bad input', suite, () => {
   const t = withTemporal({ name: 'chaos-bad-input' });
 
-  test('every case gets a clear error, the database is unchanged, the run in progress completes', async () => {
+  test('every case gets a clear error, the database is unchanged, the run in progress completes', { timeout: suite.timeout }, async () => {
     const home = mkdtempSync(join(tmpdir(), 'ac-chaos-bad-'));
     const liveFeatures = [1, 2, 3].map((id) => ({ id, name: `live ${id}` })).concat([{ id: 4, name: 'after 1', dependencies: [1] } as never]);
     const live = await t.seedProject(liveFeatures, { base: 'live' });

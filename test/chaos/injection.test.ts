@@ -13,16 +13,18 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { featureRows, withTemporal } from '../support/temporal.ts';
-import { chaosGate, cliEnv, dumpRows, hasStackTrace, report, runCli } from './support.ts';
+import { chaosSuite, cliEnv, dumpRows, hasStackTrace, report, runCli } from './support.ts';
 
 const MB = 1024 * 1024;
 /** Raw terminal control characters (what escapeForTerminal must have replaced). */
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/;
 
-describe('scenario 7: injection', chaosGate, () => {
+const suite = chaosSuite();
+
+describe('scenario 7: injection', suite, () => {
   const t = withTemporal({ name: 'chaos-injection', startWorker: false });
 
-  test('nothing executed, terminal output escaped, nothing truncated', async () => {
+  test('nothing executed, terminal output escaped, nothing truncated', { timeout: suite.timeout }, async () => {
     const home = mkdtempSync(join(tmpdir(), 'ac-chaos-inj-'));
     const sandbox = join(home, 'sandbox');
     mkdirSync(sandbox);

@@ -12,19 +12,21 @@ import { sql } from 'kysely';
 import { isProcessAlive } from '../../src/supervisor/index.ts';
 import { agentRunsOf, featureRows, liveAgentProcesses, maxOverlap, waitForResult, waitUntil } from '../support/temporal.ts';
 import { createOwnStack, type OwnStack } from './own-stack.ts';
-import { chaosGate, repeatCount, report, summarize } from './support.ts';
+import { chaosSuite, repeatCount, report, summarize } from './support.ts';
 
 const FEATURES = 6;
 const DOWN_MS = 3000;
 
-describe('scenarios 2 and 3: server restarts mid-run', chaosGate, () => {
+const suite = chaosSuite(60_000 + (repeatCount('CHAOS_N_TEMPORAL_RESTART', 5) + repeatCount('CHAOS_N_POSTGRES_RESTART', 5)) * 90_000 + 180_000);
+
+describe('scenarios 2 and 3: server restarts mid-run', suite, () => {
   let s: OwnStack;
   before(async () => { s = await createOwnStack('restart'); });
   after(async () => { await s?.close(); });
 
   for (const server of ['temporal', 'postgres'] as const) {
     const N = repeatCount(server === 'temporal' ? 'CHAOS_N_TEMPORAL_RESTART' : 'CHAOS_N_POSTGRES_RESTART', 5);
-    test(`${server} restarted mid-run, N=${N}: every run completes, no failure counted`, async () => {
+    test(`${server} restarted mid-run, N=${N}: every run completes, no failure counted`, { timeout: suite.timeout }, async () => {
       const recoverMs: number[] = [];
       const restartMs: number[] = [];
       for (let round = 1; round <= N; round++) {
@@ -65,7 +67,7 @@ describe('scenarios 2 and 3: server restarts mid-run', chaosGate, () => {
   // The worst moment for Postgres to go away: after an agent was spawned, at the write that
   // records its start. A restart cannot be timed to hit that window, so a trigger fails exactly
   // that statement once (as a lost connection would), for one agent of the project.
-  test('postgres fails at the agent-start write: the retry does not start the agent twice', async () => {
+  test('postgres fails at the agent-start write: the retry does not start the agent twice', { timeout: suite.timeout }, async () => {
     await sql`CREATE SEQUENCE IF NOT EXISTS chaos_fail_once`.execute(s.db);
     await sql`CREATE OR REPLACE FUNCTION chaos_fail_agent_start() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN

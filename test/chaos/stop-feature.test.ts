@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isProcessAlive } from '../../src/supervisor/index.ts';
 import { agentRunsOf, featureRows, queryStatus, waitForResult, waitUntil, withTemporal } from '../support/temporal.ts';
-import { chaosGate, cliEnv, repeatCount, report, runCli, sleep, summarize } from './support.ts';
+import { chaosSuite, cliEnv, repeatCount, report, runCli, sleep, summarize } from './support.ts';
 
 const N = repeatCount('CHAOS_N_STOP_FEATURE', 20);
 const GRACE_MS = 1000;
@@ -50,10 +50,12 @@ function sessionsOf(pids: readonly number[]): Set<number> {
   return sessions;
 }
 
-describe('scenario 4: stop-feature kills the whole tree', chaosGate, () => {
+const suite = chaosSuite(60_000 + N * 30_000);
+
+describe('scenario 4: stop-feature kills the whole tree', suite, () => {
   const t = withTemporal({ name: 'chaos-stop-feature', startWorker: false });
 
-  test(`N=${N}: tree dead within grace + 2 s, the rest of the run goes on`, async () => {
+  test(`N=${N}: tree dead within grace + 2 s, the rest of the run goes on`, { timeout: suite.timeout }, async () => {
     const home = mkdtempSync(join(tmpdir(), 'ac-chaos-stop-'));
     await t.startWorker({ killGraceMs: GRACE_MS });
     // Stopped features (1..N, 'grandchildren') and passing ones interleaved by priority, so

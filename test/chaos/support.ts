@@ -15,10 +15,16 @@ import { temporalVenvBinary, findTemporalCli } from '../../src/stack/temporal-cl
 import { repoRoot, type TemporalTestEnv } from '../support/temporal.ts';
 
 const insideNpmTest = process.env.npm_lifecycle_event === 'test';
-/** `{ skip }` for describe(): a reason when the chaos suite should not run here. */
-export const chaosGate = {
-  skip: insideNpmTest && process.env.AUTOCODER_CHAOS !== '1' ? 'chaos scenarios run with `npm run test:chaos` (or AUTOCODER_CHAOS=1)' : false,
-} as const;
+/**
+ * Options for a scenario's describe(): a skip reason when the chaos suite should not run here, and
+ * a timeout for the scenario's N (scripts/test.ts gives each test 5 minutes by default).
+ */
+export function chaosSuite(timeoutMs = 300_000): { skip: string | false; timeout: number } {
+  return {
+    skip: insideNpmTest && process.env.AUTOCODER_CHAOS !== '1' ? 'chaos scenarios run with `npm run test:chaos` (or AUTOCODER_CHAOS=1)' : false,
+    timeout: timeoutMs,
+  };
+}
 
 /** A scenario's repeat count: the environment variable, else the issue's number. */
 export function repeatCount(variable: string, fallback: number): number {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { isProcessAlive } from '../../src/supervisor/index.ts';
 import { agentRunsOf, featureRows, liveAgentProcesses, maxOverlap, waitForResult, waitUntil, withTemporal, type ChildWorker } from '../support/temporal.ts';
-import { chaosGate, repeatCount, report, summarize } from './support.ts';
+import { chaosSuite, repeatCount, report, summarize } from './support.ts';
 
 const N = repeatCount('CHAOS_N_TWO_WORKERS', 3);
 const FEATURES = 6;
@@ -22,10 +22,12 @@ function parentOf(pid: number): number | null {
   }
 }
 
-describe('scenario 5: two workers, one SIGKILLed', chaosGate, () => {
+const suite = chaosSuite(60_000 + N * 150_000);
+
+describe('scenario 5: two workers, one SIGKILLed', suite, () => {
   const t = withTemporal({ name: 'chaos-two-workers', startWorker: false });
 
-  test(`N=${N}: the surviving worker finishes the run`, async () => {
+  test(`N=${N}: the surviving worker finishes the run`, { timeout: suite.timeout }, async () => {
     const workers: ChildWorker[] = [await t.startWorkerProcess(), await t.startWorkerProcess()];
     const completeMs: number[] = [];
     const split: string[] = [];

@@ -14,17 +14,19 @@ import { isProcessAlive } from '../../src/supervisor/index.ts';
 import {
   agentRunsOf, installPassAudit, liveAgentProcesses, maxOverlap, waitForResult, waitUntil, withTemporal, type ChildWorker,
 } from '../support/temporal.ts';
-import { chaosGate, repeatCount, report, sleep, summarize } from './support.ts';
+import { chaosSuite, repeatCount, report, sleep, summarize } from './support.ts';
 
 const N = repeatCount('CHAOS_N_WORKER_KILL', 10);
 
 /** How many agent processes were started under one agent run (the simulate agent's first line). */
 const agentStarts = (logPath: string): number => readFileSync(logPath, 'utf8').split('\n').filter((l) => l.includes('simulated coding agent')).length;
 
-describe('scenario 1: worker SIGKILLed mid-run', chaosGate, () => {
+const suite = chaosSuite(60_000 + N * 120_000);
+
+describe('scenario 1: worker SIGKILLed mid-run', suite, () => {
   const t = withTemporal({ name: 'chaos-worker-kill', startWorker: false });
 
-  test(`N=${N}: the run completes on a new worker, every feature passes once, agents adopted`, async () => {
+  test(`N=${N}: the run completes on a new worker, every feature passes once, agents adopted`, { timeout: suite.timeout }, async () => {
     await installPassAudit(t.db);
     let worker: ChildWorker = await t.startWorkerProcess();
     const completeMs: number[] = [];
