@@ -21,11 +21,12 @@ export type LiveViewOptions = {
   tty?: boolean;
 };
 
-/** Starts the view; the returned function stops it and leaves the last frame on screen. */
-export function startLiveView(options: LiveViewOptions): () => void {
+/** Starts the view; the returned function stops it and resolves once no query is in flight. */
+export function startLiveView(options: LiveViewOptions): () => Promise<void> {
   // A terminal with no size (a pty nobody sized) cannot show a frame: plain lines there too.
   const tty = options.tty ?? (Boolean(process.stdout.isTTY) && (process.stdout.rows ?? 0) > 0);
   let stopped = false;
+  let wakeUp = (): void => undefined;
   let previous: ProjectRunStatus | null = null;
   const draw = tty ? createLogUpdate(process.stdout, { showCursor: true }) : null;
   const stamp = () => new Date().toISOString().slice(11, 19);
@@ -39,12 +40,15 @@ export function startLiveView(options: LiveViewOptions): () => void {
       } catch {
         // Between continue-as-new runs or just ended: the next poll tells.
       }
-      await new Promise((r) => setTimeout(r, POLL_MS));
+      if (!stopped) await new Promise<void>((r) => { wakeUp = r; setTimeout(r, POLL_MS); });
     }
   };
-  void loop();
-  return () => {
+  const looping = loop();
+  return async () => {
     stopped = true;
+    wakeUp();
+    // The connection closes after this: no query may still be on the wire then.
+    await looping;
     // The summary that follows says it all; the live frame goes.
     draw?.clear();
     draw?.done();

@@ -87,6 +87,6 @@ async function followToEnd(handle: ProjectRunHandle, stateDir: string, out: (lin
     // result() follows continue-as-new to the run that really ends.
     return await handle.result();
   } finally {
-    stopWatching();
+    await stopWatching();
   }
 }

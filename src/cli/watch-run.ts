@@ -13,6 +13,6 @@ export async function watchRun(rt: Runtime, projectId: string, out: (line: strin
     // result() follows continue-as-new; any ending (even a failure) ends the watch.
     await handle.result().catch(() => undefined);
   } finally {
-    stop();
+    await stop();
   }
 }
