@@ -13,6 +13,7 @@ export function register(program: Command): void {
     .option('--project <id>', 'project id (default: the project of the current directory)', projectIdArg('--project'))
     .option('--run <id>', 'an agent run id, e.g. autocoder/todo-app/coding/12/2')
     .option('-f, --follow', 'keep printing new output until the agent run ends', false)
+    .option('--json', 'without a feature: the latest agent runs as JSON', false)
     .addHelpText('after', `
 Output is escaped: control characters and escape sequences are shown, never interpreted.
 
@@ -20,7 +21,7 @@ Examples:
   autocoder logs --project todo-app             # the latest agent runs and their log files
   autocoder logs 12 --project todo-app -f       # follow feature #12's current agent
   autocoder logs --run autocoder/todo-app/coding/12/2`)
-    .action(async (feature: number | undefined, opts: { project?: string; run?: string; follow: boolean }) => {
+    .action(async (feature: number | undefined, opts: { project?: string; run?: string; follow: boolean; json: boolean }) => {
       const [{ withRuntime }, { resolveProjectId }, { listAgentRuns }, { escapeForTerminal }] = await Promise.all([
         import('../runtime.ts'), import('../project-of-cwd.ts'), import('../../db/agent-runs.ts'), import('../../features/terminal.ts'),
       ]);
@@ -30,6 +31,10 @@ Examples:
         if (!runId) {
           const projectId = await resolveProjectId(db, opts.project);
           const runs = await listAgentRuns(db, { projectId, ...(feature === undefined ? {} : { featureId: feature }), limit: feature === undefined ? 20 : 1 });
+          if (feature === undefined && opts.json) {
+            out(JSON.stringify(runs.map((r) => ({ id: r.id, kind: r.kind, featureId: r.feature_id, outcome: r.outcome, startedAt: r.started_at, endedAt: r.ended_at, logPath: r.log_path }))));
+            return;
+          }
           if (feature === undefined) {
             for (const r of runs) out(`${r.id}  ${r.outcome ?? 'running'}  ${r.log_path ?? '(no log)'}`);
             if (runs.length === 0) out(`project ${projectId} has no agent runs yet`);
