@@ -6,13 +6,13 @@
  *   bin/node bench/orchestration.ts chain20-c3      one scenario (names below)
  *
  * Per scenario: wall time from the first agent start to the last feature passing, per-feature
- * overhead (wall / features), dependency-to-start latency p50/p95 (a dependency's agent marking
- * its feature passing, just before it exits, to its dependant's agent process starting), agents
+ * overhead (wall / features), dependency-to-start latency p50/p95 (a dependency's agent process
+ * exiting to its dependant's agent process starting, both as its launcher recorded them), agents
  * spawned, worker peak RSS over its idle RSS, history events and continue-as-new count, worker
  * CPU and Postgres transactions per feature. Writes bench/results/<scenario>.json.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,7 @@ import { upsertProject } from '../src/db/projects.ts';
 import { privateStackConfig, stackDown, stackUp } from '../src/stack/index.ts';
 import { createAutocoderWorker } from '../src/worker.ts';
 import { logFileFor } from '../src/activities/supervise.ts';
+import { readStatusFile, statusPathFor } from '../src/supervisor/index.ts';
 import { scenarios, type Scenario } from './scenarios.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -62,39 +63,49 @@ async function runScenario(scenario: Scenario, stack: { temporal: { address: str
     temporal: stack.temporal, taskQueue, databaseUrl, stateDir: home, maxConcurrentAgents: scenario.concurrency + 5,
   });
   const running = worker.run();
+  const temporal = await connectTemporal(stack.temporal);
+  const runSettings = {
+    concurrency: scenario.concurrency, maxConcurrency: Math.max(5, scenario.concurrency), maxAgents: scenario.concurrency + 1,
+    testingRatio: 0, yolo: true, agent: 'command' as const, agentCmd: [process.execPath, zeroWorkAgent], pollIntervalMs: 5000,
+  };
+  // Warm up: one single-feature run, so the worker has loaded its workflow bundle and opened its
+  // connections; "idle" is this worker ready and waiting, as it is between runs.
+  await upsertProject(database.db, { id: `${projectId}-warmup`, dir: projectDir });
+  await importFeatures(database.db, `${projectId}-warmup`, [{ id: 1, name: 'warm-up' }]);
+  await (await startOrJoinRun(temporal.client, taskQueue, { projectId: `${projectId}-warmup`, projectDir, ...runSettings })).handle.result();
+  await new Promise((r) => setTimeout(r, 1000));
   const idleRss = process.memoryUsage().rss;
   let peakRss = idleRss;
   const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 50);
   const cpuBefore = process.cpuUsage();
   const xactBefore = await transactions(database.db, dbName);
 
-  const temporal = await connectTemporal(stack.temporal);
-  const { handle } = await startOrJoinRun(temporal.client, taskQueue, {
-    projectId, projectDir, concurrency: scenario.concurrency, maxConcurrency: Math.max(5, scenario.concurrency),
-    maxAgents: scenario.concurrency + 1, testingRatio: 0, yolo: true, agent: 'command', agentCmd: [process.execPath, zeroWorkAgent],
-    pollIntervalMs: 5000,
-  });
+  const { handle } = await startOrJoinRun(temporal.client, taskQueue, { projectId, projectDir, ...runSettings });
   const result = await handle.result();
   clearInterval(sampler);
   const cpu = process.cpuUsage(cpuBefore);
   const xactAfter = await transactions(database.db, dbName);
 
-  // Timeline: agent process start (its own first output line) and the moment its feature passed.
+  // Timeline from the launchers' status files: when each agent process started and exited.
   const runs = await database.db.selectFrom('agent_runs').select(['id', 'feature_id', 'kind']).where('project_id', '=', projectId).execute();
   const passedAt = new Map((await database.db.selectFrom('features').select(['id', 'updated_at']).where('project_id', '=', projectId).execute())
     .map((f) => [f.id, f.updated_at.getTime()]));
   const startOf = new Map<number, number>();
+  const exitOf = new Map<number, number>();
   for (const run of runs) {
     if (run.kind !== 'coding' || run.feature_id === null) continue;
-    const line = /bench-agent-start (\d+)/.exec(readFileSync(logFileFor(home, run.id), 'utf8'));
-    if (line) startOf.set(run.feature_id, Number(line[1]));
+    const status = readStatusFile(statusPathFor(logFileFor(home, run.id)));
+    if (!status) continue;
+    startOf.set(run.feature_id, Date.parse(status.startedAt));
+    exitOf.set(run.feature_id, Date.parse(status.endedAt));
   }
+  // Dependency-to-start: the last dependency's agent exiting → the dependant's agent starting.
   const latencies: number[] = [];
   for (const f of features) {
     const deps = f.dependencies ?? [];
     const start = startOf.get(f.id);
     if (deps.length === 0 || start === undefined) continue;
-    const ready = Math.max(...deps.map((d) => passedAt.get(d) ?? 0));
+    const ready = Math.max(...deps.map((d) => exitOf.get(d) ?? 0));
     latencies.push(start - ready);
   }
   const firstStart = Math.min(...startOf.values());
