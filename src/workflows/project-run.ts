@@ -155,8 +155,11 @@ class ProjectRun {
   private shouldContinueAsNew(): boolean {
     const knob = this.input.continueAsNewAfterPasses;
     const due = wf.workflowInfo().continueAsNewSuggested || (knob !== undefined && this.passes >= knob);
-    const pending = this.stopRequested || this.stopFeatureRequests.length > 0 || this.retryRequests.length > 0;
-    return due && !pending;
+    return due && !this.requestsPending();
+  }
+
+  private requestsPending(): boolean {
+    return this.stopRequested || this.stopFeatureRequests.length > 0 || this.retryRequests.length > 0;
   }
 
   /** First run of a chain: initializer when there are no features, then adopt or resume. */
@@ -344,8 +347,16 @@ class ProjectRun {
     };
   }
 
-  private async continueAsNew(): Promise<never> {
+  /** Continues as new, unless a request arrived meanwhile: then the loop takes it first. */
+  private async continueAsNew(): Promise<void> {
+    // Decide in a workflow task of its own, started by a timer. When a signal arrives while the
+    // continue-as-new task completes, the server rejects it and the task is replayed with the
+    // signal; but a local activity result recorded by an earlier (heartbeat) task replays in that
+    // earlier task, so the run could decide again before the signal, and lose it (a stop, seen
+    // under load). A timer's firing is never replayed early.
+    if (wf.patched('continue-as-new-after-timer')) await wf.sleep(1);
     await wf.condition(wf.allHandlersFinished);
+    if (this.requestsPending()) return;
     this.settleReports();
     const carried: CarriedState = {
       startedAt: this.startedAt,
@@ -361,7 +372,7 @@ class ProjectRun {
     };
     // A signal that arrives while this task completes makes the server reject the
     // continue-as-new and replay the task with it, so no agentFinished report is lost.
-    return wf.continueAsNew<typeof projectRun>({ ...this.input, carried });
+    await wf.continueAsNew<typeof projectRun>({ ...this.input, carried });
   }
 
   private settings(): ProjectRunStatus['settings'] {
