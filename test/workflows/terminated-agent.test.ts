@@ -15,7 +15,10 @@ test('a terminated agentRun frees its slot on the next poll and its feature is r
     concurrency: 1, yolo: true, pollIntervalMs: 1000,
     simulate: { features: { 1: { action: 'hang', delayMs: 0 } }, default: { action: 'pass', delayMs: 0 } },
   });
-  const first = await waitUntil('feature #1 running', async () => (await queryStatus(handle)).running.find((a) => a.featureId === 1));
+  // Its agent process runs (the child workflow exists: the status lists a child as soon as the
+  // start is decided, before the server has created it).
+  const started = await waitUntil('feature #1 running', async () => (await agentRunsOf(t.db, project, 'coding')).find((r) => r.feature_id === 1 && r.pid));
+  const first = { workflowId: started.id };
   await t.client.workflow.getHandle(first.workflowId).terminate('operator terminated it');
   // A poll pass frees the slot, and #1, left claimed by the dead run, is resumed first (before
   // #2), as the original resumes what a previous session left in progress.
