@@ -13,7 +13,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
@@ -175,6 +175,7 @@ try {
     const result = await runScenario(scenario, stack, home);
     results.push(result);
     writeFileSync(join(resultsDir, `${scenario.name}.json`), `${JSON.stringify({ ...result, commit: commit(), date: new Date().toISOString() }, null, 2)}\n`);
+    result.loadAverage = loadavg()[0]!.toFixed(1);
     console.log(`${scenario.name}: ${result.outcome}, wall ${result.wallMs} ms, ${result.perFeatureMs} ms/feature, dep→start p50 ${result.depToStartP50Ms} p95 ${result.depToStartP95Ms} ms, +${result.workerRssGrowthMb} MB RSS, ${result.historyEvents} events / ${result.workflowRuns} runs`);
   }
 } finally {
@@ -182,13 +183,13 @@ try {
   rmSync(home, { recursive: true, force: true });
 }
 
-const columns = ['scenario', 'features', 'concurrency', 'outcome', 'wallMs', 'perFeatureMs', 'depToStartP50Ms', 'depToStartP95Ms', 'agentsSpawned', 'workerRssGrowthMb', 'historyEvents', 'continueAsNew', 'workerCpuMsPerFeature', 'pgTransactionsPerFeature'];
+const columns = ['scenario', 'features', 'concurrency', 'outcome', 'wallMs', 'perFeatureMs', 'depToStartP50Ms', 'depToStartP95Ms', 'agentsSpawned', 'workerRssGrowthMb', 'historyEvents', 'continueAsNew', 'workerCpuMsPerFeature', 'pgTransactionsPerFeature', 'loadAverage'];
 const table = [`| ${columns.join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`, ...results.map((r) => `| ${columns.map((c) => String(r[c] ?? '')).join(' | ')} |`)];
 console.log(`\n${table.join('\n')}`);
 if (wanted.length === 0) {
   writeFileSync(join(resultsDir, 'README.md'), [
     '# Benchmark results', '',
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; commit ${commit()}; ${new Date().toISOString()}.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; commit ${commit()}; ${new Date().toISOString()}; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1 / 5 / 15 min: figures taken on a busy machine run slower).`,
     'Command: `npm run bench` (one scenario: `bin/node bench/orchestration.ts <name>`). Zero-work agents (bench/agents/zero-work.mjs, the `command` adapter); wall time from the first agent start to the last feature passing.', '',
     ...table, '',
     'Claims: see [claim.md](claim.md) (`npm run bench:claim`).', '',
