@@ -17,7 +17,7 @@ import { readClaudeResult } from '../agents/claude-result.ts';
 import { liveAgentRuns, recordAgentStart } from '../db/agent-runs.ts';
 import { lastSessionOf, recordAgentUsage } from '../db/agent-usage.ts';
 import type { Database } from '../db/tables.ts';
-import { adoptAgent, AgentRunError, killTree, spawnAgent, type AgentHandle, type AgentProcessRef } from '../supervisor/index.ts';
+import { adoptAgent, AgentRunError, findLauncherByEnv, killTree, spawnAgent, statusPathFor, type AgentHandle, type AgentProcessRef } from '../supervisor/index.ts';
 import type { AgentExitSummary, AgentHeartbeat, AgentSpec } from './types.ts';
 
 export type SupervisionDeps = {
@@ -52,8 +52,20 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
     const details = Context.current().info.heartbeatDetails as AgentHeartbeat | undefined;
     if (details?.pid) return details;
     const row = await db.selectFrom('agent_runs').selectAll().where('id', '=', runId).where('ended_at', 'is', null).executeTakeFirst();
-    if (!row?.pid || !row.pgid || !row.proc_start_time || !row.log_path || !row.status_path || !row.host) return null;
-    return { pid: row.pid, pgid: row.pgid, startTime: row.proc_start_time, logPath: row.log_path, statusPath: row.status_path, host: row.host };
+    if (row?.pid && row.pgid && row.proc_start_time && row.log_path && row.status_path && row.host) {
+      return { pid: row.pid, pgid: row.pgid, startTime: row.proc_start_time, logPath: row.log_path, statusPath: row.status_path, host: row.host };
+    }
+    // Nothing recorded, yet an earlier attempt may have spawned the agent (its worker died before
+    // the first heartbeat): find its launcher by the run ID in the agent environment and adopt it,
+    // rather than start a second agent beside it (test/chaos/worker-kill-at-spawn.test.ts).
+    if (Context.current().info.attempt > 1) {
+      const launcher = findLauncherByEnv('AUTOCODER_RUN_ID', runId);
+      if (launcher) {
+        const logPath = logFileFor(deps.stateDir, runId);
+        return { pid: launcher.pid, pgid: launcher.pid, startTime: launcher.startTime, logPath, statusPath: statusPathFor(logPath), host };
+      }
+    }
+    return null;
   }
 
   return {

@@ -5,7 +5,8 @@
  */
 import { AgentHandle } from './handle.ts';
 import type { LauncherEnd } from './handle.ts';
-import { isProcessAlive } from './proc.ts';
+import { readFileSync } from 'node:fs';
+import { isDeadState, isProcessAlive, listProcesses, type ProcessRef } from './proc.ts';
 import type { AgentProcessRef, WatchOptions } from './types.ts';
 
 export type AdoptAgentOptions = WatchOptions & {
@@ -36,4 +37,24 @@ export async function adoptAgent(ref: AgentProcessRef, options: AdoptAgentOption
     : Promise.resolve<LauncherEnd>(null);
   const command = ref.command ?? '(adopted)';
   return new AgentHandle({ ref, command, adopted: alive, startedAtMs: null, launcherGone }, options);
+}
+
+/**
+ * The live launcher (a session leader) whose environment holds `name=value`, or null: how a run
+ * that no heartbeat or record names is found again, by the run ID every agent tree carries.
+ * Linux only (/proc environ); elsewhere null.
+ */
+export function findLauncherByEnv(name: string, value: string): ProcessRef | null {
+  const marker = `\0${name}=${value}\0`;
+  for (const info of listProcesses().values()) {
+    if (info.pid !== info.sid || isDeadState(info.state)) continue;
+    let environ: string;
+    try {
+      environ = readFileSync(`/proc/${info.pid}/environ`, 'latin1');
+    } catch {
+      continue; // gone, not ours, or no /proc
+    }
+    if (`\0${environ}\0`.includes(marker)) return { pid: info.pid, startTime: info.startTime };
+  }
+  return null;
 }

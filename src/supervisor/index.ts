@@ -13,7 +13,7 @@
  */
 export { spawnAgent, LAUNCHER_PATH } from './spawn.ts';
 export type { SpawnAgentOptions } from './spawn.ts';
-export { adoptAgent } from './adopt.ts';
+export { adoptAgent, findLauncherByEnv } from './adopt.ts';
 export type { AdoptAgentOptions } from './adopt.ts';
 export { AgentHandle } from './handle.ts';
 export { killTree, DEFAULT_GRACE_MS } from './kill-tree.ts';
