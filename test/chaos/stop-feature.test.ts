@@ -106,7 +106,12 @@ describe('scenario 4: stop-feature kills the whole tree', suite, () => {
     const status = await queryStatus(handle);
     assert.deepEqual([...status.held].sort((a, b) => a - b), Array.from({ length: N }, (_, i) => i + 1), 'stopped features are held');
     assert.deepEqual(status.failures, []);
-    const runs = await agentRunsOf(t.db, project, 'coding');
+    // The outcome is recorded after the tree is dead (the agentRun workflow hears of it, then
+    // writes): the last stopped feature's row can still be open when its tree is gone.
+    const runs = await waitUntil('every agent run recorded its outcome', async () => {
+      const all = await agentRunsOf(t.db, project, 'coding');
+      return all.length === features.length && all.every((r) => r.outcome !== null) && all;
+    }, { timeoutMs: 30_000 });
     for (const f of features) {
       const mine = runs.filter((r) => r.feature_id === f.id);
       assert.deepEqual(mine.map((r) => r.outcome), [f.id > 100 ? 'passed' : 'stopped'], `#${f.id} ran once`);
