@@ -6,17 +6,15 @@ import { upsertProject } from '../../src/db/projects.ts';
 import type { Database } from '../../src/db/tables.ts';
 import type { GraphFeature } from '../../src/graph/index.ts';
 
-export const GOLDEN_DIR = '/work/shared/reference/golden';
+import { goldenDir } from '../graph/golden-cases.ts';
+
+export const GOLDEN_DIR = goldenDir;
 
 export type GoldenCase = { name: string; features: FeatureEntry[]; expected: { ready: number[]; scores: Record<string, number> } };
 
 export function goldenCases(): GoldenCase[] {
-  let files: string[];
-  try {
-    files = readdirSync(GOLDEN_DIR).filter((f) => /^case-\d+\.json$/.test(f)).sort();
-  } catch {
-    return [];
-  }
+  const files = readdirSync(GOLDEN_DIR).filter((f) => /^case-\d+\.json$/.test(f)).sort();
+  if (files.length === 0) throw new Error(`no golden vectors in ${GOLDEN_DIR}`);
   return files.map((file) => ({ name: file, ...JSON.parse(readFileSync(`${GOLDEN_DIR}/${file}`, 'utf8')) }));
 }
 
