@@ -157,6 +157,13 @@ export const setTestingRatioUpdate = defineUpdate<ProjectRunStatus['settings'], 
 
 export const signalArgs = { featureId: featureIdArg };
 
+/** Update validators: an out-of-range value is rejected before it reaches the history. */
+export function checkRange(name: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${JSON.stringify(value)}`);
+  }
+}
+
 /** zod issues as `field: message` lines (the field path joined with dots). */
 export function describeIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(input)'}: ${issue.message}`).join('; ');

@@ -12,7 +12,7 @@ import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@tempo
 import type { Claim, RunActivities } from '../activities/types.ts';
 import { agentRun } from './agent-run.ts';
 import {
-  INVALID_INPUT, agentFinishedSignal, agentReportSchema, describeIssues, drainSignal, limits, pauseSignal, projectRunInputSchema,
+  INVALID_INPUT, agentFinishedSignal, checkRange, agentReportSchema, describeIssues, drainSignal, limits, pauseSignal, projectRunInputSchema,
   refreshSignal, resumeSignal, retryFeatureSignal, setConcurrencyUpdate, setTestingRatioUpdate, signalArgs,
   statusQuery, stopFeatureSignal, stopSignal,
   type AgentReport, type BlockedFeature, type CarriedState, type FeatureCounts, type FeatureFailure, type Outcome,
@@ -396,11 +396,5 @@ class ProjectRun {
       agentsStarted: this.agentsStarted,
       continuedAsNew: this.continuedAsNew,
     };
-  }
-}
-
-function checkRange(name: string, value: unknown, min: number, max: number): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${JSON.stringify(value)}`);
   }
 }
