@@ -19,6 +19,7 @@ function sourceHash(): string {
   const files = [
     ...readdirSync(join(srcDir, 'workflows')).map((f) => join(srcDir, 'workflows', f)),
     join(srcDir, 'activities', 'types.ts'),
+    join(srcDir, 'workflow-bundle.ts'),
     join(srcDir, '..', 'package-lock.json'),
   ].filter((f) => f.endsWith('.ts') || f.endsWith('.json')).sort();
   for (const file of files) if (existsSync(file)) hash.update(file).update(readFileSync(file));
@@ -28,7 +29,10 @@ function sourceHash(): string {
 export async function loadWorkflowBundle(options: { rebuild?: boolean } = {}): Promise<{ code: string; cached: boolean }> {
   const path = join(bundleDir, `workflow-bundle-${sourceHash()}.js`);
   if (!options.rebuild && existsSync(path)) return { code: readFileSync(path, 'utf8'), cached: true };
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    logger: quietBundlerLogger,
+  });
   try {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(`${path}.tmp`, code);

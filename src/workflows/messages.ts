@@ -33,65 +33,83 @@ export const limits = {
   maxAgents: { min: 1, max: 100 },
 } as const;
 
-export const projectIdSchema = z
-  .string()
-  .regex(PROJECT_ID_PATTERN, 'must be a slug: lowercase letters, digits and dashes, starting with a letter or digit, at most 63 characters');
+export const projectIdRule = 'must be a slug: lowercase letters, digits and dashes, starting with a letter or digit, at most 63 characters';
 
-const runningAgentSchema = z.object({
-  workflowId: z.string(),
-  kind: z.enum(agentKinds),
-  featureId: z.number().int().nullable(),
-  featureName: z.string(),
-  startedAt: z.string(),
-});
-export type RunningAgent = z.infer<typeof runningAgentSchema>;
-
-const failureSchema = z.object({ featureId: z.number().int(), count: z.number().int(), lastError: z.string().nullable() });
-export type FeatureFailure = z.infer<typeof failureSchema>;
-
-/** What a run carries across continue-as-new: everything the loop cannot re-read from Postgres. */
-const carriedSchema = z.object({
-  startedAt: z.string(),
-  running: z.array(runningAgentSchema),
-  failures: z.array(failureSchema),
-  held: z.array(z.number().int()),
-  paused: z.boolean(),
-  draining: z.boolean(),
-  concurrency: z.number().int(),
-  testingRatio: z.number().int(),
-  agentsStarted: z.number().int(),
-  continuedAsNew: z.number().int(),
-});
-export type CarriedState = z.infer<typeof carriedSchema>;
-
-export const projectRunInputSchema = z
-  .object({
-    projectId: projectIdSchema,
-    projectDir: z.string().min(1, 'must be the project directory'),
-    concurrency: z.number().int().min(1).default(3),
-    maxConcurrency: z.number().int().min(1).max(50).default(limits.concurrency.max).describe('upper bound accepted by setConcurrency'),
-    testingRatio: z.number().int().min(limits.testingRatio.min).max(limits.testingRatio.max).default(1),
-    maxAgents: z.number().int().min(limits.maxAgents.min).max(limits.maxAgents.max).default(10).describe('coding + testing agents at once'),
-    yolo: z.boolean().default(false),
-    model: z.string().min(1).optional(),
-    agent: z.enum(agentAdapters).default('claude'),
-    agentCmd: z.array(z.string()).min(1).optional().describe('argv template of the command adapter'),
-    maxRetries: z.number().int().min(1).max(100).default(3),
-    pollIntervalMs: z.number().int().min(100).max(3_600_000).default(5000),
-    agentTimeoutMs: z.number().int().min(1000).optional(),
-    simulate: z.record(z.string(), z.unknown()).optional().describe('behaviour of the simulate adapter'),
-    budgetUsd: z.number().positive().optional(),
-    continueAsNewAfterPasses: z.number().int().min(1).optional()
-      .describe('for tests and benchmarks: continue as new after this many scheduling passes of a run, as if the server suggested it'),
-    carried: carriedSchema.optional(),
-  })
-  .strict()
-  .refine((input) => input.concurrency <= input.maxConcurrency, {
-    path: ['concurrency'],
-    message: 'must not exceed maxConcurrency',
+/**
+ * Built on first use, not at import: the worker evaluates this module again for every workflow it
+ * creates (module state is per workflow), and building these cost each agentRun child about 4 ms
+ * of its first workflow task although only projectRun parses anything.
+ */
+function buildSchemas() {
+  const runningAgent = z.object({
+    workflowId: z.string(),
+    kind: z.enum(agentKinds),
+    featureId: z.number().int().nullable(),
+    featureName: z.string(),
+    startedAt: z.string(),
   });
-export type ProjectRunInput = z.input<typeof projectRunInputSchema>;
-export type ProjectRunSettings = z.output<typeof projectRunInputSchema>;
+  const failure = z.object({ featureId: z.number().int(), count: z.number().int(), lastError: z.string().nullable() });
+  /** What a run carries across continue-as-new: everything the loop cannot re-read from Postgres. */
+  const carried = z.object({
+    startedAt: z.string(),
+    running: z.array(runningAgent),
+    failures: z.array(failure),
+    held: z.array(z.number().int()),
+    paused: z.boolean(),
+    draining: z.boolean(),
+    concurrency: z.number().int(),
+    testingRatio: z.number().int(),
+    agentsStarted: z.number().int(),
+    continuedAsNew: z.number().int(),
+  });
+  const projectRunInput = z
+    .object({
+      projectId: z.string().regex(PROJECT_ID_PATTERN, projectIdRule),
+      projectDir: z.string().min(1, 'must be the project directory'),
+      concurrency: z.number().int().min(1).default(3),
+      maxConcurrency: z.number().int().min(1).max(50).default(limits.concurrency.max).describe('upper bound accepted by setConcurrency'),
+      testingRatio: z.number().int().min(limits.testingRatio.min).max(limits.testingRatio.max).default(1),
+      maxAgents: z.number().int().min(limits.maxAgents.min).max(limits.maxAgents.max).default(10).describe('coding + testing agents at once'),
+      yolo: z.boolean().default(false),
+      model: z.string().min(1).optional(),
+      agent: z.enum(agentAdapters).default('claude'),
+      agentCmd: z.array(z.string()).min(1).optional().describe('argv template of the command adapter'),
+      maxRetries: z.number().int().min(1).max(100).default(3),
+      pollIntervalMs: z.number().int().min(100).max(3_600_000).default(5000),
+      agentTimeoutMs: z.number().int().min(1000).optional(),
+      simulate: z.record(z.string(), z.unknown()).optional().describe('behaviour of the simulate adapter'),
+      budgetUsd: z.number().positive().optional(),
+      continueAsNewAfterPasses: z.number().int().min(1).optional()
+        .describe('for tests and benchmarks: continue as new after this many scheduling passes of a run, as if the server suggested it'),
+      carried: carried.optional(),
+    })
+    .strict()
+    .refine((input) => input.concurrency <= input.maxConcurrency, {
+      path: ['concurrency'],
+      message: 'must not exceed maxConcurrency',
+    });
+  /** Sent by every agentRun child to its parent (by workflow ID, so it reaches the current run). */
+  const agentReport = z.object({
+    workflowId: z.string(),
+    kind: z.enum(agentKinds),
+    featureId: z.number().int().nullable(),
+    outcome: z.enum(['passed', 'failed', 'crashed', 'timed_out', 'stopped']),
+    featurePasses: z.boolean(),
+    failureCount: z.number().int(),
+    error: z.string().nullable(),
+  });
+  return { runningAgent, failure, carried, projectRunInput, agentReport, featureIdArg: z.number().int().min(1) };
+}
+
+type Schemas = ReturnType<typeof buildSchemas>;
+let built: Schemas | undefined;
+export const schemas = (): Schemas => (built ??= buildSchemas());
+
+export type RunningAgent = z.infer<Schemas['runningAgent']>;
+export type FeatureFailure = z.infer<Schemas['failure']>;
+export type CarriedState = z.infer<Schemas['carried']>;
+export type ProjectRunInput = z.input<Schemas['projectRunInput']>;
+export type ProjectRunSettings = z.output<Schemas['projectRunInput']>;
 
 export const phases = ['initializing', 'resuming', 'running', 'draining', 'stopping', 'done'] as const;
 export type Phase = (typeof phases)[number];
@@ -129,19 +147,7 @@ export type ProjectRunResult = {
   message: string;
 };
 
-/** Sent by every agentRun child to its parent (by workflow ID, so it reaches the current run). */
-export const agentReportSchema = z.object({
-  workflowId: z.string(),
-  kind: z.enum(agentKinds),
-  featureId: z.number().int().nullable(),
-  outcome: z.enum(['passed', 'failed', 'crashed', 'timed_out', 'stopped']),
-  featurePasses: z.boolean(),
-  failureCount: z.number().int(),
-  error: z.string().nullable(),
-});
-export type AgentReport = z.infer<typeof agentReportSchema>;
-
-const featureIdArg = z.number().int().min(1);
+export type AgentReport = z.infer<Schemas['agentReport']>;
 
 export const stopSignal = defineSignal('stop');
 export const drainSignal = defineSignal('drain');
@@ -154,8 +160,6 @@ export const agentFinishedSignal = defineSignal<[AgentReport]>('agentFinished');
 export const statusQuery = defineQuery<ProjectRunStatus>('status');
 export const setConcurrencyUpdate = defineUpdate<ProjectRunStatus['settings'], [number]>('setConcurrency');
 export const setTestingRatioUpdate = defineUpdate<ProjectRunStatus['settings'], [number]>('setTestingRatio');
-
-export const signalArgs = { featureId: featureIdArg };
 
 /** Update validators: an out-of-range value is rejected before it reaches the history. */
 export function checkRange(name: string, value: unknown, min: number, max: number): void {
