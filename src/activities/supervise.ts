@@ -18,6 +18,8 @@ import { liveAgentRuns, recordAgentStart } from '../db/agent-runs.ts';
 import { lastSessionOf, recordAgentUsage } from '../db/agent-usage.ts';
 import type { Database } from '../db/tables.ts';
 import { adoptAgent, AgentRunError, findLauncherByEnv, killTree, spawnAgent, statusPathFor, type AgentHandle, type AgentProcessRef } from '../supervisor/index.ts';
+import { agentFinishedSignal, type AgentReport } from '../workflows/messages.ts';
+import { settleAgentRun } from './outcome.ts';
 import type { AgentExitSummary, AgentHeartbeat, AgentSpec } from './types.ts';
 
 export type SupervisionDeps = {
@@ -39,6 +41,8 @@ export type SupervisionDeps = {
 // (grace 1 s): over the promised grace + 2 s (test/chaos/stop-feature.test.ts). One per second
 // matches the worker's heartbeat throttle: one small RPC per agent per second.
 const HEARTBEAT_EVERY_MS = 1000;
+/** How long the parent's agentFinished signal may take before the workflow sends it instead. */
+const REPORT_DEADLINE_MS = 10_000;
 
 /** A run ID is a workflow ID with '/': one flat file name per run. */
 export const logFileFor = (stateDir: string, runId: string): string => join(stateDir, 'logs', `${runId.replaceAll('/', '__')}.log`);
@@ -66,6 +70,27 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       }
     }
     return null;
+  }
+
+  /** Settles a normal exit and tells the parent (spec.reportTo); what fails here the workflow does. */
+  async function reportExit(spec: AgentSpec & { reportTo: string }, runId: string, exit: { exitCode: number | null; signal: string | null }): Promise<Pick<AgentExitSummary, 'report' | 'parentNotified'>> {
+    let recorded;
+    try {
+      recorded = await settleAgentRun(db, {
+        projectId: spec.projectId, featureId: spec.featureId, kind: spec.kind, owner: runId, outcome: 'exited', exitCode: exit.exitCode, signal: exit.signal, error: null,
+      });
+    } catch (err) {
+      log(`agent ${runId}: outcome left to the workflow (${(err as Error).message})`);
+      return {};
+    }
+    const report: AgentReport = { workflowId: runId, kind: spec.kind, featureId: spec.featureId, ...recorded };
+    try {
+      await deps.temporal.withDeadline(Date.now() + REPORT_DEADLINE_MS, () => deps.temporal.workflow.getHandle(spec.reportTo).signal(agentFinishedSignal, report));
+      return { report: recorded, parentNotified: true };
+    } catch {
+      // The parent has closed, or the server is out of reach: the workflow signals it instead.
+      return { report: recorded, parentNotified: false };
+    }
   }
 
   return {
@@ -140,7 +165,8 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       try {
         const exit = await Promise.race([handle.wait(), lettingGo]);
         await recordUsage();
-        return { exitCode: exit.exitCode, signal: exit.signal, durationMs: exit.durationMs ?? 0, adopted: exit.adopted, pid: exit.pid };
+        const summary: AgentExitSummary = { exitCode: exit.exitCode, signal: exit.signal, durationMs: exit.durationMs ?? 0, adopted: exit.adopted, pid: exit.pid };
+        return spec.reportTo ? { ...summary, ...(await reportExit({ ...spec, reportTo: spec.reportTo }, runId, exit)) } : summary;
       } catch (err) {
         if (err instanceof AgentRunError) await recordUsage();
         throw toFailure(err);

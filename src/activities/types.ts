@@ -60,9 +60,25 @@ export type AgentSpec = {
   yolo: boolean;
   simulate?: Record<string, unknown> | undefined;
   timeoutMs: number;
+  /**
+   * The parent run's workflow ID. When set, an agent that exits normally is settled in the store
+   * and reported to the parent by superviseAgent itself, which saves the child a workflow task (a
+   * local activity and a signal) before the parent hears of it.
+   */
+  reportTo?: string | undefined;
 };
 
-export type AgentExitSummary = { exitCode: number | null; signal: string | null; durationMs: number; adopted: boolean; pid: number };
+export type AgentExitSummary = {
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  adopted: boolean;
+  pid: number;
+  /** With reportTo: the outcome superviseAgent recorded (absent when it could not: the workflow does it). */
+  report?: RecordOutcomeResult;
+  /** With reportTo: whether the parent has the agentFinished signal already. */
+  parentNotified?: boolean;
+};
 
 export type RecordOutcomeInput = {
   projectId: string;

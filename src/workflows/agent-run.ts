@@ -6,7 +6,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import type { AgentActivities, AgentSpec, RecordOutcomeInput } from '../activities/types.ts';
+import type { AgentActivities, AgentExitSummary, AgentSpec, RecordOutcomeInput } from '../activities/types.ts';
 import { agentFailureTypes, agentFinishedSignal, type AgentReport } from './messages.ts';
 
 export type AgentRunInput = { parentWorkflowId: string; spec: AgentSpec };
@@ -41,10 +41,15 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
   let exitCode: number | null = null;
   let signal: string | null = null;
   let error: string | null = null;
+  // A normal exit is settled and reported by the activity itself: the parent hears of it without
+  // waiting for a task of this workflow (dependency-to-start latency, issue 10).
+  const reportFromSupervisor = wf.patched('report-from-supervisor');
+  let settled: Pick<AgentExitSummary, 'report' | 'parentNotified'> = {};
   try {
-    const exit = await superviseAgent(spec);
+    const exit = await superviseAgent(reportFromSupervisor ? { ...spec, reportTo: parentWorkflowId } : spec);
     exitCode = exit.exitCode;
     signal = exit.signal;
+    settled = exit;
   } catch (err) {
     if (wf.isCancellation(err)) {
       outcome = 'stopped';
@@ -63,8 +68,10 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
   // Whatever happened (even a cancellation of this workflow), the claim is settled and the
   // parent told; nothing of this may be cancelled half-way.
   return await wf.CancellationScope.nonCancellable(async () => {
-    const recorded = await recordAgentOutcome({ projectId: spec.projectId, featureId: spec.featureId, kind: spec.kind, owner: workflowId, outcome, exitCode, signal, error });
+    const recorded = settled.report
+      ?? await recordAgentOutcome({ projectId: spec.projectId, featureId: spec.featureId, kind: spec.kind, owner: workflowId, outcome, exitCode, signal, error });
     const report: AgentReport = { workflowId, kind: spec.kind, featureId: spec.featureId, ...recorded };
+    if (settled.parentNotified) return report;
     try {
       await wf.getExternalWorkflowHandle(parentWorkflowId).signal(agentFinishedSignal, report);
     } catch (err) {

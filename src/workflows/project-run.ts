@@ -12,8 +12,8 @@ import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@tempo
 import type { Claim, RunActivities } from '../activities/types.ts';
 import { agentRun } from './agent-run.ts';
 import {
-  INVALID_INPUT, agentFinishedSignal, checkRange, agentReportSchema, describeIssues, drainSignal, limits, pauseSignal, projectRunInputSchema,
-  refreshSignal, resumeSignal, retryFeatureSignal, setConcurrencyUpdate, setTestingRatioUpdate, signalArgs,
+  INVALID_INPUT, agentFinishedSignal, checkRange, describeIssues, drainSignal, limits, pauseSignal, refreshSignal, resumeSignal,
+  retryFeatureSignal, schemas, setConcurrencyUpdate, setTestingRatioUpdate,
   statusQuery, stopFeatureSignal, stopSignal,
   type AgentReport, type BlockedFeature, type CarriedState, type FeatureCounts, type FeatureFailure, type Outcome,
   type Phase, type ProjectRunInput, type ProjectRunResult, type ProjectRunSettings, type ProjectRunStatus, type RunningAgent,
@@ -35,7 +35,7 @@ const activities = wf.proxyLocalActivities<RunActivities>({
 });
 
 export async function projectRun(rawInput: ProjectRunInput): Promise<ProjectRunResult> {
-  const parsed = projectRunInputSchema.safeParse(rawInput);
+  const parsed = schemas().projectRunInput.safeParse(rawInput);
   if (!parsed.success) {
     throw ApplicationFailure.create({ type: INVALID_INPUT, nonRetryable: true, message: `invalid projectRun input: ${describeIssues(parsed.error)}` });
   }
@@ -99,15 +99,15 @@ class ProjectRun {
     wf.setHandler(resumeSignal, () => { this.paused = false; wake(); });
     wf.setHandler(refreshSignal, wake);
     wf.setHandler(stopFeatureSignal, (featureId) => {
-      if (signalArgs.featureId.safeParse(featureId).success) { this.stopFeatureRequests.push(featureId); wake(); }
+      if (schemas().featureIdArg.safeParse(featureId).success) { this.stopFeatureRequests.push(featureId); wake(); }
       else wf.log.warn('stopFeature ignored: feature id must be an integer >= 1', { featureId });
     });
     wf.setHandler(retryFeatureSignal, (featureId) => {
-      if (signalArgs.featureId.safeParse(featureId).success) { this.retryRequests.push(featureId); wake(); }
+      if (schemas().featureIdArg.safeParse(featureId).success) { this.retryRequests.push(featureId); wake(); }
       else wf.log.warn('retryFeature ignored: feature id must be an integer >= 1', { featureId });
     });
     wf.setHandler(agentFinishedSignal, (report) => {
-      const parsed = agentReportSchema.safeParse(report);
+      const parsed = schemas().agentReport.safeParse(report);
       if (parsed.success) { this.reports.push(parsed.data); wake(); }
       else wf.log.warn('agentFinished ignored: malformed report', { error: describeIssues(parsed.error) });
     });
@@ -195,6 +195,9 @@ class ProjectRun {
 
   private settleReports(): void {
     for (const report of this.reports.splice(0)) {
+      // A second report of one run (its activity reported, then its workflow, after a retry) or
+      // one of a run this run never tracked: nothing left to settle.
+      if (!this.running.has(report.workflowId) && wf.patched('ignore-untracked-reports')) continue;
       this.running.delete(report.workflowId);
       if (report.kind !== 'coding' || report.featureId === null) continue;
       if (report.featurePasses) this.failures.delete(report.featureId);
