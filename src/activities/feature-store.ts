@@ -13,6 +13,7 @@ import { heldClaims } from '../db/held-claims.ts';
 import { getProject } from '../db/projects.ts';
 import { releaseStranded, strandedFeatures } from '../db/resumable.ts';
 import { releaseClaim } from '../db/transitions.ts';
+import { ClaimLostError } from '../errors.ts';
 import { blockedFeatures, describeBlockReason } from '../graph/index.ts';
 import type { AgentKind, BlockedFeature, RunningAgent } from '../workflows/messages.ts';
 
@@ -126,7 +127,20 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
     async resetFeatureFailures({ projectId, featureId }: { projectId: string; featureId: number }): Promise<void> {
       await resetFailures(db, projectId, featureId);
     },
+
+    async releaseClaims({ projectId, claims }: { projectId: string; claims: Claim[] }): Promise<void> {
+      await releaseClaims(db, projectId, claims);
+    },
   };
+}
+
+/** Frees claims nobody started (a lost claim is nothing to free); no attempt is counted. */
+export async function releaseClaims(db: Kysely<Database>, projectId: string, claims: readonly Claim[]): Promise<void> {
+  for (const claim of claims) {
+    await releaseClaim(db, { projectId, featureId: claim.featureId, owner: claim.workflowId }).catch((err: unknown) => {
+      if (!(err instanceof ClaimLostError)) throw err;
+    });
+  }
 }
 
 /** What can never become ready, with a reason a person can read; held features say so. */

@@ -20,10 +20,13 @@ async function alreadyRecorded(db: Kysely<Database>, input: RecordOutcomeInput):
   return { outcome: run.outcome, featurePasses: feature.passes, failureCount: feature.failure_count, error: run.error };
 }
 
-/** Settles the run's claim once; calling it again returns what the first call recorded. Throws ClaimLostError. */
-export async function settleAgentRun(db: Kysely<Database>, input: RecordOutcomeInput & { maxRetries?: number }): Promise<RecordOutcomeResult> {
+/**
+ * Settles the run's claim once; calling it again returns what the first call recorded (`fresh`
+ * tells which). Throws ClaimLostError.
+ */
+export async function settleAgentRun(db: Kysely<Database>, input: RecordOutcomeInput & { maxRetries?: number }): Promise<{ recorded: RecordOutcomeResult; fresh: boolean }> {
   const earlier = await alreadyRecorded(db, input);
-  if (earlier) return earlier;
+  if (earlier) return { recorded: earlier, fresh: false };
   const result = await recordOutcome(db, {
     projectId: input.projectId,
     featureId: input.featureId,
@@ -36,14 +39,15 @@ export async function settleAgentRun(db: Kysely<Database>, input: RecordOutcomeI
     error: input.error,
     maxRetries: input.maxRetries,
   });
-  return { outcome: result.outcome, featurePasses: result.passes, failureCount: result.failureCount, error: result.outcome === 'passed' ? null : input.error ?? 'exited 0 without the feature passing' };
+  const recorded = { outcome: result.outcome, featurePasses: result.passes, failureCount: result.failureCount, error: result.outcome === 'passed' ? null : input.error ?? 'exited 0 without the feature passing' };
+  return { recorded, fresh: true };
 }
 
 export function createOutcomeActivities({ db }: { db: Kysely<Database> }) {
   return {
     async recordAgentOutcome(input: RecordOutcomeInput & { maxRetries?: number }): Promise<RecordOutcomeResult> {
       try {
-        return await settleAgentRun(db, input);
+        return (await settleAgentRun(db, input)).recorded;
       } catch (err) {
         if (err instanceof ClaimLostError) throw ApplicationFailure.create({ type: 'ClaimLost', nonRetryable: true, message: err.message });
         throw err;

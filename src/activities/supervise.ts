@@ -19,8 +19,10 @@ import { lastSessionOf, recordAgentUsage } from '../db/agent-usage.ts';
 import type { Database } from '../db/tables.ts';
 import { adoptAgent, AgentRunError, findLauncherByEnv, killTree, spawnAgent, statusPathFor, type AgentHandle, type AgentProcessRef } from '../supervisor/index.ts';
 import { agentFinishedSignal, type AgentReport } from '../workflows/messages.ts';
+import { claimReadyFeatures } from '../db/claims.ts';
+import { ownerPrefix, releaseClaims } from './feature-store.ts';
 import { settleAgentRun } from './outcome.ts';
-import type { AgentExitSummary, AgentHeartbeat, AgentSpec } from './types.ts';
+import type { AgentExitSummary, AgentHeartbeat, AgentSpec, Claim } from './types.ts';
 
 export type SupervisionDeps = {
   db: Kysely<Database>;
@@ -72,24 +74,43 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
     return null;
   }
 
-  /** Settles a normal exit and tells the parent (spec.reportTo); what fails here the workflow does. */
+  /**
+   * Settles a normal exit and tells the parent (spec.reportTo), with the next claim when asked
+   * (spec.claimNext); what fails here the workflow does. Only the call that recorded the outcome
+   * claims: a retried one (after a crash) leaves any claim it made to the parent's resume pass.
+   */
   async function reportExit(spec: AgentSpec & { reportTo: string }, runId: string, exit: { exitCode: number | null; signal: string | null }): Promise<Pick<AgentExitSummary, 'report' | 'parentNotified'>> {
-    let recorded;
+    let settled;
     try {
-      recorded = await settleAgentRun(db, {
+      settled = await settleAgentRun(db, {
         projectId: spec.projectId, featureId: spec.featureId, kind: spec.kind, owner: runId, outcome: 'exited', exitCode: exit.exitCode, signal: exit.signal, error: null,
       });
     } catch (err) {
       log(`agent ${runId}: outcome left to the workflow (${(err as Error).message})`);
       return {};
     }
-    const report: AgentReport = { workflowId: runId, kind: spec.kind, featureId: spec.featureId, ...recorded };
+    const { recorded, fresh } = settled;
+    const next = spec.claimNext && spec.kind === 'coding' && fresh ? await claimNext(spec.projectId, spec.claimNext) : [];
+    const report: AgentReport = { workflowId: runId, kind: spec.kind, featureId: spec.featureId, ...recorded, ...(spec.claimNext ? { next } : {}) };
     try {
       await deps.temporal.withDeadline(Date.now() + REPORT_DEADLINE_MS, () => deps.temporal.workflow.getHandle(spec.reportTo).signal(agentFinishedSignal, report));
       return { report: recorded, parentNotified: true };
     } catch {
-      // The parent has closed, or the server is out of reach: the workflow signals it instead.
+      // The parent has closed, or the server is out of reach: the workflow signals it instead,
+      // without the claim (a claim the parent may never see must not stay taken).
+      await releaseClaims(db, spec.projectId, next).catch(() => undefined);
       return { report: recorded, parentNotified: false };
+    }
+  }
+
+  /** What the parent's next pass would claim for the slot this agent frees; none on any error. */
+  async function claimNext(projectId: string, { maxRetries, exclude }: NonNullable<AgentSpec['claimNext']>): Promise<Claim[]> {
+    try {
+      const claimed = await claimReadyFeatures(db, { projectId, limit: 1, ownerPrefix: ownerPrefix(projectId, 'coding'), maxRetries, exclude });
+      return claimed.map((f) => ({ featureId: f.id, featureName: f.name, attempt: f.attempt, workflowId: f.claimedBy, kind: 'coding' as const }));
+    } catch (err) {
+      log(`claim for the next agent left to the workflow (${(err as Error).message})`);
+      return [];
     }
   }
 
@@ -148,8 +169,9 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
 
       const beat = (): AgentHeartbeat => ({ ...handle.ref, knownDescendants: handle.refreshDescendants(), host } as AgentHeartbeat);
       // Heartbeat before any database write: if the write fails (Postgres gone), the retry finds
-      // the agent in the heartbeat and adopts it instead of starting it a second time.
-      ctx.heartbeat(beat());
+      // the agent in the heartbeat and adopts it instead of starting it a second time. A new agent
+      // has no descendants worth a walk of /proc yet (~5 ms of this thread): the timer's beats do it.
+      ctx.heartbeat(handle.adopted ? beat() : ({ ...handle.ref, knownDescendants: [], host } as AgentHeartbeat));
       await recordAgentStart(db, {
         id: runId, projectId: spec.projectId, featureId: spec.featureId, kind: spec.kind, attempt: spec.attempt, host,
         pid: handle.pid, pgid: handle.pgid, procStartTime: handle.startTime, logPath: handle.logPath, statusPath: handle.statusPath,

@@ -66,6 +66,12 @@ export type AgentSpec = {
    * local activity and a signal) before the parent hears of it.
    */
   reportTo?: string | undefined;
+  /**
+   * With reportTo, for coding agents: as the agent ends, claim the next ready feature for the
+   * parent (what its next scheduling pass would claim for the freed slot) and send the claim with
+   * the report, so the parent can start it without a scheduling pass of its own first.
+   */
+  claimNext?: { maxRetries: number; exclude: number[] } | undefined;
 };
 
 export type AgentExitSummary = {
@@ -100,6 +106,8 @@ export interface RunActivities {
   prepareRun(input: PrepareRunInput): Promise<PrepareRunResult>;
   schedule(input: ScheduleInput): Promise<ScheduleResult>;
   resetFeatureFailures(input: { projectId: string; featureId: number }): Promise<void>;
+  /** Frees claims made for the run (AgentSpec.claimNext) that it did not start; never counts an attempt. */
+  releaseClaims(input: { projectId: string; claims: Claim[] }): Promise<void>;
 }
 
 /** Activities the agentRun workflow calls. */

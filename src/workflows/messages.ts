@@ -88,6 +88,7 @@ function buildSchemas() {
       path: ['concurrency'],
       message: 'must not exceed maxConcurrency',
     });
+  const claim = z.object({ featureId: z.number().int(), featureName: z.string(), attempt: z.number().int(), workflowId: z.string(), kind: z.enum(agentKinds) });
   /** Sent by every agentRun child to its parent (by workflow ID, so it reaches the current run). */
   const agentReport = z.object({
     workflowId: z.string(),
@@ -97,6 +98,8 @@ function buildSchemas() {
     featurePasses: z.boolean(),
     failureCount: z.number().int(),
     error: z.string().nullable(),
+    /** Claims made for the parent as the agent ended (AgentSpec.claimNext): start them or release them. */
+    next: z.array(claim).optional(),
   });
   return { runningAgent, failure, carried, projectRunInput, agentReport, featureIdArg: z.number().int().min(1) };
 }

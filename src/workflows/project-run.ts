@@ -8,9 +8,8 @@
  * claim owner. Children are ABANDONed so they outlive continue-as-new; they report by signal.
  */
 import * as wf from '@temporalio/workflow';
-import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Claim, RunActivities } from '../activities/types.ts';
-import { agentRun } from './agent-run.ts';
 import {
   INVALID_INPUT, agentFinishedSignal, checkRange, describeIssues, drainSignal, limits, pauseSignal, refreshSignal, resumeSignal,
   retryFeatureSignal, schemas, setConcurrencyUpdate, setTestingRatioUpdate,
@@ -18,7 +17,7 @@ import {
   type AgentReport, type BlockedFeature, type CarriedState, type FeatureCounts, type FeatureFailure, type Outcome,
   type Phase, type ProjectRunInput, type ProjectRunResult, type ProjectRunSettings, type ProjectRunStatus, type RunningAgent,
 } from './messages.ts';
-import { searchAttributes } from './search-attributes.ts';
+import { startAgentRun } from './start-agent.ts';
 
 const INITIALIZER_TIMEOUT_MS = 30 * 60_000;
 const CODING_TIMEOUT_MS = 6 * 60 * 60_000;
@@ -54,6 +53,7 @@ class ProjectRun {
   /** Features stopped by an operator: not scheduled again until retryFeature. */
   private readonly held = new Set<number>();
   private readonly reports: AgentReport[] = [];
+  private readonly handoffs: Claim[] = [];
   private readonly stopFeatureRequests: number[] = [];
   private readonly retryRequests: number[] = [];
   private resumeFirst: number[] = [];
@@ -131,6 +131,7 @@ class ProjectRun {
       this.woken = false;
       this.passes++;
       this.settleReports();
+      if (this.handoffs.length) await this.takeHandoffs();
       if (this.stopRequested) return this.stopAll();
       this.applyOperatorRequests();
       if (this.retryRequests.length) await this.applyRetries();
@@ -159,7 +160,7 @@ class ProjectRun {
   }
 
   private requestsPending(): boolean {
-    return this.stopRequested || this.stopFeatureRequests.length > 0 || this.retryRequests.length > 0;
+    return this.stopRequested || this.stopFeatureRequests.length > 0 || this.retryRequests.length > 0 || this.handoffs.length > 0;
   }
 
   /** First run of a chain: initializer when there are no features, then adopt or resume. */
@@ -195,6 +196,7 @@ class ProjectRun {
 
   private settleReports(): void {
     for (const report of this.reports.splice(0)) {
+      this.handoffs.push(...(report.next ?? []));
       // A second report of one run (its activity reported, then its workflow, after a retry) or
       // one of a run this run never tracked: nothing left to settle.
       if (!this.running.has(report.workflowId) && wf.patched('ignore-untracked-reports')) continue;
@@ -278,38 +280,34 @@ class ProjectRun {
 
   private async startAgent(claim: Claim, timeoutMs: number): Promise<void> {
     const featureId = claim.kind === 'initializer' ? null : claim.featureId;
-    const agent: RunningAgent = { workflowId: claim.workflowId, kind: claim.kind, featureId, featureName: claim.featureName, startedAt: new Date().toISOString() };
-    this.running.set(agent.workflowId, agent);
+    this.running.set(claim.workflowId, { workflowId: claim.workflowId, kind: claim.kind, featureId, featureName: claim.featureName, startedAt: new Date().toISOString() });
     this.agentsStarted++;
-    const label = `${claim.kind}${featureId === null ? '' : ` #${featureId}`} ${claim.featureName}`;
-    try {
-      await wf.startChild(agentRun, {
-        workflowId: claim.workflowId,
-        args: [{
-          parentWorkflowId: this.workflowId,
-          spec: {
-            projectId: this.input.projectId, projectDir: this.input.projectDir, kind: claim.kind, featureId,
-            featureName: claim.featureName, attempt: claim.attempt, adapter: this.input.agent, agentCmd: this.input.agentCmd,
-            model: this.input.model, yolo: this.input.yolo, simulate: this.input.simulate,
-            timeoutMs: this.input.agentTimeoutMs ?? timeoutMs,
-          },
-        }],
-        parentClosePolicy: wf.ParentClosePolicy.ABANDON,
-        staticSummary: label.slice(0, 200),
-        typedSearchAttributes: [
-          { key: searchAttributes.project, value: this.input.projectId },
-          { key: searchAttributes.kind, value: claim.kind },
-          ...(featureId === null ? [] : [{ key: searchAttributes.feature, value: featureId }]),
-        ],
-      });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        // Already running under this claim (a replayed start after a crash): adopt it.
-        wf.log.info('agent run already started; adopting', { workflowId: claim.workflowId });
-        return;
+    // A coding agent claims the next feature for this run as it ends (see takeHandoffs).
+    const claimNext = claim.kind === 'coding' && wf.patched('claim-next-on-exit') ? { maxRetries: this.input.maxRetries, exclude: [...this.held] } : undefined;
+    await startAgentRun(this.input, claim, { parentWorkflowId: this.workflowId, timeoutMs, claimNext });
+  }
+
+  /**
+   * Claims that finished agents made for this run (AgentSpec.claimNext): each is started at once
+   * when its slot is still free and nothing holds new work back; the rest are released.
+   */
+  private async takeHandoffs(): Promise<void> {
+    const start: Claim[] = [];
+    const release: Claim[] = [];
+    let coding = [...this.running.values()].filter((a) => a.kind === 'coding').length;
+    for (const claim of this.handoffs.splice(0)) {
+      const open = !this.stopRequested && !this.draining && !this.paused && !this.held.has(claim.featureId);
+      if (open && coding < this.concurrency && this.running.size + start.length < this.input.maxAgents) {
+        start.push(claim);
+        coding++;
+      } else {
+        release.push(claim);
       }
-      throw err;
     }
+    // Awaiting the starts ends this workflow task with them, before the scheduling pass that
+    // follows runs its local activity: the new agents do not wait for it.
+    await Promise.all(start.map((claim) => this.startAgent(claim, CODING_TIMEOUT_MS)));
+    if (release.length) await activities.releaseClaims({ projectId: this.input.projectId, claims: release });
   }
 
   private cancelAgent(agent: RunningAgent): void {
@@ -330,6 +328,7 @@ class ProjectRun {
   private async finish(outcome: Outcome, message: string): Promise<ProjectRunResult> {
     this.phase = 'done';
     this.outcome = outcome;
+    if (this.handoffs.length) await activities.releaseClaims({ projectId: this.input.projectId, claims: this.handoffs.splice(0) });
     if (outcome !== 'failed' || this.counts.total > 0) {
       const final = await activities.schedule({
         projectId: this.input.projectId, maxRetries: this.input.maxRetries, codingSlots: 0, testingSlots: 0, codingRunning: 0,

@@ -1,0 +1,44 @@
+/**
+ * Starting one agentRun child for a claim: its spec, its summary and search attributes (so the UI
+ * lists "coding #12 Login form" under its project) and ABANDON, so it outlives continue-as-new.
+ */
+import * as wf from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { AgentSpec, Claim } from '../activities/types.ts';
+import { agentRun } from './agent-run.ts';
+import type { ProjectRunSettings } from './messages.ts';
+import { searchAttributes } from './search-attributes.ts';
+
+export type StartAgentOptions = { parentWorkflowId: string; timeoutMs: number; claimNext?: AgentSpec['claimNext'] };
+
+export async function startAgentRun(input: ProjectRunSettings, claim: Claim, options: StartAgentOptions): Promise<void> {
+  const featureId = claim.kind === 'initializer' ? null : claim.featureId;
+  const label = `${claim.kind}${featureId === null ? '' : ` #${featureId}`} ${claim.featureName}`;
+  const spec: AgentSpec = {
+    projectId: input.projectId, projectDir: input.projectDir, kind: claim.kind, featureId,
+    featureName: claim.featureName, attempt: claim.attempt, adapter: input.agent, agentCmd: input.agentCmd,
+    model: input.model, yolo: input.yolo, simulate: input.simulate,
+    timeoutMs: input.agentTimeoutMs ?? options.timeoutMs,
+    ...(options.claimNext ? { claimNext: options.claimNext } : {}),
+  };
+  try {
+    await wf.startChild(agentRun, {
+      workflowId: claim.workflowId,
+      args: [{ parentWorkflowId: options.parentWorkflowId, spec }],
+      parentClosePolicy: wf.ParentClosePolicy.ABANDON,
+      staticSummary: label.slice(0, 200),
+      typedSearchAttributes: [
+        { key: searchAttributes.project, value: input.projectId },
+        { key: searchAttributes.kind, value: claim.kind },
+        ...(featureId === null ? [] : [{ key: searchAttributes.feature, value: featureId }]),
+      ],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      // Already running under this claim (a replayed start after a crash): adopt it.
+      wf.log.info('agent run already started; adopting', { workflowId: claim.workflowId });
+      return;
+    }
+    throw err;
+  }
+}
