@@ -34,7 +34,9 @@ trap ':' TERM INT HUP
 pid_file="$status_path.$$.pid"
 /bin/sh -c 'printf %s "$$" > "$0"; exec "$@"' "$pid_file" "$@"
 code=$?
-agent_pid=$(cat "$pid_file" 2>/dev/null) || agent_pid=
+# read, not cat: no process to start between the agent's exit and its status (printf wrote no newline).
+agent_pid=
+{ read -r agent_pid < "$pid_file"; } 2>/dev/null || :
 rm -f "$pid_file"
 case "$agent_pid" in ''|*[!0-9]*) agent_pid=null ;; esac
 signal=
