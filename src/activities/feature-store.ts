@@ -121,7 +121,7 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
         const stillRunning = await runningOwners(input.known);
         gone = input.known.filter((id) => !stillRunning.has(id));
       }
-      return { claims, adopt, counts, blocked, finished, ...(gone ? { gone } : {}) };
+      return { claims, adopt, counts, blocked, finished, resumeLeft: resume.length - resumeNow.length, ...(gone ? { gone } : {}) };
     },
 
     async resetFeatureFailures({ projectId, featureId }: { projectId: string; featureId: number }): Promise<void> {

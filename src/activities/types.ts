@@ -43,6 +43,8 @@ export type ScheduleResult = {
   gone?: string[];
   counts: FeatureCounts;
   blocked: BlockedFeature[];
+  /** Stranded features still to resume (no slot for them in this pass): they go before any other. */
+  resumeLeft?: number;
   /** Set when no coding agent runs and none can start: how the run ends. */
   finished: { outcome: 'complete' | 'blocked' | 'failed'; message: string } | null;
 };

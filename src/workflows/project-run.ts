@@ -41,8 +41,6 @@ export async function projectRun(rawInput: ProjectRunInput): Promise<ProjectRunR
   return new ProjectRun(parsed.data).run();
 }
 
-const emptyCounts = (): FeatureCounts => ({ total: 0, passing: 0, running: 0, pending: 0, blocked: 0, failed: 0 });
-
 class ProjectRun {
   private readonly input: ProjectRunSettings;
   private readonly workflowId = wf.workflowInfo().workflowId;
@@ -57,7 +55,9 @@ class ProjectRun {
   private readonly stopFeatureRequests: number[] = [];
   private readonly retryRequests: number[] = [];
   private resumeFirst: number[] = [];
-  private counts: FeatureCounts = emptyCounts();
+  /** Stranded features the last pass could not resume yet: agents claim nothing for us meanwhile. */
+  private resumeLeft = 0;
+  private counts: FeatureCounts = { total: 0, passing: 0, running: 0, pending: 0, blocked: 0, failed: 0 };
   private blocked: BlockedFeature[] = [];
   private concurrency: number;
   private testingRatio: number;
@@ -265,6 +265,7 @@ class ProjectRun {
     }
     this.counts = result.counts;
     this.blocked = result.blocked;
+    this.resumeLeft = result.resumeLeft ?? 0;
     await Promise.all(result.claims.map((claim) => this.startAgent(claim, CODING_TIMEOUT_MS)));
     if (this.phase === 'resuming') this.phase = 'running';
 
@@ -282,8 +283,10 @@ class ProjectRun {
     const featureId = claim.kind === 'initializer' ? null : claim.featureId;
     this.running.set(claim.workflowId, { workflowId: claim.workflowId, kind: claim.kind, featureId, featureName: claim.featureName, startedAt: new Date().toISOString() });
     this.agentsStarted++;
-    // A coding agent claims the next feature for this run as it ends (see takeHandoffs).
-    const claimNext = claim.kind === 'coding' && wf.patched('claim-next-on-exit') ? { maxRetries: this.input.maxRetries, exclude: [...this.held] } : undefined;
+    // A coding agent claims the next feature for this run as it ends (see takeHandoffs), unless
+    // stranded features wait to be resumed first: only a scheduling pass knows them.
+    const handsOff = claim.kind === 'coding' && this.resumeLeft === 0 && wf.patched('claim-next-on-exit');
+    const claimNext = handsOff ? { maxRetries: this.input.maxRetries, exclude: [...this.held] } : undefined;
     await startAgentRun(this.input, claim, { parentWorkflowId: this.workflowId, timeoutMs, claimNext });
   }
 
@@ -383,20 +386,11 @@ class ProjectRun {
   }
 
   private status(): ProjectRunStatus {
+    const { phase, outcome, paused, counts, blocked, startedAt, agentsStarted, continuedAsNew } = this;
     return {
-      project: this.input.projectId,
-      phase: this.phase,
-      outcome: this.outcome,
-      paused: this.paused,
-      settings: this.settings(),
-      counts: this.counts,
-      running: [...this.running.values()],
-      failures: [...this.failures.values()],
-      blocked: this.blocked,
-      held: [...this.held],
-      startedAt: this.startedAt,
-      agentsStarted: this.agentsStarted,
-      continuedAsNew: this.continuedAsNew,
+      project: this.input.projectId, phase, outcome, paused, settings: this.settings(), counts,
+      running: [...this.running.values()], failures: [...this.failures.values()], blocked, held: [...this.held],
+      startedAt, agentsStarted, continuedAsNew,
     };
   }
 }
