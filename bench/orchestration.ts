@@ -27,6 +27,7 @@ import { createAutocoderWorker } from '../src/worker.ts';
 import { logFileFor } from '../src/activities/supervise.ts';
 import { readStatusFile, statusPathFor } from '../src/supervisor/index.ts';
 import { scenarios, type Scenario } from './scenarios.ts';
+import { segments, stepTimeline, type StepTimeline } from './timeline.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = join(root, 'bench', 'results');
@@ -92,10 +93,12 @@ async function runScenario(scenario: Scenario, stack: { temporal: { address: str
     .map((f) => [f.id, f.updated_at.getTime()]));
   const startOf = new Map<number, number>();
   const exitOf = new Map<number, number>();
+  const runOf = new Map<number, string>();
   for (const run of runs) {
     if (run.kind !== 'coding' || run.feature_id === null) continue;
     const status = readStatusFile(statusPathFor(logFileFor(home, run.id)));
     if (!status) continue;
+    runOf.set(run.feature_id, run.id);
     startOf.set(run.feature_id, Date.parse(status.startedAt));
     exitOf.set(run.feature_id, Date.parse(status.endedAt));
   }
@@ -115,10 +118,22 @@ async function runScenario(scenario: Scenario, stack: { temporal: { address: str
   // History: every run of the workflow chain (continue-as-new makes several).
   let historyEvents = 0;
   let runCount = 0;
+  const parents = [];
   for await (const execution of temporal.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) {
     runCount++;
     const history = await temporal.client.workflow.getHandle(handle.workflowId, execution.runId).fetchHistory();
     historyEvents += history.events?.length ?? 0;
+    parents.push(history);
+  }
+  // The hot path, segment by segment (bench/timeline.ts); small scenarios only: it reads every child's history.
+  let steps: StepTimeline | null = null;
+  if (features.length <= 100) {
+    const children = new Map<string, Awaited<ReturnType<typeof handle.fetchHistory>>>();
+    for await (const child of temporal.client.workflow.list({ query: `ParentWorkflowId = '${handle.workflowId}'` })) {
+      children.set(child.workflowId, await temporal.client.workflow.getHandle(child.workflowId, child.runId).fetchHistory());
+    }
+    const dependencies = new Map(features.filter((f) => (f.dependencies ?? []).length > 0).map((f) => [f.id, f.dependencies ?? []]));
+    steps = stepTimeline({ parents, children, runOf, dependencies, startOf, exitOf });
   }
   await worker.shutdown();
   await running;
@@ -145,6 +160,7 @@ async function runScenario(scenario: Scenario, stack: { temporal: { address: str
     continueAsNew: runCount - 1,
     workerCpuMsPerFeature: Math.round(((cpu.user + cpu.system) / 1000 / n) * 10) / 10,
     pgTransactionsPerFeature: Math.round(((xactAfter - xactBefore) / n) * 10) / 10,
+    ...(steps ? Object.fromEntries(segments.map((name) => [`step_${name}P50Ms`, steps[name].p50])) : {}),
   };
 }
 
@@ -177,6 +193,7 @@ try {
     writeFileSync(join(resultsDir, `${scenario.name}.json`), `${JSON.stringify({ ...result, commit: commit(), date: new Date().toISOString() }, null, 2)}\n`);
     result.loadAverage = loadavg()[0]!.toFixed(1);
     console.log(`${scenario.name}: ${result.outcome}, wall ${result.wallMs} ms, ${result.perFeatureMs} ms/feature, dep→start p50 ${result.depToStartP50Ms} p95 ${result.depToStartP95Ms} ms, +${result.workerRssGrowthMb} MB RSS, ${result.historyEvents} events / ${result.workflowRuns} runs`);
+    if (result.step_reportP50Ms !== undefined) console.log(`  dep→start p50 by segment (ms): ${segments.map((name) => `${name} ${result[`step_${name}P50Ms`] ?? '-'}`).join(', ')}`);
   }
 } finally {
   await stackDown(config);

@@ -299,6 +299,9 @@ class ProjectRun {
     const release: Claim[] = [];
     let coding = [...this.running.values()].filter((a) => a.kind === 'coding').length;
     for (const claim of this.handoffs.splice(0)) {
+      // A pass that ran while this claim was on its way took it for stranded and claimed the
+      // feature again: that claim is the live one, this one is gone.
+      if ([...this.running.values()].some((a) => a.kind === 'coding' && a.featureId === claim.featureId)) continue;
       const open = !this.stopRequested && !this.draining && !this.paused && !this.held.has(claim.featureId);
       if (open && coding < this.concurrency && this.running.size + start.length < this.input.maxAgents) {
         start.push(claim);
