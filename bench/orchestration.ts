@@ -209,6 +209,7 @@ if (wanted.length === 0) {
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; commit ${commit()}; ${new Date().toISOString()}; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1 / 5 / 15 min: figures taken on a busy machine run slower).`,
     'Command: `npm run bench` (one scenario: `bin/node bench/orchestration.ts <name>`). Zero-work agents (bench/agents/zero-work.mjs, the `command` adapter); wall time from the first agent start to the last feature passing.', '',
     ...table, '',
-    'Claims: see [claim.md](claim.md) (`npm run bench:claim`).', '',
+    'Claims: see [claim.md](claim.md) (`npm run bench:claim`). Worker start-up: see [startup.json](startup.json) (`npm run bench:startup`).', '',
+    'The `step_*P50Ms` fields in each scenario JSON split dependency-to-start into report, parentTask, childStart, childTask and spawn (bench/timeline.ts).', '',
   ].join('\n'));
 }
