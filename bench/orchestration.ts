@@ -88,7 +88,16 @@ async function runScenario(scenario: Scenario, stack: { temporal: { address: str
   const xactAfter = await transactions(database.db, dbName);
 
   // Timeline from the launchers' status files: when each agent process started and exited.
-  const runs = await database.db.selectFrom('agent_runs').select(['id', 'feature_id', 'kind']).where('project_id', '=', projectId).execute();
+  const runs = await database.db.selectFrom('agent_runs').select(['id', 'feature_id', 'kind', 'outcome', 'error', 'started_at', 'ended_at']).where('project_id', '=', projectId).execute();
+  // Agent runs that did not pass (each one a retried attempt), and features that two runs held at once.
+  const notPassed = runs.filter((r) => r.outcome !== 'passed');
+  const byFeature = new Map<number | null, typeof runs>();
+  for (const r of runs) if (r.kind === 'coding') byFeature.set(r.feature_id, [...(byFeature.get(r.feature_id) ?? []), r]);
+  const overlapping = [...byFeature.values()].filter((rs) => rs.some((a) => rs.some((b) => a !== b && a.started_at < (b.ended_at ?? new Date()) && b.started_at < (a.ended_at ?? new Date())))).length;
+  for (const r of notPassed.slice(0, 3)) {
+    console.log(`  not passed: ${r.id} ${r.outcome}: ${r.error ?? ''}`);
+    for (const o of byFeature.get(r.feature_id) ?? []) console.log(`    ${o.id} ${o.outcome} ${o.started_at.toISOString()} .. ${o.ended_at?.toISOString()}`);
+  }
   const passedAt = new Map((await database.db.selectFrom('features').select(['id', 'updated_at']).where('project_id', '=', projectId).execute())
     .map((f) => [f.id, f.updated_at.getTime()]));
   const startOf = new Map<number, number>();
@@ -152,6 +161,8 @@ async function runScenario(scenario: Scenario, stack: { temporal: { address: str
     depToStartP50Ms: percentile(latencies, 0.5),
     depToStartP95Ms: percentile(latencies, 0.95),
     agentsSpawned: runs.length,
+    agentRunsNotPassed: notPassed.length,
+    featuresRunTwiceAtOnce: overlapping,
     workerIdleRssMb: Math.round(idleRss / 2 ** 20),
     workerPeakRssMb: Math.round(peakRss / 2 ** 20),
     workerRssGrowthMb: Math.round((peakRss - idleRss) / 2 ** 20),
@@ -200,7 +211,7 @@ try {
   rmSync(home, { recursive: true, force: true });
 }
 
-const columns = ['scenario', 'features', 'concurrency', 'outcome', 'wallMs', 'perFeatureMs', 'depToStartP50Ms', 'depToStartP95Ms', 'agentsSpawned', 'workerRssGrowthMb', 'historyEvents', 'continueAsNew', 'workerCpuMsPerFeature', 'pgTransactionsPerFeature', 'loadAverage'];
+const columns = ['scenario', 'features', 'concurrency', 'outcome', 'wallMs', 'perFeatureMs', 'depToStartP50Ms', 'depToStartP95Ms', 'agentsSpawned', 'agentRunsNotPassed', 'featuresRunTwiceAtOnce', 'workerRssGrowthMb', 'historyEvents', 'continueAsNew', 'workerCpuMsPerFeature', 'pgTransactionsPerFeature', 'loadAverage'];
 const table = [`| ${columns.join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`, ...results.map((r) => `| ${columns.map((c) => String(r[c] ?? '')).join(' | ')} |`)];
 console.log(`\n${table.join('\n')}`);
 if (wanted.length === 0) {

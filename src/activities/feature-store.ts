@@ -19,22 +19,32 @@ import type { AgentKind, BlockedFeature, RunningAgent } from '../workflows/messa
 
 export type FeatureStoreDeps = { db: Kysely<Database>; temporal: Client };
 
+/**
+ * How long a claim whose agent run was never started is taken for one on its way to the run (a
+ * claim an ending agent made for it) rather than stranded. Under load (50 agents on 2 cores) such
+ * reports were seen to take seconds; a stranded claim is resumed this much later.
+ */
+const HANDOFF_GRACE_MS = 30_000;
+
 export const ownerPrefix = (projectId: string, kind: AgentKind): string => `autocoder/${projectId}/${kind}/`;
 
 export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps) {
-  /** Which agentRun workflows are still running, by ID (the claim owners). */
-  async function runningOwners(owners: readonly string[]): Promise<Set<string>> {
+  /** Which agentRun workflows (the claim owners) are still running, and which were never started. */
+  async function ownerStates(owners: readonly string[]): Promise<{ alive: Set<string>; missing: Set<string> }> {
     const alive = new Set<string>();
+    const missing = new Set<string>();
     await Promise.all(owners.map(async (owner) => {
       try {
         const description = await temporal.workflow.getHandle(owner).describe();
         if (description.status.name === 'RUNNING') alive.add(owner);
       } catch (err) {
         if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+        missing.add(owner);
       }
     }));
-    return alive;
+    return { alive, missing };
   }
+  const runningOwners = async (owners: readonly string[]): Promise<Set<string>> => (await ownerStates(owners)).alive;
 
   return {
     async prepareRun({ projectId, maxRetries }: PrepareRunInput): Promise<PrepareRunResult> {
@@ -61,7 +71,7 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
       const adopt: RunningAgent[] = [];
       const testers = (await heldClaims(db, projectId)).filter((h) => h.kind === 'testing' && !known.has(h.owner));
       const stranded = await strandedFeatures(db, { projectId, known: input.known, maxRetries });
-      const alive = await runningOwners([...testers.map((h) => h.owner), ...stranded.flatMap((f) => (f.owner ? [f.owner] : []))]);
+      const { alive, missing } = await ownerStates([...testers.map((h) => h.owner), ...stranded.flatMap((f) => (f.owner ? [f.owner] : []))]);
       for (const h of testers) {
         if (alive.has(h.owner)) adopt.push({ workflowId: h.owner, kind: 'testing', featureId: h.featureId, featureName: h.featureName, startedAt: h.claimedAt.toISOString() });
         else await releaseClaim(db, { projectId, featureId: h.featureId, owner: h.owner }).catch(() => undefined);
@@ -71,6 +81,10 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
       for (const f of stranded) {
         if (f.owner && alive.has(f.owner)) {
           adopt.push({ workflowId: f.owner, kind: 'coding', featureId: f.id, featureName: f.name, startedAt: (f.claimedAt ?? new Date()).toISOString() });
+        } else if (f.owner && missing.has(f.owner) && f.claimedAt && Date.now() - f.claimedAt.getTime() < HANDOFF_GRACE_MS) {
+          // Claimed for the run by an agent as it ended (AgentSpec.claimNext), its report still on
+          // the way: resuming it now would let the run start the feature twice.
+          continue;
         } else if (f.overRetryCap) {
           await releaseStranded(db, { projectId, featureId: f.id, owner: f.owner });
         } else if (!exclude.includes(f.id)) {

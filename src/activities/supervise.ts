@@ -20,7 +20,7 @@ import type { Database } from '../db/tables.ts';
 import { adoptAgent, AgentRunError, findLauncherByEnv, killTree, spawnAgent, statusPathFor, type AgentHandle, type AgentProcessRef } from '../supervisor/index.ts';
 import { agentFinishedSignal, type AgentReport } from '../workflows/messages.ts';
 import { claimReadyFeatures } from '../db/claims.ts';
-import { ownerPrefix, releaseClaims } from './feature-store.ts';
+import { ownerPrefix } from './feature-store.ts';
 import { settleAgentRun } from './outcome.ts';
 import type { AgentExitSummary, AgentHeartbeat, AgentSpec, Claim } from './types.ts';
 
@@ -95,10 +95,12 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
     try {
       await deps.temporal.withDeadline(Date.now() + REPORT_DEADLINE_MS, () => deps.temporal.workflow.getHandle(spec.reportTo).signal(agentFinishedSignal, report));
       return { report: recorded, parentNotified: true };
-    } catch {
-      // The parent has closed, or the server is out of reach: the workflow signals it instead,
-      // without the claim (a claim the parent may never see must not stay taken).
-      await releaseClaims(db, spec.projectId, next).catch(() => undefined);
+    } catch (err) {
+      // The parent has closed, or the server is out of reach: the workflow signals it instead.
+      // The claim stays: the signal may have arrived all the same and the parent started it; if
+      // not, the parent's next pass finds it stranded and resumes it. Freeing it here could let
+      // a second agent claim the feature while the first one runs.
+      Context.current().log.warn(`agent ${runId}: agentFinished not confirmed (${(err as Error).message}); the workflow reports instead`);
       return { report: recorded, parentNotified: false };
     }
   }

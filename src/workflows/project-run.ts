@@ -366,6 +366,7 @@ class ProjectRun {
     await wf.condition(wf.allHandlersFinished);
     if (this.requestsPending()) return;
     this.settleReports();
+    if (this.handoffs.length) return; // claims handed over meanwhile are started (or freed) first
     const carried: CarriedState = {
       startedAt: this.startedAt,
       running: [...this.running.values()],

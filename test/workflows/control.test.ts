@@ -123,6 +123,8 @@ test('pause keeps running agents and starts none until resume', async () => {
   assert.equal(paused.paused, true);
   assert.deepEqual(paused.running, []);
   assert.equal((await agentRunsOf(t.db, project)).length, 2, 'nothing started while paused');
+  // The claims the two ending agents made for the run (claim-next) were handed back, not left taken.
+  assert.deepEqual((await featureRows(t.db, project)).filter((r) => r.in_progress || r.claimed_by).map((r) => r.id), [], 'no feature claimed while paused');
 
   await handle.signal(resumeSignal);
   const result = await waitForResult(handle);
