@@ -48,6 +48,7 @@ function buildSchemas() {
     featureName: z.string(),
     startedAt: z.string(),
   });
+  const claim = z.object({ featureId: z.number().int(), featureName: z.string(), attempt: z.number().int(), workflowId: z.string(), kind: z.enum(agentKinds) });
   const failure = z.object({ featureId: z.number().int(), count: z.number().int(), lastError: z.string().nullable() });
   /** What a run carries across continue-as-new: everything the loop cannot re-read from Postgres. */
   const carried = z.object({
@@ -61,6 +62,8 @@ function buildSchemas() {
     testingRatio: z.number().int(),
     agentsStarted: z.number().int(),
     continuedAsNew: z.number().int(),
+    /** Claims agents made for the run (AgentSpec.claimNext) that reached it as it continued as new. */
+    handoffs: z.array(claim).optional(),
   });
   const projectRunInput = z
     .object({
@@ -88,7 +91,6 @@ function buildSchemas() {
       path: ['concurrency'],
       message: 'must not exceed maxConcurrency',
     });
-  const claim = z.object({ featureId: z.number().int(), featureName: z.string(), attempt: z.number().int(), workflowId: z.string(), kind: z.enum(agentKinds) });
   /** Sent by every agentRun child to its parent (by workflow ID, so it reaches the current run). */
   const agentReport = z.object({
     workflowId: z.string(),

@@ -87,6 +87,7 @@ class ProjectRun {
       this.draining = carried.draining;
       this.agentsStarted = carried.agentsStarted;
       this.continuedAsNew = carried.continuedAsNew;
+      this.handoffs.push(...(carried.handoffs ?? []));
     }
     this.installHandlers();
   }
@@ -303,12 +304,9 @@ class ProjectRun {
       // feature again: that claim is the live one, this one is gone.
       if ([...this.running.values()].some((a) => a.kind === 'coding' && a.featureId === claim.featureId)) continue;
       const open = !this.stopRequested && !this.draining && !this.paused && !this.held.has(claim.featureId);
-      if (open && coding < this.concurrency && this.running.size + start.length < this.input.maxAgents) {
-        start.push(claim);
-        coding++;
-      } else {
-        release.push(claim);
-      }
+      const fits = open && coding < this.concurrency && this.running.size + start.length < this.input.maxAgents;
+      if (fits) coding++;
+      (fits ? start : release).push(claim);
     }
     // Awaiting the starts ends this workflow task with them, before the scheduling pass that
     // follows runs its local activity: the new agents do not wait for it.
@@ -366,8 +364,10 @@ class ProjectRun {
     await wf.condition(wf.allHandlersFinished);
     if (this.requestsPending()) return;
     this.settleReports();
-    if (this.handoffs.length) return; // claims handed over meanwhile are started (or freed) first
+    // Claims handed over by agents that ended meanwhile go with the run, which starts them first.
+    const handoffs = this.handoffs.length > 0 && wf.patched('carry-handoffs') ? { handoffs: this.handoffs.splice(0) } : {};
     const carried: CarriedState = {
+      ...handoffs,
       startedAt: this.startedAt,
       running: [...this.running.values()],
       failures: [...this.failures.values()],
