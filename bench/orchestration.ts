@@ -31,7 +31,7 @@ import { segments, stepTimeline, type StepTimeline } from './timeline.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = join(root, 'bench', 'results');
-const zeroWorkAgent = join(root, 'bench', 'agents', 'zero-work.mjs');
+const zeroWorkAgent = join(root, 'bench', 'agents', 'zero-work.cjs');
 
 type Result = Record<string, number | string | null>;
 
@@ -218,7 +218,7 @@ if (wanted.length === 0) {
   writeFileSync(join(resultsDir, 'README.md'), [
     '# Benchmark results', '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; commit ${commit()}; ${new Date().toISOString()}; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1 / 5 / 15 min: figures taken on a busy machine run slower).`,
-    'Command: `npm run bench` (one scenario: `bin/node bench/orchestration.ts <name>`). Zero-work agents (bench/agents/zero-work.mjs, the `command` adapter); wall time from the first agent start to the last feature passing.', '',
+    'Command: `npm run bench` (one scenario: `bin/node bench/orchestration.ts <name>`). Zero-work agents (bench/agents/zero-work.cjs, the `command` adapter); wall time from the first agent start to the last feature passing.', '',
     ...table, '',
     'Claims: see [claim.md](claim.md) (`npm run bench:claim`). Worker start-up: see [startup.json](startup.json) (`npm run bench:startup`).', '',
     'The `step_*P50Ms` fields in each scenario JSON split dependency-to-start into report, parentTask, childStart, childTask and spawn (bench/timeline.ts).', '',

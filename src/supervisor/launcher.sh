@@ -52,9 +52,12 @@ else
 fi
 error_json=
 [ "$code" -eq 127 ] && error_json=',"error":"command not found or not executable"'
-tmp="$status_path.$$.tmp"
+# Written in place, not through a temporary file and mv: no reader looks before this launcher is
+# gone (the supervisor waits for its exit, or polls its pid when it adopted the run), and a write
+# cut short by SIGKILL is no JSON, which the supervisor replaces with its own record. One process
+# fewer between the agent's exit and its report.
 printf '{"exitCode":%s,"signal":%s,"agentPid":%s,"startedAt":"%s","endedAt":"%s","writtenBy":"launcher"%s}\n' \
-  "$exit_json" "$signal_json" "$agent_pid" "$started_at" "$(now)" "$error_json" > "$tmp" && mv -f "$tmp" "$status_path"
+  "$exit_json" "$signal_json" "$agent_pid" "$started_at" "$(now)" "$error_json" > "$status_path"
 if [ -n "$signal" ]; then
   # Re-raise so that our own exit status is true to the agent's.
   trap - TERM INT HUP

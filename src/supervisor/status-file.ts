@@ -1,7 +1,8 @@
 /**
  * The status file: how an agent ended, written by its launcher (or, when the launcher itself was
  * killed, by the supervisor that killed it). It outlives the worker, so a later worker that adopts
- * the run can learn the exit. Written atomically (tmp + rename): a reader sees all or nothing.
+ * the run can learn the exit. The supervisor writes it atomically (tmp + rename); the launcher writes
+ * it in place, and nobody reads it before the launcher is gone (a cut-short write is no JSON: null).
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 
