@@ -27,19 +27,13 @@ import { createAutocoderWorker } from '../src/worker.ts';
 import { logFileFor } from '../src/activities/supervise.ts';
 import { readStatusFile, statusPathFor } from '../src/supervisor/index.ts';
 import { scenarios, type Scenario } from './scenarios.ts';
-import { segments, stepTimeline, type StepTimeline } from './timeline.ts';
+import { percentile, segments, stepTimeline, type StepTimeline } from './timeline.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = join(root, 'bench', 'results');
 const zeroWorkAgent = join(root, 'bench', 'agents', 'zero-work.cjs');
 
 type Result = Record<string, number | string | null>;
-
-function percentile(values: number[], q: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? null;
-}
 
 async function runScenario(scenario: Scenario, stack: { temporal: { address: string; namespace: string }; databaseUrl: string }, home: string): Promise<Result> {
   const dbName = `bench_${scenario.name.replace(/[^a-z0-9]/g, '_')}_${process.pid}`;

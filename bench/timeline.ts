@@ -19,7 +19,7 @@ export type StepTimeline = Record<(typeof segments)[number], { p50: number | nul
 
 const at = (e: Event): number => Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
 
-function percentile(values: number[], q: number): number | null {
+export function percentile(values: number[], q: number): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   return Math.round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!);

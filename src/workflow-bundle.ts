@@ -29,10 +29,7 @@ function sourceHash(): string {
 export async function loadWorkflowBundle(options: { rebuild?: boolean } = {}): Promise<{ code: string; cached: boolean }> {
   const path = join(bundleDir, `workflow-bundle-${sourceHash()}.js`);
   if (!options.rebuild && existsSync(path)) return { code: readFileSync(path, 'utf8'), cached: true };
-  const { code } = await bundleWorkflowCode({
-    workflowsPath,
-    logger: quietBundlerLogger,
-  });
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
   try {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(`${path}.tmp`, code);

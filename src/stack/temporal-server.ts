@@ -82,11 +82,10 @@ export function startDevArgs(options: Pick<TemporalServerOptions, 'paths' | 'por
   ];
   // Keeps the UI from calling out to the internet; older CLIs (a user's own, the go-built one) may lack it.
   if (supported.disableNewsFetch) args.push('--ui-disable-news-fetch');
+  if (supported.dynamicConfig) for (const value of DEV_SERVER_DYNAMIC_CONFIG) args.push('--dynamic-config-value', value);
   // A write-ahead log synced at checkpoints: every workflow task is a few SQLite commits, and the
   // rollback journal's fsync per commit cost the chain benchmark ~40 ms per feature (bench/). A
   // commit still survives the server being killed; only an OS crash may lose the last ones.
-  if (process.env.TDYN) for (const d of process.env.TDYN.split(' ')) args.push('--dynamic-config-value', d);
-  if (supported.dynamicConfig) for (const value of DEV_SERVER_DYNAMIC_CONFIG) args.push('--dynamic-config-value', value);
   if (supported.sqlitePragma) args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
   if (options.namespace !== 'default') args.push('--namespace', options.namespace);
@@ -207,7 +206,6 @@ export async function assertPortFree(port: number, what: string, variable: strin
   throw new UserError(`port ${port} (${what}) is in use by another process: set ${variable} or pass ${flag} to use another port`);
 }
 
-/** Whether `cli <command> --help` lists `flag`. */
 /** A command's --help, to tell which flags this CLI (perhaps a user's older one) has; '' if it fails. */
 async function helpText(cli: string, command: string[]): Promise<string> {
   try {

@@ -33,7 +33,7 @@ export const limits = {
   maxAgents: { min: 1, max: 100 },
 } as const;
 
-export const projectIdRule = 'must be a slug: lowercase letters, digits and dashes, starting with a letter or digit, at most 63 characters';
+const projectIdRule = 'must be a slug: lowercase letters, digits and dashes, starting with a letter or digit, at most 63 characters';
 
 /**
  * Built on first use, not at import: the worker evaluates this module again for every workflow it
