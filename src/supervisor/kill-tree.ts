@@ -57,6 +57,27 @@ function alive(members: Map<number, ProcessInfo>): ProcessInfo[] {
 }
 
 /**
+ * True when the walk below could find no live member: it starts from the root, the group and the
+ * known descendants, so when the root and every known descendant are gone and the group is empty
+ * (signal 0 says ESRCH; a zombie member still counts) nothing is reachable. Spares a read of every
+ * /proc entry at the end of each run that left nothing behind, which is most of them.
+ */
+function certainlyGone(root: TreeRoot): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    process.kill(-(root.pgid ?? root.pid), 0);
+    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') return false;
+  }
+  const gone = (ref: { pid: number; startTime?: number | null }): boolean => {
+    const startTime = readProcessStartTime(ref.pid);
+    return startTime === null || (ref.startTime != null && startTime !== ref.startTime);
+  };
+  return gone(root) && (root.knownDescendants ?? []).every(gone);
+}
+
+/**
  * Kills a process tree for certain, or throws KillTreeError naming the survivors.
  * `target` is a root pid, or a TreeRoot with the root's start time, group and known descendants.
  */
@@ -69,6 +90,7 @@ export async function killTree(target: number | TreeRoot, options: KillTreeOptio
     throw new TypeError(`Expected graceMs to be a non-negative number, got ${String(graceMs)}`);
   }
   const root: TreeRoot = typeof target === 'number' ? { pid: target, startTime: readProcessStartTime(target) } : target;
+  if (certainlyGone(root)) return { killed: [], durationMs: Math.round(performance.now() - started), escalated: false, survivors: [] };
   const pgid = root.pgid ?? root.pid;
   const seen = new Map<number, number>(); // pid → start time of every tree member seen so far
   for (const known of root.knownDescendants ?? []) seen.set(known.pid, known.startTime);
