@@ -21,6 +21,8 @@ export type AutocoderWorkerOptions = {
   maxConcurrentAgents?: number;
   killGraceMs?: number;
   logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** Keep stack traces in workflow code (AUTOCODER_WORKFLOW_STACK_TRACES); see src/workflows/sandbox-no-stack-traces.ts. */
+  workflowStackTraces?: boolean;
 };
 
 export type AutocoderWorker = { worker: Worker; run: () => Promise<void>; shutdown: () => Promise<void> };
@@ -59,7 +61,7 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
     killGraceMs: options.killGraceMs,
   });
   await activities.reapOrphans();
-  const bundle = await loadWorkflowBundle();
+  const bundle = await loadWorkflowBundle({ stackTraces: options.workflowStackTraces ?? false });
   const worker = await Worker.create({
     connection,
     namespace: options.temporal.namespace,

@@ -26,10 +26,20 @@ function sourceHash(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-export async function loadWorkflowBundle(options: { rebuild?: boolean } = {}): Promise<{ code: string; cached: boolean }> {
-  const path = join(bundleDir, `workflow-bundle-${sourceHash()}.js`);
+/**
+ * Modules evaluated once per workflow thread and shared by every workflow it runs (the SDK
+ * freezes them), instead of once per workflow: zod took ~5 ms of each agentRun's first task.
+ * They must hold no per-workflow state: zod's only module state is its config, set at import,
+ * and a WeakMap registry of schema metadata.
+ */
+const sharedModules = ['zod'];
+const noStackTraces = join(srcDir, 'workflows', 'sandbox-no-stack-traces.ts');
+
+export async function loadWorkflowBundle(options: { rebuild?: boolean; stackTraces?: boolean } = {}): Promise<{ code: string; cached: boolean }> {
+  const path = join(bundleDir, `workflow-bundle-${sourceHash()}${options.stackTraces ? '-stack-traces' : ''}.js`);
   if (!options.rebuild && existsSync(path)) return { code: readFileSync(path, 'utf8'), cached: true };
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+  const preloadModules = options.stackTraces ? sharedModules : [...sharedModules, noStackTraces];
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger, preloadModules });
   try {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(`${path}.tmp`, code);

@@ -56,6 +56,7 @@ export async function runProject(rt: Runtime, options: RunProjectOptions): Promi
       taskQueue: rt.config.taskQueue,
       databaseUrl: rt.stack.databaseUrl,
       stateDir: rt.config.home,
+      workflowStackTraces: rt.config.workflowStackTraces,
     });
     workerDone = worker.run();
   }

@@ -53,6 +53,11 @@ export const envSchema = z.object({
     .regex(/^\S{1,200}$/, 'must be a non-empty name without spaces')
     .default('autocoder')
     .describe('Temporal task queue of the autocoder worker'),
+  AUTOCODER_WORKFLOW_STACK_TRACES: z
+    .enum(['0', '1'], 'must be 0 or 1')
+    .default('0')
+    .transform((text) => text === '1')
+    .describe('1: workflows keep stack traces (errors, the UI\'s Stack Trace tab) at ~15 ms of worker CPU per agent run; the worker then bundles at start'),
 });
 
 export type EnvVarName = keyof typeof envSchema.shape;
@@ -73,6 +78,8 @@ export type EnvConfig = {
   temporalUiPort: number;
   pgPort: number;
   taskQueue: string;
+  /** keep stack traces in workflow code (AUTOCODER_WORKFLOW_STACK_TRACES=1) */
+  workflowStackTraces: boolean;
 };
 
 /**
@@ -90,6 +97,7 @@ const fields: Record<keyof EnvConfig, { env: EnvVarName; flag?: string }> = {
   temporalUiPort: { env: 'AUTOCODER_TEMPORAL_UI_PORT', flag: '--ui-port' },
   pgPort: { env: 'AUTOCODER_PG_PORT', flag: '--pg-port' },
   taskQueue: { env: 'AUTOCODER_TASK_QUEUE' },
+  workflowStackTraces: { env: 'AUTOCODER_WORKFLOW_STACK_TRACES' },
 };
 
 /** Values from CLI flags (or a caller); they win over the environment. */
@@ -196,6 +204,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
     temporalUiPort: v.AUTOCODER_TEMPORAL_UI_PORT,
     pgPort: v.AUTOCODER_PG_PORT,
     taskQueue: v.AUTOCODER_TASK_QUEUE,
+    workflowStackTraces: v.AUTOCODER_WORKFLOW_STACK_TRACES,
   };
 
   // The local stack binds all three ports on 127.0.0.1, so they must differ.

@@ -30,7 +30,14 @@ describe('loadEnvConfig', () => {
       temporalUiPort: 8233,
       pgPort: 54329,
       taskQueue: 'autocoder',
+      workflowStackTraces: false,
     });
+  });
+
+  test('AUTOCODER_WORKFLOW_STACK_TRACES is 0 or 1, and anything else is named with the fix', () => {
+    assert.equal(loadEnvConfig({ AUTOCODER_WORKFLOW_STACK_TRACES: '1' }).workflowStackTraces, true);
+    assert.equal(loadEnvConfig({ AUTOCODER_WORKFLOW_STACK_TRACES: '0' }).workflowStackTraces, false);
+    assert.throws(() => loadEnvConfig({ AUTOCODER_WORKFLOW_STACK_TRACES: 'yes' }), /AUTOCODER_WORKFLOW_STACK_TRACES must be 0 or 1, got "yes"/);
   });
 
   test('environment values, empty ones meaning unset, and flags winning over the environment', () => {

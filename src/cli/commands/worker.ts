@@ -18,7 +18,7 @@ Examples:
       await withRuntime({ log: out, start: true }, async (rt) => {
         const worker = await createAutocoderWorker({
           temporal: rt.temporalTarget, taskQueue: rt.config.taskQueue, databaseUrl: rt.stack.databaseUrl,
-          stateDir: rt.config.home, maxConcurrentAgents: opts.maxAgents, logLevel: 'INFO',
+          stateDir: rt.config.home, maxConcurrentAgents: opts.maxAgents, logLevel: 'INFO', workflowStackTraces: rt.config.workflowStackTraces,
         });
         let interrupts = 0;
         const onSignal = (signal: NodeJS.Signals) => {
