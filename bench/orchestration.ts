@@ -8,8 +8,10 @@
  * Per scenario: wall time from the first agent start to the last feature passing, per-feature
  * overhead (wall / features), dependency-to-start latency p50/p95 (a dependency's agent process
  * exiting to its dependant's agent process starting, both as its launcher recorded them), agents
- * spawned, worker peak RSS over its idle RSS, history events and continue-as-new count, worker
- * CPU and Postgres transactions per feature. Writes bench/results/<scenario>.json.
+ * spawned, worker peak RSS over its idle RSS, history events and continue-as-new count, Postgres
+ * transactions per feature, and CPU per feature of the worker, the Temporal server, Postgres and the
+ * agents (bench/cpu.ts: on 2 cores a run is CPU-bound, so these say where time goes). Writes
+ * bench/results/<scenario>.json.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +28,7 @@ import { privateStackConfig, stackDown, stackUp } from '../src/stack/index.ts';
 import { createAutocoderWorker } from '../src/worker.ts';
 import { logFileFor } from '../src/activities/supervise.ts';
 import { readStatusFile, statusPathFor } from '../src/supervisor/index.ts';
+import { cpuPerFeature, cpuSnapshot } from './cpu.ts';
 import { scenarios, type Scenario } from './scenarios.ts';
 import { percentile, segments, stepTimeline, type StepTimeline } from './timeline.ts';
 
@@ -35,7 +38,9 @@ const zeroWorkAgent = join(root, 'bench', 'agents', 'zero-work.cjs');
 
 type Result = Record<string, number | string | null>;
 
-async function runScenario(scenario: Scenario, stack: { temporal: { address: string; namespace: string }; databaseUrl: string }, home: string): Promise<Result> {
+type Stack = Awaited<ReturnType<typeof stackUp>>;
+
+async function runScenario(scenario: Scenario, stack: Stack, home: string): Promise<Result> {
   const dbName = `bench_${scenario.name.replace(/[^a-z0-9]/g, '_')}_${process.pid}`;
   const admin = createDb(stack.databaseUrl, { poolSize: 1 });
   await sql`DROP DATABASE IF EXISTS ${sql.id(dbName)}`.execute(admin.db);
@@ -53,12 +58,13 @@ async function runScenario(scenario: Scenario, stack: { temporal: { address: str
   const features: FeatureEntry[] = scenario.features();
   await importFeatures(database.db, projectId, features);
 
+  const temporalTarget = { address: stack.temporal.address, namespace: stack.temporal.namespace };
   const taskQueue = `bench-${projectId}-${process.pid}`;
   const worker = await createAutocoderWorker({
-    temporal: stack.temporal, taskQueue, databaseUrl, stateDir: home, maxConcurrentAgents: scenario.concurrency + 5,
+    temporal: temporalTarget, taskQueue, databaseUrl, stateDir: home, maxConcurrentAgents: scenario.concurrency + 5,
   });
   const running = worker.run();
-  const temporal = await connectTemporal(stack.temporal);
+  const temporal = await connectTemporal(temporalTarget);
   const runSettings = {
     concurrency: scenario.concurrency, maxConcurrency: Math.max(5, scenario.concurrency), maxAgents: scenario.concurrency + 1,
     testingRatio: 0, yolo: true, agent: 'command' as const, agentCmd: [process.execPath, zeroWorkAgent], pollIntervalMs: 5000,
@@ -74,11 +80,14 @@ async function runScenario(scenario: Scenario, stack: { temporal: { address: str
   const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 50);
   const cpuBefore = process.cpuUsage();
   const xactBefore = await transactions(database.db, dbName);
+  const stackPids = { temporal: stack.temporal.pid, postgres: stack.postgres.pid };
+  const componentsBefore = cpuSnapshot(stackPids);
 
   const { handle } = await startOrJoinRun(temporal.client, taskQueue, { projectId, projectDir, ...runSettings });
   const result = await handle.result();
   clearInterval(sampler);
   const cpu = process.cpuUsage(cpuBefore);
+  const componentsAfter = cpuSnapshot(stackPids);
   const xactAfter = await transactions(database.db, dbName);
 
   // Timeline from the launchers' status files: when each agent process started and exited.
@@ -165,6 +174,7 @@ async function runScenario(scenario: Scenario, stack: { temporal: { address: str
     continueAsNew: runCount - 1,
     workerCpuMsPerFeature: Math.round(((cpu.user + cpu.system) / 1000 / n) * 10) / 10,
     pgTransactionsPerFeature: Math.round(((xactAfter - xactBefore) / n) * 10) / 10,
+    ...cpuPerFeature(componentsBefore, componentsAfter, n),
     ...(steps ? Object.fromEntries(segments.map((name) => [`step_${name}P50Ms`, steps[name].p50])) : {}),
   };
 }
@@ -205,7 +215,7 @@ try {
   rmSync(home, { recursive: true, force: true });
 }
 
-const columns = ['scenario', 'features', 'concurrency', 'outcome', 'wallMs', 'perFeatureMs', 'depToStartP50Ms', 'depToStartP95Ms', 'agentsSpawned', 'agentRunsNotPassed', 'featuresRunTwiceAtOnce', 'workerRssGrowthMb', 'historyEvents', 'continueAsNew', 'workerCpuMsPerFeature', 'pgTransactionsPerFeature', 'loadAverage'];
+const columns = ['scenario', 'features', 'concurrency', 'outcome', 'wallMs', 'perFeatureMs', 'depToStartP50Ms', 'depToStartP95Ms', 'agentsSpawned', 'agentRunsNotPassed', 'featuresRunTwiceAtOnce', 'workerRssGrowthMb', 'historyEvents', 'continueAsNew', 'workerCpuMsPerFeature', 'serverCpuMsPerFeature', 'postgresCpuMsPerFeature', 'agentCpuMsPerFeature', 'pgTransactionsPerFeature', 'loadAverage'];
 const table = [`| ${columns.join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`, ...results.map((r) => `| ${columns.map((c) => String(r[c] ?? '')).join(' | ')} |`)];
 console.log(`\n${table.join('\n')}`);
 if (wanted.length === 0) {
