@@ -42,11 +42,14 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
   let signal: string | null = null;
   let error: string | null = null;
   // A normal exit is settled and reported by the activity itself: the parent hears of it without
-  // waiting for a task of this workflow (dependency-to-start latency, issue 10).
-  const reportFromSupervisor = wf.patched('report-from-supervisor');
+  // waiting for a task of this workflow (dependency-to-start latency, issue 10). Deprecated rather
+  // than patched: what follows depends on the activity's result (a report or none), not on the
+  // marker, so histories with and without it replay alike, and a new run records neither the
+  // marker nor the search attribute update that comes with it (two events per agent run).
+  wf.deprecatePatch('report-from-supervisor');
   let settled: Pick<AgentExitSummary, 'report' | 'parentNotified'> = {};
   try {
-    const exit = await superviseAgent(reportFromSupervisor ? { ...spec, reportTo: parentWorkflowId } : spec);
+    const exit = await superviseAgent({ ...spec, reportTo: parentWorkflowId });
     exitCode = exit.exitCode;
     signal = exit.signal;
     settled = exit;

@@ -17,6 +17,7 @@ import {
   type AgentReport, type BlockedFeature, type CarriedState, type FeatureCounts, type FeatureFailure, type Outcome,
   type Phase, type ProjectRunInput, type ProjectRunResult, type ProjectRunSettings, type ProjectRunStatus, type RunningAgent,
 } from './messages.ts';
+import { sortHandoffs } from './handoffs.ts';
 import { startAgentRun } from './start-agent.ts';
 
 const INITIALIZER_TIMEOUT_MS = 30 * 60_000;
@@ -50,6 +51,8 @@ class ProjectRun {
   private readonly failures = new Map<number, FeatureFailure>();
   /** Features stopped by an operator: not scheduled again until retryFeature. */
   private readonly held = new Set<number>();
+  /** Agent runs a poll found closed without a report (yet). */
+  private readonly suspects = new Set<string>();
   private readonly reports: AgentReport[] = [];
   private readonly handoffs: Claim[] = [];
   private readonly stopFeatureRequests: number[] = [];
@@ -65,7 +68,7 @@ class ProjectRun {
   private draining = false;
   private stopRequested = false;
   private woken = true;
-  /** The last wake-up was the poll timer (not a signal). */
+  /** The poll timer fired since the last scheduling pass. */
   private polled = false;
   private agentsStarted = 0;
   private continuedAsNew = 0;
@@ -127,8 +130,13 @@ class ProjectRun {
       if (done) return done;
     }
     this.phase = this.draining ? 'draining' : 'running';
+    // One poll timer for the whole run, not one started and cancelled by every pass (two events
+    // and two server timer tasks per pass, that is per agent that ends).
+    const freeRunningPoll = wf.patched('free-running-poll');
+    if (freeRunningPoll) void this.pollForever().catch(() => undefined); // cancelled with the run
     for (;;) {
-      this.polled = !(await wf.condition(() => this.woken, this.input.pollIntervalMs));
+      if (freeRunningPoll) await wf.condition(() => this.woken);
+      else this.polled = !(await wf.condition(() => this.woken, this.input.pollIntervalMs));
       this.woken = false;
       this.passes++;
       this.settleReports();
@@ -146,6 +154,14 @@ class ProjectRun {
         if (finished) return finished;
       }
       if (this.shouldContinueAsNew()) await this.continueAsNew();
+    }
+  }
+
+  private async pollForever(): Promise<void> {
+    for (;;) {
+      await wf.sleep(this.input.pollIntervalMs);
+      this.polled = true;
+      this.woken = true;
     }
   }
 
@@ -202,6 +218,7 @@ class ProjectRun {
       // one of a run this run never tracked: nothing left to settle.
       if (!this.running.has(report.workflowId) && wf.patched('ignore-untracked-reports')) continue;
       this.running.delete(report.workflowId);
+      this.suspects.delete(report.workflowId);
       if (report.kind !== 'coding' || report.featureId === null) continue;
       if (report.featurePasses) this.failures.delete(report.featureId);
       else if (report.outcome !== 'stopped') {
@@ -240,6 +257,7 @@ class ProjectRun {
     // On a poll pass the store also checks that the agent runs this run counts are still alive
     // (one terminated from the UI never reports back), even when every slot is taken.
     const verifyKnown = this.polled && this.running.size > 0 && wf.patched('verify-agent-runs-on-poll');
+    this.polled = false;
     if (codingSlots === 0 && testingSlots === 0 && coding > 0 && !verifyKnown) return null;
 
     const result = await activities.schedule({
@@ -258,10 +276,13 @@ class ProjectRun {
     for (const agent of result.adopt) this.running.set(agent.workflowId, agent);
     for (const workflowId of result.gone ?? []) {
       // Ended without a report (terminated, or failed outside our code): its slot is free, and
-      // the claim it left is resumed by the next pass like any stranded one.
+      // the claim it left is resumed by the next pass like any stranded one. One that ended a
+      // moment ago may have its report on the way: only the next poll that finds it gone too frees it.
       if (this.reports.some((r) => r.workflowId === workflowId)) continue;
+      if (!this.suspects.has(workflowId) && wf.patched('gone-on-two-polls')) { this.suspects.add(workflowId); continue; }
       wf.log.warn('agent run ended without reporting; freeing its slot', { workflowId });
       this.running.delete(workflowId);
+      this.suspects.delete(workflowId);
       this.woken = true;
     }
     this.counts = result.counts;
@@ -291,23 +312,11 @@ class ProjectRun {
     await startAgentRun(this.input, claim, { parentWorkflowId: this.workflowId, timeoutMs, claimNext });
   }
 
-  /**
-   * Claims that finished agents made for this run (AgentSpec.claimNext): each is started at once
-   * when its slot is still free and nothing holds new work back; the rest are released.
-   */
+  /** Claims that finished agents made for this run (AgentSpec.claimNext): start or release each. */
   private async takeHandoffs(): Promise<void> {
-    const start: Claim[] = [];
-    const release: Claim[] = [];
-    let coding = [...this.running.values()].filter((a) => a.kind === 'coding').length;
-    for (const claim of this.handoffs.splice(0)) {
-      // A pass that ran while this claim was on its way took it for stranded and claimed the
-      // feature again: that claim is the live one, this one is gone.
-      if ([...this.running.values()].some((a) => a.kind === 'coding' && a.featureId === claim.featureId)) continue;
-      const open = !this.stopRequested && !this.draining && !this.paused && !this.held.has(claim.featureId);
-      const fits = open && coding < this.concurrency && this.running.size + start.length < this.input.maxAgents;
-      if (fits) coding++;
-      (fits ? start : release).push(claim);
-    }
+    const { start, release } = sortHandoffs(this.handoffs.splice(0), [...this.running.values()], {
+      open: !this.stopRequested && !this.draining && !this.paused, held: this.held, concurrency: this.concurrency, maxAgents: this.input.maxAgents,
+    });
     // Awaiting the starts ends this workflow task with them, before the scheduling pass that
     // follows runs its local activity: the new agents do not wait for it.
     await Promise.all(start.map((claim) => this.startAgent(claim, CODING_TIMEOUT_MS)));

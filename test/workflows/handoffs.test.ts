@@ -1,0 +1,25 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Claim } from '../../src/activities/types.ts';
+import type { RunningAgent } from '../../src/workflows/messages.ts';
+import { sortHandoffs } from '../../src/workflows/handoffs.ts';
+
+const claim = (featureId: number): Claim => ({ featureId, featureName: `f${featureId}`, attempt: 1, workflowId: `autocoder/p/coding/${featureId}/1`, kind: 'coding' });
+const agent = (featureId: number, kind: RunningAgent['kind'] = 'coding'): RunningAgent => ({ workflowId: `autocoder/p/${kind}/${featureId}/1`, kind, featureId, featureName: `f${featureId}`, startedAt: '2026-01-01T00:00:00Z' });
+const gate = { open: true, held: new Set<number>(), concurrency: 3, maxAgents: 4 };
+const ids = (claims: Claim[]) => claims.map((c) => c.featureId);
+
+test('handoffs start while coding slots and the agent cap allow, in order, and the rest go back', () => {
+  const { start, release } = sortHandoffs([claim(5), claim(6), claim(7)], [agent(1), agent(2, 'testing')], gate);
+  assert.deepEqual(ids(start), [5, 6]); // 1 coding + 2 = concurrency 3
+  assert.deepEqual(ids(release), [7]);
+  const capped = sortHandoffs([claim(5), claim(6)], [agent(1), agent(2, 'testing'), agent(3, 'testing')], gate);
+  assert.deepEqual([ids(capped.start), ids(capped.release)], [[5], [6]]); // 3 running + 1 = maxAgents 4
+});
+
+test('a closed run (paused, draining, stopping) and held features release; a feature already running drops its handoff', () => {
+  assert.deepEqual(ids(sortHandoffs([claim(5)], [], { ...gate, open: false }).release), [5]);
+  assert.deepEqual(ids(sortHandoffs([claim(5), claim(6)], [], { ...gate, held: new Set([5]) }).release), [5]);
+  const dropped = sortHandoffs([claim(5)], [agent(5)], gate);
+  assert.deepEqual([ids(dropped.start), ids(dropped.release)], [[], []]);
+});
