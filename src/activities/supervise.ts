@@ -16,7 +16,7 @@ import { buildLaunch } from '../agents/adapters.ts';
 import { readClaudeResult } from '../agents/claude-result.ts';
 import { liveAgentRuns, recordAgentStart } from '../db/agent-runs.ts';
 import { lastSessionOf, recordAgentUsage } from '../db/agent-usage.ts';
-import { claimReadyFeatures } from '../db/claims.ts';
+import { claimReadyFeatures, readyFeatureExists } from '../db/claims.ts';
 import type { Database } from '../db/tables.ts';
 import { adoptAgent, AgentRunError, findLauncherByEnv, killTree, spawnAgent, statusPathFor, type AgentHandle, type AgentProcessRef } from '../supervisor/index.ts';
 import { agentFinishedSignal, type AgentReport } from '../workflows/messages.ts';
@@ -90,8 +90,8 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       return {};
     }
     const { recorded, fresh } = settled;
-    const next = spec.claimNext && spec.kind === 'coding' && fresh ? await claimNext(spec.projectId, spec.claimNext) : [];
-    const report: AgentReport = { workflowId: runId, kind: spec.kind, featureId: spec.featureId, ...recorded, ...(spec.claimNext ? { next } : {}) };
+    const handoff = spec.claimNext && spec.kind === 'coding' && fresh ? await claimNext(spec.projectId, spec.claimNext) : { next: [], moreReady: true };
+    const report: AgentReport = { workflowId: runId, kind: spec.kind, featureId: spec.featureId, ...recorded, ...(spec.claimNext ? handoff : {}) };
     try {
       await deps.temporal.withDeadline(Date.now() + REPORT_DEADLINE_MS, () => deps.temporal.workflow.getHandle(spec.reportTo).signal(agentFinishedSignal, report));
       return { report: recorded, parentNotified: true };
@@ -105,14 +105,18 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
     }
   }
 
-  /** What the parent's next pass would claim for the slot this agent frees; none on any error. */
-  async function claimNext(projectId: string, { maxRetries, exclude }: NonNullable<AgentSpec['claimNext']>): Promise<Claim[]> {
+  /**
+   * What the parent's next pass would claim for the slot this agent frees, and whether any other
+   * feature is ready (if not, that pass would claim nothing more); none and "maybe" on any error.
+   */
+  async function claimNext(projectId: string, { maxRetries, exclude }: NonNullable<AgentSpec['claimNext']>): Promise<{ next: Claim[]; moreReady: boolean }> {
     try {
       const claimed = await claimReadyFeatures(db, { projectId, limit: 1, ownerPrefix: ownerPrefix(projectId, 'coding'), maxRetries, exclude });
-      return claimed.map((f) => ({ featureId: f.id, featureName: f.name, attempt: f.attempt, workflowId: f.claimedBy, kind: 'coding' as const }));
+      const next = claimed.map((f) => ({ featureId: f.id, featureName: f.name, attempt: f.attempt, workflowId: f.claimedBy, kind: 'coding' as const }));
+      return { next, moreReady: next.length > 0 && await readyFeatureExists(db, { projectId, maxRetries, exclude }) };
     } catch (err) {
       log(`claim for the next agent left to the workflow (${(err as Error).message})`);
-      return [];
+      return { next: [], moreReady: true };
     }
   }
 

@@ -82,6 +82,20 @@ export async function claimReadyFeatures(db: Kysely<Database>, input: ClaimReady
   return rows.map(toClaimed);
 }
 
+/** Whether a feature is ready to claim (a candidate of claimReadyFeatures), claiming nothing. */
+export async function readyFeatureExists(db: Kysely<Database>, input: Omit<ClaimReadyInput, 'limit' | 'ownerPrefix'>): Promise<boolean> {
+  const exclude = [...(input.exclude ?? [])];
+  const { rows } = await sql<{ ready: number }>`
+    SELECT 1 AS ready FROM features f
+    WHERE f.project_id = ${input.projectId}
+      AND NOT f.passes AND NOT f.in_progress
+      AND f.failure_count < ${input.maxRetries}::int
+      AND f.id <> ALL(${exclude}::int[])
+      AND ${dependenciesPass}
+    LIMIT 1`.execute(db);
+  return rows.length > 0;
+}
+
 export type ClaimByIdsInput = {
   projectId: string;
   featureIds: readonly number[];

@@ -10,7 +10,7 @@ export {
   DEFAULT_MAX_RETRIES, FEATURE_STATES, type Feature, type FeatureCounts, type FeatureState, type MarkInput,
 } from './features.ts';
 export {
-  claimReadyFeatures, claimFeaturesByIds, claimFeatureForTesting, DEFAULT_TESTING_LEASE_MS,
+  claimReadyFeatures, readyFeatureExists, claimFeaturesByIds, claimFeatureForTesting, DEFAULT_TESTING_LEASE_MS,
   type ClaimedFeature, type ResumedFeature, type TestingClaim, type ClaimReadyInput, type ClaimByIdsInput, type ClaimTestingInput,
 } from './claims.ts';
 export { releaseClaim, recordOutcome, type OutcomeInput, type OutcomeResult, type ReleaseInput } from './transitions.ts';

@@ -102,6 +102,8 @@ function buildSchemas() {
     error: z.string().nullable(),
     /** Claims made for the parent as the agent ended (AgentSpec.claimNext): start them or release them. */
     next: z.array(claim).optional(),
+    /** With next: false when the agent found no other feature ready, so a scheduling pass can wait. */
+    moreReady: z.boolean().optional(),
   });
   return { runningAgent, failure, carried, projectRunInput, agentReport, featureIdArg: z.number().int().min(1) };
 }

@@ -1,23 +1,22 @@
 /**
  * projectRun: the scheduling loop of one project, as a durable workflow (DESIGN.md §2-3).
  *
- * The loop sleeps in `condition(() => woken, pollInterval)`. Agent completion (agentFinished),
- * operator signals and the poll timer wake it; each pass settles reports, applies operator
- * requests, and asks the feature store (one activity) to claim as many features as there are free
- * slots, in the original's order. Every claim becomes an agentRun child whose workflow ID is the
+ * The loop sleeps until something wakes it (run-inbox.ts): agent completion (agentFinished),
+ * operator signals and updates, the poll timer. Each pass settles reports, starts the claims
+ * agents handed over (slots.ts), applies operator requests, and asks the feature store (one local
+ * activity) to claim as many features as there are free slots, in the original's order. Every claim becomes an agentRun child whose workflow ID is the
  * claim owner. Children are ABANDONed so they outlive continue-as-new; they report by signal.
  */
 import * as wf from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Claim, RunActivities } from '../activities/types.ts';
 import {
-  INVALID_INPUT, agentFinishedSignal, checkRange, describeIssues, drainSignal, limits, pauseSignal, refreshSignal, resumeSignal,
-  retryFeatureSignal, schemas, setConcurrencyUpdate, setTestingRatioUpdate,
-  statusQuery, stopFeatureSignal, stopSignal,
+  INVALID_INPUT, describeIssues, schemas,
   type AgentReport, type BlockedFeature, type CarriedState, type FeatureCounts, type FeatureFailure, type Outcome,
   type Phase, type ProjectRunInput, type ProjectRunResult, type ProjectRunSettings, type ProjectRunStatus, type RunningAgent,
 } from './messages.ts';
-import { sortHandoffs } from './handoffs.ts';
+import { RunInbox } from './run-inbox.ts';
+import { freeSlots, sortHandoffs } from './slots.ts';
 import { startAgentRun } from './start-agent.ts';
 
 const INITIALIZER_TIMEOUT_MS = 30 * 60_000;
@@ -42,8 +41,7 @@ export async function projectRun(rawInput: ProjectRunInput): Promise<ProjectRunR
   return new ProjectRun(parsed.data).run();
 }
 
-class ProjectRun {
-  private readonly input: ProjectRunSettings;
+class ProjectRun extends RunInbox {
   private readonly workflowId = wf.workflowInfo().workflowId;
   private phase: Phase = 'running';
   private outcome: Outcome | null = null;
@@ -53,23 +51,13 @@ class ProjectRun {
   private readonly held = new Set<number>();
   /** Agent runs a poll found closed without a report (yet). */
   private readonly suspects = new Set<string>();
-  private readonly reports: AgentReport[] = [];
   private readonly handoffs: Claim[] = [];
-  private readonly stopFeatureRequests: number[] = [];
-  private readonly retryRequests: number[] = [];
   private resumeFirst: number[] = [];
   /** Stranded features the last pass could not resume yet: agents claim nothing for us meanwhile. */
   private resumeLeft = 0;
   private counts: FeatureCounts = { total: 0, passing: 0, running: 0, pending: 0, blocked: 0, failed: 0 };
   private blocked: BlockedFeature[] = [];
-  private concurrency: number;
-  private testingRatio: number;
-  private paused = false;
-  private draining = false;
-  private stopRequested = false;
-  private woken = true;
-  /** The poll timer fired since the last scheduling pass. */
-  private polled = false;
+  private lastPassAt = 0;
   private agentsStarted = 0;
   private continuedAsNew = 0;
   /** Scheduling passes of this run (not carried): the continueAsNewAfterPasses knob counts them. */
@@ -77,51 +65,17 @@ class ProjectRun {
   private readonly startedAt: string;
 
   constructor(input: ProjectRunSettings) {
-    this.input = input;
+    super(input);
     const carried = input.carried;
     this.startedAt = carried?.startedAt ?? new Date().toISOString();
-    this.concurrency = carried?.concurrency ?? input.concurrency;
-    this.testingRatio = carried?.testingRatio ?? input.testingRatio;
     if (carried) {
       for (const agent of carried.running) this.running.set(agent.workflowId, agent);
       for (const failure of carried.failures) this.failures.set(failure.featureId, failure);
       for (const id of carried.held) this.held.add(id);
-      this.paused = carried.paused;
-      this.draining = carried.draining;
       this.agentsStarted = carried.agentsStarted;
       this.continuedAsNew = carried.continuedAsNew;
       this.handoffs.push(...(carried.handoffs ?? []));
     }
-    this.installHandlers();
-  }
-
-  private installHandlers(): void {
-    const wake = () => { this.woken = true; };
-    wf.setHandler(stopSignal, () => { this.stopRequested = true; wake(); });
-    wf.setHandler(drainSignal, () => { this.draining = true; wake(); });
-    wf.setHandler(pauseSignal, () => { this.paused = true; wake(); });
-    wf.setHandler(resumeSignal, () => { this.paused = false; wake(); });
-    wf.setHandler(refreshSignal, wake);
-    wf.setHandler(stopFeatureSignal, (featureId) => {
-      if (schemas().featureIdArg.safeParse(featureId).success) { this.stopFeatureRequests.push(featureId); wake(); }
-      else wf.log.warn('stopFeature ignored: feature id must be an integer >= 1', { featureId });
-    });
-    wf.setHandler(retryFeatureSignal, (featureId) => {
-      if (schemas().featureIdArg.safeParse(featureId).success) { this.retryRequests.push(featureId); wake(); }
-      else wf.log.warn('retryFeature ignored: feature id must be an integer >= 1', { featureId });
-    });
-    wf.setHandler(agentFinishedSignal, (report) => {
-      const parsed = schemas().agentReport.safeParse(report);
-      if (parsed.success) { this.reports.push(parsed.data); wake(); }
-      else wf.log.warn('agentFinished ignored: malformed report', { error: describeIssues(parsed.error) });
-    });
-    wf.setHandler(statusQuery, () => this.status());
-    wf.setHandler(setConcurrencyUpdate, (n) => { this.concurrency = n; wake(); return this.settings(); }, {
-      validator: (n) => checkRange('concurrency', n, limits.concurrency.min, this.input.maxConcurrency),
-    });
-    wf.setHandler(setTestingRatioUpdate, (n) => { this.testingRatio = n; wake(); return this.settings(); }, {
-      validator: (n) => checkRange('testingRatio', n, limits.testingRatio.min, limits.testingRatio.max),
-    });
   }
 
   async run(): Promise<ProjectRunResult> {
@@ -149,7 +103,7 @@ class ProjectRun {
         if (this.running.size === 0) return this.finish('drained', 'drained: running agents finished, nothing new started');
         continue;
       }
-      if (!this.paused) {
+      if (!this.paused && !this.passCanWait()) {
         const finished = await this.fill();
         if (finished) return finished;
       }
@@ -157,12 +111,19 @@ class ProjectRun {
     }
   }
 
-  private async pollForever(): Promise<void> {
-    for (;;) {
-      await wf.sleep(this.input.pollIntervalMs);
-      this.polled = true;
-      this.woken = true;
-    }
+  private slots(): ReturnType<typeof freeSlots> {
+    return freeSlots([...this.running.values()], { concurrency: this.concurrency, testingRatio: this.testingRatio, maxAgents: this.input.maxAgents, yolo: this.input.yolo });
+  }
+
+  /**
+   * Woken only by reports whose agents found nothing else ready (AgentReport.moreReady), a pass
+   * would claim nothing: it waits, up to a second while agents run (it also refreshes the counts
+   * that status shows). Saves a local activity and a database round trip per agent on a chain.
+   */
+  private passCanWait(): boolean {
+    const { coding, testingSlots } = this.slots();
+    const idle = !this.passDue && this.resumeLeft === 0 && coding > 0 && testingSlots === 0 && Date.now() - this.lastPassAt < 1000;
+    return idle && wf.patched('wait-with-idle-pass');
   }
 
   /**
@@ -246,19 +207,14 @@ class ProjectRun {
 
   /** One scheduling pass; returns the result when the run is over. */
   private async fill(): Promise<ProjectRunResult | null> {
-    const agents = [...this.running.values()];
-    const coding = agents.filter((a) => a.kind === 'coding').length;
-    const testing = agents.filter((a) => a.kind === 'testing').length;
-    const totalFree = Math.max(0, this.input.maxAgents - this.running.size);
-    const codingSlots = Math.min(Math.max(0, this.concurrency - coding), totalFree);
-    const wantsTesting = !this.input.yolo && this.testingRatio > 0;
-    // Coding slots come first; testers get what is left under the total cap (maxAgents).
-    const testingSlots = wantsTesting ? Math.min(Math.max(0, this.testingRatio - testing), totalFree - codingSlots) : 0;
+    const { coding, codingSlots, testingSlots } = this.slots();
     // On a poll pass the store also checks that the agent runs this run counts are still alive
     // (one terminated from the UI never reports back), even when every slot is taken.
     const verifyKnown = this.polled && this.running.size > 0 && wf.patched('verify-agent-runs-on-poll');
     this.polled = false;
     if (codingSlots === 0 && testingSlots === 0 && coding > 0 && !verifyKnown) return null;
+    this.passDue = false;
+    this.lastPassAt = Date.now();
 
     const result = await activities.schedule({
       projectId: this.input.projectId,
@@ -393,12 +349,7 @@ class ProjectRun {
     await wf.continueAsNew<typeof projectRun>({ ...this.input, carried });
   }
 
-  private settings(): ProjectRunStatus['settings'] {
-    const { maxAgents, yolo, agent, maxRetries } = this.input;
-    return { concurrency: this.concurrency, testingRatio: this.testingRatio, maxAgents, yolo, agent, maxRetries };
-  }
-
-  private status(): ProjectRunStatus {
+  protected status(): ProjectRunStatus {
     const { phase, outcome, paused, counts, blocked, startedAt, agentsStarted, continuedAsNew } = this;
     return {
       project: this.input.projectId, phase, outcome, paused, settings: this.settings(), counts,

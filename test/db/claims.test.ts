@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { claimFeaturesByIds, claimReadyFeatures } from '../../src/db/claims.ts';
+import { claimFeaturesByIds, claimReadyFeatures, readyFeatureExists } from '../../src/db/claims.ts';
 import { getFeature, markFeature } from '../../src/db/features.ts';
 import { recordOutcome } from '../../src/db/transitions.ts';
 import { readyFeatures, schedulingScores } from '../../src/graph/index.ts';
@@ -100,6 +100,24 @@ describe('claimReadyFeatures', () => {
     const row = await getFeature(t.db, projectId, 1, { maxRetries: 3 });
     assert.equal(row?.failureCount, 2);
     assert.equal(row?.attempts, 3);
+  });
+});
+
+describe('readyFeatureExists', () => {
+  test('says whether claimReadyFeatures would find a feature, and claims nothing', async () => {
+    const projectId = await seedProject(t.db, [
+      { id: 1, name: 'a' },
+      { id: 2, name: 'b' },
+      { id: 3, name: 'c', dependencies: [1] },
+    ]);
+    const ready = () => readyFeatureExists(t.db, { projectId, maxRetries: 3 });
+    assert.equal(await ready(), true);
+    assert.equal(await readyFeatureExists(t.db, { projectId, maxRetries: 3, exclude: [1, 2] }), false, 'excluded ids do not count');
+    assert.equal(await ready(), true, 'nothing was claimed');
+    assert.deepEqual((await claimAll(projectId)).map((c) => c.id).sort(), [1, 2]);
+    assert.equal(await ready(), false, 'in progress, or waiting on a dependency');
+    await markFeature(t.db, { projectId, featureId: 1, passes: true });
+    assert.equal(await ready(), true, 'its dependency passes');
   });
 });
 

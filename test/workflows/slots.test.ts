@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Claim } from '../../src/activities/types.ts';
 import type { RunningAgent } from '../../src/workflows/messages.ts';
-import { sortHandoffs } from '../../src/workflows/handoffs.ts';
+import { freeSlots, sortHandoffs } from '../../src/workflows/slots.ts';
 
 const claim = (featureId: number): Claim => ({ featureId, featureName: `f${featureId}`, attempt: 1, workflowId: `autocoder/p/coding/${featureId}/1`, kind: 'coding' });
 const agent = (featureId: number, kind: RunningAgent['kind'] = 'coding'): RunningAgent => ({ workflowId: `autocoder/p/${kind}/${featureId}/1`, kind, featureId, featureName: `f${featureId}`, startedAt: '2026-01-01T00:00:00Z' });
@@ -22,4 +22,11 @@ test('a closed run (paused, draining, stopping) and held features release; a fea
   assert.deepEqual(ids(sortHandoffs([claim(5), claim(6)], [], { ...gate, held: new Set([5]) }).release), [5]);
   const dropped = sortHandoffs([claim(5)], [agent(5)], gate);
   assert.deepEqual([ids(dropped.start), ids(dropped.release)], [[], []]);
+});
+
+test('free slots: coding first up to concurrency, testers take what is left under maxAgents, none in yolo', () => {
+  const settings = { concurrency: 3, maxAgents: 4, testingRatio: 2, yolo: false };
+  assert.deepEqual(freeSlots([agent(1)], settings), { coding: 1, codingSlots: 2, testingSlots: 1 });
+  assert.deepEqual(freeSlots([agent(1), agent(2, 'testing')], { ...settings, yolo: true }), { coding: 1, codingSlots: 2, testingSlots: 0 });
+  assert.deepEqual(freeSlots([agent(1), agent(2), agent(3), agent(4, 'testing')], settings), { coding: 3, codingSlots: 0, testingSlots: 0 });
 });
