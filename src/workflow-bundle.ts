@@ -26,13 +26,8 @@ function sourceHash(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-/**
- * Modules evaluated once per workflow thread and shared by every workflow it runs (the SDK
- * freezes them), instead of once per workflow: zod took ~5 ms of each agentRun's first task.
- * They must hold no per-workflow state: zod's only module state is its config, set at import,
- * and a WeakMap registry of schema metadata.
- */
-const sharedModules = ['zod'];
+/** Preloaded into each workflow thread's sandbox before the SDK freezes it; see each module. */
+const sharedModules = [join(srcDir, 'workflows', 'sandbox-shared-modules.ts')];
 const noStackTraces = join(srcDir, 'workflows', 'sandbox-no-stack-traces.ts');
 
 export async function loadWorkflowBundle(options: { rebuild?: boolean; stackTraces?: boolean } = {}): Promise<{ code: string; cached: boolean }> {

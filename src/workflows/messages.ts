@@ -4,7 +4,8 @@
  * Validation uses zod, which is pure and therefore safe inside the workflow sandbox.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { zod } from './sandbox-shared-modules.ts';
 
 export const TASK_QUEUE_DEFAULT = 'autocoder';
 export const PROJECT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -41,48 +42,48 @@ const projectIdRule = 'must be a slug: lowercase letters, digits and dashes, sta
  * of its first workflow task although only projectRun parses anything.
  */
 function buildSchemas() {
-  const runningAgent = z.object({
-    workflowId: z.string(),
-    kind: z.enum(agentKinds),
-    featureId: z.number().int().nullable(),
-    featureName: z.string(),
-    startedAt: z.string(),
+  const runningAgent = zod.object({
+    workflowId: zod.string(),
+    kind: zod.enum(agentKinds),
+    featureId: zod.number().int().nullable(),
+    featureName: zod.string(),
+    startedAt: zod.string(),
   });
-  const claim = z.object({ featureId: z.number().int(), featureName: z.string(), attempt: z.number().int(), workflowId: z.string(), kind: z.enum(agentKinds) });
-  const failure = z.object({ featureId: z.number().int(), count: z.number().int(), lastError: z.string().nullable() });
+  const claim = zod.object({ featureId: zod.number().int(), featureName: zod.string(), attempt: zod.number().int(), workflowId: zod.string(), kind: zod.enum(agentKinds) });
+  const failure = zod.object({ featureId: zod.number().int(), count: zod.number().int(), lastError: zod.string().nullable() });
   /** What a run carries across continue-as-new: everything the loop cannot re-read from Postgres. */
-  const carried = z.object({
-    startedAt: z.string(),
-    running: z.array(runningAgent),
-    failures: z.array(failure),
-    held: z.array(z.number().int()),
-    paused: z.boolean(),
-    draining: z.boolean(),
-    concurrency: z.number().int(),
-    testingRatio: z.number().int(),
-    agentsStarted: z.number().int(),
-    continuedAsNew: z.number().int(),
+  const carried = zod.object({
+    startedAt: zod.string(),
+    running: zod.array(runningAgent),
+    failures: zod.array(failure),
+    held: zod.array(zod.number().int()),
+    paused: zod.boolean(),
+    draining: zod.boolean(),
+    concurrency: zod.number().int(),
+    testingRatio: zod.number().int(),
+    agentsStarted: zod.number().int(),
+    continuedAsNew: zod.number().int(),
     /** Claims agents made for the run (AgentSpec.claimNext) that reached it as it continued as new. */
-    handoffs: z.array(claim).optional(),
+    handoffs: zod.array(claim).optional(),
   });
-  const projectRunInput = z
+  const projectRunInput = zod
     .object({
-      projectId: z.string().regex(PROJECT_ID_PATTERN, projectIdRule),
-      projectDir: z.string().min(1, 'must be the project directory'),
-      concurrency: z.number().int().min(1).default(3),
-      maxConcurrency: z.number().int().min(1).max(50).default(limits.concurrency.max).describe('upper bound accepted by setConcurrency'),
-      testingRatio: z.number().int().min(limits.testingRatio.min).max(limits.testingRatio.max).default(1),
-      maxAgents: z.number().int().min(limits.maxAgents.min).max(limits.maxAgents.max).default(10).describe('coding + testing agents at once'),
-      yolo: z.boolean().default(false),
-      model: z.string().min(1).optional(),
-      agent: z.enum(agentAdapters).default('claude'),
-      agentCmd: z.array(z.string()).min(1).optional().describe('argv template of the command adapter'),
-      maxRetries: z.number().int().min(1).max(100).default(3),
-      pollIntervalMs: z.number().int().min(100).max(3_600_000).default(5000),
-      agentTimeoutMs: z.number().int().min(1000).optional(),
-      simulate: z.record(z.string(), z.unknown()).optional().describe('behaviour of the simulate adapter'),
-      budgetUsd: z.number().positive().optional(),
-      continueAsNewAfterPasses: z.number().int().min(1).optional()
+      projectId: zod.string().regex(PROJECT_ID_PATTERN, projectIdRule),
+      projectDir: zod.string().min(1, 'must be the project directory'),
+      concurrency: zod.number().int().min(1).default(3),
+      maxConcurrency: zod.number().int().min(1).max(50).default(limits.concurrency.max).describe('upper bound accepted by setConcurrency'),
+      testingRatio: zod.number().int().min(limits.testingRatio.min).max(limits.testingRatio.max).default(1),
+      maxAgents: zod.number().int().min(limits.maxAgents.min).max(limits.maxAgents.max).default(10).describe('coding + testing agents at once'),
+      yolo: zod.boolean().default(false),
+      model: zod.string().min(1).optional(),
+      agent: zod.enum(agentAdapters).default('claude'),
+      agentCmd: zod.array(zod.string()).min(1).optional().describe('argv template of the command adapter'),
+      maxRetries: zod.number().int().min(1).max(100).default(3),
+      pollIntervalMs: zod.number().int().min(100).max(3_600_000).default(5000),
+      agentTimeoutMs: zod.number().int().min(1000).optional(),
+      simulate: zod.record(zod.string(), zod.unknown()).optional().describe('behaviour of the simulate adapter'),
+      budgetUsd: zod.number().positive().optional(),
+      continueAsNewAfterPasses: zod.number().int().min(1).optional()
         .describe('for tests and benchmarks: continue as new after this many scheduling passes of a run, as if the server suggested it'),
       carried: carried.optional(),
     })
@@ -92,20 +93,20 @@ function buildSchemas() {
       message: 'must not exceed maxConcurrency',
     });
   /** Sent by every agentRun child to its parent (by workflow ID, so it reaches the current run). */
-  const agentReport = z.object({
-    workflowId: z.string(),
-    kind: z.enum(agentKinds),
-    featureId: z.number().int().nullable(),
-    outcome: z.enum(['passed', 'failed', 'crashed', 'timed_out', 'stopped']),
-    featurePasses: z.boolean(),
-    failureCount: z.number().int(),
-    error: z.string().nullable(),
+  const agentReport = zod.object({
+    workflowId: zod.string(),
+    kind: zod.enum(agentKinds),
+    featureId: zod.number().int().nullable(),
+    outcome: zod.enum(['passed', 'failed', 'crashed', 'timed_out', 'stopped']),
+    featurePasses: zod.boolean(),
+    failureCount: zod.number().int(),
+    error: zod.string().nullable(),
     /** Claims made for the parent as the agent ended (AgentSpec.claimNext): start them or release them. */
-    next: z.array(claim).optional(),
+    next: zod.array(claim).optional(),
     /** With next: false when the agent found no other feature ready, so a scheduling pass can wait. */
-    moreReady: z.boolean().optional(),
+    moreReady: zod.boolean().optional(),
   });
-  return { runningAgent, failure, carried, projectRunInput, agentReport, featureIdArg: z.number().int().min(1) };
+  return { runningAgent, failure, carried, projectRunInput, agentReport, featureIdArg: zod.number().int().min(1) };
 }
 
 type Schemas = ReturnType<typeof buildSchemas>;
