@@ -3,7 +3,10 @@
  * Temporal dev server and Postgres, so every figure includes the whole path an agent takes.
  *
  *   npm run bench                                   every scenario, then bench/results/README.md
- *   bin/node bench/orchestration.ts chain20-c3      one scenario (names below)
+ *   npm run bench -- chain20-c3                     one scenario (names below)
+ *
+ * The npm script runs Node with the worker's V8 flags (those of bin/autocoder): the worker runs
+ * in this process.
  *
  * Per scenario: wall time from the first agent start to the last feature passing, per-feature
  * overhead (wall / features), dependency-to-start latency p50/p95 (a dependency's agent process
@@ -222,7 +225,7 @@ if (wanted.length === 0) {
   writeFileSync(join(resultsDir, 'README.md'), [
     '# Benchmark results', '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; commit ${commit()}; ${new Date().toISOString()}; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1 / 5 / 15 min: figures taken on a busy machine run slower).`,
-    'Command: `npm run bench` (one scenario: `bin/node bench/orchestration.ts <name>`). Zero-work agents (bench/agents/zero-work.cjs, the `command` adapter); wall time from the first agent start to the last feature passing.', '',
+    'Command: `npm run bench` (one scenario: `npm run bench -- <name>`). Zero-work agents (bench/agents/zero-work.cjs, the `command` adapter); wall time from the first agent start to the last feature passing.', '',
     ...table, '',
     'Claims: see [claim.md](claim.md) (`npm run bench:claim`). Worker start-up: see [startup.json](startup.json) (`npm run bench:startup`).', '',
     'The `step_*P50Ms` fields in each scenario JSON split dependency-to-start into report, parentTask, childStart, childTask and spawn (bench/timeline.ts).', '',
