@@ -58,6 +58,7 @@ class ProjectRun extends RunInbox {
   private counts: FeatureCounts = { total: 0, passing: 0, running: 0, pending: 0, blocked: 0, failed: 0 };
   private blocked: BlockedFeature[] = [];
   private lastPassAt = 0;
+  private patches = { waitWithIdlePass: false, goneOnTwoPolls: false };
   private agentsStarted = 0;
   private continuedAsNew = 0;
   /** Scheduling passes of this run (not carried): the continueAsNewAfterPasses knob counts them. */
@@ -79,6 +80,10 @@ class ProjectRun extends RunInbox {
   }
 
   async run(): Promise<ProjectRunResult> {
+    // This session's patches are asked for once, first thing: asked for right after a local
+    // activity, a patch did not replay when the task had been split there (seen after prepareRun).
+    const freeRunningPoll = wf.patched('free-running-poll');
+    this.patches = { waitWithIdlePass: wf.patched('wait-with-idle-pass'), goneOnTwoPolls: wf.patched('gone-on-two-polls') };
     if (!this.input.carried) {
       const done = await this.prepare();
       if (done) return done;
@@ -86,7 +91,6 @@ class ProjectRun extends RunInbox {
     this.phase = this.draining ? 'draining' : 'running';
     // One poll timer for the whole run, not one started and cancelled by every pass (two events
     // and two server timer tasks per pass, that is per agent that ends).
-    const freeRunningPoll = wf.patched('free-running-poll');
     if (freeRunningPoll) void this.pollForever().catch(() => undefined); // cancelled with the run
     for (;;) {
       if (freeRunningPoll) await wf.condition(() => this.woken);
@@ -123,7 +127,7 @@ class ProjectRun extends RunInbox {
   private passCanWait(): boolean {
     const { coding, testingSlots } = this.slots();
     const idle = !this.passDue && this.resumeLeft === 0 && coding > 0 && testingSlots === 0 && Date.now() - this.lastPassAt < 1000;
-    return idle && wf.patched('wait-with-idle-pass');
+    return idle && this.patches.waitWithIdlePass;
   }
 
   /**
@@ -235,7 +239,7 @@ class ProjectRun extends RunInbox {
       // the claim it left is resumed by the next pass like any stranded one. One that ended a
       // moment ago may have its report on the way: only the next poll that finds it gone too frees it.
       if (this.reports.some((r) => r.workflowId === workflowId)) continue;
-      if (!this.suspects.has(workflowId) && wf.patched('gone-on-two-polls')) { this.suspects.add(workflowId); continue; }
+      if (!this.suspects.has(workflowId) && this.patches.goneOnTwoPolls) { this.suspects.add(workflowId); continue; }
       wf.log.warn('agent run ended without reporting; freeing its slot', { workflowId });
       this.running.delete(workflowId);
       this.suspects.delete(workflowId);
