@@ -4,6 +4,7 @@
  * the agents (children this process reaped: the launchers and the agents under them).
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { statFields } from '../src/supervisor/proc.ts';
 
 const TICK_MS = 10; // USER_HZ is 100 on every Linux this runs on
 
@@ -11,8 +12,8 @@ type Ticks = { own: number; reaped: number; ppid: number };
 
 function ticksOf(pid: number | 'self'): Ticks | null {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const fields = statFields(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+    if (!fields) return null;
     const field = (n: number): number => Number(fields[n - 3]);
     return { own: field(14) + field(15), reaped: field(16) + field(17), ppid: field(4) };
   } catch {

@@ -57,7 +57,7 @@ export const envSchema = z.object({
     .enum(['0', '1'], 'must be 0 or 1')
     .default('0')
     .transform((text) => text === '1')
-    .describe('1: workflows keep stack traces (errors, the UI\'s Stack Trace tab) at ~15 ms of worker CPU per agent run; the worker then bundles at start'),
+    .describe('1: workflows keep stack traces (errors, the UI\'s Stack Trace tab) at ~10 ms of worker CPU per agent run; the worker then bundles at start'),
 });
 
 export type EnvVarName = keyof typeof envSchema.shape;

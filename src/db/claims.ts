@@ -52,18 +52,22 @@ type ClaimRow = { id: number; name: string; priority: number; attempt: number; c
  * per feature (leaks with its session, invisible in the table); computing the ready set in Node
  * (reads the whole project per claim and still needs a fenced write).
  */
+/** The features of `f` (an alias of features) that a coding agent may claim now. */
+function readyToClaim(input: Omit<ClaimReadyInput, 'limit' | 'ownerPrefix'>) {
+  return sql<boolean>`f.project_id = ${input.projectId}
+        AND NOT f.passes AND NOT f.in_progress
+        AND f.failure_count < ${input.maxRetries}::int
+        AND f.id <> ALL(${[...(input.exclude ?? [])]}::int[])
+        AND ${dependenciesPass}`;
+}
+
 export async function claimReadyFeatures(db: Kysely<Database>, input: ClaimReadyInput): Promise<ClaimedFeature[]> {
   if (input.limit <= 0) return [];
-  const exclude = [...(input.exclude ?? [])];
   const { rows } = await sql<ClaimRow>`
     WITH candidates AS (
       SELECT f.project_id, f.id
       FROM features f
-      WHERE f.project_id = ${input.projectId}
-        AND NOT f.passes AND NOT f.in_progress
-        AND f.failure_count < ${input.maxRetries}::int
-        AND f.id <> ALL(${exclude}::int[])
-        AND ${dependenciesPass}
+      WHERE ${readyToClaim(input)}
       ORDER BY f.score DESC, f.priority, f.id
       LIMIT ${input.limit}::int
       FOR UPDATE OF f SKIP LOCKED
@@ -84,15 +88,7 @@ export async function claimReadyFeatures(db: Kysely<Database>, input: ClaimReady
 
 /** Whether a feature is ready to claim (a candidate of claimReadyFeatures), claiming nothing. */
 export async function readyFeatureExists(db: Kysely<Database>, input: Omit<ClaimReadyInput, 'limit' | 'ownerPrefix'>): Promise<boolean> {
-  const exclude = [...(input.exclude ?? [])];
-  const { rows } = await sql<{ ready: number }>`
-    SELECT 1 AS ready FROM features f
-    WHERE f.project_id = ${input.projectId}
-      AND NOT f.passes AND NOT f.in_progress
-      AND f.failure_count < ${input.maxRetries}::int
-      AND f.id <> ALL(${exclude}::int[])
-      AND ${dependenciesPass}
-    LIMIT 1`.execute(db);
+  const { rows } = await sql<{ ready: number }>`SELECT 1 AS ready FROM features f WHERE ${readyToClaim(input)} LIMIT 1`.execute(db);
   return rows.length > 0;
 }
 

@@ -24,13 +24,19 @@ export type ProcessRef = { pid: number; startTime: number };
 
 const isLinux = process.platform === 'linux';
 
-/** Parses /proc/<pid>/stat. The command name is in parentheses and may itself hold spaces or ')'. */
-function parseStat(text: string): ProcessInfo | null {
+/**
+ * The fields of a /proc/<pid>/stat line after the command name (which is in parentheses and may
+ * itself hold spaces or ')'): field n of proc(5) is at index n - 3, from field 3 (state).
+ */
+export function statFields(text: string): string[] | null {
   const close = text.lastIndexOf(')');
-  if (close < 0) return null;
+  return close < 0 ? null : text.slice(close + 2).split(' ');
+}
+
+function parseStat(text: string): ProcessInfo | null {
+  const fields = statFields(text);
+  if (!fields) return null;
   const pid = Number.parseInt(text, 10);
-  // Fields after the name start at field 3 (state); field n is at index n - 3.
-  const fields = text.slice(close + 2).split(' ');
   const field = (n: number): number => Number(fields[n - 3]);
   const info: ProcessInfo = {
     pid,
