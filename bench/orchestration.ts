@@ -4,6 +4,7 @@
  *
  *   npm run bench                                   every scenario, then bench/results/README.md
  *   npm run bench -- chain20-c3                     one scenario (names below)
+ *   npm run bench -- --agent node                   Node zero-work agents instead of C ones
  *
  * The npm script runs Node with the worker's V8 flags (those of bin/autocoder): the worker runs
  * in this process.
@@ -31,19 +32,19 @@ import { privateStackConfig, stackDown, stackUp } from '../src/stack/index.ts';
 import { createAutocoderWorker } from '../src/worker.ts';
 import { logFileFor } from '../src/activities/supervise.ts';
 import { readStatusFile, statusPathFor } from '../src/supervisor/index.ts';
+import { agentChoices, zeroWorkAgent, type AgentChoice, type ZeroWorkAgent } from './agents/build.ts';
 import { cpuPerFeature, cpuSnapshot } from './cpu.ts';
 import { scenarios, type Scenario } from './scenarios.ts';
 import { percentile, segments, stepTimeline, type StepTimeline } from './timeline.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = join(root, 'bench', 'results');
-const zeroWorkAgent = join(root, 'bench', 'agents', 'zero-work.cjs');
 
 type Result = Record<string, number | string | null>;
 
 type Stack = Awaited<ReturnType<typeof stackUp>>;
 
-async function runScenario(scenario: Scenario, stack: Stack, home: string): Promise<Result> {
+async function runScenario(scenario: Scenario, stack: Stack, home: string, agent: ZeroWorkAgent): Promise<Result> {
   const dbName = `bench_${scenario.name.replace(/[^a-z0-9]/g, '_')}_${process.pid}`;
   const admin = createDb(stack.databaseUrl, { poolSize: 1 });
   await sql`DROP DATABASE IF EXISTS ${sql.id(dbName)}`.execute(admin.db);
@@ -70,7 +71,7 @@ async function runScenario(scenario: Scenario, stack: Stack, home: string): Prom
   const temporal = await connectTemporal(temporalTarget);
   const runSettings = {
     concurrency: scenario.concurrency, maxConcurrency: Math.max(5, scenario.concurrency), maxAgents: scenario.concurrency + 1,
-    testingRatio: 0, yolo: true, agent: 'command' as const, agentCmd: [process.execPath, zeroWorkAgent], pollIntervalMs: 5000,
+    testingRatio: 0, yolo: true, agent: 'command' as const, agentCmd: agent.argv, pollIntervalMs: 5000,
   };
   // Warm up: one single-feature run, so the worker has loaded its workflow bundle and opened its
   // connections; "idle" is this worker ready and waiting, as it is between runs.
@@ -161,6 +162,7 @@ async function runScenario(scenario: Scenario, stack: Stack, home: string): Prom
     description: scenario.description,
     features: n,
     concurrency: scenario.concurrency,
+    agent: agent.kind,
     outcome: result.outcome,
     wallMs: Math.round(wallMs),
     perFeatureMs: Math.round((wallMs / n) * 10) / 10,
@@ -191,13 +193,28 @@ function commit(): string {
   try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(); } catch { return 'unknown'; }
 }
 
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const args = process.argv.slice(2);
+const agentFlag = args.indexOf('--agent');
+const agentChoice = agentFlag >= 0 ? args[agentFlag + 1] : 'auto';
+if (!agentChoices.includes(agentChoice as AgentChoice)) {
+  console.error(`--agent: expected one of ${agentChoices.join(', ')}, got ${agentChoice ?? 'nothing'}`);
+  process.exit(2);
+}
+const wanted = args.filter((a, i) => !a.startsWith('--') && !(agentFlag >= 0 && i === agentFlag + 1));
 const selected = wanted.length ? scenarios.filter((s) => wanted.includes(s.name)) : scenarios.filter((s) => !s.heavy || process.argv.includes('--all'));
 if (selected.length === 0) {
   console.error(`unknown scenario ${wanted.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}`);
   process.exit(2);
 }
 
+let agent: ZeroWorkAgent;
+try {
+  agent = zeroWorkAgent(agentChoice as AgentChoice, join(root, '.autocoder-bench', 'agents'));
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
+console.log(`zero-work agent: ${agent.note}`);
 const home = join(root, '.autocoder-bench', `run-${process.pid}`);
 process.env.AUTOCODER_TOOLS_DIR ??= join(root, '.autocoder-test', 'tools');
 const config = await privateStackConfig(home);
@@ -206,7 +223,7 @@ mkdirSync(resultsDir, { recursive: true });
 const results: Result[] = [];
 try {
   for (const scenario of selected) {
-    const result = await runScenario(scenario, stack, home);
+    const result = await runScenario(scenario, stack, home, agent);
     results.push(result);
     writeFileSync(join(resultsDir, `${scenario.name}.json`), `${JSON.stringify({ ...result, commit: commit(), date: new Date().toISOString() }, null, 2)}\n`);
     result.loadAverage = loadavg()[0]!.toFixed(1);
@@ -218,14 +235,14 @@ try {
   rmSync(home, { recursive: true, force: true });
 }
 
-const columns = ['scenario', 'features', 'concurrency', 'outcome', 'wallMs', 'perFeatureMs', 'depToStartP50Ms', 'depToStartP95Ms', 'agentsSpawned', 'agentRunsNotPassed', 'featuresRunTwiceAtOnce', 'workerRssGrowthMb', 'historyEvents', 'continueAsNew', 'workerCpuMsPerFeature', 'serverCpuMsPerFeature', 'postgresCpuMsPerFeature', 'agentCpuMsPerFeature', 'pgTransactionsPerFeature', 'loadAverage'];
+const columns = ['scenario', 'features', 'concurrency', 'agent', 'outcome', 'wallMs', 'perFeatureMs', 'depToStartP50Ms', 'depToStartP95Ms', 'agentsSpawned', 'agentRunsNotPassed', 'featuresRunTwiceAtOnce', 'workerRssGrowthMb', 'historyEvents', 'continueAsNew', 'workerCpuMsPerFeature', 'serverCpuMsPerFeature', 'postgresCpuMsPerFeature', 'agentCpuMsPerFeature', 'pgTransactionsPerFeature', 'loadAverage'];
 const table = [`| ${columns.join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`, ...results.map((r) => `| ${columns.map((c) => String(r[c] ?? '')).join(' | ')} |`)];
 console.log(`\n${table.join('\n')}`);
 if (wanted.length === 0) {
   writeFileSync(join(resultsDir, 'README.md'), [
     '# Benchmark results', '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; commit ${commit()}; ${new Date().toISOString()}; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1 / 5 / 15 min: figures taken on a busy machine run slower).`,
-    'Command: `npm run bench` (one scenario: `npm run bench -- <name>`). Zero-work agents (bench/agents/zero-work.cjs, the `command` adapter); wall time from the first agent start to the last feature passing.', '',
+    `Command: \`npm run bench\` (one scenario: \`npm run bench -- <name>\`; Node agents: \`-- --agent node\`). Zero-work agents through the \`command\` adapter: ${agent.note}; wall time from the first agent start to the last feature passing.`, '',
     ...table, '',
     'Claims: see [claim.md](claim.md) (`npm run bench:claim`). Worker start-up: see [startup.json](startup.json) (`npm run bench:startup`).', '',
     'The `step_*P50Ms` fields in each scenario JSON split dependency-to-start into report, parentTask, childStart, childTask and spawn (bench/timeline.ts).', '',
