@@ -40,59 +40,62 @@ function installRuntime(level: NonNullable<AutocoderWorkerOptions['logLevel']>):
 export async function createAutocoderWorker(options: AutocoderWorkerOptions): Promise<AutocoderWorker> {
   installRuntime(options.logLevel ?? 'WARN');
   const database = createDb(options.databaseUrl, { applicationName: 'autocoder-worker' });
-  const temporal = await connectTemporal(options.temporal);
-  let connection: NativeConnection;
+  // Start-up (issue 10: under 1 s from exec to polling): the connections, the migration and the
+  // bundle at once, then the workflow threads start while orphans are reaped; nothing polls
+  // before run(). Whatever opened is closed again if any step fails.
+  const opened: { close: () => Promise<void> }[] = [database];
+  const close = async () => { await Promise.allSettled(opened.splice(0).map((c) => c.close())); };
+  const track = <T extends { close: () => Promise<void> }>(c: T): T => { opened.push(c); return c; };
   try {
-    await migrateToLatest(database.db);
-    connection = await NativeConnection.connect({ address: options.temporal.address, ...(await connectionExtras(options.temporal)) });
+    const [temporal, connection, bundle] = await Promise.all([
+      connectTemporal(options.temporal).then(track),
+      connectionExtras(options.temporal).then((extras) => NativeConnection.connect({ address: options.temporal.address, ...extras })).then(track),
+      loadWorkflowBundle({ stackTraces: options.workflowStackTraces ?? false }),
+      migrateToLatest(database.db),
+    ]);
+    const activities = createActivities({
+      db: database.db,
+      databaseUrl: options.databaseUrl,
+      temporal: temporal.client,
+      temporalAddress: options.temporal.address,
+      temporalNamespace: options.temporal.namespace,
+      stateDir: options.stateDir,
+      host: hostname(),
+      killGraceMs: options.killGraceMs,
+    });
+    const [worker] = await Promise.all([
+      Worker.create({
+        connection,
+        namespace: options.temporal.namespace,
+        taskQueue: options.taskQueue,
+        workflowBundle: { code: bundle.code },
+        activities,
+        maxConcurrentActivityTaskExecutions: (options.maxConcurrentAgents ?? 20) + 20,
+        // Two threads: a parent's scheduling task and a child's task often arrive together, and with
+        // one thread the second waited for the first (chain benchmark: ~10 ms per feature).
+        workflowThreadPoolSize: 2,
+        // Heartbeats carry cancellation back to superviseAgent. By default the SDK sends at most one
+        // per 0.8 x heartbeatTimeout (24 s), so a stop waited that long before any kill; now the
+        // activity's own cadence (every 2 s) decides.
+        maxHeartbeatThrottleInterval: '1s',
+        // On shutdown, agents are left running for the next worker to adopt; the grace only lets
+        // short feature-store activities finish.
+        shutdownGraceTime: '5s',
+      }),
+      activities.reapOrphans(),
+    ]);
+    return {
+      worker,
+      run: async () => {
+        try { await worker.run(); } finally { await close(); }
+      },
+      shutdown: async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+      },
+    };
   } catch (err) {
-    await Promise.allSettled([database.close(), temporal.close()]);
+    await close();
     if (err instanceof InfraError) throw err;
     throw new InfraError(`worker could not start: ${(err as Error).message}`, { hint: 'check `autocoder doctor`', cause: err });
   }
-  const activities = createActivities({
-    db: database.db,
-    databaseUrl: options.databaseUrl,
-    temporal: temporal.client,
-    temporalAddress: options.temporal.address,
-    temporalNamespace: options.temporal.namespace,
-    stateDir: options.stateDir,
-    host: hostname(),
-    killGraceMs: options.killGraceMs,
-  });
-  await activities.reapOrphans();
-  const bundle = await loadWorkflowBundle({ stackTraces: options.workflowStackTraces ?? false });
-  const worker = await Worker.create({
-    connection,
-    namespace: options.temporal.namespace,
-    taskQueue: options.taskQueue,
-    workflowBundle: { code: bundle.code },
-    activities,
-    maxConcurrentActivityTaskExecutions: (options.maxConcurrentAgents ?? 20) + 20,
-    // Two threads: a parent's scheduling task and a child's task often arrive together, and with one
-    // thread the second waited for the first (chain benchmark: ~10 ms per feature).
-    workflowThreadPoolSize: 2,
-    // Heartbeats carry cancellation back to superviseAgent. By default the SDK sends at most one
-    // per 0.8 x heartbeatTimeout (24 s), so a stop waited that long before any kill; now the
-    // activity's own cadence (every 2 s) decides.
-    maxHeartbeatThrottleInterval: '1s',
-    // On shutdown, agents are left running for the next worker to adopt; the grace only lets
-    // short feature-store activities finish.
-    shutdownGraceTime: '5s',
-  });
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await Promise.allSettled([connection.close(), temporal.close(), database.close()]);
-  };
-  return {
-    worker,
-    run: async () => {
-      try { await worker.run(); } finally { await close(); }
-    },
-    shutdown: async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-    },
-  };
 }

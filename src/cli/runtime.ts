@@ -24,12 +24,20 @@ export type RuntimeOptions = {
   start?: boolean;
 };
 
-export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+export type StackRuntime = Pick<Runtime, 'config' | 'stack' | 'temporalTarget'>;
+
+/** The configuration and the stack, with no connection of our own: what `autocoder worker` needs. */
+export async function openStack(options: RuntimeOptions = {}): Promise<StackRuntime> {
   const config = loadEnvConfig(process.env, options.overrides);
   const stack = options.start ? await ensureStack(config, { log: options.log ?? (() => undefined) }) : await runningStack(config);
   const temporalTarget: TemporalTarget = {
     address: stack.temporal.address, namespace: stack.temporal.namespace, uiUrl: stack.temporal.uiUrl ?? undefined, useEnvConfig: !stack.temporal.managed,
   };
+  return { config, stack, temporalTarget };
+}
+
+export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  const { config, stack, temporalTarget } = await openStack(options);
   const database = createDb(stack.databaseUrl, { applicationName: 'autocoder-cli' });
   let temporal: TemporalClient;
   try {
