@@ -1,7 +1,8 @@
 /**
  * CPU time by component over a benchmark run, from /proc (Linux; elsewhere every figure is null):
- * the Temporal dev server, Postgres (postmaster, its live backends and the ones it has reaped) and
- * the agents (children this process reaped: the launchers and the agents under them).
+ * the Temporal dev server, Postgres (postmaster, its live backends and the ones it has reaped),
+ * the spawn helper (part of the worker) and the agents (children this process or the spawn
+ * helper reaped: the launchers and the agents under them).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { statFields } from '../src/supervisor/proc.ts';
@@ -21,10 +22,10 @@ function ticksOf(pid: number | 'self'): Ticks | null {
   }
 }
 
-export type CpuSnapshot = { serverMs: number | null; postgresMs: number | null; agentsMs: number | null };
+export type CpuSnapshot = { serverMs: number | null; postgresMs: number | null; agentsMs: number | null; spawnHelperMs: number | null };
 
-export function cpuSnapshot(pids: { temporal?: number | undefined; postgres?: number | undefined }): CpuSnapshot {
-  if (process.platform !== 'linux') return { serverMs: null, postgresMs: null, agentsMs: null };
+export function cpuSnapshot(pids: { temporal?: number | undefined; postgres?: number | undefined; spawnHelper?: number | null }): CpuSnapshot {
+  if (process.platform !== 'linux') return { serverMs: null, postgresMs: null, agentsMs: null, spawnHelperMs: null };
   const server = pids.temporal === undefined ? null : ticksOf(pids.temporal);
   let postgres: number | null = null;
   if (pids.postgres !== undefined) {
@@ -38,10 +39,12 @@ export function cpuSnapshot(pids: { temporal?: number | undefined; postgres?: nu
     }
   }
   const self = ticksOf('self');
+  const helper = pids.spawnHelper ? ticksOf(pids.spawnHelper) : null;
   return {
     serverMs: server ? (server.own + server.reaped) * TICK_MS : null,
     postgresMs: postgres === null ? null : postgres * TICK_MS,
-    agentsMs: self ? self.reaped * TICK_MS : null,
+    agentsMs: self ? (self.reaped + (helper?.reaped ?? 0)) * TICK_MS : null,
+    spawnHelperMs: (helper?.own ?? 0) * TICK_MS,
   };
 }
 
@@ -52,5 +55,6 @@ export function cpuPerFeature(before: CpuSnapshot, after: CpuSnapshot, features:
     serverCpuMsPerFeature: per(before.serverMs, after.serverMs),
     postgresCpuMsPerFeature: per(before.postgresMs, after.postgresMs),
     agentCpuMsPerFeature: per(before.agentsMs, after.agentsMs),
+    spawnHelperCpuMsPerFeature: per(before.spawnHelperMs, after.spawnHelperMs),
   };
 }

@@ -32,6 +32,7 @@ import { privateStackConfig, stackDown, stackUp } from '../src/stack/index.ts';
 import { createAutocoderWorker } from '../src/worker.ts';
 import { logFileFor } from '../src/activities/supervise.ts';
 import { readStatusFile, statusPathFor } from '../src/supervisor/index.ts';
+import { spawnHelperPid } from '../src/supervisor/spawn-helper.ts';
 import { agentChoices, zeroWorkAgent, type AgentChoice, type ZeroWorkAgent } from './agents/build.ts';
 import { cpuPerFeature, cpuSnapshot } from './cpu.ts';
 import { scenarios, type Scenario } from './scenarios.ts';
@@ -84,7 +85,7 @@ async function runScenario(scenario: Scenario, stack: Stack, home: string, agent
   const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 50);
   const cpuBefore = process.cpuUsage();
   const xactBefore = await transactions(database.db, dbName);
-  const stackPids = { temporal: stack.temporal.pid, postgres: stack.postgres.pid };
+  const stackPids = { temporal: stack.temporal.pid, postgres: stack.postgres.pid, spawnHelper: spawnHelperPid() };
   const componentsBefore = cpuSnapshot(stackPids);
 
   const { handle } = await startOrJoinRun(temporal.client, taskQueue, { projectId, projectDir, ...runSettings });
@@ -177,7 +178,8 @@ async function runScenario(scenario: Scenario, stack: Stack, home: string, agent
     historyEvents,
     workflowRuns: runCount,
     continueAsNew: runCount - 1,
-    workerCpuMsPerFeature: Math.round(((cpu.user + cpu.system) / 1000 / n) * 10) / 10,
+    // The worker's process and its spawn helper.
+    workerCpuMsPerFeature: Math.round(((cpu.user + cpu.system) / 1000 / n + ((componentsAfter.spawnHelperMs ?? 0) - (componentsBefore.spawnHelperMs ?? 0)) / n) * 10) / 10,
     pgTransactionsPerFeature: Math.round(((xactAfter - xactBefore) / n) * 10) / 10,
     ...cpuPerFeature(componentsBefore, componentsAfter, n),
     ...(steps ? Object.fromEntries(segments.map((name) => [`step_${name}P50Ms`, steps[name].p50])) : {}),

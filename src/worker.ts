@@ -10,6 +10,7 @@ import { connectionExtras, connectTemporal, type TemporalTarget } from './client
 import { createDb } from './db/create-db.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { InfraError } from './errors.ts';
+import { prestartSpawnHelper } from './supervisor/spawn-helper.ts';
 import { loadWorkflowBundle } from './workflow-bundle.ts';
 
 export type AutocoderWorkerOptions = {
@@ -40,6 +41,7 @@ function installRuntime(level: NonNullable<AutocoderWorkerOptions['logLevel']>):
 export async function createAutocoderWorker(options: AutocoderWorkerOptions): Promise<AutocoderWorker> {
   installRuntime(options.logLevel ?? 'WARN');
   const database = createDb(options.databaseUrl, { applicationName: 'autocoder-worker' });
+  prestartSpawnHelper();
   // Start-up (issue 10: under 1 s from exec to polling): the connections, the migration and the
   // bundle at once, then the workflow threads start while orphans are reaped; nothing polls
   // before run(). Whatever opened is closed again if any step fails.

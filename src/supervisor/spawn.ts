@@ -12,6 +12,7 @@ import { AgentHandle } from './handle.ts';
 import type { LauncherEnd } from './handle.ts';
 import { appendLogNote, openLogForAppend, readLogTail } from './log.ts';
 import { readProcessStartTime } from './proc.ts';
+import { SpawnHelperLost, spawnHelper } from './spawn-helper.ts';
 import { statusPathFor } from './status-file.ts';
 import type { WatchOptions } from './types.ts';
 
@@ -30,6 +31,8 @@ export type SpawnAgentOptions = WatchOptions & {
   logPath: string;
   /** Where the launcher records the agent's exit. Default `<logPath>.status.json`. */
   statusPath?: string;
+  /** Fork the launcher from this process instead of through the spawn helper (spawn-helper.ts). */
+  direct?: boolean;
 };
 
 function validateArgv(argv: unknown): asserts argv is readonly string[] {
@@ -73,38 +76,47 @@ export async function spawnAgent(options: SpawnAgentOptions): Promise<AgentHandl
   // A status file left by an earlier run under the same path would be taken for this run's.
   rmSync(statusPath, { force: true });
   mkdirSync(dirname(statusPath), { recursive: true });
-  const logFd = openLogForAppend(logPath);
+  mkdirSync(dirname(logPath), { recursive: true });
   appendLogNote(logPath, `starting ${JSON.stringify(command)} with ${argv.length - 1} argument(s) in ${JSON.stringify(cwd)}`);
-  let child;
+  const launcherArgs = [LAUNCHER_PATH, statusPath, ...argv];
+  let started: { pid: number; startTime: number | null; launcherGone: Promise<LauncherEnd> };
   try {
-    // detached: the launcher leads a new session and process group (setsid) that outlives this
-    // worker. The child writes straight into the log file: no pipe through us.
-    child = spawn('/bin/sh', [LAUNCHER_PATH, statusPath, ...argv], {
-      cwd,
-      env,
-      detached: true,
-      stdio: ['ignore', logFd, logFd],
-    });
-  } finally {
-    closeSync(logFd); // the child holds its own copy
+    started = options.direct
+      ? await spawnHere(launcherArgs, cwd, env, logPath)
+      : await spawnHelper().spawn({ file: '/bin/sh', args: launcherArgs, cwd, env, logPath });
+  } catch (err) {
+    // The helper went away mid-request: a launcher may exist. Not the agent's failure: the caller
+    // retries, and a retry finds that launcher by its run ID instead of starting a second one.
+    if (err instanceof SpawnHelperLost) throw err;
+    throw fail(err);
   }
-  const pid = child.pid;
-  // Read now, before the event loop can reap the child: even a zombie still shows its start time.
-  const startTime = pid === undefined ? null : readProcessStartTime(pid);
-  if (pid === undefined || startTime === null) {
-    const cause = await new Promise<unknown>((resolve) => {
-      if (pid === undefined) child.once('error', resolve);
-      else resolve(new Error(`launcher pid ${pid} vanished before its start time could be read`));
-    });
-    throw fail(cause);
-  }
-  const launcherGone = new Promise<LauncherEnd>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  child.on('error', () => undefined); // errors after spawn (e.g. kill of a gone pid) change nothing
+  const { pid, startTime, launcherGone } = started;
+  if (startTime === null) throw fail(new Error(`launcher pid ${pid} vanished before its start time could be read`));
   appendLogNote(logPath, `launcher pid ${pid} (process group ${pid})`);
   return new AgentHandle(
     { ref: { pid, pgid: pid, startTime, logPath, statusPath, command }, command, adopted: false, startedAtMs, launcherGone },
     options,
   );
+}
+
+/** The launcher as this process's own child (`direct`): what the spawn helper does, in here. */
+async function spawnHere(args: string[], cwd: string, env: NodeJS.ProcessEnv, logPath: string): Promise<{ pid: number; startTime: number | null; launcherGone: Promise<LauncherEnd> }> {
+  const logFd = openLogForAppend(logPath);
+  let child;
+  try {
+    // detached: the launcher leads a new session and process group (setsid) that outlives this
+    // worker. The child writes straight into the log file: no pipe through us.
+    child = spawn('/bin/sh', args, { cwd, env, detached: true, stdio: ['ignore', logFd, logFd] });
+  } finally {
+    closeSync(logFd); // the child holds its own copy
+  }
+  const pid = child.pid;
+  if (pid === undefined) throw await new Promise<unknown>((resolve) => child.once('error', resolve));
+  // Read now, before the event loop can reap the child: even a zombie still shows its start time.
+  const startTime = readProcessStartTime(pid);
+  const launcherGone = new Promise<LauncherEnd>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  child.on('error', () => undefined); // errors after spawn (e.g. kill of a gone pid) change nothing
+  return { pid, startTime, launcherGone };
 }
