@@ -182,7 +182,7 @@ async function runScenario(scenario: Scenario, stack: Stack, home: string, agent
     workerCpuMsPerFeature: Math.round(((cpu.user + cpu.system) / 1000 / n + ((componentsAfter.spawnHelperMs ?? 0) - (componentsBefore.spawnHelperMs ?? 0)) / n) * 10) / 10,
     pgTransactionsPerFeature: Math.round(((xactAfter - xactBefore) / n) * 10) / 10,
     ...cpuPerFeature(componentsBefore, componentsAfter, n),
-    ...(steps ? Object.fromEntries(segments.map((name) => [`step_${name}P50Ms`, steps[name].p50])) : {}),
+    ...(steps ? Object.fromEntries(segments.flatMap((name) => [[`step_${name}P50Ms`, steps[name].p50], [`step_${name}P95Ms`, steps[name].p95]])) : {}),
   };
 }
 
@@ -230,7 +230,7 @@ try {
     writeFileSync(join(resultsDir, `${scenario.name}.json`), `${JSON.stringify({ ...result, commit: commit(), date: new Date().toISOString() }, null, 2)}\n`);
     result.loadAverage = loadavg()[0]!.toFixed(1);
     console.log(`${scenario.name}: ${result.outcome}, wall ${result.wallMs} ms, ${result.perFeatureMs} ms/feature, dep→start p50 ${result.depToStartP50Ms} p95 ${result.depToStartP95Ms} ms, +${result.workerRssGrowthMb} MB RSS, ${result.historyEvents} events / ${result.workflowRuns} runs`);
-    if (result.step_reportP50Ms !== undefined) console.log(`  dep→start p50 by segment (ms): ${segments.map((name) => `${name} ${result[`step_${name}P50Ms`] ?? '-'}`).join(', ')}`);
+    if (result.step_reportP50Ms !== undefined) console.log(`  dep→start p50 / p95 by segment (ms): ${segments.map((name) => `${name} ${result[`step_${name}P50Ms`] ?? '-'} / ${result[`step_${name}P95Ms`] ?? '-'}`).join(', ')}`);
   }
 } finally {
   await stackDown(config);
@@ -247,6 +247,6 @@ if (wanted.length === 0) {
     `Command: \`npm run bench\` (one scenario: \`npm run bench -- <name>\`; Node agents: \`-- --agent node\`). Zero-work agents through the \`command\` adapter: ${agent.note}; wall time from the first agent start to the last feature passing.`, '',
     ...table, '',
     'Claims: see [claim.md](claim.md) (`npm run bench:claim`). Worker start-up: see [startup.json](startup.json) (`npm run bench:startup`).', '',
-    'The `step_*P50Ms` fields in each scenario JSON split dependency-to-start into report, parentTask, childStart, childTask and spawn (bench/timeline.ts).', '',
+    'The `step_*P50Ms` and `step_*P95Ms` fields in each scenario JSON split dependency-to-start into report, parentTask, childStart, childTask and spawn (bench/timeline.ts).', '',
   ].join('\n'));
 }

@@ -46,7 +46,14 @@ describe('scenario 5: two workers, one SIGKILLed', suite, () => {
         const runs = await agentRunsOf(t.db, project);
         return runs.length === FEATURES && runs.every((r) => r.pid) && runs;
       });
-      const hostOf = new Map(atKill.map((r) => [r.id, parentOf(r.pid!)]));
+      // A launcher's parent is its worker's spawn helper (src/supervisor/spawn-helper.ts), whose
+      // parent is the worker.
+      const workerPids = new Set(workers.map((w) => w.process.pid));
+      const workerOf = (pid: number): number | null => {
+        const parent = parentOf(pid);
+        return parent !== null && workerPids.has(parent) ? parent : parent === null ? null : parentOf(parent);
+      };
+      const hostOf = new Map(atKill.map((r) => [r.id, workerOf(r.pid!)]));
       const perWorker = workers.map((w) => [...hostOf.values()].filter((p) => p === w.process.pid).length);
       split.push(perWorker.join('+'));
       if (perWorker.every((n) => n > 0)) shared++;
