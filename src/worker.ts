@@ -41,7 +41,6 @@ function installRuntime(level: NonNullable<AutocoderWorkerOptions['logLevel']>):
 export async function createAutocoderWorker(options: AutocoderWorkerOptions): Promise<AutocoderWorker> {
   installRuntime(options.logLevel ?? 'WARN');
   const database = createDb(options.databaseUrl, { applicationName: 'autocoder-worker' });
-  prestartSpawnHelper();
   // Start-up (issue 10: under 1 s from exec to polling): the connections, the migration and the
   // bundle at once, then the workflow threads start while orphans are reaped; nothing polls
   // before run(). Whatever opened is closed again if any step fails.
@@ -89,6 +88,10 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
     return {
       worker,
       run: async () => {
+        // The spawn helper starts with the polling rather than during start-up, where its own
+        // start (a fork of this process and ~50 ms of CPU) competed with the workflow threads'.
+        // A spawn that comes before it is ready waits for it.
+        prestartSpawnHelper();
         try { await worker.run(); } finally { await close(); }
       },
       shutdown: async () => {
