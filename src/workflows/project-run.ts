@@ -58,7 +58,7 @@ class ProjectRun extends RunInbox {
   private counts: FeatureCounts = { total: 0, passing: 0, running: 0, pending: 0, blocked: 0, failed: 0 };
   private blocked: BlockedFeature[] = [];
   private lastPassAt = 0;
-  private patches = { waitWithIdlePass: false, goneOnTwoPolls: false };
+  private patches = { waitWithIdlePass: false, goneOnTwoPolls: false, handoffPastUnreportedAttempt: false };
   private agentsStarted = 0;
   private continuedAsNew = 0;
   /** Scheduling passes of this run (not carried): the continueAsNewAfterPasses knob counts them. */
@@ -80,10 +80,13 @@ class ProjectRun extends RunInbox {
   }
 
   async run(): Promise<ProjectRunResult> {
-    // This session's patches are asked for once, first thing: asked for right after a local
+    // Patches from session 3 on are asked for once, first thing: asked for right after a local
     // activity, a patch did not replay when the task had been split there (seen after prepareRun).
     const freeRunningPoll = wf.patched('free-running-poll');
-    this.patches = { waitWithIdlePass: wf.patched('wait-with-idle-pass'), goneOnTwoPolls: wf.patched('gone-on-two-polls') };
+    this.patches = {
+      waitWithIdlePass: wf.patched('wait-with-idle-pass'), goneOnTwoPolls: wf.patched('gone-on-two-polls'),
+      handoffPastUnreportedAttempt: wf.patched('handoff-past-unreported-attempt'),
+    };
     if (!this.input.carried) {
       const done = await this.prepare();
       if (done) return done;
@@ -276,6 +279,7 @@ class ProjectRun extends RunInbox {
   private async takeHandoffs(): Promise<void> {
     const { start, release } = sortHandoffs(this.handoffs.splice(0), [...this.running.values()], {
       open: !this.stopRequested && !this.draining && !this.paused, held: this.held, concurrency: this.concurrency, maxAgents: this.input.maxAgents,
+      supersedeUnreported: this.patches.handoffPastUnreportedAttempt,
     });
     // Awaiting the starts ends this workflow task with them, before the scheduling pass that
     // follows runs its local activity: the new agents do not wait for it.

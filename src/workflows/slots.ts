@@ -27,17 +27,35 @@ export type HandoffGate = {
   held: ReadonlySet<number>;
   concurrency: number;
   maxAgents: number;
+  /**
+   * A handoff for a feature whose previous attempt still counts as running (its report not yet
+   * in) is started, not dropped (patch `handoff-past-unreported-attempt`). Without it such a
+   * claim was neither started nor released, and the feature waited for the stranded-claim grace
+   * (30 s) before a pass resumed it under a new attempt.
+   */
+  supersedeUnreported?: boolean;
 };
+
+/** The attempt in an agentRun workflow ID (`…/<kind>/<featureId>/<attempt>`). */
+const attemptOf = (workflowId: string): number => Number(workflowId.slice(workflowId.lastIndexOf('/') + 1));
 
 export function sortHandoffs(handoffs: readonly Claim[], running: readonly RunningAgent[], gate: HandoffGate): { start: Claim[]; release: Claim[] } {
   const start: Claim[] = [];
   const release: Claim[] = [];
   let coding = running.filter((a) => a.kind === 'coding').length;
+  let total = running.length;
   for (const claim of handoffs) {
-    // A pass that ran while this claim was on its way took it for stranded and claimed the
-    // feature again: that claim is the live one, this one is gone.
-    if (running.some((a) => a.kind === 'coding' && a.featureId === claim.featureId)) continue;
-    const fits = gate.open && !gate.held.has(claim.featureId) && coding < gate.concurrency && running.length + start.length < gate.maxAgents;
+    const same = running.find((a) => a.kind === 'coding' && a.featureId === claim.featureId);
+    if (same) {
+      // A pass that ran while this claim was on its way took it for stranded and claimed the
+      // feature again: that claim (this attempt or a later one) is the live one, this one is gone.
+      if (!gate.supersedeUnreported || attemptOf(same.workflowId) >= claim.attempt) continue;
+      // An earlier attempt: it has ended (recording its outcome freed the feature for this claim)
+      // and its report is on the way. It holds no slot any more.
+      coding--;
+      total--;
+    }
+    const fits = gate.open && !gate.held.has(claim.featureId) && coding < gate.concurrency && total + start.length < gate.maxAgents;
     if (fits) coding++;
     (fits ? start : release).push(claim);
   }

@@ -30,3 +30,17 @@ test('free slots: coding first up to concurrency, testers take what is left unde
   assert.deepEqual(freeSlots([agent(1), agent(2, 'testing')], { ...settings, yolo: true }), { coding: 1, codingSlots: 2, testingSlots: 0 });
   assert.deepEqual(freeSlots([agent(1), agent(2), agent(3), agent(4, 'testing')], settings), { coding: 3, codingSlots: 0, testingSlots: 0 });
 });
+
+test('a handoff for the next attempt of a feature whose last attempt has not reported yet starts, in that attempt\'s slot', () => {
+  const next = { ...claim(5), attempt: 2, workflowId: 'autocoder/p/coding/5/2' };
+  const unreported = agent(5); // attempt 1: ended, its report on the way
+  const full = { ...gate, concurrency: 2, supersedeUnreported: true };
+  assert.deepEqual(ids(sortHandoffs([next], [unreported, agent(1)], full).start), [5]);
+  // Without the patch (histories recorded before it): dropped, as it was.
+  assert.deepEqual(sortHandoffs([next], [unreported, agent(1)], { ...full, supersedeUnreported: false }), { start: [], release: [] });
+  // A later attempt already running (a pass resumed the feature): this claim is gone.
+  const later = { ...agent(5), workflowId: 'autocoder/p/coding/5/3' };
+  assert.deepEqual(sortHandoffs([next], [later], full), { start: [], release: [] });
+  // The same attempt already running (a second copy of the report): nothing to do.
+  assert.deepEqual(sortHandoffs([next], [{ ...agent(5), workflowId: next.workflowId }], full), { start: [], release: [] });
+});
