@@ -4,7 +4,7 @@
  * The "in-memory tail" is read back from the end of that file when it is needed, bounded in bytes
  * and lines.
  */
-import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export const DEFAULT_TAIL_BYTES = 64 * 1024;
@@ -18,12 +18,25 @@ export function openLogForAppend(logPath: string): number {
   return openSync(logPath, 'a', 0o644);
 }
 
+const noteLine = (note: string): string => `--- autocoder supervisor ${new Date().toISOString()}: ${note}\n`;
+
 /** Appends one supervisor line (kill notices) so the log tells the whole story of the run. */
 export function appendLogNote(logPath: string, note: string): void {
   try {
-    appendFileSync(logPath, `--- autocoder supervisor ${new Date().toISOString()}: ${note}\n`);
+    appendFileSync(logPath, noteLine(note));
   } catch {
     // The log is for people; failing to annotate it must not fail the run.
+  }
+}
+
+export const launcherNote = (pid: number): string => `launcher pid ${pid} (process group ${pid})`;
+
+/** The same, through a log file descriptor the caller holds open (the spawner, around a spawn). */
+export function writeLogNote(logFd: number, note: string): void {
+  try {
+    writeSync(logFd, noteLine(note));
+  } catch {
+    // As above.
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
-import { openLogForAppend } from './log.ts';
+import { launcherNote, openLogForAppend, writeLogNote } from './log.ts';
 import { readProcessStartTime } from './proc.ts';
 import type { HelperReply, HelperRequest } from './spawn-helper.ts';
 
@@ -30,8 +30,10 @@ process.on('message', (request: HelperRequest) => {
   }
   let child;
   try {
+    writeLogNote(logFd, request.startNote);
     // As spawn.ts does: a new session and process group, output straight into the log file.
     child = spawn(request.file, request.args, { cwd: request.cwd, env: request.env, detached: true, stdio: ['ignore', logFd, logFd] });
+    if (child.pid !== undefined) writeLogNote(logFd, launcherNote(child.pid));
   } catch (err) {
     send({ type: 'failed', id, error: (err as Error).message });
     return;

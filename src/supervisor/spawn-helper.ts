@@ -18,7 +18,8 @@ import { isProcessAlive } from './proc.ts';
 const HELPER_PATH = fileURLToPath(new URL('./spawn-helper-process.ts', import.meta.url));
 const GONE_POLL_MS = 250;
 
-export type HelperRequest = { id: number; file: string; args: string[]; cwd: string; env: NodeJS.ProcessEnv; logPath: string };
+/** `startNote` goes into the log before the spawn, the launcher's pid after it. */
+export type HelperRequest = { id: number; file: string; args: string[]; cwd: string; env: NodeJS.ProcessEnv; logPath: string; startNote: string };
 export type HelperReply =
   | { type: 'spawned'; id: number; pid: number; startTime: number | null }
   | { type: 'failed'; id: number; error: string }

@@ -10,7 +10,7 @@ import { buildAgentEnv } from './env.ts';
 import { AgentRunError } from './errors.ts';
 import { AgentHandle } from './handle.ts';
 import type { LauncherEnd } from './handle.ts';
-import { appendLogNote, openLogForAppend, readLogTail } from './log.ts';
+import { launcherNote, openLogForAppend, readLogTail, writeLogNote } from './log.ts';
 import { readProcessStartTime } from './proc.ts';
 import { SpawnHelperLost, spawnHelper } from './spawn-helper.ts';
 import { statusPathFor } from './status-file.ts';
@@ -76,14 +76,14 @@ export async function spawnAgent(options: SpawnAgentOptions): Promise<AgentHandl
   // A status file left by an earlier run under the same path would be taken for this run's.
   rmSync(statusPath, { force: true });
   mkdirSync(dirname(statusPath), { recursive: true });
-  mkdirSync(dirname(logPath), { recursive: true });
-  appendLogNote(logPath, `starting ${JSON.stringify(command)} with ${argv.length - 1} argument(s) in ${JSON.stringify(cwd)}`);
+  // Written by the spawner into the log it opens (one file creation fewer on this thread).
+  const startNote = `starting ${JSON.stringify(command)} with ${argv.length - 1} argument(s) in ${JSON.stringify(cwd)}`;
   const launcherArgs = [LAUNCHER_PATH, statusPath, ...argv];
   let started: { pid: number; startTime: number | null; launcherGone: Promise<LauncherEnd> };
   try {
     started = options.direct
-      ? await spawnHere(launcherArgs, cwd, env, logPath)
-      : await spawnHelper().spawn({ file: '/bin/sh', args: launcherArgs, cwd, env, logPath });
+      ? await spawnHere(launcherArgs, cwd, env, logPath, startNote)
+      : await spawnHelper().spawn({ file: '/bin/sh', args: launcherArgs, cwd, env, logPath, startNote });
   } catch (err) {
     // The helper went away mid-request: a launcher may exist. Not the agent's failure: the caller
     // retries, and a retry finds that launcher by its run ID instead of starting a second one.
@@ -92,7 +92,6 @@ export async function spawnAgent(options: SpawnAgentOptions): Promise<AgentHandl
   }
   const { pid, startTime, launcherGone } = started;
   if (startTime === null) throw fail(new Error(`launcher pid ${pid} vanished before its start time could be read`));
-  appendLogNote(logPath, `launcher pid ${pid} (process group ${pid})`);
   return new AgentHandle(
     { ref: { pid, pgid: pid, startTime, logPath, statusPath, command }, command, adopted: false, startedAtMs, launcherGone },
     options,
@@ -100,13 +99,15 @@ export async function spawnAgent(options: SpawnAgentOptions): Promise<AgentHandl
 }
 
 /** The launcher as this process's own child (`direct`): what the spawn helper does, in here. */
-async function spawnHere(args: string[], cwd: string, env: NodeJS.ProcessEnv, logPath: string): Promise<{ pid: number; startTime: number | null; launcherGone: Promise<LauncherEnd> }> {
+async function spawnHere(args: string[], cwd: string, env: NodeJS.ProcessEnv, logPath: string, startNote: string): Promise<{ pid: number; startTime: number | null; launcherGone: Promise<LauncherEnd> }> {
   const logFd = openLogForAppend(logPath);
   let child;
   try {
+    writeLogNote(logFd, startNote);
     // detached: the launcher leads a new session and process group (setsid) that outlives this
     // worker. The child writes straight into the log file: no pipe through us.
     child = spawn('/bin/sh', args, { cwd, env, detached: true, stdio: ['ignore', logFd, logFd] });
+    if (child.pid !== undefined) writeLogNote(logFd, launcherNote(child.pid));
   } finally {
     closeSync(logFd); // the child holds its own copy
   }
