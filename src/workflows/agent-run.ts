@@ -42,11 +42,13 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
   let signal: string | null = null;
   let error: string | null = null;
   // A normal exit is settled and reported by the activity itself: the parent hears of it without
-  // waiting for a task of this workflow (dependency-to-start latency, issue 10). Deprecated rather
-  // than patched: what follows depends on the activity's result (a report or none), not on the
-  // marker, so histories with and without it replay alike, and a new run records neither the
-  // marker nor the search attribute update that comes with it (two events per agent run).
-  wf.deprecatePatch('report-from-supervisor');
+  // waiting for a task of this workflow (dependency-to-start latency, issue 10). What follows
+  // depends on the activity's result (a report or none), not on a patch marker, so the patch is
+  // deprecated; and since a deprecated patch may be absent from a history, it is asked for only
+  // when replaying, to match the (non-deprecated) marker of runs started before its deprecation.
+  // Asked for in a new run it would record a marker and a TemporalChangeVersion search attribute
+  // update (a visibility write): two events per agent run for nothing.
+  if (wf.workflowInfo().unsafe.isReplaying) wf.deprecatePatch('report-from-supervisor');
   let settled: Pick<AgentExitSummary, 'report' | 'parentNotified'> = {};
   try {
     const exit = await superviseAgent({ ...spec, reportTo: parentWorkflowId });
