@@ -2,7 +2,7 @@
  * The benchmark's zero-work agents (bench/agents): each, run as the `command` adapter runs it,
  * marks its own feature passing and no other, leaves the store alone for a testing agent, and
  * exits non-zero with a message when it cannot reach the database. The C one is built here as the
- * benchmark builds it; a machine without a compiler or libpq's headers skips it (and says why).
+ * benchmark builds it; a machine without a compiler or OpenSSL's headers skips it (and says why).
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,6 +54,15 @@ describe('zero-work agents', () => {
       const done = run({ AUTOCODER_AGENT_KIND: 'testing', AUTOCODER_PROJECT_ID: projectId, AUTOCODER_FEATURE_ID: '1', DATABASE_URL: t.url });
       assert.equal(done.status, 0, done.stderr);
       assert.equal((await getFeature(t.db, projectId, 1))?.passes, false);
+    });
+
+    test(`${name}: a wrong password is a non-zero exit with the server's message`, { skip }, () => {
+      const url = new URL(t.url);
+      assert.ok(url.password, 'the test database has a password (SCRAM is exercised)');
+      url.password = 'not-the-password';
+      const done = run({ AUTOCODER_AGENT_KIND: 'coding', AUTOCODER_PROJECT_ID: 'p', AUTOCODER_FEATURE_ID: '1', DATABASE_URL: url.toString() });
+      assert.notEqual(done.status, 0);
+      assert.match(done.stderr, /zero-work agent: .*password authentication failed/);
     });
 
     test(`${name}: an unreachable database is a non-zero exit with a message`, { skip }, () => {
