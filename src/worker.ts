@@ -38,6 +38,16 @@ function installRuntime(level: NonNullable<AutocoderWorkerOptions['logLevel']>):
   });
 }
 
+/**
+ * Promise.all that rejects only once every promise has settled: a connection that opens after a
+ * sibling failed is tracked by then, and closed with the rest.
+ */
+async function allOrThrowAfterAll<T extends readonly unknown[]>(promises: readonly [...{ [K in keyof T]: Promise<T[K]> }]): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 export async function createAutocoderWorker(options: AutocoderWorkerOptions): Promise<AutocoderWorker> {
   installRuntime(options.logLevel ?? 'WARN');
   const database = createDb(options.databaseUrl, { applicationName: 'autocoder-worker' });
@@ -48,7 +58,7 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
   const close = async () => { await Promise.allSettled(opened.splice(0).map((c) => c.close())); };
   const track = <T extends { close: () => Promise<void> }>(c: T): T => { opened.push(c); return c; };
   try {
-    const [temporal, connection, bundle] = await Promise.all([
+    const [temporal, connection, bundle] = await allOrThrowAfterAll([
       connectTemporal(options.temporal).then(track),
       connectionExtras(options.temporal).then((extras) => NativeConnection.connect({ address: options.temporal.address, ...extras })).then(track),
       loadWorkflowBundle({ stackTraces: options.workflowStackTraces ?? false }),
@@ -64,7 +74,7 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
       host: hostname(),
       killGraceMs: options.killGraceMs,
     });
-    const [worker] = await Promise.all([
+    const [worker] = await allOrThrowAfterAll([
       Worker.create({
         connection,
         namespace: options.temporal.namespace,
