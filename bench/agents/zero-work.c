@@ -78,7 +78,7 @@ static char next(void) {
   unsigned char head[5];
   readFull(head, 5);
   msgLen = be32(head + 1) - 4;
-  if (msgLen + 1 > sizeof msg) die("message too long", NULL);
+  if (msgLen + 2 > sizeof msg) die("message too long", NULL);
   msg[0] = head[0];
   readFull(msg + 1, msgLen);
   msg[1 + msgLen] = 0;
