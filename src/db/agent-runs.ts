@@ -5,6 +5,7 @@
  */
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { AgentKind, AgentOutcome, AgentRunRow, Database } from './tables.ts';
+import { attemptOf } from '../workflows/run-ids.ts';
 
 export type AgentStart = {
   id: string;
@@ -131,10 +132,4 @@ export async function listAgentRuns(
   let query = db.selectFrom('agent_runs').selectAll().where('project_id', '=', options.projectId);
   if (options.featureId !== undefined) query = query.where('feature_id', '=', options.featureId);
   return query.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(options.limit ?? 20).execute();
-}
-
-/** The attempt number of an agent run id `autocoder/<project>/<kind>/<feature|init>/<attempt>`. */
-export function attemptOf(runId: string): number {
-  const last = runId.slice(runId.lastIndexOf('/') + 1);
-  return /^\d+$/.test(last) ? Number(last) : 0;
 }

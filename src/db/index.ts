@@ -16,4 +16,5 @@ export {
 export { releaseClaim, recordOutcome, type OutcomeInput, type OutcomeResult, type ReleaseInput } from './transitions.ts';
 export { reconcile, type ReconcileInput, type ReconcileResult } from './reconcile.ts';
 export { heldClaims, type HeldClaim } from './held-claims.ts';
-export { recordAgentStart, recordAgentEnd, liveAgentRuns, listAgentRuns, attemptOf, type AgentStart, type AgentEnd } from './agent-runs.ts';
+export { recordAgentStart, recordAgentEnd, liveAgentRuns, listAgentRuns, type AgentStart, type AgentEnd } from './agent-runs.ts';
+export { attemptOf } from '../workflows/run-ids.ts';

@@ -6,7 +6,7 @@
 import { AgentHandle } from './handle.ts';
 import type { LauncherEnd } from './handle.ts';
 import { readFileSync } from 'node:fs';
-import { isDeadState, isProcessAlive, listProcesses, type ProcessRef } from './proc.ts';
+import { isDeadState, isProcessAlive, listProcesses, whenGone, type ProcessRef } from './proc.ts';
 import type { AgentProcessRef, WatchOptions } from './types.ts';
 
 export type AdoptAgentOptions = WatchOptions & {
@@ -26,15 +26,7 @@ export type AdoptAgentOptions = WatchOptions & {
 export async function adoptAgent(ref: AgentProcessRef, options: AdoptAgentOptions = {}): Promise<AgentHandle> {
   const pollMs = options.pollMs ?? 250;
   const alive = isProcessAlive(ref.pid, ref.startTime);
-  const launcherGone = alive
-    ? new Promise<LauncherEnd>((resolve) => {
-        const poll = (): void => {
-          if (isProcessAlive(ref.pid, ref.startTime)) setTimeout(poll, pollMs);
-          else resolve(null);
-        };
-        setTimeout(poll, pollMs);
-      })
-    : Promise.resolve<LauncherEnd>(null);
+  const launcherGone: Promise<LauncherEnd> = alive ? whenGone(ref.pid, ref.startTime, pollMs).then(() => null) : Promise.resolve(null);
   const command = ref.command ?? '(adopted)';
   return new AgentHandle({ ref, command, adopted: alive, startedAtMs: null, launcherGone }, options);
 }

@@ -80,6 +80,17 @@ export function isProcessAlive(pid: number, startTime?: number | null): boolean 
   return startTime === undefined || startTime === null || info.startTime === startTime;
 }
 
+/** Resolves once `pid` with that start time is gone (checked now, then every `pollMs`): how a process that is not our child is watched. */
+export function whenGone(pid: number, startTime: number, pollMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const poll = (): void => {
+      if (isProcessAlive(pid, startTime)) setTimeout(poll, pollMs);
+      else resolve();
+    };
+    poll();
+  });
+}
+
 /**
  * True once `pid` has at least one child (the launcher has started the agent). Linux only; where
  * /proc/<pid>/task/<pid>/children is missing it answers true rather than wait forever.

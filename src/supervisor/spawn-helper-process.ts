@@ -5,10 +5,7 @@
  *
  * Requests and replies are spawn-helper.ts's HelperRequest and HelperReply.
  */
-import { spawn } from 'node:child_process';
-import { closeSync } from 'node:fs';
-import { launcherNote, openLogForAppend, writeLogNote } from './log.ts';
-import { readProcessStartTime } from './proc.ts';
+import { forkLauncher } from './fork-launcher.ts';
 import type { HelperReply, HelperRequest } from './spawn-helper.ts';
 
 const send = (reply: HelperReply): void => {
@@ -19,35 +16,13 @@ process.on('disconnect', () => process.exit(0));
 // Ctrl-C in a terminal reaches the worker's whole process group: the worker decides what stops.
 process.on('SIGINT', () => undefined);
 
-process.on('message', (request: HelperRequest) => {
-  const { id } = request;
-  let logFd: number;
-  try {
-    logFd = openLogForAppend(request.logPath);
-  } catch (err) {
-    send({ type: 'failed', id, error: (err as Error).message });
-    return;
-  }
-  let child;
-  try {
-    writeLogNote(logFd, request.startNote);
-    // As spawn.ts does: a new session and process group, output straight into the log file.
-    child = spawn(request.file, request.args, { cwd: request.cwd, env: request.env, detached: true, stdio: ['ignore', logFd, logFd] });
-    if (child.pid !== undefined) writeLogNote(logFd, launcherNote(child.pid));
-  } catch (err) {
-    send({ type: 'failed', id, error: (err as Error).message });
-    return;
-  } finally {
-    closeSync(logFd);
-  }
-  const pid = child.pid;
-  if (pid === undefined) {
-    child.once('error', (err) => send({ type: 'failed', id, error: err.message }));
-    return;
-  }
-  // Read now, before this loop can reap the child: even a zombie still shows its start time.
-  const startTime = readProcessStartTime(pid);
-  child.on('error', () => undefined);
-  child.once('exit', (code, signal) => send({ type: 'exit', pid, code, signal }));
-  send({ type: 'spawned', id, pid, startTime });
+process.on('message', ({ id, ...launcher }: HelperRequest) => {
+  forkLauncher(launcher).then(
+    ({ pid, startTime, exited }) => {
+      send({ type: 'spawned', id, pid, startTime });
+      // Always after 'spawned': the worker registers the pid when that reply arrives.
+      void exited.then((end) => send({ type: 'exit', pid, code: end?.code ?? null, signal: end?.signal ?? null }));
+    },
+    (err: unknown) => send({ type: 'failed', id, error: (err as Error).message }),
+  );
 });

@@ -1,8 +1,9 @@
 /**
  * The spawn helper: a small Node process that starts launchers for the worker and tells it when
  * they exit. fork() copies the page tables of the process that calls it, so a spawn costs time
- * in proportion to the caller's memory: ~16 ms of the worker's main thread at its ~250 MB, ~1 ms
- * from the helper's ~45 MB, paid on the path from a dependency's exit to its dependant's start.
+ * in proportion to the caller's memory: at a worker's ~250 MB, ~11 ms of its CPU per spawn and
+ * ~20 ms to the handle, against ~2 ms and ~4–7 ms through the helper (`npm run bench:spawn`),
+ * paid on the path from a dependency's exit to its dependant's start.
  *
  * The launcher is the helper's child, not the worker's: its exit comes over the IPC channel. If
  * the helper goes away, the launchers it started run on (each leads its own session) and their
@@ -12,27 +13,26 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { ForkedLauncher, LauncherFork } from './fork-launcher.ts';
 import type { LauncherEnd } from './handle.ts';
-import { isProcessAlive } from './proc.ts';
+import { whenGone } from './proc.ts';
 
 const HELPER_PATH = fileURLToPath(new URL('./spawn-helper-process.ts', import.meta.url));
 const GONE_POLL_MS = 250;
 
-/** `startNote` goes into the log before the spawn, the launcher's pid after it. */
-export type HelperRequest = { id: number; file: string; args: string[]; cwd: string; env: NodeJS.ProcessEnv; logPath: string; startNote: string };
+export type HelperRequest = LauncherFork & { id: number };
 export type HelperReply =
   | { type: 'spawned'; id: number; pid: number; startTime: number | null }
   | { type: 'failed'; id: number; error: string }
   | { type: 'exit'; pid: number; code: number | null; signal: NodeJS.Signals | null };
 
-export type HelperSpawned = { pid: number; startTime: number | null; launcherGone: Promise<LauncherEnd> };
 
 /** The helper went away while a spawn was in flight: a launcher may or may not have started. */
 export class SpawnHelperLost extends Error {
   override name = 'SpawnHelperLost';
 }
 
-type Pending = { resolve: (spawned: HelperSpawned) => void; reject: (err: Error) => void };
+type Pending = { resolve: (spawned: ForkedLauncher) => void; reject: (err: Error) => void };
 type Running = { startTime: number | null; resolve: (end: LauncherEnd) => void };
 
 class SpawnHelper {
@@ -60,21 +60,16 @@ class SpawnHelper {
     return this.#child.pid;
   }
 
-  spawn(request: Omit<HelperRequest, 'id'>): Promise<HelperSpawned> {
+  spawn(request: LauncherFork): Promise<ForkedLauncher> {
     if (this.#gone) return Promise.reject(new SpawnHelperLost('the spawn helper is gone'));
     const id = this.#nextId++;
-    return new Promise<HelperSpawned>((resolve, reject) => {
+    return new Promise<ForkedLauncher>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       this.#updateRef();
       this.#child.send({ ...request, id } satisfies HelperRequest, (err) => {
         if (err) this.#settle(id)?.reject(new SpawnHelperLost(`the spawn helper did not take the request: ${err.message}`));
       });
     });
-  }
-
-  /** Stops the helper; launchers it started keep running and are watched through /proc. */
-  close(): void {
-    if (this.#child.connected) this.#child.disconnect();
   }
 
   #settle(id: number): Pending | undefined {
@@ -99,11 +94,11 @@ class SpawnHelper {
       return;
     }
     // Registered before the caller hears of the pid: the exit, sent after this reply, finds it.
-    const launcherGone = new Promise<LauncherEnd>((resolve) => {
+    const exited = new Promise<LauncherEnd>((resolve) => {
       this.#running.set(reply.pid, { startTime: reply.startTime, resolve });
     });
     this.#updateRef();
-    pending.resolve({ pid: reply.pid, startTime: reply.startTime, launcherGone });
+    pending.resolve({ pid: reply.pid, startTime: reply.startTime, exited });
   }
 
   #lost(): void {
@@ -116,11 +111,8 @@ class SpawnHelper {
     // Their exits will not come over the channel any more: watch them as adopted runs are watched.
     for (const [pid, running] of this.#running) {
       this.#running.delete(pid);
-      const poll = (): void => {
-        if (running.startTime !== null && isProcessAlive(pid, running.startTime)) setTimeout(poll, GONE_POLL_MS);
-        else running.resolve(null);
-      };
-      poll();
+      if (running.startTime === null) running.resolve(null);
+      else void whenGone(pid, running.startTime, GONE_POLL_MS).then(() => running.resolve(null));
     }
     this.#updateRef();
   }

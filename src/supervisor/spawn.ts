@@ -2,16 +2,14 @@
  * spawnAgent: start one agent argv (never through a shell) under the launcher, in a new session
  * and process group, with its output appended to a log file.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildAgentEnv } from './env.ts';
 import { AgentRunError } from './errors.ts';
 import { AgentHandle } from './handle.ts';
-import type { LauncherEnd } from './handle.ts';
-import { launcherNote, openLogForAppend, readLogTail, writeLogNote } from './log.ts';
-import { readProcessStartTime } from './proc.ts';
+import { forkLauncher, type ForkedLauncher, type LauncherFork } from './fork-launcher.ts';
+import { readLogTail } from './log.ts';
 import { SpawnHelperLost, spawnHelper } from './spawn-helper.ts';
 import { statusPathFor } from './status-file.ts';
 import type { WatchOptions } from './types.ts';
@@ -76,48 +74,24 @@ export async function spawnAgent(options: SpawnAgentOptions): Promise<AgentHandl
   // A status file left by an earlier run under the same path would be taken for this run's.
   rmSync(statusPath, { force: true });
   mkdirSync(dirname(statusPath), { recursive: true });
-  // Written by the spawner into the log it opens (one file creation fewer on this thread).
-  const startNote = `starting ${JSON.stringify(command)} with ${argv.length - 1} argument(s) in ${JSON.stringify(cwd)}`;
-  const launcherArgs = [LAUNCHER_PATH, statusPath, ...argv];
-  let started: { pid: number; startTime: number | null; launcherGone: Promise<LauncherEnd> };
+  const launch: LauncherFork = {
+    file: '/bin/sh', args: [LAUNCHER_PATH, statusPath, ...argv], cwd, env, logPath,
+    // Written by the spawner into the log it opens (one file creation fewer on this thread).
+    startNote: `starting ${JSON.stringify(command)} with ${argv.length - 1} argument(s) in ${JSON.stringify(cwd)}`,
+  };
+  let started: ForkedLauncher;
   try {
-    started = options.direct
-      ? await spawnHere(launcherArgs, cwd, env, logPath, startNote)
-      : await spawnHelper().spawn({ file: '/bin/sh', args: launcherArgs, cwd, env, logPath, startNote });
+    started = await (options.direct ? forkLauncher(launch) : spawnHelper().spawn(launch));
   } catch (err) {
     // The helper went away mid-request: a launcher may exist. Not the agent's failure: the caller
     // retries, and a retry finds that launcher by its run ID instead of starting a second one.
     if (err instanceof SpawnHelperLost) throw err;
     throw fail(err);
   }
-  const { pid, startTime, launcherGone } = started;
+  const { pid, startTime, exited: launcherGone } = started;
   if (startTime === null) throw fail(new Error(`launcher pid ${pid} vanished before its start time could be read`));
   return new AgentHandle(
     { ref: { pid, pgid: pid, startTime, logPath, statusPath, command }, command, adopted: false, startedAtMs, launcherGone },
     options,
   );
-}
-
-/** The launcher as this process's own child (`direct`): what the spawn helper does, in here. */
-async function spawnHere(args: string[], cwd: string, env: NodeJS.ProcessEnv, logPath: string, startNote: string): Promise<{ pid: number; startTime: number | null; launcherGone: Promise<LauncherEnd> }> {
-  const logFd = openLogForAppend(logPath);
-  let child;
-  try {
-    writeLogNote(logFd, startNote);
-    // detached: the launcher leads a new session and process group (setsid) that outlives this
-    // worker. The child writes straight into the log file: no pipe through us.
-    child = spawn('/bin/sh', args, { cwd, env, detached: true, stdio: ['ignore', logFd, logFd] });
-    if (child.pid !== undefined) writeLogNote(logFd, launcherNote(child.pid));
-  } finally {
-    closeSync(logFd); // the child holds its own copy
-  }
-  const pid = child.pid;
-  if (pid === undefined) throw await new Promise<unknown>((resolve) => child.once('error', resolve));
-  // Read now, before the event loop can reap the child: even a zombie still shows its start time.
-  const startTime = readProcessStartTime(pid);
-  const launcherGone = new Promise<LauncherEnd>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  child.on('error', () => undefined); // errors after spawn (e.g. kill of a gone pid) change nothing
-  return { pid, startTime, launcherGone };
 }

@@ -6,6 +6,7 @@
  */
 import type { Claim } from '../activities/types.ts';
 import type { RunningAgent } from './messages.ts';
+import { attemptOf } from './run-ids.ts';
 
 export type SlotSettings = { concurrency: number; maxAgents: number; testingRatio: number; yolo: boolean };
 
@@ -36,8 +37,6 @@ export type HandoffGate = {
   supersedeUnreported?: boolean;
 };
 
-/** The attempt in an agentRun workflow ID (`…/<kind>/<featureId>/<attempt>`). */
-const attemptOf = (workflowId: string): number => Number(workflowId.slice(workflowId.lastIndexOf('/') + 1));
 
 export function sortHandoffs(handoffs: readonly Claim[], running: readonly RunningAgent[], gate: HandoffGate): { start: Claim[]; release: Claim[] } {
   const start: Claim[] = [];
