@@ -55,11 +55,20 @@ try {
     const features = layeredFeatures(size, { layers: 25, seed: size });
     await upsertProject(db, { id: projectId, dir: `/tmp/${projectId}` });
     const importStart = performance.now();
-    await importFeatures(db, projectId, features.map((f) => ({
-      id: f.id, priority: f.priority, name: `Feature ${f.id}`, description: 'benchmark feature',
-      steps: ['implement', 'verify'], dependencies: f.dependencies === null ? null : [...f.dependencies],
-      passes: f.passes, in_progress: f.inProgress,
-    })));
+    await importFeatures(
+      db,
+      projectId,
+      features.map((f) => ({
+        id: f.id,
+        priority: f.priority,
+        name: `Feature ${f.id}`,
+        description: 'benchmark feature',
+        steps: ['implement', 'verify'],
+        dependencies: f.dependencies === null ? null : [...f.dependencies],
+        passes: f.passes,
+        in_progress: f.inProgress,
+      })),
+    );
     const importMs = performance.now() - importStart;
     await sql`ANALYZE features`.execute(db);
 
@@ -71,7 +80,14 @@ try {
       samples.push(performance.now() - start);
       if (!claim) break;
       await markFeature(db, { projectId, featureId: claim.id, passes: true, runId: claim.claimedBy });
-      await recordOutcome(db, { projectId, featureId: claim.id, owner: claim.claimedBy, kind: 'coding', outcome: 'passed', exitCode: 0 });
+      await recordOutcome(db, {
+        projectId,
+        featureId: claim.id,
+        owner: claim.claimedBy,
+        kind: 'coding',
+        outcome: 'passed',
+        exitCode: 0,
+      });
     }
     const s = stats(samples.slice(5)); // the first few warm the plan cache and the buffers
 
@@ -85,12 +101,21 @@ try {
       emptySamples.push(performance.now() - start);
       if (none.length > 0) throw new Error('expected nothing ready');
     }
-    const waiting = await db.selectFrom('features').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('project_id', '=', projectId).where('passes', '=', false).where('in_progress', '=', false).executeTakeFirstOrThrow();
+    const waiting = await db
+      .selectFrom('features')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('project_id', '=', projectId)
+      .where('passes', '=', false)
+      .where('in_progress', '=', false)
+      .executeTakeFirstOrThrow();
     const e = stats(emptySamples.slice(2));
-    rows.push(`| ${size.toLocaleString('en')} | ${s.n} | ${ms(s.p50)} | ${ms(s.p95)} | ${ms(s.p99)} | ${ms(s.max)} | ${ms(e.p50)} / ${ms(e.p95)} (${waiting.n} waiting) | ${ms(importMs)} |`);
-    process.stdout.write(`${size} features: claim p50 ${ms(s.p50)} ms, p95 ${ms(s.p95)} ms, p99 ${ms(s.p99)} ms (${s.n} claims); ` +
-      `nothing-ready claim p50 ${ms(e.p50)} ms, p95 ${ms(e.p95)} ms over ${waiting.n} waiting; import ${ms(importMs)} ms\n`);
+    rows.push(
+      `| ${size.toLocaleString('en')} | ${s.n} | ${ms(s.p50)} | ${ms(s.p95)} | ${ms(s.p99)} | ${ms(s.max)} | ${ms(e.p50)} / ${ms(e.p95)} (${waiting.n} waiting) | ${ms(importMs)} |`,
+    );
+    process.stdout.write(
+      `${size} features: claim p50 ${ms(s.p50)} ms, p95 ${ms(s.p95)} ms, p99 ${ms(s.p99)} ms (${s.n} claims); ` +
+        `nothing-ready claim p50 ${ms(e.p50)} ms, p95 ${ms(e.p95)} ms over ${waiting.n} waiting; import ${ms(importMs)} ms\n`,
+    );
     await db.deleteFrom('projects').where('id', '=', projectId).execute();
   }
 

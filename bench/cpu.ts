@@ -22,9 +22,18 @@ function ticksOf(pid: number | 'self'): Ticks | null {
   }
 }
 
-export type CpuSnapshot = { serverMs: number | null; postgresMs: number | null; agentsMs: number | null; spawnHelperMs: number | null };
+export type CpuSnapshot = {
+  serverMs: number | null;
+  postgresMs: number | null;
+  agentsMs: number | null;
+  spawnHelperMs: number | null;
+};
 
-export function cpuSnapshot(pids: { temporal?: number | undefined; postgres?: number | undefined; spawnHelper?: number | null }): CpuSnapshot {
+export function cpuSnapshot(pids: {
+  temporal?: number | undefined;
+  postgres?: number | undefined;
+  spawnHelper?: number | null;
+}): CpuSnapshot {
   if (process.platform !== 'linux') return { serverMs: null, postgresMs: null, agentsMs: null, spawnHelperMs: null };
   const server = pids.temporal === undefined ? null : ticksOf(pids.temporal);
   let postgres: number | null = null;
@@ -49,8 +58,13 @@ export function cpuSnapshot(pids: { temporal?: number | undefined; postgres?: nu
 }
 
 /** Milliseconds per feature spent by each component between two snapshots. */
-export function cpuPerFeature(before: CpuSnapshot, after: CpuSnapshot, features: number): Record<string, number | null> {
-  const per = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : Math.round(((b - a) / features) * 10) / 10);
+export function cpuPerFeature(
+  before: CpuSnapshot,
+  after: CpuSnapshot,
+  features: number,
+): Record<string, number | null> {
+  const per = (a: number | null, b: number | null): number | null =>
+    a === null || b === null ? null : Math.round(((b - a) / features) * 10) / 10;
   return {
     serverCpuMsPerFeature: per(before.serverMs, after.serverMs),
     postgresCpuMsPerFeature: per(before.postgresMs, after.postgresMs),

@@ -14,7 +14,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { isProcessAlive, spawnAgent } from '../src/supervisor/index.ts';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' }, grace: { type: 'string', default: '5000' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '20' }, grace: { type: 'string', default: '5000' } },
+});
 const runs = Number(values.runs);
 const graceMs = Number(values.grace);
 const fixtures = new URL('../test/fixtures/agents/', import.meta.url).pathname;
@@ -36,7 +38,13 @@ async function killOnce(scenario: 'stubborn' | 'polite', n: number): Promise<num
   const pids = (): number[] => {
     if (scenario === 'polite') return /started/.test(handle.tail()) ? [handle.pid] : [];
     try {
-      return [handle.pid, ...readFileSync(pidFile, 'utf8').trim().split('\n').map((line) => Number(line.split(' ')[1]))];
+      return [
+        handle.pid,
+        ...readFileSync(pidFile, 'utf8')
+          .trim()
+          .split('\n')
+          .map((line) => Number(line.split(' ')[1])),
+      ];
     } catch {
       return [];
     }
@@ -57,14 +65,18 @@ function stats(times: number[]): { p50: number; max: number } {
 }
 
 try {
-  console.log(`tree kill, ${runs} runs per scenario, grace ${graceMs} ms, node ${process.version}, ${process.platform}`);
+  console.log(
+    `tree kill, ${runs} runs per scenario, grace ${graceMs} ms, node ${process.version}, ${process.platform}`,
+  );
   console.log('scenario   processes  p50 ms   max ms   limit (grace + 1 s)');
   for (const scenario of ['polite', 'stubborn'] as const) {
     const times: number[] = [];
     for (let n = 0; n < runs; n++) times.push(await killOnce(scenario, n));
     const { p50, max } = stats(times);
     const processes = scenario === 'stubborn' ? '6' : '2';
-    console.log(`${scenario.padEnd(10)} ${processes.padEnd(10)} ${p50.toFixed(0).padStart(6)} ${max.toFixed(0).padStart(8)}   ${graceMs + 1000}`);
+    console.log(
+      `${scenario.padEnd(10)} ${processes.padEnd(10)} ${p50.toFixed(0).padStart(6)} ${max.toFixed(0).padStart(8)}   ${graceMs + 1000}`,
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

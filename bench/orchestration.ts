@@ -67,23 +67,37 @@ async function runScenario(scenario: Scenario, stack: Stack, home: string, agent
   const temporalTarget = { address: stack.temporal.address, namespace: stack.temporal.namespace };
   const taskQueue = `bench-${projectId}-${process.pid}`;
   const worker = await createAutocoderWorker({
-    temporal: temporalTarget, taskQueue, databaseUrl, stateDir: home, maxConcurrentAgents: scenario.concurrency + 5,
+    temporal: temporalTarget,
+    taskQueue,
+    databaseUrl,
+    stateDir: home,
+    maxConcurrentAgents: scenario.concurrency + 5,
   });
   const running = worker.run();
   const temporal = await connectTemporal(temporalTarget);
   const runSettings = {
-    concurrency: scenario.concurrency, maxConcurrency: Math.max(5, scenario.concurrency), maxAgents: scenario.concurrency + 1,
-    testingRatio: 0, yolo: true, agent: 'command' as const, agentCmd: agent.argv, pollIntervalMs: 5000,
+    concurrency: scenario.concurrency,
+    maxConcurrency: Math.max(5, scenario.concurrency),
+    maxAgents: scenario.concurrency + 1,
+    testingRatio: 0,
+    yolo: true,
+    agent: 'command' as const,
+    agentCmd: agent.argv,
+    pollIntervalMs: 5000,
   };
   // Warm up: one single-feature run, so the worker has loaded its workflow bundle and opened its
   // connections; "idle" is this worker ready and waiting, as it is between runs.
   await upsertProject(database.db, { id: `${projectId}-warmup`, dir: projectDir });
   await importFeatures(database.db, `${projectId}-warmup`, [{ id: 1, name: 'warm-up' }]);
-  await (await startOrJoinRun(temporal.client, taskQueue, { projectId: `${projectId}-warmup`, projectDir, ...runSettings })).handle.result();
+  await (
+    await startOrJoinRun(temporal.client, taskQueue, { projectId: `${projectId}-warmup`, projectDir, ...runSettings })
+  ).handle.result();
   await new Promise((r) => setTimeout(r, 1000));
   const idleRss = process.memoryUsage().rss;
   let peakRss = idleRss;
-  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 50);
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 50);
   const cpuBefore = process.cpuUsage();
   const xactBefore = await transactions(database.db, dbName);
   const stackPids = { temporal: stack.temporal.pid, postgres: stack.postgres.pid, spawnHelper: spawnHelperPid() };
@@ -97,18 +111,35 @@ async function runScenario(scenario: Scenario, stack: Stack, home: string, agent
   const xactAfter = await transactions(database.db, dbName);
 
   // Timeline from the launchers' status files: when each agent process started and exited.
-  const runs = await database.db.selectFrom('agent_runs').select(['id', 'feature_id', 'kind', 'outcome', 'error', 'started_at', 'ended_at']).where('project_id', '=', projectId).execute();
+  const runs = await database.db
+    .selectFrom('agent_runs')
+    .select(['id', 'feature_id', 'kind', 'outcome', 'error', 'started_at', 'ended_at'])
+    .where('project_id', '=', projectId)
+    .execute();
   // Agent runs that did not pass (each one a retried attempt), and features that two runs held at once.
   const notPassed = runs.filter((r) => r.outcome !== 'passed');
   const byFeature = new Map<number | null, typeof runs>();
-  for (const r of runs) if (r.kind === 'coding') byFeature.set(r.feature_id, [...(byFeature.get(r.feature_id) ?? []), r]);
-  const overlapping = [...byFeature.values()].filter((rs) => rs.some((a) => rs.some((b) => a !== b && a.started_at < (b.ended_at ?? new Date()) && b.started_at < (a.ended_at ?? new Date())))).length;
+  for (const r of runs)
+    if (r.kind === 'coding') byFeature.set(r.feature_id, [...(byFeature.get(r.feature_id) ?? []), r]);
+  const overlapping = [...byFeature.values()].filter((rs) =>
+    rs.some((a) =>
+      rs.some((b) => a !== b && a.started_at < (b.ended_at ?? new Date()) && b.started_at < (a.ended_at ?? new Date())),
+    ),
+  ).length;
   for (const r of notPassed.slice(0, 3)) {
     console.log(`  not passed: ${r.id} ${r.outcome}: ${r.error ?? ''}`);
-    for (const o of byFeature.get(r.feature_id) ?? []) console.log(`    ${o.id} ${o.outcome} ${o.started_at.toISOString()} .. ${o.ended_at?.toISOString()}`);
+    for (const o of byFeature.get(r.feature_id) ?? [])
+      console.log(`    ${o.id} ${o.outcome} ${o.started_at.toISOString()} .. ${o.ended_at?.toISOString()}`);
   }
-  const passedAt = new Map((await database.db.selectFrom('features').select(['id', 'updated_at']).where('project_id', '=', projectId).execute())
-    .map((f) => [f.id, f.updated_at.getTime()]));
+  const passedAt = new Map(
+    (
+      await database.db
+        .selectFrom('features')
+        .select(['id', 'updated_at'])
+        .where('project_id', '=', projectId)
+        .execute()
+    ).map((f) => [f.id, f.updated_at.getTime()]),
+  );
   const startOf = new Map<number, number>();
   const exitOf = new Map<number, number>();
   const runOf = new Map<number, string>();
@@ -148,9 +179,14 @@ async function runScenario(scenario: Scenario, stack: Stack, home: string, agent
   if (features.length <= 100) {
     const children = new Map<string, Awaited<ReturnType<typeof handle.fetchHistory>>>();
     for await (const child of temporal.client.workflow.list({ query: `ParentWorkflowId = '${handle.workflowId}'` })) {
-      children.set(child.workflowId, await temporal.client.workflow.getHandle(child.workflowId, child.runId).fetchHistory());
+      children.set(
+        child.workflowId,
+        await temporal.client.workflow.getHandle(child.workflowId, child.runId).fetchHistory(),
+      );
     }
-    const dependencies = new Map(features.filter((f) => (f.dependencies ?? []).length > 0).map((f) => [f.id, f.dependencies ?? []]));
+    const dependencies = new Map(
+      features.filter((f) => (f.dependencies ?? []).length > 0).map((f) => [f.id, f.dependencies ?? []]),
+    );
     steps = stepTimeline({ parents, children, runOf, dependencies, startOf, exitOf });
   }
   await worker.shutdown();
@@ -180,15 +216,29 @@ async function runScenario(scenario: Scenario, stack: Stack, home: string, agent
     workflowRuns: runCount,
     continueAsNew: runCount - 1,
     // The worker's process and its spawn helper.
-    workerCpuMsPerFeature: Math.round(((cpu.user + cpu.system) / 1000 / n + ((componentsAfter.spawnHelperMs ?? 0) - (componentsBefore.spawnHelperMs ?? 0)) / n) * 10) / 10,
+    workerCpuMsPerFeature:
+      Math.round(
+        ((cpu.user + cpu.system) / 1000 / n +
+          ((componentsAfter.spawnHelperMs ?? 0) - (componentsBefore.spawnHelperMs ?? 0)) / n) *
+          10,
+      ) / 10,
     pgTransactionsPerFeature: Math.round(((xactAfter - xactBefore) / n) * 10) / 10,
     ...cpuPerFeature(componentsBefore, componentsAfter, n),
-    ...(steps ? Object.fromEntries(segments.flatMap((name) => [[`step_${name}P50Ms`, steps[name].p50], [`step_${name}P95Ms`, steps[name].p95]])) : {}),
+    ...(steps
+      ? Object.fromEntries(
+          segments.flatMap((name) => [
+            [`step_${name}P50Ms`, steps[name].p50],
+            [`step_${name}P95Ms`, steps[name].p95],
+          ]),
+        )
+      : {}),
   };
 }
 
 async function transactions(db: ReturnType<typeof createDb>['db'], dbName: string): Promise<number> {
-  const { rows } = await sql<{ n: string }>`SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = ${dbName}`.execute(db);
+  const { rows } = await sql<{
+    n: string;
+  }>`SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = ${dbName}`.execute(db);
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -208,7 +258,11 @@ function calibrationMs(): number {
 }
 
 function commit(): string {
-  try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(); } catch { return 'unknown'; }
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 const args = process.argv.slice(2);
@@ -219,7 +273,9 @@ if (!agentChoices.includes(agentChoice as AgentChoice)) {
   process.exit(2);
 }
 const wanted = args.filter((a, i) => !a.startsWith('--') && !(agentFlag >= 0 && i === agentFlag + 1));
-const selected = wanted.length ? scenarios.filter((s) => wanted.includes(s.name)) : scenarios.filter((s) => !s.heavy || process.argv.includes('--all'));
+const selected = wanted.length
+  ? scenarios.filter((s) => wanted.includes(s.name))
+  : scenarios.filter((s) => !s.heavy || process.argv.includes('--all'));
 if (selected.length === 0) {
   console.error(`unknown scenario ${wanted.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}`);
   process.exit(2);
@@ -244,27 +300,73 @@ try {
     const calibration = calibrationMs();
     const result: Result = { ...(await runScenario(scenario, stack, home, agent)), calibrationMs: calibration };
     results.push(result);
-    writeFileSync(join(resultsDir, `${scenario.name}.json`), `${JSON.stringify({ ...result, commit: commit(), date: new Date().toISOString() }, null, 2)}\n`);
+    writeFileSync(
+      join(resultsDir, `${scenario.name}.json`),
+      `${JSON.stringify({ ...result, commit: commit(), date: new Date().toISOString() }, null, 2)}\n`,
+    );
     result.loadAverage = loadavg()[0]!.toFixed(1);
-    console.log(`${scenario.name}: ${result.outcome}, wall ${result.wallMs} ms, ${result.perFeatureMs} ms/feature, dep→start p50 ${result.depToStartP50Ms} p95 ${result.depToStartP95Ms} ms, +${result.workerRssGrowthMb} MB RSS, ${result.historyEvents} events / ${result.workflowRuns} runs`);
-    if (result.step_reportP50Ms !== undefined) console.log(`  dep→start p50 / p95 by segment (ms): ${segments.map((name) => `${name} ${result[`step_${name}P50Ms`] ?? '-'} / ${result[`step_${name}P95Ms`] ?? '-'}`).join(', ')}`);
+    console.log(
+      `${scenario.name}: ${result.outcome}, wall ${result.wallMs} ms, ${result.perFeatureMs} ms/feature, dep→start p50 ${result.depToStartP50Ms} p95 ${result.depToStartP95Ms} ms, +${result.workerRssGrowthMb} MB RSS, ${result.historyEvents} events / ${result.workflowRuns} runs`,
+    );
+    if (result.step_reportP50Ms !== undefined)
+      console.log(
+        `  dep→start p50 / p95 by segment (ms): ${segments.map((name) => `${name} ${result[`step_${name}P50Ms`] ?? '-'} / ${result[`step_${name}P95Ms`] ?? '-'}`).join(', ')}`,
+      );
   }
 } finally {
   await stackDown(config);
   rmSync(home, { recursive: true, force: true });
 }
 
-const columns = ['scenario', 'features', 'concurrency', 'agent', 'outcome', 'wallMs', 'perFeatureMs', 'depToStartP50Ms', 'depToStartP95Ms', 'agentsSpawned', 'agentRunsNotPassed', 'featuresRunTwiceAtOnce', 'workerRssGrowthMb', 'historyEvents', 'continueAsNew', 'workerCpuMsPerFeature', 'serverCpuMsPerFeature', 'postgresCpuMsPerFeature', 'agentCpuMsPerFeature', 'pgTransactionsPerFeature', 'loadAverage', 'calibrationMs'];
-const table = [`| ${columns.join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`, ...results.map((r) => `| ${columns.map((c) => String(r[c] ?? '')).join(' | ')} |`)];
+const columns = [
+  'scenario',
+  'features',
+  'concurrency',
+  'agent',
+  'outcome',
+  'wallMs',
+  'perFeatureMs',
+  'depToStartP50Ms',
+  'depToStartP95Ms',
+  'agentsSpawned',
+  'agentRunsNotPassed',
+  'featuresRunTwiceAtOnce',
+  'workerRssGrowthMb',
+  'historyEvents',
+  'continueAsNew',
+  'workerCpuMsPerFeature',
+  'serverCpuMsPerFeature',
+  'postgresCpuMsPerFeature',
+  'agentCpuMsPerFeature',
+  'pgTransactionsPerFeature',
+  'loadAverage',
+  'calibrationMs',
+];
+const table = [
+  `| ${columns.join(' | ')} |`,
+  `|${columns.map(() => '---').join('|')}|`,
+  ...results.map((r) => `| ${columns.map((c) => String(r[c] ?? '')).join(' | ')} |`),
+];
 console.log(`\n${table.join('\n')}`);
 if (wanted.length === 0) {
-  writeFileSync(join(resultsDir, 'README.md'), [
-    '# Benchmark results', '',
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; commit ${commit()}; ${new Date().toISOString()}; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1 / 5 / 15 min: figures taken on a busy machine run slower).`,
-    `Command: \`npm run bench\` (one scenario: \`npm run bench -- <name>\`; Node agents: \`-- --agent node\`). Zero-work agents through the \`command\` adapter: ${agent.note}; wall time from the first agent start to the last feature passing.`, '',
-    ...table, '',
-    'Claims: see [claim.md](claim.md) (`npm run bench:claim`). Worker start-up: see [startup.json](startup.json) (`npm run bench:startup`).', '',
-    '`calibrationMs`: a fixed CPU-bound workload timed just before the scenario (bench/orchestration.ts), lower is a faster hour: compare runs after scaling by it.', '',
-    'The `step_*P50Ms` and `step_*P95Ms` fields in each scenario JSON split dependency-to-start into report, parentTask, childStart, childTask and spawn (bench/timeline.ts).', '',
-  ].join('\n'));
+  writeFileSync(
+    join(resultsDir, 'README.md'),
+    [
+      '# Benchmark results',
+      '',
+      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; commit ${commit()}; ${new Date().toISOString()}; load average at the end ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' / ')} (1 / 5 / 15 min: figures taken on a busy machine run slower).`,
+      `Command: \`npm run bench\` (one scenario: \`npm run bench -- <name>\`; Node agents: \`-- --agent node\`). Zero-work agents through the \`command\` adapter: ${agent.note}; wall time from the first agent start to the last feature passing.`,
+      '',
+      ...table,
+      '',
+      'Claims: see [claim.md](claim.md) (`npm run bench:claim`). Worker start-up: see [startup.json](startup.json) (`npm run bench:startup`).',
+      '',
+      '`calibrationMs`: a fixed CPU-bound workload timed just before the scenario (bench/orchestration.ts), lower is a faster hour: compare runs after scaling by it.',
+      '',
+      'The `step_*P50Ms` and `step_*P95Ms` fields in each scenario JSON split dependency-to-start into report, parentTask, childStart, childTask and spawn (bench/timeline.ts).',
+      '',
+    ].join('\n'),
+  );
 }

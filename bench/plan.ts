@@ -28,7 +28,9 @@ for (const layers of [25, 250]) {
   }
   times.sort((a, b) => a - b);
   const ms = (t: number): string => t.toFixed(1).padStart(7);
-  rows.push(`| ${String(count).padStart(8)} | ${String(layers).padStart(6)} | ${String(edges).padStart(6)} | ${String(ready).padStart(5)} | ${ms(percentile(times, 50))} | ${ms(percentile(times, 95))} | ${ms(times[0] as number)} |`);
+  rows.push(
+    `| ${String(count).padStart(8)} | ${String(layers).padStart(6)} | ${String(edges).padStart(6)} | ${String(ready).padStart(5)} | ${ms(percentile(times, 50))} | ${ms(percentile(times, 95))} | ${ms(times[0] as number)} |`,
+  );
 }
 process.stdout.write(
   [

@@ -1,9 +1,20 @@
 /** Benchmark scenarios: feature graphs and concurrency (issue 10). */
 import type { FeatureEntry } from '../src/db/import.ts';
 
-export type Scenario = { name: string; description: string; concurrency: number; heavy?: boolean; features: () => FeatureEntry[] };
+export type Scenario = {
+  name: string;
+  description: string;
+  concurrency: number;
+  heavy?: boolean;
+  features: () => FeatureEntry[];
+};
 
-const feature = (id: number, dependencies: number[]): FeatureEntry => ({ id, name: `Feature ${id}`, priority: id, dependencies });
+const feature = (id: number, dependencies: number[]): FeatureEntry => ({
+  id,
+  name: `Feature ${id}`,
+  priority: id,
+  dependencies,
+});
 
 const independent = (n: number) => () => Array.from({ length: n }, (_, i) => feature(i + 1, []));
 const chain = (n: number) => () => Array.from({ length: n }, (_, i) => feature(i + 1, i === 0 ? [] : [i]));
@@ -27,6 +38,18 @@ export const scenarios: Scenario[] = [
   { name: 'chain20-c5', description: 'a chain of 20', concurrency: 5, features: chain(20) },
   { name: 'dag50-c3', description: '50-feature layered DAG (5 × 10)', concurrency: 3, features: layered(5, 10) },
   { name: 'dag50-c5', description: '50-feature layered DAG (5 × 10)', concurrency: 5, features: layered(5, 10) },
-  { name: 'dag1000-c20', description: '1,000-feature layered DAG (20 × 50)', concurrency: 20, heavy: true, features: layered(20, 50) },
-  { name: 'dag1000-c50', description: '1,000-feature layered DAG (20 × 50)', concurrency: 50, heavy: true, features: layered(20, 50) },
+  {
+    name: 'dag1000-c20',
+    description: '1,000-feature layered DAG (20 × 50)',
+    concurrency: 20,
+    heavy: true,
+    features: layered(20, 50),
+  },
+  {
+    name: 'dag1000-c50',
+    description: '1,000-feature layered DAG (20 × 50)',
+    concurrency: 50,
+    heavy: true,
+    features: layered(20, 50),
+  },
 ];

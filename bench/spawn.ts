@@ -20,7 +20,8 @@ const arg = (name: string, fallback: number): number => {
 };
 const rssMb = arg('--rss-mb', 250);
 const runs = arg('--runs', 30);
-const rssOf = (pid: number | 'self'): number => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
+const rssOf = (pid: number | 'self'): number =>
+  Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
 
 // Touched memory, as a worker's heaps and code are.
 const ballast: Buffer[] = [];
@@ -32,13 +33,21 @@ async function measure(direct: boolean): Promise<{ cpuMsPerSpawn: number; toHand
   const cpuBefore = process.cpuUsage();
   for (let i = 0; i < runs; i++) {
     const started = performance.now();
-    const handle = await spawnAgent({ argv: ['/bin/true'], cwd: dir, logPath: join(dir, `${direct ? 'direct' : 'helper'}-${i}.log`), direct });
+    const handle = await spawnAgent({
+      argv: ['/bin/true'],
+      cwd: dir,
+      logPath: join(dir, `${direct ? 'direct' : 'helper'}-${i}.log`),
+      direct,
+    });
     toHandle.push(performance.now() - started);
     await handle.outcome();
   }
   const cpu = process.cpuUsage(cpuBefore);
   toHandle.sort((a, b) => a - b);
-  return { cpuMsPerSpawn: Math.round(((cpu.user + cpu.system) / 1000 / runs) * 10) / 10, toHandleP50Ms: Math.round(toHandle[Math.floor(runs / 2)]! * 10) / 10 };
+  return {
+    cpuMsPerSpawn: Math.round(((cpu.user + cpu.system) / 1000 / runs) * 10) / 10,
+    toHandleP50Ms: Math.round(toHandle[Math.floor(runs / 2)]! * 10) / 10,
+  };
 }
 
 try {
@@ -47,11 +56,22 @@ try {
   const direct = await measure(true);
   const helperPid = spawnHelperPid();
   const result = {
-    runs, callerRssMb: rssOf('self'), helperRssMb: helperPid ? rssOf(helperPid) : null, direct, helper,
-    machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`, loadAverage: loadavg()[0]!.toFixed(1), date: new Date().toISOString(),
+    runs,
+    callerRssMb: rssOf('self'),
+    helperRssMb: helperPid ? rssOf(helperPid) : null,
+    direct,
+    helper,
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`,
+    loadAverage: loadavg()[0]!.toFixed(1),
+    date: new Date().toISOString(),
   };
-  writeFileSync(fileURLToPath(new URL('./results/spawn.json', import.meta.url)), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`caller RSS ${result.callerRssMb} MB, ${runs} spawns each: direct ${direct.cpuMsPerSpawn} ms of this process's CPU per spawn (handle p50 ${direct.toHandleP50Ms} ms); through the helper ${helper.cpuMsPerSpawn} ms (handle p50 ${helper.toHandleP50Ms} ms); helper RSS ${result.helperRssMb} MB`);
+  writeFileSync(
+    fileURLToPath(new URL('./results/spawn.json', import.meta.url)),
+    `${JSON.stringify(result, null, 2)}\n`,
+  );
+  console.log(
+    `caller RSS ${result.callerRssMb} MB, ${runs} spawns each: direct ${direct.cpuMsPerSpawn} ms of this process's CPU per spawn (handle p50 ${direct.toHandleP50Ms} ms); through the helper ${helper.cpuMsPerSpawn} ms (handle p50 ${helper.toHandleP50Ms} ms); helper RSS ${result.helperRssMb} MB`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

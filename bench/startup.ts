@@ -25,7 +25,9 @@ function startOnce(env: NodeJS.ProcessEnv): Promise<{ readyMs: number; rssMb: nu
     const started = performance.now();
     const child = spawn(join(root, 'bin', 'autocoder'), ['worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let seen = '';
-    child.stderr.on('data', (chunk: Buffer) => { seen += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+    });
     let ready: { readyMs: number; rssMb: number } | null = null;
     child.stdout.on('data', (chunk: Buffer) => {
       seen += chunk.toString();
@@ -36,7 +38,9 @@ function startOnce(env: NodeJS.ProcessEnv): Promise<{ readyMs: number; rssMb: nu
       ready = { readyMs, rssMb: Math.round(rssKb / 1024) };
       child.kill('SIGINT');
     });
-    child.on('exit', (code, signal) => (ready ? resolve(ready) : reject(new Error(`worker exited (${code ?? signal}) before it was ready:\n${seen}`))));
+    child.on('exit', (code, signal) =>
+      ready ? resolve(ready) : reject(new Error(`worker exited (${code ?? signal}) before it was ready:\n${seen}`)),
+    );
   });
 }
 
@@ -44,7 +48,12 @@ const home = join(root, '.autocoder-bench', `startup-${process.pid}`);
 process.env.AUTOCODER_TOOLS_DIR ??= join(root, '.autocoder-test', 'tools');
 const config = await privateStackConfig(home);
 const stack = await stackUp(config, { log: (line) => console.log(`[bench stack] ${line}`) });
-const env = { ...process.env, AUTOCODER_HOME: home, TEMPORAL_ADDRESS: stack.temporal.address, DATABASE_URL: stack.databaseUrl };
+const env = {
+  ...process.env,
+  AUTOCODER_HOME: home,
+  TEMPORAL_ADDRESS: stack.temporal.address,
+  DATABASE_URL: stack.databaseUrl,
+};
 const samples: { readyMs: number; rssMb: number }[] = [];
 try {
   await startOnce(env); // the first start also migrates the database: not a typical start
@@ -55,9 +64,15 @@ try {
 }
 const ready = samples.map((s) => s.readyMs).sort((a, b) => a - b);
 const result = {
-  runs, readyP50Ms: ready[Math.floor((ready.length - 1) / 2)], readyMaxMs: ready[ready.length - 1],
-  readyRssMb: Math.max(...samples.map((s) => s.rssMb)), machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`, loadAverage: loadavg()[0]!.toFixed(1),
+  runs,
+  readyP50Ms: ready[Math.floor((ready.length - 1) / 2)],
+  readyMaxMs: ready[ready.length - 1],
+  readyRssMb: Math.max(...samples.map((s) => s.rssMb)),
+  machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`,
+  loadAverage: loadavg()[0]!.toFixed(1),
   date: new Date().toISOString(),
 };
 writeFileSync(join(root, 'bench', 'results', 'startup.json'), `${JSON.stringify(result, null, 2)}\n`);
-console.log(`worker start-up, exec to polling: p50 ${result.readyP50Ms} ms, max ${result.readyMaxMs} ms over ${runs} starts; RSS when ready ${result.readyRssMb} MB`);
+console.log(
+  `worker start-up, exec to polling: p50 ${result.readyP50Ms} ms, max ${result.readyMaxMs} ms over ${runs} starts; RSS when ready ${result.readyRssMb} MB`,
+);

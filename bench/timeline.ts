@@ -46,14 +46,23 @@ export function stepTimeline(input: {
     const start = e.startChildWorkflowExecutionInitiatedEventAttributes;
     if (start?.workflowId) initiated.set(start.workflowId, at(e));
   }
-  const spans: Record<(typeof segments)[number], number[]> = { report: [], parentTask: [], childStart: [], childTask: [], spawn: [] };
+  const spans: Record<(typeof segments)[number], number[]> = {
+    report: [],
+    parentTask: [],
+    childStart: [],
+    childTask: [],
+    spawn: [],
+  };
   for (const [featureId, deps] of input.dependencies) {
     const run = input.runOf.get(featureId);
     const started = input.startOf.get(featureId);
-    const last = deps.reduce<number | null>((best, d) => (best === null || (input.exitOf.get(d) ?? 0) > (input.exitOf.get(best) ?? 0) ? d : best), null);
+    const last = deps.reduce<number | null>(
+      (best, d) => (best === null || (input.exitOf.get(d) ?? 0) > (input.exitOf.get(best) ?? 0) ? d : best),
+      null,
+    );
     const lastRun = last === null ? undefined : input.runOf.get(last);
     const exited = last === null ? undefined : input.exitOf.get(last);
-    const childEvents = run ? input.children.get(run)?.events ?? [] : [];
+    const childEvents = run ? (input.children.get(run)?.events ?? []) : [];
     const taskStarted = childEvents.find((e) => e.workflowTaskStartedEventAttributes);
     const activityStarted = childEvents.find((e) => e.activityTaskStartedEventAttributes);
     if (!run || !lastRun || started === undefined || exited === undefined || !taskStarted || !activityStarted) continue;
@@ -62,5 +71,7 @@ export function stepTimeline(input: {
     if (marks.some((m) => m === undefined) || !marks.every((m, i) => i === 0 || m! >= marks[i - 1]!)) continue;
     segments.forEach((name, i) => spans[name].push(marks[i + 1]! - marks[i]!));
   }
-  return Object.fromEntries(segments.map((name) => [name, { p50: percentile(spans[name], 0.5), p95: percentile(spans[name], 0.95) }])) as StepTimeline;
+  return Object.fromEntries(
+    segments.map((name) => [name, { p50: percentile(spans[name], 0.5), p95: percentile(spans[name], 0.95) }]),
+  ) as StepTimeline;
 }

@@ -19,10 +19,26 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import proto from '@temporalio/proto';
 import {
-  drainSignal, pauseSignal, resumeSignal, retryFeatureSignal, setConcurrencyUpdate, stopFeatureSignal, stopSignal,
+  drainSignal,
+  pauseSignal,
+  resumeSignal,
+  retryFeatureSignal,
+  setConcurrencyUpdate,
+  stopFeatureSignal,
+  stopSignal,
 } from '../src/workflows/messages.ts';
 import {
-  agentRunsOf, createTemporalTestEnv, queryStatus, repoRoot, runChain, waitForResult, waitUntil, type History, type StartedRun, type TemporalTestEnv, type TestWorker,
+  agentRunsOf,
+  createTemporalTestEnv,
+  queryStatus,
+  repoRoot,
+  runChain,
+  waitForResult,
+  waitUntil,
+  type History,
+  type StartedRun,
+  type TemporalTestEnv,
+  type TestWorker,
 } from '../test/support/temporal.ts';
 
 export const historiesDir = join(repoRoot, 'test', 'histories');
@@ -33,18 +49,33 @@ type Scenario = (env: TemporalTestEnv) => Promise<Recorded>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const agentsRecorded = (env: TemporalTestEnv, projectId: string, n: number) =>
-  waitUntil(`${n} agents of ${projectId}`, async () => (await agentRunsOf(env.db, projectId)).filter((r) => r.pid).length >= n);
+  waitUntil(
+    `${n} agents of ${projectId}`,
+    async () => (await agentRunsOf(env.db, projectId)).filter((r) => r.pid).length >= n,
+  );
 
 const scenarios: Record<string, Scenario> = {
   /** Dependencies, a failed attempt and its retry, a testing agent. */
   async normal(env) {
     const worker = await env.startWorker();
-    const projectId = await env.seedProject([
-      { id: 1, name: 'Scaffold' }, { id: 2, name: 'Login form', dependencies: [1] }, { id: 3, name: 'Flaky' }, { id: 4, name: 'Done before', passes: true },
-    ], { base: 'normal' });
+    const projectId = await env.seedProject(
+      [
+        { id: 1, name: 'Scaffold' },
+        { id: 2, name: 'Login form', dependencies: [1] },
+        { id: 3, name: 'Flaky' },
+        { id: 4, name: 'Done before', passes: true },
+      ],
+      { base: 'normal' },
+    );
     const handle = await env.startRun(projectId, {
-      concurrency: 2, testingRatio: 1, maxRetries: 3,
-      simulate: { default: { action: 'pass', delayMs: 300 }, features: { 3: { action: 'pass', delayMs: 300, failAttempts: 1 } }, testing: { action: 'pass', delayMs: 200 } },
+      concurrency: 2,
+      testingRatio: 1,
+      maxRetries: 3,
+      simulate: {
+        default: { action: 'pass', delayMs: 300 },
+        features: { 3: { action: 'pass', delayMs: 300, failAttempts: 1 } },
+        testing: { action: 'pass', delayMs: 200 },
+      },
     });
     await waitForResult(handle);
     return { handle, projectId, worker };
@@ -53,8 +84,15 @@ const scenarios: Record<string, Scenario> = {
   /** Operator signals and updates: setConcurrency, pause/resume, stopFeature/retryFeature, drain. */
   async control(env) {
     const worker = await env.startWorker();
-    const projectId = await env.seedProject([1, 2, 3, 4, 5, 6].map((id) => ({ id, name: `Feature ${id}` })), { base: 'control' });
-    const handle = await env.startRun(projectId, { concurrency: 1, pollIntervalMs: 500, simulate: { default: { action: 'pass', delayMs: 1500 } } });
+    const projectId = await env.seedProject(
+      [1, 2, 3, 4, 5, 6].map((id) => ({ id, name: `Feature ${id}` })),
+      { base: 'control' },
+    );
+    const handle = await env.startRun(projectId, {
+      concurrency: 1,
+      pollIntervalMs: 500,
+      simulate: { default: { action: 'pass', delayMs: 1500 } },
+    });
     await agentsRecorded(env, projectId, 1);
     await handle.executeUpdate(setConcurrencyUpdate, { args: [2] });
     await handle.executeUpdate(setConcurrencyUpdate, { args: [9] }).catch(() => undefined); // rejected: not in history
@@ -75,10 +113,19 @@ const scenarios: Record<string, Scenario> = {
   /** stop with agents hanging, deaf to SIGTERM, and with grandchildren. */
   async stop(env) {
     const worker = await env.startWorker();
-    const projectId = await env.seedProject([1, 2, 3].map((id) => ({ id, name: `Feature ${id}` })), { base: 'stop' });
+    const projectId = await env.seedProject(
+      [1, 2, 3].map((id) => ({ id, name: `Feature ${id}` })),
+      { base: 'stop' },
+    );
     const handle = await env.startRun(projectId, {
       concurrency: 3,
-      simulate: { features: { 1: { action: 'hang', delayMs: 0 }, 2: { action: 'ignore-sigterm', delayMs: 0 }, 3: { action: 'grandchildren', delayMs: 0 } } },
+      simulate: {
+        features: {
+          1: { action: 'hang', delayMs: 0 },
+          2: { action: 'ignore-sigterm', delayMs: 0 },
+          3: { action: 'grandchildren', delayMs: 0 },
+        },
+      },
     });
     await agentsRecorded(env, projectId, 3);
     await handle.signal(stopSignal);
@@ -89,9 +136,19 @@ const scenarios: Record<string, Scenario> = {
   /** A chain of runs with agents running across each continue-as-new. */
   async 'continue-as-new'(env) {
     const worker = await env.startWorker();
-    const projectId = await env.seedProject(Array.from({ length: 6 }, (_, i) => ({ id: i + 1, name: `Feature ${i + 1}`, dependencies: i >= 3 ? [i - 2] : [] })), { base: 'can' });
+    const projectId = await env.seedProject(
+      Array.from({ length: 6 }, (_, i) => ({
+        id: i + 1,
+        name: `Feature ${i + 1}`,
+        dependencies: i >= 3 ? [i - 2] : [],
+      })),
+      { base: 'can' },
+    );
     const handle = await env.startRun(projectId, {
-      concurrency: 2, pollIntervalMs: 500, continueAsNewAfterPasses: 2, simulate: { default: { action: 'pass', delayMs: [500, 1200] } },
+      concurrency: 2,
+      pollIntervalMs: 500,
+      continueAsNewAfterPasses: 2,
+      simulate: { default: { action: 'pass', delayMs: [500, 1200] } },
     });
     await waitForResult(handle);
     return { handle, projectId, worker };
@@ -102,7 +159,13 @@ const scenarios: Record<string, Scenario> = {
     const worker = await env.startWorker();
     const projectId = await env.seedProject([], { base: 'init' });
     const handle = await env.startRun(projectId, {
-      simulate: { default: { action: 'pass', delayMs: 200 }, initializerFeatures: [{ id: 1, name: 'Scaffold' }, { id: 2, name: 'Page', dependencies: [1] }] },
+      simulate: {
+        default: { action: 'pass', delayMs: 200 },
+        initializerFeatures: [
+          { id: 1, name: 'Scaffold' },
+          { id: 2, name: 'Page', dependencies: [1] },
+        ],
+      },
     });
     await waitForResult(handle);
     return { handle, projectId, worker };
@@ -110,11 +173,22 @@ const scenarios: Record<string, Scenario> = {
 
   /** The worker is SIGKILLed mid-run; a new worker adopts the agents after the heartbeat timeout. */
   async crash(env) {
-    const projectId = await env.seedProject([{ id: 1, name: 'Long' }, { id: 2, name: 'Short' }, { id: 3, name: 'After', dependencies: [1] }], { base: 'crash' });
+    const projectId = await env.seedProject(
+      [
+        { id: 1, name: 'Long' },
+        { id: 2, name: 'Short' },
+        { id: 3, name: 'After', dependencies: [1] },
+      ],
+      { base: 'crash' },
+    );
     // The first worker is a process of its own, so that it can be SIGKILLed.
     const crashed = await env.startWorkerProcess();
     const handle = await env.startRun(projectId, {
-      concurrency: 2, simulate: { default: { action: 'pass', delayMs: 200 }, features: { 1: { action: 'pass', delayMs: 35_000 }, 2: { action: 'pass', delayMs: 3000 } } },
+      concurrency: 2,
+      simulate: {
+        default: { action: 'pass', delayMs: 200 },
+        features: { 1: { action: 'pass', delayMs: 35_000 }, 2: { action: 'pass', delayMs: 3000 } },
+      },
     });
     await agentsRecorded(env, projectId, 2);
     crashed.process.kill('SIGKILL');
@@ -132,11 +206,18 @@ const scenarios: Record<string, Scenario> = {
  */
 function historyToObject(history: History): unknown {
   return proto.temporal.api.history.v1.History.toObject(proto.temporal.api.history.v1.History.fromObject(history), {
-    longs: String, enums: String, bytes: String, defaults: false,
+    longs: String,
+    enums: String,
+    bytes: String,
+    defaults: false,
   });
 }
 
-function save(scenario: string, label: string, record: { workflowId: string; runId: string; workflowType: string; history: unknown }): void {
+function save(
+  scenario: string,
+  label: string,
+  record: { workflowId: string; runId: string; workflowType: string; history: unknown },
+): void {
   const file = join(historiesDir, `${scenario}--${label}.json`);
   writeFileSync(file, `${JSON.stringify({ scenario, ...record }, null, 1)}\n`);
   console.log(`  ${file.slice(repoRoot.length)}`);
@@ -150,7 +231,10 @@ async function record(env: TemporalTestEnv, name: string, scenario: Scenario): P
   const chain = await runChain(env.client, handle.workflowId, handle.firstExecutionRunId);
   for (const [i, run] of chain.entries()) {
     save(name, chain.length > 1 ? `project-run-${i + 1}` : 'project-run', {
-      workflowId: handle.workflowId, runId: run.runId, workflowType: 'projectRun', history: historyToObject(run.history),
+      workflowId: handle.workflowId,
+      runId: run.runId,
+      workflowType: 'projectRun',
+      history: historyToObject(run.history),
     });
   }
   for (const agent of await agentRunsOf(env.db, projectId)) {
@@ -164,7 +248,8 @@ async function record(env: TemporalTestEnv, name: string, scenario: Scenario): P
 }
 
 const wanted = process.argv.slice(2);
-for (const name of wanted) if (!(name in scenarios)) throw new Error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(', ')}`);
+for (const name of wanted)
+  if (!(name in scenarios)) throw new Error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(', ')}`);
 const env = await createTemporalTestEnv({ name: 'record-histories', startWorker: false });
 try {
   mkdirSync(historiesDir, { recursive: true });

@@ -25,11 +25,17 @@ const toolsDir = join(testRoot, 'tools');
 const home = join(testRoot, `run-${process.pid}`);
 mkdirSync(toolsDir, { recursive: true });
 
-// The whole suite also type-checks and lints: a type error or a broken fence fails `npm test`.
+// The whole suite also type-checks, lints and checks the format: a type error, a broken fence or
+// an unformatted file fails `npm test` (`npm run format` fixes the last).
+const staticChecks = [
+  ['typecheck', 'node_modules/typescript/bin/tsc', '-p', '.'],
+  ['lint', 'node_modules/eslint/bin/eslint.js', '.'],
+  ['format', 'node_modules/prettier/bin/prettier.cjs', '--check', '--log-level=warn', '.'],
+] as const;
 if (targets.length === 0) {
-  for (const [name, script] of [['typecheck', 'node_modules/typescript/bin/tsc'], ['lint', 'node_modules/eslint/bin/eslint.js']] as const) {
+  for (const [name, script, ...scriptArgs] of staticChecks) {
     const t = Date.now();
-    const result = spawnSync(process.execPath, [script, ...(name === 'typecheck' ? ['-p', '.'] : ['.'])], { cwd: root, stdio: 'inherit' });
+    const result = spawnSync(process.execPath, [script, ...scriptArgs], { cwd: root, stdio: 'inherit' });
     if (result.status !== 0) {
       console.error(`${name} failed`);
       process.exit(1);
@@ -58,10 +64,17 @@ if (!unitOnly) {
 const files = targets.length > 0 ? targets : unitOnly ? UNIT : ['test/'];
 const patterns = files.map((f) => (f.endsWith('.ts') ? f : `${f.replace(/\/$/, '')}/**/*.test.ts`));
 // Two cores: two test files at a time; each file is its own process.
-const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...patterns], { cwd: root, env, stdio: 'inherit' });
+const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...patterns], {
+  cwd: root,
+  env,
+  stdio: 'inherit',
+});
 let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => { interrupted = true; child.kill(signal); });
+  process.on(signal, () => {
+    interrupted = true;
+    child.kill(signal);
+  });
 }
 const code: number = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
 

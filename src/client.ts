@@ -2,12 +2,26 @@
  * Typed helpers over the Temporal client: connect (with a clear error when unreachable), start or
  * join a project's run, read its status whether it runs or has ended, and link to the web UI.
  */
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type ConnectionOptions, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type ConnectionOptions,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { InfraError, UserError } from './errors.ts';
 import type { projectRun } from './workflows/project-run.ts';
 import {
-  projectRunWorkflowId, statusQuery,
-  type FeatureCounts, type Outcome, type Phase, type ProjectRunInput, type ProjectRunResult, type ProjectRunStatus, type RunningAgent,
+  projectRunWorkflowId,
+  statusQuery,
+  type FeatureCounts,
+  type Outcome,
+  type Phase,
+  type ProjectRunInput,
+  type ProjectRunResult,
+  type ProjectRunStatus,
+  type RunningAgent,
 } from './workflows/messages.ts';
 import { searchAttributes } from './workflows/search-attributes.ts';
 
@@ -20,7 +34,9 @@ export type TemporalTarget = {
 };
 
 /** TLS, API key and metadata for an external Temporal, from env vars and the profile file. */
-export async function connectionExtras(target: TemporalTarget): Promise<{ tls?: ConnectionOptions['tls']; apiKey?: string; metadata?: Record<string, string> }> {
+export async function connectionExtras(
+  target: TemporalTarget,
+): Promise<{ tls?: ConnectionOptions['tls']; apiKey?: string; metadata?: Record<string, string> }> {
   if (!target.useEnvConfig) return {};
   const { loadClientConnectConfig } = await import('@temporalio/envconfig');
   let options;
@@ -42,7 +58,11 @@ export type TemporalClient = { client: Client; connection: Connection; close: ()
 export async function connectTemporal(target: TemporalTarget): Promise<TemporalClient> {
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: target.address, connectTimeout: '5s', ...(await connectionExtras(target)) });
+    connection = await Connection.connect({
+      address: target.address,
+      connectTimeout: '5s',
+      ...(await connectionExtras(target)),
+    });
   } catch (err) {
     if (err instanceof UserError) throw err;
     throw new InfraError(`Temporal is unreachable at ${target.address}: ${(err as Error).message}`, {
@@ -64,7 +84,11 @@ export function projectRunHandle(client: Client, projectId: string, runId?: stri
  * Starts the project's run, or joins the one already running: the workflow ID is the lock, so
  * two starts for one project never make two runs.
  */
-export async function startOrJoinRun(client: Client, taskQueue: string, input: ProjectRunInput): Promise<{ handle: ProjectRunHandle; joined: boolean }> {
+export async function startOrJoinRun(
+  client: Client,
+  taskQueue: string,
+  input: ProjectRunInput,
+): Promise<{ handle: ProjectRunHandle; joined: boolean }> {
   const workflowId = projectRunWorkflowId(input.projectId);
   try {
     const handle = await client.workflow.start<typeof projectRun>('projectRun', {
@@ -78,7 +102,8 @@ export async function startOrJoinRun(client: Client, taskQueue: string, input: P
     });
     return { handle, joined: false };
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return { handle: projectRunHandle(client, input.projectId), joined: true };
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      return { handle: projectRunHandle(client, input.projectId), joined: true };
     throw err;
   }
 }
@@ -115,11 +140,23 @@ export async function readRunStatus(client: Client, projectId: string): Promise<
   if (description.status.name === 'RUNNING') {
     try {
       // A query needs a worker; without one it would wait for the server's long timeout.
-      const status = await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(statusQuery));
+      const status = await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+        handle.query(statusQuery),
+      );
       return { ...base, phase: status.phase, outcome: null, counts: status.counts, running: status.running, status };
     } catch (err) {
-      if (err instanceof Error && /deadline|DEADLINE_EXCEEDED|Failed to query/i.test(`${err.message} ${String(err.cause ?? '')}`)) {
-        return { ...base, phase: null, outcome: null, counts: emptyCounts(), running: [], unanswered: `no worker answered the status query within ${QUERY_DEADLINE_MS / 1000} s: start one with \`autocoder worker\`` };
+      if (
+        err instanceof Error &&
+        /deadline|DEADLINE_EXCEEDED|Failed to query/i.test(`${err.message} ${String(err.cause ?? '')}`)
+      ) {
+        return {
+          ...base,
+          phase: null,
+          outcome: null,
+          counts: emptyCounts(),
+          running: [],
+          unanswered: `no worker answered the status query within ${QUERY_DEADLINE_MS / 1000} s: start one with \`autocoder worker\``,
+        };
       }
       throw err;
     }
@@ -128,7 +165,8 @@ export async function readRunStatus(client: Client, projectId: string): Promise<
     const result = await projectRunHandle(client, projectId, description.runId).result();
     return { ...base, phase: 'done', outcome: result.outcome, counts: result.counts, running: [], result };
   }
-  const outcome: Outcome = description.status.name === 'TERMINATED' || description.status.name === 'CANCELLED' ? 'stopped' : 'failed';
+  const outcome: Outcome =
+    description.status.name === 'TERMINATED' || description.status.name === 'CANCELLED' ? 'stopped' : 'failed';
   return { ...base, phase: 'done', outcome, counts: emptyCounts(), running: [] };
 }
 

@@ -34,7 +34,12 @@ function installRuntime(level: NonNullable<AutocoderWorkerOptions['logLevel']>):
   runtimeInstalled = true;
   Runtime.install({
     logger: new DefaultLogger(level),
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level === 'TRACE' ? 'TRACE' : level === 'DEBUG' ? 'DEBUG' : 'WARN' }), forward: {} } },
+    telemetryOptions: {
+      logging: {
+        filter: makeTelemetryFilterString({ core: level === 'TRACE' ? 'TRACE' : level === 'DEBUG' ? 'DEBUG' : 'WARN' }),
+        forward: {},
+      },
+    },
   });
 }
 
@@ -42,7 +47,9 @@ function installRuntime(level: NonNullable<AutocoderWorkerOptions['logLevel']>):
  * Promise.all that rejects only once every promise has settled: a connection that opens after a
  * sibling failed is tracked by then, and closed with the rest.
  */
-async function allOrThrowAfterAll<T extends readonly unknown[]>(promises: readonly [...{ [K in keyof T]: Promise<T[K]> }]): Promise<T> {
+async function allOrThrowAfterAll<T extends readonly unknown[]>(
+  promises: readonly [...{ [K in keyof T]: Promise<T[K]> }],
+): Promise<T> {
   const settled = await Promise.allSettled(promises);
   for (const s of settled) if (s.status === 'rejected') throw s.reason;
   return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
@@ -55,12 +62,19 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
   // bundle at once, then the workflow threads start while orphans are reaped; nothing polls
   // before run(). Whatever opened is closed again if any step fails.
   const opened: { close: () => Promise<void> }[] = [database];
-  const close = async () => { await Promise.allSettled(opened.splice(0).map((c) => c.close())); };
-  const track = <T extends { close: () => Promise<void> }>(c: T): T => { opened.push(c); return c; };
+  const close = async () => {
+    await Promise.allSettled(opened.splice(0).map((c) => c.close()));
+  };
+  const track = <T extends { close: () => Promise<void> }>(c: T): T => {
+    opened.push(c);
+    return c;
+  };
   try {
     const [temporal, connection, bundle] = await allOrThrowAfterAll([
       connectTemporal(options.temporal).then(track),
-      connectionExtras(options.temporal).then((extras) => NativeConnection.connect({ address: options.temporal.address, ...extras })).then(track),
+      connectionExtras(options.temporal)
+        .then((extras) => NativeConnection.connect({ address: options.temporal.address, ...extras }))
+        .then(track),
       loadWorkflowBundle({ stackTraces: options.workflowStackTraces ?? false }),
       migrateToLatest(database.db),
     ]);
@@ -102,7 +116,11 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
         // start (a fork of this process and ~50 ms of CPU) competed with the workflow threads'.
         // A spawn that comes before it is ready waits for it.
         prestartSpawnHelper();
-        try { await worker.run(); } finally { await close(); }
+        try {
+          await worker.run();
+        } finally {
+          await close();
+        }
       },
       shutdown: async () => {
         if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -111,6 +129,9 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
   } catch (err) {
     await close();
     if (err instanceof InfraError) throw err;
-    throw new InfraError(`worker could not start: ${(err as Error).message}`, { hint: 'check `autocoder doctor`', cause: err });
+    throw new InfraError(`worker could not start: ${(err as Error).message}`, {
+      hint: 'check `autocoder doctor`',
+      cause: err,
+    });
   }
 }

@@ -21,7 +21,9 @@ function sourceHash(): string {
     join(srcDir, 'activities', 'types.ts'),
     join(srcDir, 'workflow-bundle.ts'),
     join(srcDir, '..', 'package-lock.json'),
-  ].filter((f) => f.endsWith('.ts') || f.endsWith('.json')).sort();
+  ]
+    .filter((f) => f.endsWith('.ts') || f.endsWith('.json'))
+    .sort();
   for (const file of files) if (existsSync(file)) hash.update(file).update(readFileSync(file));
   return hash.digest('hex').slice(0, 16);
 }
@@ -30,7 +32,9 @@ function sourceHash(): string {
 const sharedModules = [join(srcDir, 'workflows', 'sandbox-shared-modules.ts')];
 const noStackTraces = join(srcDir, 'workflows', 'sandbox-no-stack-traces.ts');
 
-export async function loadWorkflowBundle(options: { rebuild?: boolean; stackTraces?: boolean } = {}): Promise<{ code: string; cached: boolean }> {
+export async function loadWorkflowBundle(
+  options: { rebuild?: boolean; stackTraces?: boolean } = {},
+): Promise<{ code: string; cached: boolean }> {
   const path = join(bundleDir, `workflow-bundle-${sourceHash()}${options.stackTraces ? '-stack-traces' : ''}.js`);
   if (!options.rebuild && existsSync(path)) return { code: readFileSync(path, 'utf8'), cached: true };
   const preloadModules = options.stackTraces ? sharedModules : [...sharedModules, noStackTraces];
@@ -55,12 +59,21 @@ export async function loadWorkflowBundle(options: { rebuild?: boolean; stackTrac
 function withoutSourceMap(code: string): string {
   const at = code.lastIndexOf('//# sourceMappingURL=data:');
   if (at < 0) return code;
-  const empty = Buffer.from(JSON.stringify({ version: 3, file: 'workflow-bundle.js', sources: [], names: [], mappings: '' })).toString('base64');
+  const empty = Buffer.from(
+    JSON.stringify({ version: 3, file: 'workflow-bundle.js', sources: [], names: [], mappings: '' }),
+  ).toString('base64');
   return `${code.slice(0, at)}//# sourceMappingURL=data:application/json;base64,${empty}\n`;
 }
 
 const noop = () => undefined;
-const quietBundlerLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: (m: string) => process.stderr.write(`${m}\n`), error: (m: string) => process.stderr.write(`${m}\n`) };
+const quietBundlerLogger = {
+  log: noop,
+  trace: noop,
+  debug: noop,
+  info: noop,
+  warn: (m: string) => process.stderr.write(`${m}\n`),
+  error: (m: string) => process.stderr.write(`${m}\n`),
+};
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const started = Date.now();

@@ -11,12 +11,25 @@ import { parse } from 'yaml';
 import { envSchema, loadEnvConfig } from '../src/config/env.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-type Service = { image?: string; build?: { dockerfile?: string }; environment?: Record<string, string>; depends_on?: Record<string, unknown> };
+type Service = {
+  image?: string;
+  build?: { dockerfile?: string };
+  environment?: Record<string, string>;
+  depends_on?: Record<string, unknown>;
+};
 const compose = parse(readFileSync(`${root}docker-compose.yml`, 'utf8')) as { services: Record<string, Service> };
 
 test('compose has postgres, temporal, its UI and the worker', () => {
-  assert.deepEqual(Object.keys(compose.services).sort(), ['postgres', 'temporal', 'temporal-setup', 'temporal-ui', 'worker']);
-  assert.ok(compose.services.worker?.build?.dockerfile && existsSync(`${root}${compose.services.worker.build.dockerfile}`));
+  assert.deepEqual(Object.keys(compose.services).sort(), [
+    'postgres',
+    'temporal',
+    'temporal-setup',
+    'temporal-ui',
+    'worker',
+  ]);
+  assert.ok(
+    compose.services.worker?.build?.dockerfile && existsSync(`${root}${compose.services.worker.build.dockerfile}`),
+  );
 });
 
 test('the worker environment uses exactly the names the config schema reads, with valid values', () => {
@@ -31,5 +44,6 @@ test('the worker environment uses exactly the names the config schema reads, wit
 
 test('the search attributes the workflows set are registered by compose', () => {
   const setup = JSON.stringify(compose.services['temporal-setup']);
-  for (const attribute of ['AutocoderProject:Keyword', 'AutocoderKind:Keyword', 'AutocoderFeature:Int']) assert.ok(setup.includes(attribute), attribute);
+  for (const attribute of ['AutocoderProject:Keyword', 'AutocoderKind:Keyword', 'AutocoderFeature:Int'])
+    assert.ok(setup.includes(attribute), attribute);
 });

@@ -42,13 +42,20 @@ function buildC(outDir: string): string {
 }
 
 export function zeroWorkAgent(choice: AgentChoice, outDir: string): ZeroWorkAgent {
-  const node: ZeroWorkAgent = { kind: 'node', argv: [process.execPath, nodeAgent], note: 'bench/agents/zero-work.cjs (Node)' };
+  const node: ZeroWorkAgent = {
+    kind: 'node',
+    argv: [process.execPath, nodeAgent],
+    note: 'bench/agents/zero-work.cjs (Node)',
+  };
   if (choice === 'node') return node;
   try {
     return { kind: 'c', argv: [buildC(outDir)], note: 'bench/agents/zero-work.c (C)' };
   } catch (err) {
     const why = ((err as { stderr?: string }).stderr || (err as Error).message).split('\n')[0];
-    if (choice === 'c') throw new Error(`--agent c: could not build bench/agents/zero-work.c (${why}); install a C compiler and OpenSSL's headers (Debian: gcc libssl-dev), or use --agent node`);
+    if (choice === 'c')
+      throw new Error(
+        `--agent c: could not build bench/agents/zero-work.c (${why}); install a C compiler and OpenSSL's headers (Debian: gcc libssl-dev), or use --agent node`,
+      );
     return { ...node, note: `${node.note}; the C agent could not be built here (${why})` };
   }
 }

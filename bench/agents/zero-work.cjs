@@ -11,18 +11,32 @@ const { createHash, createHmac, pbkdf2Sync, randomBytes } = require('node:crypto
 const { createConnection } = require('node:net');
 const { parse, serialize } = require('pg-protocol');
 
-const { AUTOCODER_PROJECT_ID: project, AUTOCODER_FEATURE_ID: feature, AUTOCODER_AGENT_KIND: kind, DATABASE_URL: databaseUrl } = process.env;
+const {
+  AUTOCODER_PROJECT_ID: project,
+  AUTOCODER_FEATURE_ID: feature,
+  AUTOCODER_AGENT_KIND: kind,
+  DATABASE_URL: databaseUrl,
+} = process.env;
 if (kind !== 'coding') process.exit(0);
 const url = new URL(databaseUrl ?? 'postgres://localhost/');
 const password = decodeURIComponent(url.password).normalize('NFKC');
 
 /** @param {string} why */
-const fail = (why) => { process.stderr.write(`zero-work agent: ${why}\n`); process.exit(1); };
+const fail = (why) => {
+  process.stderr.write(`zero-work agent: ${why}\n`);
+  process.exit(1);
+};
 const socket = createConnection({ host: url.hostname, port: Number(url.port || 5432) });
 socket.setNoDelay(true);
 socket.on('error', (err) => fail(err.message));
 socket.on('connect', () => {
-  socket.write(serialize.startup({ user: decodeURIComponent(url.username), database: decodeURIComponent(url.pathname.slice(1)), client_encoding: 'UTF8' }));
+  socket.write(
+    serialize.startup({
+      user: decodeURIComponent(url.username),
+      database: decodeURIComponent(url.pathname.slice(1)),
+      client_encoding: 'UTF8',
+    }),
+  );
 });
 
 // SCRAM-SHA-256 without channel binding (RFC 5802, RFC 7677), as libpq does over plain TCP.
@@ -49,10 +63,13 @@ function clientFinal(serverFirst) {
 let updated = false;
 parse(socket, (backendMessage) => {
   // Only the fields of the messages handled below are read.
-  const message = /** @type {{ name: string, mechanisms: string[], data: string, message: string }} */ (/** @type {unknown} */ (backendMessage));
+  const message = /** @type {{ name: string, mechanisms: string[], data: string, message: string }} */ (
+    /** @type {unknown} */ (backendMessage)
+  );
   switch (message.name) {
     case 'authenticationSASL':
-      if (!message.mechanisms.includes('SCRAM-SHA-256')) fail(`no supported SASL mechanism in ${message.mechanisms.join(', ')}`);
+      if (!message.mechanisms.includes('SCRAM-SHA-256'))
+        fail(`no supported SASL mechanism in ${message.mechanisms.join(', ')}`);
       socket.write(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', `n,,${clientFirstBare}`));
       break;
     case 'authenticationSASLContinue':
@@ -73,12 +90,16 @@ parse(socket, (backendMessage) => {
         break;
       }
       updated = true;
-      socket.write(Buffer.concat([
-        serialize.parse({ text: 'UPDATE features SET passes = true, updated_at = clock_timestamp() WHERE project_id = $1 AND id = $2' }),
-        serialize.bind({ values: [project, feature] }),
-        serialize.execute(),
-        serialize.sync(),
-      ]));
+      socket.write(
+        Buffer.concat([
+          serialize.parse({
+            text: 'UPDATE features SET passes = true, updated_at = clock_timestamp() WHERE project_id = $1 AND id = $2',
+          }),
+          serialize.bind({ values: [project, feature] }),
+          serialize.execute(),
+          serialize.sync(),
+        ]),
+      );
       break;
     case 'error':
       fail(message.message);

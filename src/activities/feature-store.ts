@@ -33,15 +33,17 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
   async function ownerStates(owners: readonly string[]): Promise<{ alive: Set<string>; missing: Set<string> }> {
     const alive = new Set<string>();
     const missing = new Set<string>();
-    await Promise.all(owners.map(async (owner) => {
-      try {
-        const description = await temporal.workflow.getHandle(owner).describe();
-        if (description.status.name === 'RUNNING') alive.add(owner);
-      } catch (err) {
-        if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
-        missing.add(owner);
-      }
-    }));
+    await Promise.all(
+      owners.map(async (owner) => {
+        try {
+          const description = await temporal.workflow.getHandle(owner).describe();
+          if (description.status.name === 'RUNNING') alive.add(owner);
+        } catch (err) {
+          if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+          missing.add(owner);
+        }
+      }),
+    );
     return { alive, missing };
   }
   const runningOwners = async (owners: readonly string[]): Promise<Set<string>> => (await ownerStates(owners)).alive;
@@ -51,7 +53,8 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
       if (!(await getProject(db, projectId))) {
         // A run started from the Temporal CLI for a project the store does not know: say so once.
         throw ApplicationFailure.create({
-          type: 'InvalidInput', nonRetryable: true,
+          type: 'InvalidInput',
+          nonRetryable: true,
           message: `unknown project ${JSON.stringify(projectId)}: register it first, e.g. \`autocoder features import FILE --project ${projectId} --dir DIR\``,
         });
       }
@@ -71,17 +74,38 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
       const adopt: RunningAgent[] = [];
       const testers = (await heldClaims(db, projectId)).filter((h) => h.kind === 'testing' && !known.has(h.owner));
       const stranded = await strandedFeatures(db, { projectId, known: input.known, maxRetries });
-      const { alive, missing } = await ownerStates([...testers.map((h) => h.owner), ...stranded.flatMap((f) => (f.owner ? [f.owner] : []))]);
+      const { alive, missing } = await ownerStates([
+        ...testers.map((h) => h.owner),
+        ...stranded.flatMap((f) => (f.owner ? [f.owner] : [])),
+      ]);
       for (const h of testers) {
-        if (alive.has(h.owner)) adopt.push({ workflowId: h.owner, kind: 'testing', featureId: h.featureId, featureName: h.featureName, startedAt: h.claimedAt.toISOString() });
+        if (alive.has(h.owner))
+          adopt.push({
+            workflowId: h.owner,
+            kind: 'testing',
+            featureId: h.featureId,
+            featureName: h.featureName,
+            startedAt: h.claimedAt.toISOString(),
+          });
         else await releaseClaim(db, { projectId, featureId: h.featureId, owner: h.owner }).catch(() => undefined);
       }
       const resume: number[] = [];
       const deadOwners: string[] = [];
       for (const f of stranded) {
         if (f.owner && alive.has(f.owner)) {
-          adopt.push({ workflowId: f.owner, kind: 'coding', featureId: f.id, featureName: f.name, startedAt: (f.claimedAt ?? new Date()).toISOString() });
-        } else if (f.owner && missing.has(f.owner) && f.claimedAt && Date.now() - f.claimedAt.getTime() < HANDOFF_GRACE_MS) {
+          adopt.push({
+            workflowId: f.owner,
+            kind: 'coding',
+            featureId: f.id,
+            featureName: f.name,
+            startedAt: (f.claimedAt ?? new Date()).toISOString(),
+          });
+        } else if (
+          f.owner &&
+          missing.has(f.owner) &&
+          f.claimedAt &&
+          Date.now() - f.claimedAt.getTime() < HANDOFF_GRACE_MS
+        ) {
           // Claimed for the run by an agent as it ended (AgentSpec.claimNext), its report still on
           // the way: resuming it now would let the run start the feature twice.
           continue;
@@ -97,26 +121,64 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
       const codingFree = Math.max(0, codingSlots - adoptedCoding);
       const testingFree = Math.max(0, input.testingSlots - (adopt.length - adoptedCoding));
       const resumeNow = resume.slice(0, codingFree);
-      for (const f of await claimFeaturesByIds(db, { projectId, featureIds: resumeNow, ownerPrefix: ownerPrefix(projectId, 'coding'), maxRetries, staleOwners: deadOwners })) {
-        claims.push({ featureId: f.id, featureName: f.name, attempt: f.attempt, workflowId: f.claimedBy, kind: 'coding' });
+      for (const f of await claimFeaturesByIds(db, {
+        projectId,
+        featureIds: resumeNow,
+        ownerPrefix: ownerPrefix(projectId, 'coding'),
+        maxRetries,
+        staleOwners: deadOwners,
+      })) {
+        claims.push({
+          featureId: f.id,
+          featureName: f.name,
+          attempt: f.attempt,
+          workflowId: f.claimedBy,
+          kind: 'coding',
+        });
       }
       const fresh = await claimReadyFeatures(db, {
-        projectId, limit: codingFree - claims.length, ownerPrefix: ownerPrefix(projectId, 'coding'), maxRetries, exclude,
+        projectId,
+        limit: codingFree - claims.length,
+        ownerPrefix: ownerPrefix(projectId, 'coding'),
+        maxRetries,
+        exclude,
       });
-      for (const f of fresh) claims.push({ featureId: f.id, featureName: f.name, attempt: f.attempt, workflowId: f.claimedBy, kind: 'coding' });
+      for (const f of fresh)
+        claims.push({
+          featureId: f.id,
+          featureName: f.name,
+          attempt: f.attempt,
+          workflowId: f.claimedBy,
+          kind: 'coding',
+        });
 
       const counts = await featureCounts(db, projectId, { maxRetries });
       let finished: ScheduleResult['finished'] = null;
       let blocked: BlockedFeature[] = [];
-      const nothingCodes = input.codingRunning === 0 && claims.length === 0 && adopt.length === 0 && resume.length === 0 && counts.running === 0;
+      const nothingCodes =
+        input.codingRunning === 0 &&
+        claims.length === 0 &&
+        adopt.length === 0 &&
+        resume.length === 0 &&
+        counts.running === 0;
       if (nothingCodes && counts.passing === counts.total) {
         finished = { outcome: 'complete', message: `all ${counts.total} features pass` };
       } else if (nothingCodes && (codingSlots > 0 || input.analyseBlocked)) {
         blocked = await analyseBlocked(db, projectId, maxRetries, exclude);
         const stuck = counts.total - counts.passing - counts.failed;
-        finished = blocked.length > 0 || stuck > 0
-          ? { outcome: 'blocked', message: `${blocked.length} feature(s) can never become ready: ${blocked.slice(0, 5).map((b) => b.reason).join('; ')}${blocked.length > 5 ? '; …' : ''}` }
-          : { outcome: 'failed', message: `${counts.failed} feature(s) failed ${maxRetries} times and were given up (retry-feature schedules one again)` };
+        finished =
+          blocked.length > 0 || stuck > 0
+            ? {
+                outcome: 'blocked',
+                message: `${blocked.length} feature(s) can never become ready: ${blocked
+                  .slice(0, 5)
+                  .map((b) => b.reason)
+                  .join('; ')}${blocked.length > 5 ? '; …' : ''}`,
+              }
+            : {
+                outcome: 'failed',
+                message: `${counts.failed} feature(s) failed ${maxRetries} times and were given up (retry-feature schedules one again)`,
+              };
       } else if (input.analyseBlocked) {
         blocked = await analyseBlocked(db, projectId, maxRetries, exclude);
       }
@@ -124,10 +186,20 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
       if (!finished && counts.passing > 0) {
         const testing: number[] = [];
         for (let i = 0; i < testingFree; i++) {
-          const lease = await claimFeatureForTesting(db, { projectId, ownerPrefix: ownerPrefix(projectId, 'testing'), exclude: testing });
+          const lease = await claimFeatureForTesting(db, {
+            projectId,
+            ownerPrefix: ownerPrefix(projectId, 'testing'),
+            exclude: testing,
+          });
           if (!lease) break;
           testing.push(lease.id);
-          claims.push({ featureId: lease.id, featureName: lease.name, attempt: lease.attempt, workflowId: lease.owner, kind: 'testing' });
+          claims.push({
+            featureId: lease.id,
+            featureName: lease.name,
+            attempt: lease.attempt,
+            workflowId: lease.owner,
+            kind: 'testing',
+          });
         }
       }
       let gone: string[] | undefined;
@@ -135,7 +207,15 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
         const stillRunning = await runningOwners(input.known);
         gone = input.known.filter((id) => !stillRunning.has(id));
       }
-      return { claims, adopt, counts, blocked, finished, resumeLeft: resume.length - resumeNow.length, ...(gone ? { gone } : {}) };
+      return {
+        claims,
+        adopt,
+        counts,
+        blocked,
+        finished,
+        resumeLeft: resume.length - resumeNow.length,
+        ...(gone ? { gone } : {}),
+      };
     },
 
     async resetFeatureFailures({ projectId, featureId }: { projectId: string; featureId: number }): Promise<void> {
@@ -158,14 +238,25 @@ export async function releaseClaims(db: Kysely<Database>, projectId: string, cla
 }
 
 /** What can never become ready, with a reason a person can read; held features say so. */
-async function analyseBlocked(db: Kysely<Database>, projectId: string, maxRetries: number, held: readonly number[]): Promise<BlockedFeature[]> {
+async function analyseBlocked(
+  db: Kysely<Database>,
+  projectId: string,
+  maxRetries: number,
+  held: readonly number[],
+): Promise<BlockedFeature[]> {
   const features = await listFeatures(db, projectId, { maxRetries });
   const heldSet = new Set(held);
   // Held features never pass on their own either: what waits on them is blocked too.
-  const givenUp = new Set(features.filter((f: Feature) => f.state === 'failed' || (heldSet.has(f.id) && !f.passes)).map((f) => f.id));
+  const givenUp = new Set(
+    features.filter((f: Feature) => f.state === 'failed' || (heldSet.has(f.id) && !f.passes)).map((f) => f.id),
+  );
   const blocked: BlockedFeature[] = features
     .filter((f) => heldSet.has(f.id) && !f.passes)
-    .map((f) => ({ featureId: f.id, reason: `#${f.id} was stopped by an operator (retry-feature ${f.id} schedules it again)` }));
-  for (const b of blockedFeatures(features, givenUp)) blocked.push({ featureId: b.id, reason: describeBlockReason(b.id, b.reason) });
+    .map((f) => ({
+      featureId: f.id,
+      reason: `#${f.id} was stopped by an operator (retry-feature ${f.id} schedules it again)`,
+    }));
+  for (const b of blockedFeatures(features, givenUp))
+    blocked.push({ featureId: b.id, reason: describeBlockReason(b.id, b.reason) });
   return blocked;
 }

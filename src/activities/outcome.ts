@@ -11,11 +11,20 @@ import type { RecordOutcomeInput, RecordOutcomeResult } from './types.ts';
  * the write committed): the run has ended and no longer holds its claim.
  */
 async function alreadyRecorded(db: Kysely<Database>, input: RecordOutcomeInput): Promise<RecordOutcomeResult | null> {
-  const run = await db.selectFrom('agent_runs').select(['ended_at', 'outcome', 'error']).where('id', '=', input.owner).executeTakeFirst();
+  const run = await db
+    .selectFrom('agent_runs')
+    .select(['ended_at', 'outcome', 'error'])
+    .where('id', '=', input.owner)
+    .executeTakeFirst();
   if (!run?.ended_at || !run.outcome) return null;
-  if (input.featureId === null) return { outcome: run.outcome, featurePasses: false, failureCount: 0, error: run.error };
-  const feature = await db.selectFrom('features').select(['passes', 'failure_count', 'claimed_by', 'testing_claimed_by'])
-    .where('project_id', '=', input.projectId).where('id', '=', input.featureId).executeTakeFirst();
+  if (input.featureId === null)
+    return { outcome: run.outcome, featurePasses: false, failureCount: 0, error: run.error };
+  const feature = await db
+    .selectFrom('features')
+    .select(['passes', 'failure_count', 'claimed_by', 'testing_claimed_by'])
+    .where('project_id', '=', input.projectId)
+    .where('id', '=', input.featureId)
+    .executeTakeFirst();
   if (!feature || feature.claimed_by === input.owner || feature.testing_claimed_by === input.owner) return null;
   return { outcome: run.outcome, featurePasses: feature.passes, failureCount: feature.failure_count, error: run.error };
 }
@@ -24,7 +33,10 @@ async function alreadyRecorded(db: Kysely<Database>, input: RecordOutcomeInput):
  * Settles the run's claim once; calling it again returns what the first call recorded (`fresh`
  * tells which). Throws ClaimLostError.
  */
-export async function settleAgentRun(db: Kysely<Database>, input: RecordOutcomeInput & { maxRetries?: number }): Promise<{ recorded: RecordOutcomeResult; fresh: boolean }> {
+export async function settleAgentRun(
+  db: Kysely<Database>,
+  input: RecordOutcomeInput & { maxRetries?: number },
+): Promise<{ recorded: RecordOutcomeResult; fresh: boolean }> {
   const earlier = await alreadyRecorded(db, input);
   if (earlier) return { recorded: earlier, fresh: false };
   const result = await recordOutcome(db, {
@@ -39,7 +51,12 @@ export async function settleAgentRun(db: Kysely<Database>, input: RecordOutcomeI
     error: input.error,
     maxRetries: input.maxRetries,
   });
-  const recorded = { outcome: result.outcome, featurePasses: result.passes, failureCount: result.failureCount, error: result.outcome === 'passed' ? null : input.error ?? 'exited 0 without the feature passing' };
+  const recorded = {
+    outcome: result.outcome,
+    featurePasses: result.passes,
+    failureCount: result.failureCount,
+    error: result.outcome === 'passed' ? null : (input.error ?? 'exited 0 without the feature passing'),
+  };
   return { recorded, fresh: true };
 }
 
@@ -49,7 +66,8 @@ export function createOutcomeActivities({ db }: { db: Kysely<Database> }) {
       try {
         return (await settleAgentRun(db, input)).recorded;
       } catch (err) {
-        if (err instanceof ClaimLostError) throw ApplicationFailure.create({ type: 'ClaimLost', nonRetryable: true, message: err.message });
+        if (err instanceof ClaimLostError)
+          throw ApplicationFailure.create({ type: 'ClaimLost', nonRetryable: true, message: err.message });
         throw err;
       }
     },

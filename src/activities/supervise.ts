@@ -18,7 +18,16 @@ import { liveAgentRuns, recordAgentStart } from '../db/agent-runs.ts';
 import { lastSessionOf, recordAgentUsage } from '../db/agent-usage.ts';
 import { claimReadyFeatures, readyFeatureExists } from '../db/claims.ts';
 import type { Database } from '../db/tables.ts';
-import { adoptAgent, AgentRunError, findLauncherByEnv, killTree, spawnAgent, statusPathFor, type AgentHandle, type AgentProcessRef } from '../supervisor/index.ts';
+import {
+  adoptAgent,
+  AgentRunError,
+  findLauncherByEnv,
+  killTree,
+  spawnAgent,
+  statusPathFor,
+  type AgentHandle,
+  type AgentProcessRef,
+} from '../supervisor/index.ts';
 import { agentFinishedSignal, type AgentReport } from '../workflows/messages.ts';
 import { ownerPrefix } from './feature-store.ts';
 import { settleAgentRun } from './outcome.ts';
@@ -47,7 +56,8 @@ const HEARTBEAT_EVERY_MS = 1000;
 const REPORT_DEADLINE_MS = 10_000;
 
 /** A run ID is a workflow ID with '/': one flat file name per run. */
-export const logFileFor = (stateDir: string, runId: string): string => join(stateDir, 'logs', `${runId.replaceAll('/', '__')}.log`);
+export const logFileFor = (stateDir: string, runId: string): string =>
+  join(stateDir, 'logs', `${runId.replaceAll('/', '__')}.log`);
 
 export function createSupervisionActivities(deps: SupervisionDeps) {
   const { db, host } = deps;
@@ -57,9 +67,21 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
   async function previousAgent(runId: string): Promise<AgentHeartbeat | null> {
     const details = Context.current().info.heartbeatDetails as AgentHeartbeat | undefined;
     if (details?.pid) return details;
-    const row = await db.selectFrom('agent_runs').selectAll().where('id', '=', runId).where('ended_at', 'is', null).executeTakeFirst();
+    const row = await db
+      .selectFrom('agent_runs')
+      .selectAll()
+      .where('id', '=', runId)
+      .where('ended_at', 'is', null)
+      .executeTakeFirst();
     if (row?.pid && row.pgid && row.proc_start_time && row.log_path && row.status_path && row.host) {
-      return { pid: row.pid, pgid: row.pgid, startTime: row.proc_start_time, logPath: row.log_path, statusPath: row.status_path, host: row.host };
+      return {
+        pid: row.pid,
+        pgid: row.pgid,
+        startTime: row.proc_start_time,
+        logPath: row.log_path,
+        statusPath: row.status_path,
+        host: row.host,
+      };
     }
     // Nothing recorded, yet an earlier attempt may have spawned the agent (its worker died before
     // the first heartbeat): find its launcher by the run ID in the agent environment and adopt it,
@@ -68,7 +90,14 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       const launcher = findLauncherByEnv('AUTOCODER_RUN_ID', runId);
       if (launcher) {
         const logPath = logFileFor(deps.stateDir, runId);
-        return { pid: launcher.pid, pgid: launcher.pid, startTime: launcher.startTime, logPath, statusPath: statusPathFor(logPath), host };
+        return {
+          pid: launcher.pid,
+          pgid: launcher.pid,
+          startTime: launcher.startTime,
+          logPath,
+          statusPath: statusPathFor(logPath),
+          host,
+        };
       }
     }
     return null;
@@ -79,28 +108,52 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
    * (spec.claimNext); what fails here the workflow does. Only the call that recorded the outcome
    * claims: a retried one (after a crash) leaves any claim it made to the parent's resume pass.
    */
-  async function reportExit(spec: AgentSpec & { reportTo: string }, runId: string, exit: { exitCode: number | null; signal: string | null }): Promise<Pick<AgentExitSummary, 'report' | 'parentNotified'>> {
+  async function reportExit(
+    spec: AgentSpec & { reportTo: string },
+    runId: string,
+    exit: { exitCode: number | null; signal: string | null },
+  ): Promise<Pick<AgentExitSummary, 'report' | 'parentNotified'>> {
     let settled;
     try {
       settled = await settleAgentRun(db, {
-        projectId: spec.projectId, featureId: spec.featureId, kind: spec.kind, owner: runId, outcome: 'exited', exitCode: exit.exitCode, signal: exit.signal, error: null,
+        projectId: spec.projectId,
+        featureId: spec.featureId,
+        kind: spec.kind,
+        owner: runId,
+        outcome: 'exited',
+        exitCode: exit.exitCode,
+        signal: exit.signal,
+        error: null,
       });
     } catch (err) {
       log(`agent ${runId}: outcome left to the workflow (${(err as Error).message})`);
       return {};
     }
     const { recorded, fresh } = settled;
-    const handoff = spec.claimNext && spec.kind === 'coding' && fresh ? await claimNext(spec.projectId, spec.claimNext) : { next: [], moreReady: true };
-    const report: AgentReport = { workflowId: runId, kind: spec.kind, featureId: spec.featureId, ...recorded, ...(spec.claimNext ? handoff : {}) };
+    const handoff =
+      spec.claimNext && spec.kind === 'coding' && fresh
+        ? await claimNext(spec.projectId, spec.claimNext)
+        : { next: [], moreReady: true };
+    const report: AgentReport = {
+      workflowId: runId,
+      kind: spec.kind,
+      featureId: spec.featureId,
+      ...recorded,
+      ...(spec.claimNext ? handoff : {}),
+    };
     try {
-      await deps.temporal.withDeadline(Date.now() + REPORT_DEADLINE_MS, () => deps.temporal.workflow.getHandle(spec.reportTo).signal(agentFinishedSignal, report));
+      await deps.temporal.withDeadline(Date.now() + REPORT_DEADLINE_MS, () =>
+        deps.temporal.workflow.getHandle(spec.reportTo).signal(agentFinishedSignal, report),
+      );
       return { report: recorded, parentNotified: true };
     } catch (err) {
       // The parent has closed, or the server is out of reach: the workflow signals it instead.
       // The claim stays: the signal may have arrived all the same and the parent started it; if
       // not, the parent's next pass finds it stranded and resumes it. Freeing it here could let
       // a second agent claim the feature while the first one runs.
-      Context.current().log.warn(`agent ${runId}: agentFinished not confirmed (${(err as Error).message}); the workflow reports instead`);
+      Context.current().log.warn(
+        `agent ${runId}: agentFinished not confirmed (${(err as Error).message}); the workflow reports instead`,
+      );
       return { report: recorded, parentNotified: false };
     }
   }
@@ -109,11 +162,26 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
    * What the parent's next pass would claim for the slot this agent frees, and whether any other
    * feature is ready (if not, that pass would claim nothing more); none and "maybe" on any error.
    */
-  async function claimNext(projectId: string, { maxRetries, exclude }: NonNullable<AgentSpec['claimNext']>): Promise<{ next: Claim[]; moreReady: boolean }> {
+  async function claimNext(
+    projectId: string,
+    { maxRetries, exclude }: NonNullable<AgentSpec['claimNext']>,
+  ): Promise<{ next: Claim[]; moreReady: boolean }> {
     try {
-      const claimed = await claimReadyFeatures(db, { projectId, limit: 1, ownerPrefix: ownerPrefix(projectId, 'coding'), maxRetries, exclude });
-      const next = claimed.map((f) => ({ featureId: f.id, featureName: f.name, attempt: f.attempt, workflowId: f.claimedBy, kind: 'coding' as const }));
-      return { next, moreReady: next.length > 0 && await readyFeatureExists(db, { projectId, maxRetries, exclude }) };
+      const claimed = await claimReadyFeatures(db, {
+        projectId,
+        limit: 1,
+        ownerPrefix: ownerPrefix(projectId, 'coding'),
+        maxRetries,
+        exclude,
+      });
+      const next = claimed.map((f) => ({
+        featureId: f.id,
+        featureName: f.name,
+        attempt: f.attempt,
+        workflowId: f.claimedBy,
+        kind: 'coding' as const,
+      }));
+      return { next, moreReady: next.length > 0 && (await readyFeatureExists(db, { projectId, maxRetries, exclude })) };
     } catch (err) {
       log(`claim for the next agent left to the workflow (${(err as Error).message})`);
       return { next: [], moreReady: true };
@@ -128,12 +196,18 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       // Only a cancellation the workflow asked for kills the tree.
       const stop = new AbortController();
       let letGo: (reason: Error) => void = () => undefined;
-      const lettingGo = new Promise<never>((_, reject) => { letGo = reject; });
+      const lettingGo = new Promise<never>((_, reject) => {
+        letGo = reject;
+      });
       lettingGo.catch(() => undefined);
       ctx.cancellationSignal.addEventListener('abort', () => {
         const why = ctx.cancellationDetails;
         if (why?.workerShutdown || why?.timedOut || why?.paused) {
-          letGo(new Error(`worker let go of agent ${runId} (${why.workerShutdown ? 'shutdown' : why.timedOut ? 'heartbeat timeout' : 'paused'}); a retry adopts it`));
+          letGo(
+            new Error(
+              `worker let go of agent ${runId} (${why.workerShutdown ? 'shutdown' : why.timedOut ? 'heartbeat timeout' : 'paused'}); a retry adopts it`,
+            ),
+          );
         } else {
           stop.abort();
         }
@@ -143,11 +217,16 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       let handle: AgentHandle;
       let sessionId: string | undefined;
       if (previous && previous.host === host) {
-        handle = await adoptAgent(previous as AgentProcessRef, { signal: stop.signal, graceMs, timeoutMs: spec.timeoutMs });
+        handle = await adoptAgent(previous as AgentProcessRef, {
+          signal: stop.signal,
+          graceMs,
+          timeoutMs: spec.timeoutMs,
+        });
         log(`${handle.adopted ? 'adopted' : 'found ended'} agent ${runId} (pid ${previous.pid})`);
       } else if (previous) {
         throw ApplicationFailure.create({
-          type: 'AgentCrashed', nonRetryable: true,
+          type: 'AgentCrashed',
+          nonRetryable: true,
           message: `agent ${runId} was started on host ${previous.host}; this worker on ${host} cannot watch it (it counts as a crash)`,
           details: [{ exitCode: null, signal: null }],
         });
@@ -155,32 +234,68 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
         let launch;
         try {
           launch = buildLaunch(spec, {
-            runId, databaseUrl: deps.databaseUrl, stateDir: deps.stateDir,
-            ...(deps.temporalAddress ? { temporalAddress: deps.temporalAddress, temporalNamespace: deps.temporalNamespace ?? 'default' } : {}),
+            runId,
+            databaseUrl: deps.databaseUrl,
+            stateDir: deps.stateDir,
+            ...(deps.temporalAddress
+              ? { temporalAddress: deps.temporalAddress, temporalNamespace: deps.temporalNamespace ?? 'default' }
+              : {}),
             // The next attempt at a feature resumes the conversation of the last one.
-            ...(spec.adapter === 'claude' && spec.featureId !== null ? { resumeSessionId: (await lastSessionOf(db, { projectId: spec.projectId, featureId: spec.featureId, kind: spec.kind })) ?? undefined } : {}),
+            ...(spec.adapter === 'claude' && spec.featureId !== null
+              ? {
+                  resumeSessionId:
+                    (await lastSessionOf(db, {
+                      projectId: spec.projectId,
+                      featureId: spec.featureId,
+                      kind: spec.kind,
+                    })) ?? undefined,
+                }
+              : {}),
           });
         } catch (err) {
           // A project's bad prompt template or agent command: this attempt cannot start at all.
-          throw ApplicationFailure.create({ type: 'AgentCrashed', nonRetryable: true, message: `agent could not be started: ${(err as Error).message}`, details: [{ exitCode: null, signal: null }] });
+          throw ApplicationFailure.create({
+            type: 'AgentCrashed',
+            nonRetryable: true,
+            message: `agent could not be started: ${(err as Error).message}`,
+            details: [{ exitCode: null, signal: null }],
+          });
         }
         sessionId = launch.sessionId;
         mkdirSync(launch.cwd, { recursive: true });
         try {
-          handle = await spawnAgent({ argv: launch.argv, env: launch.env, cwd: launch.cwd, logPath: logFileFor(deps.stateDir, runId), signal: stop.signal, graceMs, timeoutMs: spec.timeoutMs });
+          handle = await spawnAgent({
+            argv: launch.argv,
+            env: launch.env,
+            cwd: launch.cwd,
+            logPath: logFileFor(deps.stateDir, runId),
+            signal: stop.signal,
+            graceMs,
+            timeoutMs: spec.timeoutMs,
+          });
         } catch (err) {
           throw toFailure(err);
         }
       }
 
-      const beat = (): AgentHeartbeat => ({ ...handle.ref, knownDescendants: handle.refreshDescendants(), host } as AgentHeartbeat);
+      const beat = (): AgentHeartbeat =>
+        ({ ...handle.ref, knownDescendants: handle.refreshDescendants(), host }) as AgentHeartbeat;
       // Heartbeat before any database write: if the write fails (Postgres gone), the retry finds
       // the agent in the heartbeat and adopts it instead of starting it a second time. A new agent
       // has no descendants worth a walk of /proc yet (~5 ms of this thread): the timer's beats do it.
       ctx.heartbeat(handle.adopted ? beat() : ({ ...handle.ref, knownDescendants: [], host } as AgentHeartbeat));
       await recordAgentStart(db, {
-        id: runId, projectId: spec.projectId, featureId: spec.featureId, kind: spec.kind, attempt: spec.attempt, host,
-        pid: handle.pid, pgid: handle.pgid, procStartTime: handle.startTime, logPath: handle.logPath, statusPath: handle.statusPath,
+        id: runId,
+        projectId: spec.projectId,
+        featureId: spec.featureId,
+        kind: spec.kind,
+        attempt: spec.attempt,
+        host,
+        pid: handle.pid,
+        pgid: handle.pgid,
+        procStartTime: handle.startTime,
+        logPath: handle.logPath,
+        statusPath: handle.statusPath,
         ...(sessionId ? { sessionId } : {}),
       });
       const timer = setInterval(() => ctx.heartbeat(beat()), HEARTBEAT_EVERY_MS);
@@ -188,13 +303,27 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
         // Claude Code's result message carries cost, tokens and the session to resume next time.
         if (spec.adapter !== 'claude') return;
         const result = await readClaudeResult(handle.logPath);
-        if (result.found) await recordAgentUsage(db, { runId, costUsd: result.costUsd, tokens: result.tokens, sessionId: result.sessionId });
+        if (result.found)
+          await recordAgentUsage(db, {
+            runId,
+            costUsd: result.costUsd,
+            tokens: result.tokens,
+            sessionId: result.sessionId,
+          });
       };
       try {
         const exit = await Promise.race([handle.wait(), lettingGo]);
         await recordUsage();
-        const summary: AgentExitSummary = { exitCode: exit.exitCode, signal: exit.signal, durationMs: exit.durationMs ?? 0, adopted: exit.adopted, pid: exit.pid };
-        return spec.reportTo ? { ...summary, ...(await reportExit({ ...spec, reportTo: spec.reportTo }, runId, exit)) } : summary;
+        const summary: AgentExitSummary = {
+          exitCode: exit.exitCode,
+          signal: exit.signal,
+          durationMs: exit.durationMs ?? 0,
+          adopted: exit.adopted,
+          pid: exit.pid,
+        };
+        return spec.reportTo
+          ? { ...summary, ...(await reportExit({ ...spec, reportTo: spec.reportTo }, runId, exit)) }
+          : summary;
       } catch (err) {
         if (err instanceof AgentRunError) await recordUsage();
         throw toFailure(err);
@@ -214,11 +343,24 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
           if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
         }
         if (running || !run.pid || !run.proc_start_time) continue;
-        await killTree({ pid: run.pid, pgid: run.pgid ?? run.pid, startTime: run.proc_start_time }, { graceMs: deps.killGraceMs ?? 5000 });
-        await db.updateTable('agent_runs').set({ ended_at: new Date(), outcome: 'crashed', error: 'reaped: its run was over or unknown when a worker started' })
-          .where('id', '=', run.id).where('ended_at', 'is', null).execute();
+        await killTree(
+          { pid: run.pid, pgid: run.pgid ?? run.pid, startTime: run.proc_start_time },
+          { graceMs: deps.killGraceMs ?? 5000 },
+        );
+        await db
+          .updateTable('agent_runs')
+          .set({
+            ended_at: new Date(),
+            outcome: 'crashed',
+            error: 'reaped: its run was over or unknown when a worker started',
+          })
+          .where('id', '=', run.id)
+          .where('ended_at', 'is', null)
+          .execute();
         reaped.push(run.id);
-        (deps.log ?? ((line: string) => process.stderr.write(`${line}\n`)))(`reaped orphaned agent ${run.id} (pid ${run.pid})`);
+        (deps.log ?? ((line: string) => process.stderr.write(`${line}\n`)))(
+          `reaped orphaned agent ${run.id} (pid ${run.pid})`,
+        );
       }
       return { reaped };
     },
@@ -232,7 +374,15 @@ function toFailure(err: unknown): unknown {
       type: err.type,
       nonRetryable: true,
       message: err.message,
-      details: [{ reason: err.reason, exitCode: err.exitCode, signal: err.signal, durationMs: err.durationMs, outputTail: err.outputTail.slice(-4000) }],
+      details: [
+        {
+          reason: err.reason,
+          exitCode: err.exitCode,
+          signal: err.signal,
+          durationMs: err.durationMs,
+          outputTail: err.outputTail.slice(-4000),
+        },
+      ],
     });
   }
   return err;

@@ -1,7 +1,14 @@
 /**
  * Shapes that cross the workflow ↔ activity boundary. Workflows import this file for types only.
  */
-import type { AgentAdapter, AgentKind, AgentReport, BlockedFeature, FeatureCounts, RunningAgent } from '../workflows/messages.ts';
+import type {
+  AgentAdapter,
+  AgentKind,
+  AgentReport,
+  BlockedFeature,
+  FeatureCounts,
+  RunningAgent,
+} from '../workflows/messages.ts';
 
 export type Claim = { featureId: number; featureName: string; attempt: number; workflowId: string; kind: AgentKind };
 
@@ -101,7 +108,14 @@ export type RecordOutcomeInput = {
 export type RecordOutcomeResult = Pick<AgentReport, 'outcome' | 'featurePasses' | 'failureCount' | 'error'>;
 
 /** Heartbeat details of superviseAgent: what a retried attempt needs to adopt the process. */
-export type AgentHeartbeat = { pid: number; pgid: number; startTime: number; logPath: string; statusPath: string; host: string };
+export type AgentHeartbeat = {
+  pid: number;
+  pgid: number;
+  startTime: number;
+  logPath: string;
+  statusPath: string;
+  host: string;
+};
 
 /** Activities the projectRun workflow calls (feature store side). */
 export interface RunActivities {

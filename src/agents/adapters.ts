@@ -48,15 +48,25 @@ export function agentEnvironment(spec: AgentSpec, ctx: LaunchContext): Record<st
 
 /** `{featureId}`, `{projectDir}`, `{kind}` in each argument of a command template. */
 export function substitutePlaceholders(template: readonly string[], spec: AgentSpec): string[] {
-  const values: Record<string, string> = { featureId: spec.featureId === null ? '' : String(spec.featureId), projectDir: spec.projectDir, kind: spec.kind };
-  return template.map((arg) => arg.replace(/\{(featureId|projectDir|kind)\}/g, (_, name: string) => values[name] ?? ''));
+  const values: Record<string, string> = {
+    featureId: spec.featureId === null ? '' : String(spec.featureId),
+    projectDir: spec.projectDir,
+    kind: spec.kind,
+  };
+  return template.map((arg) =>
+    arg.replace(/\{(featureId|projectDir|kind)\}/g, (_, name: string) => values[name] ?? ''),
+  );
 }
 
 export function buildLaunch(spec: AgentSpec, ctx: LaunchContext): AgentLaunch {
   const env = agentEnvironment(spec, ctx);
   switch (spec.adapter) {
     case 'simulate':
-      return { argv: [process.execPath, simulateAgentPath], env: { ...env, AUTOCODER_SIMULATE: JSON.stringify(spec.simulate ?? {}) }, cwd: spec.projectDir };
+      return {
+        argv: [process.execPath, simulateAgentPath],
+        env: { ...env, AUTOCODER_SIMULATE: JSON.stringify(spec.simulate ?? {}) },
+        cwd: spec.projectDir,
+      };
     case 'command':
       if (!spec.agentCmd?.length) throw new TypeError('the command adapter needs agentCmd (an argv template)');
       return { argv: substitutePlaceholders(spec.agentCmd, spec), env, cwd: spec.projectDir };

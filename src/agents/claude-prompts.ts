@@ -13,7 +13,8 @@ import { UserError, showValue } from '../errors.ts';
 export const BUILT_IN_PROMPTS_DIR = fileURLToPath(new URL('./prompts/', import.meta.url));
 
 /** Where a project keeps its own prompts; `<kind>.md` there wins over the built-in one. */
-export const projectPromptPath = (projectDir: string, kind: AgentSpec['kind']): string => join(projectDir, '.autocoder', 'prompts', `${kind}.md`);
+export const projectPromptPath = (projectDir: string, kind: AgentSpec['kind']): string =>
+  join(projectDir, '.autocoder', 'prompts', `${kind}.md`);
 
 export type PromptTemplate = { text: string; source: string };
 
@@ -23,7 +24,9 @@ export function loadPromptTemplate(kind: AgentSpec['kind'], projectDir: string):
     return { text: readFileSync(own, 'utf8'), source: own };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new UserError(`cannot read the project's prompt ${own}: ${(error as Error).message}`, { hint: 'fix its permissions, or remove it to use the built-in prompt' });
+      throw new UserError(`cannot read the project's prompt ${own}: ${(error as Error).message}`, {
+        hint: 'fix its permissions, or remove it to use the built-in prompt',
+      });
     }
   }
   const builtIn = join(BUILT_IN_PROMPTS_DIR, `${kind}.md`);
@@ -45,7 +48,15 @@ export type PromptVariables = {
 };
 
 export const PROMPT_VARIABLES: readonly (keyof PromptVariables)[] = [
-  'projectId', 'projectDir', 'featureId', 'featureName', 'kind', 'attempt', 'runId', 'verifyHow', 'attemptNote',
+  'projectId',
+  'projectDir',
+  'featureId',
+  'featureName',
+  'kind',
+  'attempt',
+  'runId',
+  'verifyHow',
+  'attemptNote',
 ];
 
 export function promptVariables(spec: AgentSpec, runId: string, resuming: boolean): PromptVariables {
@@ -58,11 +69,14 @@ export function promptVariables(spec: AgentSpec, runId: string, resuming: boolea
     attempt: String(spec.attempt),
     runId,
     verifyHow: spec.yolo
-      ? 'Use the project\'s tests, type checks and a build; skip browser testing (YOLO mode).'
-      : 'Run it as a user would: start the app and go through each step (in a browser if it has a user interface), and run the project\'s tests.',
-    attemptNote: spec.attempt <= 1 ? ''
-      : resuming ? `This is attempt ${spec.attempt}: you are continuing your earlier session on this feature, which did not finish it. Check what is in place before you go on.\n`
-      : `This is attempt ${spec.attempt}: an earlier attempt did not finish this feature. See what is already there (git log, claude-progress.txt) before you start.\n`,
+      ? "Use the project's tests, type checks and a build; skip browser testing (YOLO mode)."
+      : "Run it as a user would: start the app and go through each step (in a browser if it has a user interface), and run the project's tests.",
+    attemptNote:
+      spec.attempt <= 1
+        ? ''
+        : resuming
+          ? `This is attempt ${spec.attempt}: you are continuing your earlier session on this feature, which did not finish it. Check what is in place before you go on.\n`
+          : `This is attempt ${spec.attempt}: an earlier attempt did not finish this feature. See what is already there (git log, claude-progress.txt) before you start.\n`,
   };
 }
 
@@ -75,10 +89,16 @@ export function renderPrompt(template: PromptTemplate, values: PromptVariables):
     return whole;
   });
   if (unknown.size > 0) {
-    throw new UserError(`prompt template ${template.source} uses unknown placeholder${unknown.size > 1 ? 's' : ''} ${[...unknown].map((n) => showValue(`{{${n}}}`)).join(', ')}`, {
-      hint: `use only ${PROMPT_VARIABLES.map((n) => `{{${n}}}`).join(', ')}`,
-    });
+    throw new UserError(
+      `prompt template ${template.source} uses unknown placeholder${unknown.size > 1 ? 's' : ''} ${[...unknown].map((n) => showValue(`{{${n}}}`)).join(', ')}`,
+      {
+        hint: `use only ${PROMPT_VARIABLES.map((n) => `{{${n}}}`).join(', ')}`,
+      },
+    );
   }
-  if (text.trim() === '') throw new UserError(`prompt template ${template.source} is empty`, { hint: 'write the prompt, or remove the file to use the built-in one' });
+  if (text.trim() === '')
+    throw new UserError(`prompt template ${template.source} is empty`, {
+      hint: 'write the prompt, or remove the file to use the built-in one',
+    });
   return text;
 }

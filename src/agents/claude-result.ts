@@ -31,7 +31,17 @@ const TAIL_BYTES = 8 * 1024 * 1024;
 const HEAD_BYTES = 256 * 1024;
 const RESULT_TEXT_MAX = 2000;
 
-const NONE: ClaudeResult = { found: false, sessionId: null, costUsd: null, tokens: null, isError: null, subtype: null, numTurns: null, durationMs: null, result: null };
+const NONE: ClaudeResult = {
+  found: false,
+  sessionId: null,
+  costUsd: null,
+  tokens: null,
+  isError: null,
+  subtype: null,
+  numTurns: null,
+  durationMs: null,
+  result: null,
+};
 
 export async function readClaudeResult(logPath: string): Promise<ClaudeResult> {
   let file;
@@ -47,7 +57,9 @@ export async function readClaudeResult(logPath: string): Promise<ClaudeResult> {
     const found = lastResult(tail);
     if (found) return found;
     // No result: keep at least the session id, so a crashed run can still be resumed.
-    const sessionId = lastSessionId(tail) ?? (size > TAIL_BYTES ? lastSessionId(await readRange(file, 0, Math.min(size, HEAD_BYTES))) : null);
+    const sessionId =
+      lastSessionId(tail) ??
+      (size > TAIL_BYTES ? lastSessionId(await readRange(file, 0, Math.min(size, HEAD_BYTES))) : null);
     return { ...NONE, sessionId };
   } finally {
     await file.close();
@@ -67,7 +79,9 @@ function parse(line: string): Record<string, unknown> | null {
   if (!text.startsWith('{')) return null;
   try {
     const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }
@@ -80,9 +94,12 @@ function lastResult(lines: readonly string[]): ClaudeResult | null {
     const usage = message.usage;
     const tokens: Record<string, number> = {};
     if (usage && typeof usage === 'object') {
-      for (const [key, value] of Object.entries(usage)) if (typeof value === 'number' && Number.isFinite(value)) tokens[key] = value;
+      for (const [key, value] of Object.entries(usage))
+        if (typeof value === 'number' && Number.isFinite(value)) tokens[key] = value;
     }
-    const errors = Array.isArray(message.errors) ? message.errors.filter((e): e is string => typeof e === 'string') : [];
+    const errors = Array.isArray(message.errors)
+      ? message.errors.filter((e): e is string => typeof e === 'string')
+      : [];
     const text = typeof message.result === 'string' ? message.result : errors.length > 0 ? errors.join('; ') : null;
     return {
       found: true,

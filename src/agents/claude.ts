@@ -26,20 +26,56 @@ export const AUTOCODER_BIN = fileURLToPath(new URL('../../bin/autocoder', import
 /** Built-in Claude Code tools every agent may use without asking (AutoCoder's list). */
 export const BUILTIN_TOOLS = ['Read', 'Write', 'Edit', 'Glob', 'Grep', 'Bash', 'WebFetch', 'WebSearch'] as const;
 
-const READ_TOOLS = ['feature_get_stats', 'feature_get_by_id', 'feature_get_summary', 'feature_get_ready', 'feature_get_blocked', 'feature_get_graph'];
+const READ_TOOLS = [
+  'feature_get_stats',
+  'feature_get_by_id',
+  'feature_get_summary',
+  'feature_get_ready',
+  'feature_get_blocked',
+  'feature_get_graph',
+];
 
 /** The feature tools each kind of agent sees (AutoCoder's per-agent lists). */
 export const FEATURE_TOOLS_BY_KIND: Record<AgentSpec['kind'], readonly string[]> = {
-  coding: [...READ_TOOLS, 'feature_claim_and_get', 'feature_mark_in_progress', 'feature_mark_passing', 'feature_mark_failing', 'feature_skip', 'feature_clear_in_progress', 'feature_request_human_input'],
+  coding: [
+    ...READ_TOOLS,
+    'feature_claim_and_get',
+    'feature_mark_in_progress',
+    'feature_mark_passing',
+    'feature_mark_failing',
+    'feature_skip',
+    'feature_clear_in_progress',
+    'feature_request_human_input',
+  ],
   testing: [...READ_TOOLS, 'feature_mark_passing', 'feature_mark_failing'],
-  initializer: ['feature_get_stats', 'feature_get_ready', 'feature_get_blocked', 'feature_get_graph', 'feature_create_bulk', 'feature_create', 'feature_add_dependency', 'feature_set_dependencies'],
+  initializer: [
+    'feature_get_stats',
+    'feature_get_ready',
+    'feature_get_blocked',
+    'feature_get_graph',
+    'feature_create_bulk',
+    'feature_create',
+    'feature_add_dependency',
+    'feature_set_dependencies',
+  ],
 };
 
 /** Every tool of the feature server (src/mcp), whichever kind may use it. */
 export const ALL_FEATURE_TOOLS: readonly string[] = [
-  ...READ_TOOLS, 'feature_mark_passing', 'feature_mark_failing', 'feature_skip', 'feature_mark_in_progress', 'feature_claim_and_get',
-  'feature_clear_in_progress', 'feature_create_bulk', 'feature_create', 'feature_add_dependency', 'feature_remove_dependency',
-  'feature_set_dependencies', 'feature_request_human_input', 'ask_user',
+  ...READ_TOOLS,
+  'feature_mark_passing',
+  'feature_mark_failing',
+  'feature_skip',
+  'feature_mark_in_progress',
+  'feature_claim_and_get',
+  'feature_clear_in_progress',
+  'feature_create_bulk',
+  'feature_create',
+  'feature_add_dependency',
+  'feature_remove_dependency',
+  'feature_set_dependencies',
+  'feature_request_human_input',
+  'ask_user',
 ];
 
 export type ClaudeOptions = {
@@ -58,21 +94,32 @@ export type ClaudeOptions = {
 export type ClaudeLaunch = { argv: string[]; sessionId: string; mcpConfigPath: string; prompt: string };
 
 /** Where the MCP config of a run goes: one flat file name per run id. */
-export const mcpConfigPathFor = (stateDir: string, runId: string): string => join(stateDir, 'mcp', `${runId.replaceAll('/', '__')}.json`);
+export const mcpConfigPathFor = (stateDir: string, runId: string): string =>
+  join(stateDir, 'mcp', `${runId.replaceAll('/', '__')}.json`);
 
 /**
  * Builds the argv of one Claude Code run and writes its MCP config, which starts
  * `bin/autocoder mcp` with the agent environment `env`. The file holds DATABASE_URL, so it is
  * readable by its owner only.
  */
-export function buildClaudeLaunch(spec: AgentSpec, runId: string, env: Record<string, string>, options: ClaudeOptions = {}): ClaudeLaunch {
+export function buildClaudeLaunch(
+  spec: AgentSpec,
+  runId: string,
+  env: Record<string, string>,
+  options: ClaudeOptions = {},
+): ClaudeLaunch {
   const stateDir = options.stateDir ?? process.env.AUTOCODER_HOME ?? join(homedir(), '.autocoder');
   const sessionId = options.sessionId ?? randomUUID();
   const resume = options.resumeSessionId;
   if (options.maxBudgetUsd !== undefined && !(Number.isFinite(options.maxBudgetUsd) && options.maxBudgetUsd > 0)) {
-    throw new TypeError(`maxBudgetUsd must be a positive number of USD, got ${String(options.maxBudgetUsd)} (do not start an agent with no budget left)`);
+    throw new TypeError(
+      `maxBudgetUsd must be a positive number of USD, got ${String(options.maxBudgetUsd)} (do not start an agent with no budget left)`,
+    );
   }
-  const prompt = renderPrompt(loadPromptTemplate(spec.kind, spec.projectDir), promptVariables(spec, runId, resume !== undefined));
+  const prompt = renderPrompt(
+    loadPromptTemplate(spec.kind, spec.projectDir),
+    promptVariables(spec, runId, resume !== undefined),
+  );
 
   const mcpConfigPath = mcpConfigPathFor(stateDir, runId);
   const config = { mcpServers: { [MCP_SERVER_NAME]: { type: 'stdio', command: AUTOCODER_BIN, args: ['mcp'], env } } };
@@ -88,13 +135,18 @@ export function buildClaudeLaunch(spec: AgentSpec, runId: string, env: Record<st
   const argv = [
     options.claudeCommand ?? 'claude',
     '-p',
-    '--output-format', 'stream-json',
+    '--output-format',
+    'stream-json',
     '--verbose',
-    '--session-id', sessionId,
-    '--mcp-config', mcpConfigPath,
+    '--session-id',
+    sessionId,
+    '--mcp-config',
+    mcpConfigPath,
     '--strict-mcp-config',
-    '--permission-mode', 'acceptEdits',
-    '--allowedTools', allowed.join(','),
+    '--permission-mode',
+    'acceptEdits',
+    '--allowedTools',
+    allowed.join(','),
     ...(hidden.length > 0 ? ['--disallowedTools', hidden.join(',')] : []),
     ...(spec.model ? ['--model', spec.model] : []),
     ...(resume ? ['--resume', resume, '--fork-session'] : []),

@@ -27,16 +27,24 @@ const action = failing ? 'fail' : behaviour.action;
 
 async function withDb<T>(work: (db: ReturnType<typeof createDb>['db']) => Promise<T>): Promise<T> {
   const handle = createDb(env.DATABASE_URL ?? '', { poolSize: 1, applicationName: 'autocoder-simulate' });
-  try { return await work(handle.db); } finally { await handle.close(); }
+  try {
+    return await work(handle.db);
+  } finally {
+    await handle.close();
+  }
 }
 
 switch (action) {
   case 'pass':
     if (kind === 'coding' && featureId !== null) {
-      await withDb((db) => markFeature(db, { projectId, featureId, passes: true, runId: env.AUTOCODER_RUN_ID ?? null }));
+      await withDb((db) =>
+        markFeature(db, { projectId, featureId, passes: true, runId: env.AUTOCODER_RUN_ID ?? null }),
+      );
       say('implemented and verified; marked passing');
     } else if (kind === 'initializer') {
-      const features = plan.initializerFeatures ?? [1, 2, 3].map((id) => ({ id, name: `Generated feature ${id}`, dependencies: id > 1 ? [id - 1] : [] }));
+      const features =
+        plan.initializerFeatures ??
+        [1, 2, 3].map((id) => ({ id, name: `Generated feature ${id}`, dependencies: id > 1 ? [id - 1] : [] }));
       await withDb((db) => importFeatures(db, projectId, features as never, { reset: false }));
       say(`wrote ${features.length} features`);
     } else {
@@ -65,7 +73,10 @@ switch (action) {
     break;
   case 'grandchildren': {
     for (let i = 0; i < 2; i++) {
-      spawn(process.execPath, ['-e', "process.on('SIGTERM',()=>{}); setInterval(()=>{}, 1<<30)"], { stdio: 'ignore', detached: i === 1 });
+      spawn(process.execPath, ['-e', "process.on('SIGTERM',()=>{}); setInterval(()=>{}, 1<<30)"], {
+        stdio: 'ignore',
+        detached: i === 1,
+      });
     }
     say('spawned grandchildren; hanging');
     setInterval(() => undefined, 1 << 30);

@@ -4,13 +4,24 @@
  */
 import { z } from 'zod';
 
-export const simulateActions = ['pass', 'fail', 'crash', 'hang', 'ignore-sigterm', 'grandchildren', 'exit0-no-pass', 'flood'] as const;
+export const simulateActions = [
+  'pass',
+  'fail',
+  'crash',
+  'hang',
+  'ignore-sigterm',
+  'grandchildren',
+  'exit0-no-pass',
+  'flood',
+] as const;
 
 const delaySchema = z.union([z.number().int().min(0), z.tuple([z.number().int().min(0), z.number().int().min(0)])]);
 
 export const behaviourSchema = z.object({
   action: z.enum(simulateActions).default('pass'),
-  delayMs: delaySchema.optional().describe('time the agent "works" before acting: ms, or [min, max] picked by feature id'),
+  delayMs: delaySchema
+    .optional()
+    .describe('time the agent "works" before acting: ms, or [min, max] picked by feature id'),
   failAttempts: z.number().int().min(0).optional().describe('fail this many attempts first, then act'),
   floodBytes: z.number().int().min(0).optional(),
 });
@@ -20,7 +31,10 @@ export const simulatePlanSchema = z.object({
   default: behaviourSchema.optional(),
   features: z.record(z.string().regex(/^\d+$/, 'keys must be feature ids'), behaviourSchema).optional(),
   testing: behaviourSchema.optional().describe('what testing agents do (default: pass after the delay)'),
-  initializerFeatures: z.array(z.record(z.string(), z.unknown())).optional().describe('features the initializer agent creates'),
+  initializerFeatures: z
+    .array(z.record(z.string(), z.unknown()))
+    .optional()
+    .describe('features the initializer agent creates'),
 });
 export type SimulatePlan = z.output<typeof simulatePlanSchema>;
 

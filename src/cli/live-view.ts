@@ -40,7 +40,11 @@ export function startLiveView(options: LiveViewOptions): () => Promise<void> {
       } catch {
         // Between continue-as-new runs or just ended: the next poll tells.
       }
-      if (!stopped) await new Promise<void>((r) => { wakeUp = r; setTimeout(r, POLL_MS); });
+      if (!stopped)
+        await new Promise<void>((r) => {
+          wakeUp = r;
+          setTimeout(r, POLL_MS);
+        });
     }
   };
   const looping = loop();
@@ -55,7 +59,8 @@ export function startLiveView(options: LiveViewOptions): () => Promise<void> {
   };
 }
 
-const color = (style: Parameters<typeof styleText>[0], text: string) => styleText(style, text, { validateStream: true, stream: process.stdout });
+const color = (style: Parameters<typeof styleText>[0], text: string) =>
+  styleText(style, text, { validateStream: true, stream: process.stdout });
 
 export function renderFrame(status: ProjectRunStatus, stateDir: string, width: number): string {
   const c = status.counts;
@@ -68,9 +73,20 @@ export function renderFrame(status: ProjectRunStatus, stateDir: string, width: n
   ];
   for (const agent of status.running) lines.push(agentLine(agent, stateDir, width));
   for (const f of status.failures.slice(0, 5)) {
-    lines.push(color('red', truncate(`  failed #${f.featureId} ×${f.count}: ${escapeForTerminal(f.lastError ?? '')}`, width - 1)));
+    lines.push(
+      color(
+        'red',
+        truncate(`  failed #${f.featureId} ×${f.count}: ${escapeForTerminal(f.lastError ?? '')}`, width - 1),
+      ),
+    );
   }
-  if (status.held.length) lines.push(color('yellow', `  held by operator: ${status.held.map((id) => `#${id}`).join(', ')} (retry-feature to schedule again)`));
+  if (status.held.length)
+    lines.push(
+      color(
+        'yellow',
+        `  held by operator: ${status.held.map((id) => `#${id}`).join(', ')} (retry-feature to schedule again)`,
+      ),
+    );
   return lines.join('\n');
 }
 
@@ -79,7 +95,9 @@ function agentLine(agent: RunningAgent, stateDir: string, width: number): string
   const head = `  ${agent.kind.padEnd(11)} ${id.padEnd(5)} ${truncate(escapeForTerminal(agent.featureName), 32).padEnd(32)} ${formatDuration(Date.now() - Date.parse(agent.startedAt)).padStart(6)}`;
   const last = lastLine(logFileFor(stateDir, agent.workflowId));
   const room = width - head.length - 4;
-  return last && room > 10 ? `${head}  ${color('dim', `› ${truncate(escapeForTerminal(last), room)}`)}` : truncate(head, width);
+  return last && room > 10
+    ? `${head}  ${color('dim', `› ${truncate(escapeForTerminal(last), room)}`)}`
+    : truncate(head, width);
 }
 
 export function progressBar(done: number, total: number, width: number): string {
@@ -102,13 +120,21 @@ function truncate(text: string, width: number): string {
 /** The last non-empty line of a log file, reading at most its last 4 KB. */
 export function lastLine(path: string): string | null {
   let fd: number;
-  try { fd = openSync(path, 'r'); } catch { return null; }
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
   try {
     const size = statSync(path).size;
     const length = Math.min(size, 4096);
     const buffer = Buffer.alloc(length);
     readSync(fd, buffer, 0, length, size - length);
-    const lines = buffer.toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = buffer
+      .toString('utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     return lines.at(-1) ?? null;
   } finally {
     closeSync(fd);

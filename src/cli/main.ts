@@ -32,7 +32,9 @@ export function reportError(error: unknown): number {
     if (error.hint) process.stderr.write(`  fix: ${error.hint}\n`);
     return error.exitCode;
   }
-  process.stderr.write(`autocoder: internal error (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `autocoder: internal error (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   return 70;
 }
 

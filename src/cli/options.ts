@@ -6,7 +6,9 @@ export function intFlag(flag: string, min: number, max: number, hint?: string) {
   return (raw: string): number => {
     const value = Number(raw);
     if (!/^-?\d+$/.test(raw.trim()) || !Number.isInteger(value) || value < min || value > max) {
-      throw new UserError(`${flag} must be an integer in ${min}..${max}, got ${showValue(raw)}`, { hint: hint ?? `use a value from ${min} to ${max}` });
+      throw new UserError(`${flag} must be an integer in ${min}..${max}, got ${showValue(raw)}`, {
+        hint: hint ?? `use a value from ${min} to ${max}`,
+      });
     }
     return value;
   };
@@ -15,12 +17,17 @@ export function intFlag(flag: string, min: number, max: number, hint?: string) {
 export function projectIdArg(label = 'project id') {
   return (raw: string): string => {
     if (!PROJECT_ID_PATTERN.test(raw)) {
-      throw new UserError(`${label} must be a slug (lowercase letters, digits and dashes, at most 63 characters), got ${showValue(raw)}`, {
-        hint: 'for example --project todo-app',
-      });
+      throw new UserError(
+        `${label} must be a slug (lowercase letters, digits and dashes, at most 63 characters), got ${showValue(raw)}`,
+        {
+          hint: 'for example --project todo-app',
+        },
+      );
     }
     return raw;
   };
 }
 
-export const out = (line: string): void => { process.stdout.write(`${line}\n`); };
+export const out = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};

@@ -15,7 +15,9 @@ export function describeChanges(before: ProjectRunStatus | null, now: ProjectRun
   for (const [id, agent] of is) if (!was.has(id)) lines.push(`started  ${label(agent)}`);
   const c = now.counts;
   if (lines.length > 0 && c.total > 0) {
-    lines.push(`progress: ${c.passing}/${c.total} passing, ${now.running.length} agent(s) running${c.failed ? `, ${c.failed} failed` : ''}`);
+    lines.push(
+      `progress: ${c.passing}/${c.total} passing, ${now.running.length} agent(s) running${c.failed ? `, ${c.failed} failed` : ''}`,
+    );
   }
   return lines;
 }

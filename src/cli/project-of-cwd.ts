@@ -9,7 +9,9 @@ export async function resolveProjectId(db: Kysely<Database>, given: string | und
   const rows = await db.selectFrom('projects').select('id').where('dir', '=', cwd).execute();
   if (rows.length === 1) return rows[0]!.id;
   throw new UserError(
-    rows.length === 0 ? `no project given, and no project has the current directory ${cwd}` : `no project given, and several projects use ${cwd}: ${rows.map((r) => r.id).join(', ')}`,
+    rows.length === 0
+      ? `no project given, and no project has the current directory ${cwd}`
+      : `no project given, and several projects use ${cwd}: ${rows.map((r) => r.id).join(', ')}`,
     { hint: 'name the project, e.g. `autocoder status todo-app`' },
   );
 }

@@ -45,7 +45,9 @@ export async function runProject(rt: Runtime, options: RunProjectOptions): Promi
   if (options.featuresFile && !running) {
     const entries: FeatureEntry[] = await loadFeatureFile(options.featuresFile);
     const counts = await importFeatures(db, projectId, entries, { reset: options.reset });
-    out(`features: ${entries.length} in ${options.featuresFile} (${counts.inserted} new, ${counts.updated} updated, ${counts.unchanged} unchanged)`);
+    out(
+      `features: ${entries.length} in ${options.featuresFile} (${counts.inserted} new, ${counts.updated} updated, ${counts.unchanged} unchanged)`,
+    );
   }
 
   let worker: AutocoderWorker | undefined;
@@ -61,17 +63,27 @@ export async function runProject(rt: Runtime, options: RunProjectOptions): Promi
     workerDone = worker.run();
   }
   try {
-    const { handle, joined } = await startOrJoinRun(client, rt.config.taskQueue, { projectId, projectDir, ...options.settings });
+    const { handle, joined } = await startOrJoinRun(client, rt.config.taskQueue, {
+      projectId,
+      projectDir,
+      ...options.settings,
+    });
     const firstRunId = (await handle.describe()).runId;
-    const uiUrl = rt.temporalTarget.uiUrl ? workflowUiUrl(rt.temporalTarget.uiUrl, rt.temporalTarget.namespace, handle.workflowId, firstRunId) : null;
+    const uiUrl = rt.temporalTarget.uiUrl
+      ? workflowUiUrl(rt.temporalTarget.uiUrl, rt.temporalTarget.namespace, handle.workflowId, firstRunId)
+      : null;
     out(`${joined ? 'joined the run in progress' : 'started run'} ${handle.workflowId}${uiUrl ? ` — ${uiUrl}` : ''}`);
     if (options.detach) {
-      out(`detached: follow it with \`autocoder status ${projectId} --watch\`; a worker must be running (\`autocoder worker\`)`);
+      out(
+        `detached: follow it with \`autocoder status ${projectId} --watch\`; a worker must be running (\`autocoder worker\`)`,
+      );
       return 0;
     }
     const result = await followToEnd(handle, rt.config.home, out);
     const last = await handle.describe();
-    const finalUrl = rt.temporalTarget.uiUrl ? workflowUiUrl(rt.temporalTarget.uiUrl, rt.temporalTarget.namespace, handle.workflowId, last.runId) : null;
+    const finalUrl = rt.temporalTarget.uiUrl
+      ? workflowUiUrl(rt.temporalTarget.uiUrl, rt.temporalTarget.namespace, handle.workflowId, last.runId)
+      : null;
     await printSummary(db, projectId, result, finalUrl, out);
     return result.outcome === 'complete' || result.outcome === 'drained' || result.outcome === 'stopped' ? 0 : 1;
   } finally {
@@ -82,7 +94,11 @@ export async function runProject(rt: Runtime, options: RunProjectOptions): Promi
   }
 }
 
-async function followToEnd(handle: ProjectRunHandle, stateDir: string, out: (line: string) => void): Promise<ProjectRunResult> {
+async function followToEnd(
+  handle: ProjectRunHandle,
+  stateDir: string,
+  out: (line: string) => void,
+): Promise<ProjectRunResult> {
   const stopWatching = startLiveView({ read: () => handle.query(statusQuery), stateDir, out });
   try {
     // result() follows continue-as-new to the run that really ends.

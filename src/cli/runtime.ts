@@ -29,9 +29,14 @@ export type StackRuntime = Pick<Runtime, 'config' | 'stack' | 'temporalTarget'>;
 /** The configuration and the stack, with no connection of our own: what `autocoder worker` needs. */
 export async function openStack(options: RuntimeOptions = {}): Promise<StackRuntime> {
   const config = loadEnvConfig(process.env, options.overrides);
-  const stack = options.start ? await ensureStack(config, { log: options.log ?? (() => undefined) }) : await runningStack(config);
+  const stack = options.start
+    ? await ensureStack(config, { log: options.log ?? (() => undefined) })
+    : await runningStack(config);
   const temporalTarget: TemporalTarget = {
-    address: stack.temporal.address, namespace: stack.temporal.namespace, uiUrl: stack.temporal.uiUrl ?? undefined, useEnvConfig: !stack.temporal.managed,
+    address: stack.temporal.address,
+    namespace: stack.temporal.namespace,
+    uiUrl: stack.temporal.uiUrl ?? undefined,
+    useEnvConfig: !stack.temporal.managed,
   };
   return { config, stack, temporalTarget };
 }
@@ -48,13 +53,26 @@ export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime
     throw err;
   }
   return {
-    config, stack, temporalTarget, database, temporal,
-    close: async () => { await Promise.allSettled([temporal.close(), database.close()]); },
+    config,
+    stack,
+    temporalTarget,
+    database,
+    temporal,
+    close: async () => {
+      await Promise.allSettled([temporal.close(), database.close()]);
+    },
   };
 }
 
 /** Runs `work` with a runtime and always closes it. */
-export async function withRuntime<T>(options: Parameters<typeof openRuntime>[0], work: (rt: Runtime) => Promise<T>): Promise<T> {
+export async function withRuntime<T>(
+  options: Parameters<typeof openRuntime>[0],
+  work: (rt: Runtime) => Promise<T>,
+): Promise<T> {
   const rt = await openRuntime(options);
-  try { return await work(rt); } finally { await rt.close(); }
+  try {
+    return await work(rt);
+  } finally {
+    await rt.close();
+  }
 }

@@ -7,11 +7,21 @@ import { escapeForTerminal } from '../features/terminal.ts';
 
 export function formatTable(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
-export async function printSummary(db: Kysely<Database>, projectId: string, result: ProjectRunResult, uiUrl: string | null, out: (line: string) => void): Promise<void> {
+export async function printSummary(
+  db: Kysely<Database>,
+  projectId: string,
+  result: ProjectRunResult,
+  uiUrl: string | null,
+  out: (line: string) => void,
+): Promise<void> {
   const features = await listFeatures(db, projectId, {});
   const rows = features.map((f) => [
     `#${f.id}`,
@@ -25,7 +35,9 @@ export async function printSummary(db: Kysely<Database>, projectId: string, resu
   out('');
   const c = result.counts;
   out(`outcome: ${result.outcome} — ${escapeForTerminal(result.message)}`);
-  out(`features: ${c.passing}/${c.total} passing, ${c.failed} failed, ${c.blocked} blocked; ${result.agentsStarted} agent runs in ${(result.durationMs / 1000).toFixed(1)} s`);
+  out(
+    `features: ${c.passing}/${c.total} passing, ${c.failed} failed, ${c.blocked} blocked; ${result.agentsStarted} agent runs in ${(result.durationMs / 1000).toFixed(1)} s`,
+  );
   for (const b of result.blocked.slice(0, 10)) out(`  blocked: ${escapeForTerminal(b.reason)}`);
   if (uiUrl) out(`Temporal UI: ${uiUrl}`);
 }

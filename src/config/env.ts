@@ -34,17 +34,37 @@ const hostPort = z.string().refine((text) => {
 
 /** The environment variables we read, with their defaults; the descriptions are the docs. */
 export const envSchema = z.object({
-  AUTOCODER_HOME: z.string().min(1).optional().describe('State directory (default ~/.autocoder): stack data, logs, tools'),
-  AUTOCODER_CONFIG: z.string().min(1).optional().describe('Config file (default $AUTOCODER_HOME/config.json): JSON with these names; flags > environment > file > defaults'),
-  AUTOCODER_TOOLS_DIR: z.string().min(1).optional().describe('Where the Temporal CLI gets installed (default $AUTOCODER_HOME/tools)'),
+  AUTOCODER_HOME: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('State directory (default ~/.autocoder): stack data, logs, tools'),
+  AUTOCODER_CONFIG: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Config file (default $AUTOCODER_HOME/config.json): JSON with these names; flags > environment > file > defaults',
+    ),
+  AUTOCODER_TOOLS_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Where the Temporal CLI gets installed (default $AUTOCODER_HOME/tools)'),
   DATABASE_URL: databaseUrl.optional().describe('Postgres to use instead of the embedded one (postgres://...)'),
-  TEMPORAL_ADDRESS: hostPort.optional().describe('Temporal frontend to use instead of the local dev server (host:port)'),
+  TEMPORAL_ADDRESS: hostPort
+    .optional()
+    .describe('Temporal frontend to use instead of the local dev server (host:port)'),
   TEMPORAL_NAMESPACE: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/, 'must be a Temporal namespace name (letters, digits, . _ -)')
     .default('default')
     .describe('Temporal namespace'),
-  TEMPORAL_CLI: z.string().min(1).optional().describe('Path of the temporal CLI binary (default: PATH, then installed under tools)'),
+  TEMPORAL_CLI: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Path of the temporal CLI binary (default: PATH, then installed under tools)'),
   AUTOCODER_TEMPORAL_PORT: portText(7233).describe('Port of the local Temporal dev server (gRPC frontend)'),
   AUTOCODER_TEMPORAL_UI_PORT: portText(8233).describe('Port of the local Temporal web UI'),
   AUTOCODER_PG_PORT: portText(54329).describe('Port of the embedded Postgres'),
@@ -57,7 +77,9 @@ export const envSchema = z.object({
     .enum(['0', '1'], 'must be 0 or 1')
     .default('0')
     .transform((text) => text === '1')
-    .describe('1: workflows keep stack traces (errors, the UI\'s Stack Trace tab) at ~10 ms of worker CPU per agent run; the worker then bundles at start'),
+    .describe(
+      "1: workflows keep stack traces (errors, the UI's Stack Trace tab) at ~10 ms of worker CPU per agent run; the worker then bundles at start",
+    ),
 });
 
 export type EnvVarName = keyof typeof envSchema.shape;
@@ -113,7 +135,10 @@ export function configSource(field: keyof EnvConfig): { env: EnvVarName; flag?: 
  * at $AUTOCODER_CONFIG or <state dir>/config.json. It sits below the environment and flags.
  * AUTOCODER_HOME cannot be set there (the file lives in it).
  */
-export function readConfigFile(env: NodeJS.ProcessEnv, home: string): { path: string; values: Record<string, string>; problems: string[] } {
+export function readConfigFile(
+  env: NodeJS.ProcessEnv,
+  home: string,
+): { path: string; values: Record<string, string>; problems: string[] } {
   const path = env.AUTOCODER_CONFIG ? expandHome(env.AUTOCODER_CONFIG) : join(home, 'config.json');
   const values: Record<string, string> = {};
   const problems: string[] = [];
@@ -134,7 +159,9 @@ export function readConfigFile(env: NodeJS.ProcessEnv, home: string): { path: st
   }
   for (const [key, value] of Object.entries(data)) {
     if (!(envVarNames as string[]).includes(key) || key === 'AUTOCODER_HOME' || key === 'AUTOCODER_CONFIG') {
-      problems.push(`${path}: unknown setting ${showValue(key)} (known: ${envVarNames.filter((n) => n !== 'AUTOCODER_HOME' && n !== 'AUTOCODER_CONFIG').join(', ')})`);
+      problems.push(
+        `${path}: unknown setting ${showValue(key)} (known: ${envVarNames.filter((n) => n !== 'AUTOCODER_HOME' && n !== 'AUTOCODER_CONFIG').join(', ')})`,
+      );
     } else if (typeof value === 'string' || typeof value === 'number') {
       values[key] = String(value);
     } else {
@@ -226,11 +253,16 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
 
 function configError(problems: string[]): UserError {
   if (problems.length === 1) {
-    return new UserError(`invalid configuration: ${problems[0]}`, { hint: 'fix that value (flags override environment variables)' });
+    return new UserError(`invalid configuration: ${problems[0]}`, {
+      hint: 'fix that value (flags override environment variables)',
+    });
   }
-  return new UserError(`invalid configuration (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
-    hint: 'fix those values (flags override environment variables)',
-  });
+  return new UserError(
+    `invalid configuration (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    {
+      hint: 'fix those values (flags override environment variables)',
+    },
+  );
 }
 
 function expandHome(path: string): string {

@@ -131,5 +131,9 @@ export async function listAgentRuns(
 ): Promise<AgentRunRow[]> {
   let query = db.selectFrom('agent_runs').selectAll().where('project_id', '=', options.projectId);
   if (options.featureId !== undefined) query = query.where('feature_id', '=', options.featureId);
-  return query.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(options.limit ?? 20).execute();
+  return query
+    .orderBy('started_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(options.limit ?? 20)
+    .execute();
 }

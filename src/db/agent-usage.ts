@@ -38,7 +38,10 @@ export async function recordAgentUsage(db: Kysely<Database>, usage: AgentUsage):
  * The session of the feature's latest agent run that has one: what `--resume` continues.
  * Null when no earlier run of this feature recorded a session.
  */
-export async function lastSessionOf(db: Kysely<Database>, input: { projectId: string; featureId: number; kind?: AgentKind }): Promise<string | null> {
+export async function lastSessionOf(
+  db: Kysely<Database>,
+  input: { projectId: string; featureId: number; kind?: AgentKind },
+): Promise<string | null> {
   let query = db
     .selectFrom('agent_runs')
     .select('session_id')

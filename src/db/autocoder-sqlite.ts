@@ -9,11 +9,21 @@ import { DatabaseSync } from 'node:sqlite';
 import { UserError, showValue } from '../errors.ts';
 import { checkFeatureData, formatPath, type FeatureFileEntry } from '../features/index.ts';
 
-const OPTIONAL_COLUMNS = ['priority', 'category', 'description', 'steps', 'passes', 'in_progress', 'dependencies'] as const;
+const OPTIONAL_COLUMNS = [
+  'priority',
+  'category',
+  'description',
+  'steps',
+  'passes',
+  'in_progress',
+  'dependencies',
+] as const;
 
 export function readAutoCoderFeatures(path: string): FeatureFileEntry[] {
   if (!existsSync(path)) {
-    throw new UserError(`AutoCoder database not found: ${path}`, { hint: 'give the path of the project\'s features.db, e.g. ~/projects/my-app/features.db' });
+    throw new UserError(`AutoCoder database not found: ${path}`, {
+      hint: "give the path of the project's features.db, e.g. ~/projects/my-app/features.db",
+    });
   }
   let sqlite: DatabaseSync;
   try {
@@ -25,11 +35,18 @@ export function readAutoCoderFeatures(path: string): FeatureFileEntry[] {
     let columns: Set<string>;
     let rows: Array<Record<string, unknown>>;
     try {
-      columns = new Set(sqlite.prepare('PRAGMA table_info(features)').all().map((c) => String(c.name)));
+      columns = new Set(
+        sqlite
+          .prepare('PRAGMA table_info(features)')
+          .all()
+          .map((c) => String(c.name)),
+      );
       if (!columns.has('id') || !columns.has('name')) throw new Error('no table "features" with columns id and name');
       // Only known column names ever reach this statement (a fixed list, no input).
       const wanted = ['id', 'name', ...OPTIONAL_COLUMNS.filter((c) => columns.has(c))];
-      rows = sqlite.prepare(`SELECT ${wanted.join(', ')} FROM features ORDER BY id`).all() as Array<Record<string, unknown>>;
+      rows = sqlite.prepare(`SELECT ${wanted.join(', ')} FROM features ORDER BY id`).all() as Array<
+        Record<string, unknown>
+      >;
     } catch (error) {
       throw notAutoCoder(path, error);
     }
@@ -38,9 +55,12 @@ export function readAutoCoderFeatures(path: string): FeatureFileEntry[] {
     const checked = checkFeatureData(data);
     for (const p of checked.problems) problems.push(`${formatPath(p.path)}: ${p.message}`);
     if (problems.length > 0) {
-      throw new UserError(`AutoCoder database ${path} has ${problems.length === 1 ? '1 bad row' : `${problems.length} problems`} (features[i] is the i-th row by id):\n  ${problems.slice(0, 200).join('\n  ')}`, {
-        hint: 'fix those rows in AutoCoder (or with sqlite3) and import again; nothing was changed',
-      });
+      throw new UserError(
+        `AutoCoder database ${path} has ${problems.length === 1 ? '1 bad row' : `${problems.length} problems`} (features[i] is the i-th row by id):\n  ${problems.slice(0, 200).join('\n  ')}`,
+        {
+          hint: 'fix those rows in AutoCoder (or with sqlite3) and import again; nothing was changed',
+        },
+      );
     }
     return checked.entries;
   } finally {
@@ -70,7 +90,12 @@ function toEntry(row: Record<string, unknown>, index: number, problems: string[]
   for (const column of ['passes', 'in_progress'] as const) {
     const value = row[column];
     if (value === undefined || value === null) continue;
-    entry[column] = value === 1 || value === 1n || value === true ? true : value === 0 || value === 0n || value === false ? false : value;
+    entry[column] =
+      value === 1 || value === 1n || value === true
+        ? true
+        : value === 0 || value === 0n || value === false
+          ? false
+          : value;
   }
   return entry;
 }
@@ -80,8 +105,11 @@ function toNumber(value: unknown): unknown {
 }
 
 function notAutoCoder(path: string, error: unknown): UserError {
-  return new UserError(`${path} is not an AutoCoder feature database: ${error instanceof Error ? error.message : String(error)}`, {
-    hint: 'give the features.db from an AutoCoder project directory (a SQLite file with a "features" table)',
-    cause: error,
-  });
+  return new UserError(
+    `${path} is not an AutoCoder feature database: ${error instanceof Error ? error.message : String(error)}`,
+    {
+      hint: 'give the features.db from an AutoCoder project directory (a SQLite file with a "features" table)',
+      cause: error,
+    },
+  );
 }

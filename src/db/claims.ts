@@ -27,7 +27,14 @@ export type ClaimReadyInput = {
   exclude?: readonly number[];
 };
 
-type ClaimRow = { id: number; name: string; priority: number; attempt: number; claimed_by: string; previous_owner: string | null };
+type ClaimRow = {
+  id: number;
+  name: string;
+  priority: number;
+  attempt: number;
+  claimed_by: string;
+  previous_owner: string | null;
+};
 
 /*
  * Claim strategy (graphile-worker's getJobs): one statement, a CTE that picks the ready
@@ -87,8 +94,13 @@ export async function claimReadyFeatures(db: Kysely<Database>, input: ClaimReady
 }
 
 /** Whether a feature is ready to claim (a candidate of claimReadyFeatures), claiming nothing. */
-export async function readyFeatureExists(db: Kysely<Database>, input: Omit<ClaimReadyInput, 'limit' | 'ownerPrefix'>): Promise<boolean> {
-  const { rows } = await sql<{ ready: number }>`SELECT 1 AS ready FROM features f WHERE ${readyToClaim(input)} LIMIT 1`.execute(db);
+export async function readyFeatureExists(
+  db: Kysely<Database>,
+  input: Omit<ClaimReadyInput, 'limit' | 'ownerPrefix'>,
+): Promise<boolean> {
+  const { rows } = await sql<{
+    ready: number;
+  }>`SELECT 1 AS ready FROM features f WHERE ${readyToClaim(input)} LIMIT 1`.execute(db);
   return rows.length > 0;
 }
 
@@ -162,7 +174,10 @@ export const DEFAULT_TESTING_LEASE_MS = 30 * 60 * 1000;
  * the same feature. Random like the original, so regressions anywhere get found eventually.
  * Returns undefined when there is nothing to test.
  */
-export async function claimFeatureForTesting(db: Kysely<Database>, input: ClaimTestingInput): Promise<TestingClaim | undefined> {
+export async function claimFeatureForTesting(
+  db: Kysely<Database>,
+  input: ClaimTestingInput,
+): Promise<TestingClaim | undefined> {
   const leaseMs = input.leaseMs ?? DEFAULT_TESTING_LEASE_MS;
   const exclude = [...(input.exclude ?? [])];
   const { rows } = await sql<{ id: number; name: string; attempt: number; owner: string }>`

@@ -17,7 +17,10 @@ export async function connectForCli(options: CliConnectOptions = {}): Promise<Db
   const env = options.env ?? process.env;
   let databaseUrl = env.DATABASE_URL?.trim();
   if (!databaseUrl) {
-    const [{ loadEnvConfig }, { ensureDatabase }] = await Promise.all([import('../config/env.ts'), import('../stack/index.ts')]);
+    const [{ loadEnvConfig }, { ensureDatabase }] = await Promise.all([
+      import('../config/env.ts'),
+      import('../stack/index.ts'),
+    ]);
     databaseUrl = await ensureDatabase(loadEnvConfig(env));
   }
   const where = describeDatabaseUrl(databaseUrl);
@@ -33,10 +36,13 @@ export async function connectForCli(options: CliConnectOptions = {}): Promise<Db
       await migrateToLatest(handle.db);
     } catch (error) {
       await handle.close();
-      throw new InfraError(`could not migrate the database at ${where.hostPort}/${where.database}: ${messageOf(error)}`, {
-        hint: 'check that the DATABASE_URL user may create tables in that database, or run `autocoder migrate` as its owner',
-        cause: error,
-      });
+      throw new InfraError(
+        `could not migrate the database at ${where.hostPort}/${where.database}: ${messageOf(error)}`,
+        {
+          hint: 'check that the DATABASE_URL user may create tables in that database, or run `autocoder migrate` as its owner',
+          cause: error,
+        },
+      );
     }
   }
   return handle;
@@ -55,9 +61,12 @@ export function describeDatabaseUrl(databaseUrl: string): UrlParts {
     });
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new UserError(`DATABASE_URL must start with postgres:// or postgresql://, got ${showValue(`${url.protocol}//…`)}`, {
-      hint: 'use the form postgres://USER:PASSWORD@HOST:5432/DATABASE',
-    });
+    throw new UserError(
+      `DATABASE_URL must start with postgres:// or postgresql://, got ${showValue(`${url.protocol}//…`)}`,
+      {
+        hint: 'use the form postgres://USER:PASSWORD@HOST:5432/DATABASE',
+      },
+    );
   }
   if (url.password) url.password = '***';
   const hostPort = `${url.hostname || 'localhost'}:${url.port || '5432'}`;
@@ -67,16 +76,25 @@ export function describeDatabaseUrl(databaseUrl: string): UrlParts {
 function unreachable(where: UrlParts, error: unknown): InfraError {
   const code = (error as { code?: string }).code;
   const reason =
-    code === 'ECONNREFUSED' ? 'connection refused (is Postgres running there?)'
-    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'host not found'
-    : code === '28P01' || code === '28000' ? 'authentication failed'
-    : code === '3D000' ? `database ${showValue(where.database)} does not exist`
-    : messageOf(error);
+    code === 'ECONNREFUSED'
+      ? 'connection refused (is Postgres running there?)'
+      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+        ? 'host not found'
+        : code === '28P01' || code === '28000'
+          ? 'authentication failed'
+          : code === '3D000'
+            ? `database ${showValue(where.database)} does not exist`
+            : messageOf(error);
   const hint =
-    code === '3D000' ? `create it (createdb ${where.database}) or point DATABASE_URL at an existing database`
-    : code === '28P01' || code === '28000' ? 'check the user and password in DATABASE_URL'
-    : 'start Postgres (`autocoder up` starts a local one), or fix DATABASE_URL';
-  return new InfraError(`cannot reach Postgres at ${where.hostPort} (${where.shown}): ${reason}`, { hint, cause: error });
+    code === '3D000'
+      ? `create it (createdb ${where.database}) or point DATABASE_URL at an existing database`
+      : code === '28P01' || code === '28000'
+        ? 'check the user and password in DATABASE_URL'
+        : 'start Postgres (`autocoder up` starts a local one), or fix DATABASE_URL';
+  return new InfraError(`cannot reach Postgres at ${where.hostPort} (${where.shown}): ${reason}`, {
+    hint,
+    cause: error,
+  });
 }
 
 function messageOf(error: unknown): string {

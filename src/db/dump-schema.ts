@@ -22,7 +22,14 @@ import { startScratchPostgres } from './scratch-postgres.ts';
 export const SCHEMA_SNAPSHOT_PATH = fileURLToPath(new URL('./schema.sql', import.meta.url));
 export const REGENERATE_SCHEMA_COMMAND = 'bin/node src/db/dump-schema.ts';
 
-type ColumnInfo = { table: string; column: string; type: string; not_null: boolean; default: string | null; generated: string };
+type ColumnInfo = {
+  table: string;
+  column: string;
+  type: string;
+  not_null: boolean;
+  default: string | null;
+  generated: string;
+};
 type Named = { table: string; name: string; def: string };
 
 export async function dumpSchema(db: Kysely<any>): Promise<string> {

@@ -22,20 +22,28 @@ type Db = Kysely<Database> | Transaction<Database>;
 
 const INT4_MAX = 2_147_483_647;
 
-export type FeatureEvent = { projectId: string; featureId: number | null; runId: string; action: string; detail?: Record<string, unknown> };
+export type FeatureEvent = {
+  projectId: string;
+  featureId: number | null;
+  runId: string;
+  action: string;
+  detail?: Record<string, unknown>;
+};
 
 /** Appends who did what to which feature (one row per event; several in one statement). */
 export async function recordFeatureEvents(db: Db, events: readonly FeatureEvent[]): Promise<void> {
   if (events.length === 0) return;
   await db
     .insertInto('feature_events')
-    .values(events.map((e) => ({
-      project_id: e.projectId,
-      feature_id: e.featureId,
-      run_id: e.runId,
-      action: e.action,
-      detail: JSON.stringify(e.detail ?? {}),
-    })))
+    .values(
+      events.map((e) => ({
+        project_id: e.projectId,
+        feature_id: e.featureId,
+        run_id: e.runId,
+        action: e.action,
+        detail: JSON.stringify(e.detail ?? {}),
+      })),
+    )
     .execute();
 }
 
@@ -77,13 +85,17 @@ export async function createFeatures(db: Kysely<Database>, input: CreateFeatures
       .where('project_id', '=', input.projectId)
       .executeTakeFirstOrThrow();
     if (top.id + input.features.length > INT4_MAX) {
-      throw new UserError(`project ${showValue(input.projectId)} has no ids left for ${input.features.length} more features (largest id ${top.id})`);
+      throw new UserError(
+        `project ${showValue(input.projectId)} has no ids left for ${input.features.length} more features (largest id ${top.id})`,
+      );
     }
     const ids = input.features.map((_, i) => top.id + 1 + i);
     const priorities = input.features.map((_, i) => top.priority + 1 + i);
     let withDependencies = 0;
     const rows = input.features.map((f, i) => {
-      const dependencies = [...new Set((f.dependsOnIndices ?? []).map((index) => ids[index] as number))].sort((a, b) => a - b);
+      const dependencies = [...new Set((f.dependsOnIndices ?? []).map((index) => ids[index] as number))].sort(
+        (a, b) => a - b,
+      );
       if (dependencies.length > 0) withDependencies += 1;
       return {
         project_id: input.projectId,
@@ -97,11 +109,22 @@ export async function createFeatures(db: Kysely<Database>, input: CreateFeatures
         position: top.position + 1 + i,
       };
     });
-    for (let start = 0; start < rows.length; start += 1000) await trx.insertInto('features').values(rows.slice(start, start + 1000)).execute();
+    for (let start = 0; start < rows.length; start += 1000)
+      await trx
+        .insertInto('features')
+        .values(rows.slice(start, start + 1000))
+        .execute();
     await recomputeScores(trx, input.projectId);
-    await recordFeatureEvents(trx, rows.map((r) => ({
-      projectId: input.projectId, featureId: r.id, runId: input.runId, action: 'create', detail: { name: r.name, dependencies: r.dependencies },
-    })));
+    await recordFeatureEvents(
+      trx,
+      rows.map((r) => ({
+        projectId: input.projectId,
+        featureId: r.id,
+        runId: input.runId,
+        action: 'create',
+        detail: { name: r.name, dependencies: r.dependencies },
+      })),
+    );
     return { ids, withDependencies, priorities };
   });
 }
@@ -109,7 +132,10 @@ export async function createFeatures(db: Kysely<Database>, input: CreateFeatures
 export type DependencyEditInput = { projectId: string; featureId: number; runId: string };
 
 /** Replaces a feature's dependencies (stored sorted). All problems are reported together. */
-export async function setDependencies(db: Kysely<Database>, input: DependencyEditInput & { dependencyIds: readonly number[] }): Promise<number[]> {
+export async function setDependencies(
+  db: Kysely<Database>,
+  input: DependencyEditInput & { dependencyIds: readonly number[] },
+): Promise<number[]> {
   return editDependencies(db, input, 'set dependencies', (_current, graph) => {
     const problems = validateDependencies(graph, input.featureId, input.dependencyIds);
     if (problems.length > 0) throw rejected(input.featureId, problems);
@@ -118,12 +144,18 @@ export async function setDependencies(db: Kysely<Database>, input: DependencyEdi
 }
 
 /** Adds one dependency: `dependencyId` must pass before `featureId` can start. */
-export async function addDependency(db: Kysely<Database>, input: DependencyEditInput & { dependencyId: number }): Promise<number[]> {
+export async function addDependency(
+  db: Kysely<Database>,
+  input: DependencyEditInput & { dependencyId: number },
+): Promise<number[]> {
   return editDependencies(db, input, 'add dependency', (current, graph) => {
     const problems: string[] = [];
-    if (current.includes(input.dependencyId)) problems.push(`feature #${input.featureId} already depends on #${input.dependencyId}`);
+    if (current.includes(input.dependencyId))
+      problems.push(`feature #${input.featureId} already depends on #${input.dependencyId}`);
     else if (current.length >= MAX_DEPENDENCIES_PER_FEATURE) {
-      problems.push(`feature #${input.featureId} already has ${current.length} dependencies, the most allowed is ${MAX_DEPENDENCIES_PER_FEATURE}`);
+      problems.push(
+        `feature #${input.featureId} already has ${current.length} dependencies, the most allowed is ${MAX_DEPENDENCIES_PER_FEATURE}`,
+      );
     }
     // Only the new edge is judged: an old dependency on a missing id is not this edit's problem.
     else problems.push(...validateDependencies(graph, input.featureId, [input.dependencyId]));
@@ -133,10 +165,15 @@ export async function addDependency(db: Kysely<Database>, input: DependencyEditI
 }
 
 /** Removes one dependency; removing one the feature does not have is an error (as in AutoCoder). */
-export async function removeDependency(db: Kysely<Database>, input: DependencyEditInput & { dependencyId: number }): Promise<number[]> {
+export async function removeDependency(
+  db: Kysely<Database>,
+  input: DependencyEditInput & { dependencyId: number },
+): Promise<number[]> {
   return editDependencies(db, input, 'remove dependency', (current) => {
     if (!current.includes(input.dependencyId)) {
-      throw rejected(input.featureId, [`feature #${input.featureId} does not depend on #${input.dependencyId} (its dependencies: ${listIds(current)})`]);
+      throw rejected(input.featureId, [
+        `feature #${input.featureId} does not depend on #${input.dependencyId} (its dependencies: ${listIds(current)})`,
+      ]);
     }
     return current.filter((id) => id !== input.dependencyId);
   });
@@ -159,9 +196,12 @@ export async function skipFeature(db: Kysely<Database>, input: DependencyEditInp
       .executeTakeFirst();
     if (!feature) throw unknownFeature(input.projectId, input.featureId);
     if (feature.passes) {
-      throw new UserError(`feature #${input.featureId} already passes; only a feature that does not pass can be skipped`, {
-        hint: 'skip a pending feature, or mark this one failing first if it regressed',
-      });
+      throw new UserError(
+        `feature #${input.featureId} already passes; only a feature that does not pass can be skipped`,
+        {
+          hint: 'skip a pending feature, or mark this one failing first if it regressed',
+        },
+      );
     }
     const { top } = await trx
       .selectFrom('features')
@@ -176,9 +216,15 @@ export async function skipFeature(db: Kysely<Database>, input: DependencyEditInp
       .where('id', '=', input.featureId)
       .execute();
     await recomputeScores(trx, input.projectId);
-    await recordFeatureEvents(trx, [{
-      projectId: input.projectId, featureId: input.featureId, runId: input.runId, action: 'skip', detail: { from: feature.priority, to: newPriority },
-    }]);
+    await recordFeatureEvents(trx, [
+      {
+        projectId: input.projectId,
+        featureId: input.featureId,
+        runId: input.runId,
+        action: 'skip',
+        detail: { from: feature.priority, to: newPriority },
+      },
+    ]);
     return { id: feature.id, name: feature.name, oldPriority: feature.priority, newPriority };
   });
 }
@@ -207,7 +253,13 @@ async function editDependencies(
     const feature = rows.find((r) => r.id === input.featureId);
     if (!feature) throw unknownFeature(input.projectId, input.featureId);
     // Only structure matters for validation; passes/inProgress do not.
-    const graph: GraphFeature[] = rows.map((r) => ({ id: r.id, priority: r.priority, dependencies: r.dependencies, passes: false, inProgress: false }));
+    const graph: GraphFeature[] = rows.map((r) => ({
+      id: r.id,
+      priority: r.priority,
+      dependencies: r.dependencies,
+      passes: false,
+      inProgress: false,
+    }));
     const dependencies = [...new Set(next(feature.dependencies, graph))].sort((a, b) => a - b);
     await trx
       .updateTable('features')
@@ -216,9 +268,15 @@ async function editDependencies(
       .where('id', '=', input.featureId)
       .execute();
     await recomputeScores(trx, input.projectId);
-    await recordFeatureEvents(trx, [{
-      projectId: input.projectId, featureId: input.featureId, runId: input.runId, action, detail: { from: feature.dependencies, to: dependencies },
-    }]);
+    await recordFeatureEvents(trx, [
+      {
+        projectId: input.projectId,
+        featureId: input.featureId,
+        runId: input.runId,
+        action,
+        detail: { from: feature.dependencies, to: dependencies },
+      },
+    ]);
     return dependencies;
   });
 }
@@ -233,7 +291,6 @@ function listIds(ids: readonly number[]): string {
   return ids.length === 0 ? 'none' : ids.map((id) => `#${id}`).join(', ');
 }
 
-
 /**
  * The rules of a batch, all problems at once. Callers validate shapes with zod first; these are
  * the rules that need the whole batch (backward-only indices) or the table (no NUL in text).
@@ -244,20 +301,35 @@ function checkNewFeatures(features: readonly NewFeature[]): void {
   features.forEach((f, i) => {
     const indices = f.dependsOnIndices ?? [];
     if (indices.length > MAX_DEPENDENCIES_PER_FEATURE) {
-      problems.push(`features[${i}].depends_on_indices: at most ${MAX_DEPENDENCIES_PER_FEATURE} dependencies, got ${indices.length}`);
+      problems.push(
+        `features[${i}].depends_on_indices: at most ${MAX_DEPENDENCIES_PER_FEATURE} dependencies, got ${indices.length}`,
+      );
     }
-    if (new Set(indices).size !== indices.length) problems.push(`features[${i}].depends_on_indices: lists an index more than once`);
+    if (new Set(indices).size !== indices.length)
+      problems.push(`features[${i}].depends_on_indices: lists an index more than once`);
     for (const index of indices) {
-      if (!Number.isInteger(index) || index < 0) problems.push(`features[${i}].depends_on_indices: ${showValue(index)} is not an index (an integer ≥ 0)`);
-      else if (index >= i) problems.push(`features[${i}].depends_on_indices: ${index} is not an earlier feature of the batch (only backward references are allowed)`);
+      if (!Number.isInteger(index) || index < 0)
+        problems.push(`features[${i}].depends_on_indices: ${showValue(index)} is not an index (an integer ≥ 0)`);
+      else if (index >= i)
+        problems.push(
+          `features[${i}].depends_on_indices: ${index} is not an earlier feature of the batch (only backward references are allowed)`,
+        );
     }
-    const texts: Array<[string, string]> = [['category', f.category], ['name', f.name], ['description', f.description]];
+    const texts: Array<[string, string]> = [
+      ['category', f.category],
+      ['name', f.name],
+      ['description', f.description],
+    ];
     f.steps.forEach((step, j) => texts.push([`steps[${j}]`, step]));
-    for (const [field, text] of texts) if (text.includes('\u0000')) problems.push(`features[${i}].${field}: must not contain NUL characters`);
+    for (const [field, text] of texts)
+      if (text.includes('\u0000')) problems.push(`features[${i}].${field}: must not contain NUL characters`);
   });
   if (problems.length > 0) {
-    throw new UserError(`no features created (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.join('; ')}`, {
-      hint: 'fix the listed entries and send the whole batch again; nothing was created',
-    });
+    throw new UserError(
+      `no features created (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.join('; ')}`,
+      {
+        hint: 'fix the listed entries and send the whole batch again; nothing was created',
+      },
+    );
   }
 }

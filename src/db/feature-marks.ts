@@ -26,17 +26,33 @@ export type MarkByInput = {
 };
 
 /** markFeature (fenced by runId when given) and its feature_events row, in one transaction. */
-export async function markFeatureBy(db: Kysely<Database>, input: MarkByInput): Promise<{ id: number; passes: boolean; name: string }> {
+export async function markFeatureBy(
+  db: Kysely<Database>,
+  input: MarkByInput,
+): Promise<{ id: number; passes: boolean; name: string }> {
   return db.transaction().execute(async (trx) => {
-    const marked = await markFeature(trx, { projectId: input.projectId, featureId: input.featureId, passes: input.passes, reason: input.reason, runId: input.runId });
-    await recordFeatureEvents(trx, [{
+    const marked = await markFeature(trx, {
       projectId: input.projectId,
       featureId: input.featureId,
-      runId: input.actor,
-      action: input.passes ? 'mark passing' : 'mark failing',
-      detail: input.reason === undefined ? {} : { reason: input.reason },
-    }]);
-    const { name } = await trx.selectFrom('features').select('name').where('project_id', '=', input.projectId).where('id', '=', input.featureId).executeTakeFirstOrThrow();
+      passes: input.passes,
+      reason: input.reason,
+      runId: input.runId,
+    });
+    await recordFeatureEvents(trx, [
+      {
+        projectId: input.projectId,
+        featureId: input.featureId,
+        runId: input.actor,
+        action: input.passes ? 'mark passing' : 'mark failing',
+        detail: input.reason === undefined ? {} : { reason: input.reason },
+      },
+    ]);
+    const { name } = await trx
+      .selectFrom('features')
+      .select('name')
+      .where('project_id', '=', input.projectId)
+      .where('id', '=', input.featureId)
+      .executeTakeFirstOrThrow();
     return { ...marked, name };
   });
 }
@@ -54,7 +70,10 @@ export type RunClaim = {
  * claimers, and the loser re-reads the winner's claim and matches nothing. A feature that passes,
  * is held by another owner, or waits for a human answer is not claimed; the error says which.
  */
-export async function claimFeatureForRun(db: Kysely<Database>, input: { projectId: string; featureId: number; owner: string }): Promise<RunClaim> {
+export async function claimFeatureForRun(
+  db: Kysely<Database>,
+  input: { projectId: string; featureId: number; owner: string },
+): Promise<RunClaim> {
   const { projectId, featureId, owner } = input;
   return db.transaction().execute(async (trx) => {
     const { rows } = await sql<{ already: boolean }>`
@@ -92,15 +111,24 @@ async function whyNotClaimed(db: Kysely<Database>, projectId: string, featureId:
     .where('id', '=', featureId)
     .executeTakeFirst();
   if (!f) return unknownFeature(projectId, featureId);
-  if (f.passes) return new UserError(`feature #${featureId} already passes; there is nothing to claim`, { hint: 'work on a feature that does not pass yet (feature_get_ready lists them)' });
-  if (f.in_progress && f.claimed_by) {
-    return new UserError(`feature #${featureId} is already claimed by another agent run (${f.claimed_by}, since ${f.claimed_at?.toISOString() ?? 'unknown'})`, {
-      hint: 'work on the feature you were given; two agents must not work on one feature',
+  if (f.passes)
+    return new UserError(`feature #${featureId} already passes; there is nothing to claim`, {
+      hint: 'work on a feature that does not pass yet (feature_get_ready lists them)',
     });
+  if (f.in_progress && f.claimed_by) {
+    return new UserError(
+      `feature #${featureId} is already claimed by another agent run (${f.claimed_by}, since ${f.claimed_at?.toISOString() ?? 'unknown'})`,
+      {
+        hint: 'work on the feature you were given; two agents must not work on one feature',
+      },
+    );
   }
-  return new UserError(`feature #${featureId} is waiting for a human answer (feature_request_human_input); it cannot be claimed until it is answered`, {
-    hint: 'work on another feature',
-  });
+  return new UserError(
+    `feature #${featureId} is waiting for a human answer (feature_request_human_input); it cannot be claimed until it is answered`,
+    {
+      hint: 'work on another feature',
+    },
+  );
 }
 
 /**
@@ -120,17 +148,31 @@ export async function releaseFeatureForRun(
         released = (await releaseClaim(trx, { projectId, featureId, owner: runId })).kind;
       } catch (error) {
         if (!(error instanceof ClaimLostError)) throw error;
-        const f = await trx.selectFrom('features').select(['in_progress', 'claimed_by']).where('project_id', '=', projectId).where('id', '=', featureId).executeTakeFirst();
+        const f = await trx
+          .selectFrom('features')
+          .select(['in_progress', 'claimed_by'])
+          .where('project_id', '=', projectId)
+          .where('id', '=', featureId)
+          .executeTakeFirst();
         if (!f) throw unknownFeature(projectId, featureId);
         if (f.in_progress && f.claimed_by !== null) {
-          throw new UserError(`feature #${featureId} is held by another agent run (${f.claimed_by}); only its owner can give it back`, {
-            hint: 'clear only the feature you were given',
-          });
+          throw new UserError(
+            `feature #${featureId} is held by another agent run (${f.claimed_by}); only its owner can give it back`,
+            {
+              hint: 'clear only the feature you were given',
+            },
+          );
         }
         released = 'none';
       }
     } else {
-      const f = await trx.selectFrom('features').select('in_progress').where('project_id', '=', projectId).where('id', '=', featureId).forUpdate().executeTakeFirst();
+      const f = await trx
+        .selectFrom('features')
+        .select('in_progress')
+        .where('project_id', '=', projectId)
+        .where('id', '=', featureId)
+        .forUpdate()
+        .executeTakeFirst();
       if (!f) throw unknownFeature(projectId, featureId);
       if (f.in_progress) {
         await trx
@@ -142,7 +184,10 @@ export async function releaseFeatureForRun(
       }
       released = f.in_progress ? 'coding' : 'none';
     }
-    if (released !== 'none') await recordFeatureEvents(trx, [{ projectId, featureId, runId: input.actor, action: 'clear in progress', detail: { released } }]);
+    if (released !== 'none')
+      await recordFeatureEvents(trx, [
+        { projectId, featureId, runId: input.actor, action: 'clear in progress', detail: { released } },
+      ]);
     return { released };
   });
 }

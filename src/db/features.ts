@@ -47,7 +47,14 @@ export type Feature = {
   missingDependencies: number[];
 };
 
-export type FeatureCounts = { total: number; passing: number; running: number; pending: number; blocked: number; failed: number };
+export type FeatureCounts = {
+  total: number;
+  passing: number;
+  running: number;
+  pending: number;
+  blocked: number;
+  failed: number;
+};
 
 /**
  * True when every dependency id of `f` names a passing feature of its project (the ready rule; a
@@ -70,11 +77,29 @@ function stateOf(maxRetries: number): RawBuilder<FeatureState> {
 }
 
 type FeatureSqlRow = {
-  id: number; priority: number; category: string; name: string; description: string; steps: string[];
-  dependencies: number[]; passes: boolean; in_progress: boolean; testing_in_progress: boolean;
-  testing_claimed_by: string | null; last_tested_at: Date | null; failure_count: number;
-  last_error: string | null; attempts: number; claimed_by: string | null; claimed_at: Date | null;
-  score: number; position: number; updated_at: Date; state: FeatureState; waiting_on: number[]; missing: number[];
+  id: number;
+  priority: number;
+  category: string;
+  name: string;
+  description: string;
+  steps: string[];
+  dependencies: number[];
+  passes: boolean;
+  in_progress: boolean;
+  testing_in_progress: boolean;
+  testing_claimed_by: string | null;
+  last_tested_at: Date | null;
+  failure_count: number;
+  last_error: string | null;
+  attempts: number;
+  claimed_by: string | null;
+  claimed_at: Date | null;
+  score: number;
+  position: number;
+  updated_at: Date;
+  state: FeatureState;
+  waiting_on: number[];
+  missing: number[];
 };
 
 function selectFeatures(projectId: string, maxRetries: number, where: RawBuilder<unknown>): RawBuilder<FeatureSqlRow> {
@@ -94,19 +119,40 @@ function selectFeatures(projectId: string, maxRetries: number, where: RawBuilder
 
 function toFeature(r: FeatureSqlRow): Feature {
   return {
-    id: r.id, priority: r.priority, category: r.category, name: r.name, description: r.description,
-    steps: r.steps, dependencies: r.dependencies, passes: r.passes, inProgress: r.in_progress,
-    testingInProgress: r.testing_in_progress, testingClaimedBy: r.testing_claimed_by,
-    lastTestedAt: r.last_tested_at, failureCount: r.failure_count, lastError: r.last_error,
-    attempts: r.attempts, claimedBy: r.claimed_by, claimedAt: r.claimed_at, score: r.score,
-    position: r.position, updatedAt: r.updated_at, state: r.state, waitingOn: r.waiting_on, missingDependencies: r.missing,
+    id: r.id,
+    priority: r.priority,
+    category: r.category,
+    name: r.name,
+    description: r.description,
+    steps: r.steps,
+    dependencies: r.dependencies,
+    passes: r.passes,
+    inProgress: r.in_progress,
+    testingInProgress: r.testing_in_progress,
+    testingClaimedBy: r.testing_claimed_by,
+    lastTestedAt: r.last_tested_at,
+    failureCount: r.failure_count,
+    lastError: r.last_error,
+    attempts: r.attempts,
+    claimedBy: r.claimed_by,
+    claimedAt: r.claimed_at,
+    score: r.score,
+    position: r.position,
+    updatedAt: r.updated_at,
+    state: r.state,
+    waitingOn: r.waiting_on,
+    missingDependencies: r.missing,
   };
 }
 
 export type ListOptions = { state?: FeatureState; maxRetries?: number };
 
 /** Features of a project by id, each with its state and what it waits on. */
-export async function listFeatures(db: Kysely<Database>, projectId: string, options: ListOptions = {}): Promise<Feature[]> {
+export async function listFeatures(
+  db: Kysely<Database>,
+  projectId: string,
+  options: ListOptions = {},
+): Promise<Feature[]> {
   const maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
   const where = options.state === undefined ? sql`true` : sql`${stateOf(maxRetries)} = ${options.state}`;
   const { rows } = await selectFeatures(projectId, maxRetries, where).execute(db);
@@ -119,7 +165,11 @@ export async function getFeature(
   featureId: number,
   options: { maxRetries?: number } = {},
 ): Promise<Feature | undefined> {
-  const { rows } = await selectFeatures(projectId, options.maxRetries ?? DEFAULT_MAX_RETRIES, sql`f.id = ${featureId}`).execute(db);
+  const { rows } = await selectFeatures(
+    projectId,
+    options.maxRetries ?? DEFAULT_MAX_RETRIES,
+    sql`f.id = ${featureId}`,
+  ).execute(db);
   return rows[0] ? toFeature(rows[0]) : undefined;
 }
 
@@ -167,7 +217,9 @@ export async function markFeature(db: Kysely<Database>, input: MarkInput): Promi
     })
     .where('f.project_id', '=', input.projectId)
     .where('f.id', '=', input.featureId)
-    .where(sql<boolean>`(${runId}::text IS NULL OR f.claimed_by = ${runId}::text OR f.testing_claimed_by = ${runId}::text)`)
+    .where(
+      sql<boolean>`(${runId}::text IS NULL OR f.claimed_by = ${runId}::text OR f.testing_claimed_by = ${runId}::text)`,
+    )
     .returning(['f.id', 'f.passes'])
     .executeTakeFirst();
   if (row) return row;
@@ -190,7 +242,12 @@ export async function resetFailures(db: Kysely<Database>, projectId: string, fea
 }
 
 async function featureExists(db: Kysely<Database>, projectId: string, featureId: number): Promise<boolean> {
-  const row = await db.selectFrom('features').select('id').where('project_id', '=', projectId).where('id', '=', featureId).executeTakeFirst();
+  const row = await db
+    .selectFrom('features')
+    .select('id')
+    .where('project_id', '=', projectId)
+    .where('id', '=', featureId)
+    .executeTakeFirst();
   return row !== undefined;
 }
 

@@ -35,7 +35,9 @@ export async function createHumanRequest(db: Kysely<Database>, input: HumanReque
         .executeTakeFirst();
       if (!feature) throw unknownFeature(input.projectId, input.featureId);
       if (input.kind === 'feature' && feature.passes) {
-        throw new UserError(`feature #${input.featureId} already passes; it needs no human input`, { hint: 'ask about a feature that does not pass yet' });
+        throw new UserError(`feature #${input.featureId} already passes; it needs no human input`, {
+          hint: 'ask about a feature that does not pass yet',
+        });
       }
       if (input.kind === 'feature') {
         await trx
@@ -71,7 +73,10 @@ export async function listHumanRequests(
   let query = db.selectFrom('human_requests').selectAll().where('project_id', '=', options.projectId);
   if (options.featureId !== undefined) query = query.where('feature_id', '=', options.featureId);
   if (options.open) query = query.where('answered_at', 'is', null);
-  return query.orderBy('id', 'desc').limit(options.limit ?? 1000).execute();
+  return query
+    .orderBy('id', 'desc')
+    .limit(options.limit ?? 1000)
+    .execute();
 }
 
 /** Feature ids with an open 'feature' request: what AutoCoder calls needs_human_input. */
@@ -89,7 +94,10 @@ export async function featuresAwaitingHumans(db: Kysely<Database>, projectId: st
 }
 
 /** Answers an open request; false when it does not exist or was answered already. */
-export async function answerHumanRequest(db: Kysely<Database>, input: { projectId: string; requestId: number; answer: unknown }): Promise<boolean> {
+export async function answerHumanRequest(
+  db: Kysely<Database>,
+  input: { projectId: string; requestId: number; answer: unknown },
+): Promise<boolean> {
   const row = await db
     .updateTable('human_requests')
     .set({ answer: JSON.stringify(input.answer ?? null), answered_at: new Date() })

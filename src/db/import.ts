@@ -120,7 +120,11 @@ export async function importFeatures(
       }
     }
 
-    await recomputeScores(trx, projectId, entries.map((e) => e.id));
+    await recomputeScores(
+      trx,
+      projectId,
+      entries.map((e) => e.id),
+    );
     const total = await trx
       .selectFrom('features')
       .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -143,25 +147,37 @@ function checkEntries(entries: readonly FeatureEntry[]): void {
   const problems: string[] = [];
   const seen = new Set<number>();
   entries.forEach((e, i) => {
-    if (!Number.isInteger(e.id) || e.id < 1 || e.id > INT4_MAX) problems.push(`features[${i}].id: must be an integer 1..${INT4_MAX}, got ${showValue(e.id)}`);
+    if (!Number.isInteger(e.id) || e.id < 1 || e.id > INT4_MAX)
+      problems.push(`features[${i}].id: must be an integer 1..${INT4_MAX}, got ${showValue(e.id)}`);
     else if (seen.has(e.id)) problems.push(`features[${i}].id: duplicate id ${e.id}`);
     seen.add(e.id);
     const p = e.priority ?? 999;
-    if (!Number.isInteger(p) || Math.abs(p) > INT4_MAX) problems.push(`features[${i}].priority: must be an integer, got ${showValue(p)}`);
+    if (!Number.isInteger(p) || Math.abs(p) > INT4_MAX)
+      problems.push(`features[${i}].priority: must be an integer, got ${showValue(p)}`);
     (e.dependencies ?? []).forEach((d, j) => {
-      if (!Number.isInteger(d) || Math.abs(d) > INT4_MAX) problems.push(`features[${i}].dependencies[${j}]: must be an integer, got ${showValue(d)}`);
+      if (!Number.isInteger(d) || Math.abs(d) > INT4_MAX)
+        problems.push(`features[${i}].dependencies[${j}]: must be an integer, got ${showValue(d)}`);
     });
-    if (typeof e.name !== 'string' || e.name.length === 0) problems.push(`features[${i}].name: must be a non-empty string, got ${showValue(e.name)}`);
+    if (typeof e.name !== 'string' || e.name.length === 0)
+      problems.push(`features[${i}].name: must be a non-empty string, got ${showValue(e.name)}`);
     // Postgres text and jsonb cannot hold NUL characters.
-    const texts: Array<[string, unknown]> = [['name', e.name], ['category', e.category], ['description', e.description]];
+    const texts: Array<[string, unknown]> = [
+      ['name', e.name],
+      ['category', e.category],
+      ['description', e.description],
+    ];
     (e.steps ?? []).forEach((step, j) => texts.push([`steps[${j}]`, step]));
     for (const [field, text] of texts) {
-      if (typeof text === 'string' && text.includes('\u0000')) problems.push(`features[${i}].${field}: must not contain NUL characters`);
+      if (typeof text === 'string' && text.includes('\u0000'))
+        problems.push(`features[${i}].${field}: must not contain NUL characters`);
     }
   });
   if (problems.length > 0) {
-    throw new UserError(`feature list rejected (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${problems.join('\n  ')}`, {
-      hint: 'fix the entries listed and import again; nothing was changed',
-    });
+    throw new UserError(
+      `feature list rejected (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${problems.join('\n  ')}`,
+      {
+        hint: 'fix the entries listed and import again; nothing was changed',
+      },
+    );
   }
 }

@@ -6,15 +6,47 @@ export { upsertProject, getProject, requireProject, assertProjectId, PROJECT_ID_
 export { importFeatures, type FeatureEntry, type ImportCounts, type ImportOptions } from './import.ts';
 export { recomputeScores } from './scores.ts';
 export {
-  listFeatures, getFeature, featureCounts, markFeature, resetFailures, unknownFeature,
-  DEFAULT_MAX_RETRIES, FEATURE_STATES, type Feature, type FeatureCounts, type FeatureState, type MarkInput,
+  listFeatures,
+  getFeature,
+  featureCounts,
+  markFeature,
+  resetFailures,
+  unknownFeature,
+  DEFAULT_MAX_RETRIES,
+  FEATURE_STATES,
+  type Feature,
+  type FeatureCounts,
+  type FeatureState,
+  type MarkInput,
 } from './features.ts';
 export {
-  claimReadyFeatures, readyFeatureExists, claimFeaturesByIds, claimFeatureForTesting, DEFAULT_TESTING_LEASE_MS,
-  type ClaimedFeature, type ResumedFeature, type TestingClaim, type ClaimReadyInput, type ClaimByIdsInput, type ClaimTestingInput,
+  claimReadyFeatures,
+  readyFeatureExists,
+  claimFeaturesByIds,
+  claimFeatureForTesting,
+  DEFAULT_TESTING_LEASE_MS,
+  type ClaimedFeature,
+  type ResumedFeature,
+  type TestingClaim,
+  type ClaimReadyInput,
+  type ClaimByIdsInput,
+  type ClaimTestingInput,
 } from './claims.ts';
-export { releaseClaim, recordOutcome, type OutcomeInput, type OutcomeResult, type ReleaseInput } from './transitions.ts';
+export {
+  releaseClaim,
+  recordOutcome,
+  type OutcomeInput,
+  type OutcomeResult,
+  type ReleaseInput,
+} from './transitions.ts';
 export { reconcile, type ReconcileInput, type ReconcileResult } from './reconcile.ts';
 export { heldClaims, type HeldClaim } from './held-claims.ts';
-export { recordAgentStart, recordAgentEnd, liveAgentRuns, listAgentRuns, type AgentStart, type AgentEnd } from './agent-runs.ts';
+export {
+  recordAgentStart,
+  recordAgentEnd,
+  liveAgentRuns,
+  listAgentRuns,
+  type AgentStart,
+  type AgentEnd,
+} from './agent-runs.ts';
 export { attemptOf } from '../workflows/run-ids.ts';

@@ -83,7 +83,11 @@ export async function reconcile(db: Kysely<Database>, input: ReconcileInput): Pr
     releasedCoding: coding.rows.filter((r) => r.resume).map((r) => r.id),
     releasedClaims: coding.rows.map((r) => ({ featureId: r.id, owner: r.owner })),
     releasedTesting: testing.rows
-      .map((r) => ({ featureId: r.id, owner: r.owner, reason: r.expired ? ('expired' as const) : ('dead-owner' as const) }))
+      .map((r) => ({
+        featureId: r.id,
+        owner: r.owner,
+        reason: r.expired ? ('expired' as const) : ('dead-owner' as const),
+      }))
       .sort((a, b) => a.featureId - b.featureId),
     counts: await featureCounts(db, input.projectId, { maxRetries }),
   };

@@ -39,7 +39,13 @@ export async function recomputeScores(
   for (const row of rows) if (!placed.has(row.id)) listed.push(row);
 
   const scores = schedulingScores(
-    listed.map((r) => ({ id: r.id, priority: r.priority, dependencies: r.dependencies, passes: false, inProgress: false })),
+    listed.map((r) => ({
+      id: r.id,
+      priority: r.priority,
+      dependencies: r.dependencies,
+      passes: false,
+      inProgress: false,
+    })),
   );
   const ids: number[] = [];
   const positions: number[] = [];

@@ -51,8 +51,7 @@ export async function startScratchPostgres(options: ScratchOptions = {}): Promis
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     port,
-    stop: () =>
-      (stopped ??= server.stop().finally(() => rm(dir, { recursive: true, force: true }))),
+    stop: () => (stopped ??= server.stop().finally(() => rm(dir, { recursive: true, force: true }))),
   };
 }
 

@@ -84,9 +84,11 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
   const result = await db.transaction().execute(async (trx) => {
     let feature: { passes: boolean; failure_count: number; counted: boolean } | undefined;
     if (input.featureId !== null && input.kind === 'coding') {
-      const error = input.error ?? (input.outcome === 'passed'
-        ? `agent exited 0 without feature #${input.featureId} passing`
-        : `agent ${input.outcome.replace('_', ' ')}${input.exitCode != null ? ` (exit ${input.exitCode})` : ''}${input.signal ? ` (${input.signal})` : ''}`);
+      const error =
+        input.error ??
+        (input.outcome === 'passed'
+          ? `agent exited 0 without feature #${input.featureId} passing`
+          : `agent ${input.outcome.replace('_', ' ')}${input.exitCode != null ? ` (exit ${input.exitCode})` : ''}${input.signal ? ` (${input.signal})` : ''}`);
       feature = await trx
         .updateTable('features')
         .set({
@@ -114,7 +116,8 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
       feature = row && { ...row, counted: false };
     }
     const passes = feature?.passes ?? false;
-    const outcome: AgentOutcome = input.kind === 'coding' && input.outcome === 'passed' && !passes ? 'failed' : input.outcome;
+    const outcome: AgentOutcome =
+      input.kind === 'coding' && input.outcome === 'passed' && !passes ? 'failed' : input.outcome;
     await recordAgentEnd(trx, {
       id: input.owner,
       projectId: input.projectId,
@@ -123,7 +126,10 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
       outcome,
       exitCode: input.exitCode,
       signal: input.signal,
-      error: outcome === 'passed' ? null : (input.error ?? (outcome !== input.outcome ? 'exited 0 without the feature passing' : null)),
+      error:
+        outcome === 'passed'
+          ? null
+          : (input.error ?? (outcome !== input.outcome ? 'exited 0 without the feature passing' : null)),
       outputTail: input.outputTail,
       costUsd: input.costUsd,
       tokens: input.tokens,

@@ -23,7 +23,10 @@ export async function loadFeatureFile(path: string): Promise<FeatureFileEntry[]>
   let size: number;
   try {
     const info = await stat(path);
-    if (info.isDirectory()) throw new UserError(`feature file ${path} is a directory`, { hint: 'Give the path of a JSON file, e.g. features.json.' });
+    if (info.isDirectory())
+      throw new UserError(`feature file ${path} is a directory`, {
+        hint: 'Give the path of a JSON file, e.g. features.json.',
+      });
     size = info.size;
   } catch (error) {
     throw readError(path, error);
@@ -47,7 +50,9 @@ export function parseFeatureBytes(bytes: Uint8Array, sourceName: string): Featur
   } catch {
     const { at, cutOff } = firstInvalidUtf8(bytes);
     const line = 1 + bytes.subarray(0, at).filter((b) => b === 0x0a).length;
-    const what = cutOff ? 'a character cut off by the end of the file' : `byte 0x${(bytes[at] as number).toString(16).padStart(2, '0')}`;
+    const what = cutOff
+      ? 'a character cut off by the end of the file'
+      : `byte 0x${(bytes[at] as number).toString(16).padStart(2, '0')}`;
     throw new UserError(`feature file ${sourceName} is not valid UTF-8: ${what} at byte offset ${at} (line ${line})`, {
       hint: 'Save the file as UTF-8 (feature files are JSON, which must be UTF-8).',
     });
@@ -68,10 +73,16 @@ export function parseFeatureText(text: string, sourceName: string): FeatureFileE
     data = JSON.parse(body);
   } catch (error) {
     const located = findJsonSyntaxError(body);
-    const where = located ?? { ...lineAndColumn(body, body.length), message: error instanceof Error ? error.message : String(error) };
-    throw new UserError(`feature file ${sourceName} is not valid JSON: line ${where.line}, column ${where.column}: ${where.message}`, {
-      hint: 'Fix the JSON at that position (a trailing comma, a missing comma or quote, or a comment are the usual causes; JSON has no comments).',
-    });
+    const where = located ?? {
+      ...lineAndColumn(body, body.length),
+      message: error instanceof Error ? error.message : String(error),
+    };
+    throw new UserError(
+      `feature file ${sourceName} is not valid JSON: line ${where.line}, column ${where.column}: ${where.message}`,
+      {
+        hint: 'Fix the JSON at that position (a trailing comma, a missing comma or quote, or a comment are the usual causes; JSON has no comments).',
+      },
+    );
   }
   const { problems, entries } = checkFeatureData(data);
   if (problems.length > 0) throw problemsError(sourceName, problems);
@@ -82,7 +93,15 @@ export function parseFeatureText(text: string, sourceName: string): FeatureFileE
 export function checkFeatureData(data: unknown): { problems: Problem[]; entries: FeatureFileEntry[] } {
   const wrapped = !Array.isArray(data);
   if (wrapped && (data === null || typeof data !== 'object')) {
-    return { problems: [{ path: [], message: `must be an object with a "features" list, or a list of features, got ${showValue(data)}` }], entries: [] };
+    return {
+      problems: [
+        {
+          path: [],
+          message: `must be an object with a "features" list, or a list of features, got ${showValue(data)}`,
+        },
+      ],
+      entries: [],
+    };
   }
   const result = wrapped ? featureFileObjectSchema.safeParse(data) : featureListSchema.safeParse(data);
   const problems = result.success ? [] : shapeProblems(result.error.issues, data);
@@ -95,12 +114,19 @@ export function checkFeatureData(data: unknown): { problems: Problem[]; entries:
 
 /** The scheduling view of file entries. */
 export function toGraphFeatures(entries: readonly FeatureFileEntry[]): GraphFeature[] {
-  return entries.map((e) => ({ id: e.id, priority: e.priority, dependencies: e.dependencies, passes: e.passes, inProgress: e.in_progress }));
+  return entries.map((e) => ({
+    id: e.id,
+    priority: e.priority,
+    dependencies: e.dependencies,
+    passes: e.passes,
+    inProgress: e.in_progress,
+  }));
 }
 
 function problemsError(sourceName: string, problems: readonly Problem[]): UserError {
   const listed = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => `  ${formatPath(p.path)}: ${p.message}`);
-  if (problems.length > MAX_LISTED_PROBLEMS) listed.push(`  … and ${problems.length - MAX_LISTED_PROBLEMS} more problems`);
+  if (problems.length > MAX_LISTED_PROBLEMS)
+    listed.push(`  … and ${problems.length - MAX_LISTED_PROBLEMS} more problems`);
   const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
   return new UserError(`feature file ${sourceName} has ${count}:\n${listed.join('\n')}`, { hint: schemaHint });
 }
@@ -111,27 +137,44 @@ function sortByEntry(problems: Problem[]): Problem[] {
     const at = p.path.findIndex((s) => typeof s === 'number');
     return at === -1 ? -1 : (p.path[at] as number);
   };
-  return problems.map((p, order) => ({ p, order })).sort((a, b) => entryIndex(a.p) - entryIndex(b.p) || a.order - b.order).map((x) => x.p);
+  return problems
+    .map((p, order) => ({ p, order }))
+    .sort((a, b) => entryIndex(a.p) - entryIndex(b.p) || a.order - b.order)
+    .map((x) => x.p);
 }
 
 function tooLarge(sourceName: string, size: number): UserError {
   const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MB`;
-  return new UserError(`feature file ${sourceName} is ${mb(size)}, over the ${mb(MAX_FEATURE_FILE_BYTES)} limit (${MAX_FEATURE_FILE_BYTES} bytes)`, {
-    hint: 'A feature list is normally a few hundred kilobytes: check that this is the right file, or split it into projects.',
-  });
+  return new UserError(
+    `feature file ${sourceName} is ${mb(size)}, over the ${mb(MAX_FEATURE_FILE_BYTES)} limit (${MAX_FEATURE_FILE_BYTES} bytes)`,
+    {
+      hint: 'A feature list is normally a few hundred kilobytes: check that this is the right file, or split it into projects.',
+    },
+  );
 }
 
 function readError(path: string, error: unknown): UserError {
   if (error instanceof UserError) return error;
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') {
-    return new UserError(`feature file not found: ${path}`, { hint: `Check the path (relative paths start at ${process.cwd()}).` });
+    return new UserError(`feature file not found: ${path}`, {
+      hint: `Check the path (relative paths start at ${process.cwd()}).`,
+    });
   }
   if (code === 'EACCES' || code === 'EPERM') {
-    return new UserError(`feature file ${path} cannot be read: permission denied`, { hint: 'Make the file readable by this user.', cause: error });
+    return new UserError(`feature file ${path} cannot be read: permission denied`, {
+      hint: 'Make the file readable by this user.',
+      cause: error,
+    });
   }
-  if (code === 'EISDIR') return new UserError(`feature file ${path} is a directory`, { hint: 'Give the path of a JSON file, e.g. features.json.' });
-  return new UserError(`feature file ${path} cannot be read: ${(error as Error).message}`, { hint: 'Check the path and the file.', cause: error });
+  if (code === 'EISDIR')
+    return new UserError(`feature file ${path} is a directory`, {
+      hint: 'Give the path of a JSON file, e.g. features.json.',
+    });
+  return new UserError(`feature file ${path} cannot be read: ${(error as Error).message}`, {
+    hint: 'Check the path and the file.',
+    cause: error,
+  });
 }
 
 /**

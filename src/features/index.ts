@@ -7,7 +7,14 @@ export {
   MAX_FEATURE_FILE_BYTES,
   type FeatureFileEntry,
 } from './schema.ts';
-export { checkFeatureData, FEATURE_FILE_SCHEMA_PATH, loadFeatureFile, parseFeatureBytes, parseFeatureText, toGraphFeatures } from './file.ts';
+export {
+  checkFeatureData,
+  FEATURE_FILE_SCHEMA_PATH,
+  loadFeatureFile,
+  parseFeatureBytes,
+  parseFeatureText,
+  toGraphFeatures,
+} from './file.ts';
 export { formatPath, type Problem } from './problems.ts';
 export { featureFileJsonSchema } from './json-schema.ts';
 export { escapeForTerminal } from './terminal.ts';

@@ -6,7 +6,8 @@
  */
 export type JsonSyntaxError = { line: number; column: number; position: number; message: string };
 
-type State = 'value' | 'array-first' | 'array-next' | 'object-first' | 'object-key' | 'object-colon' | 'object-next' | 'end';
+type State =
+  'value' | 'array-first' | 'array-next' | 'object-first' | 'object-key' | 'object-colon' | 'object-next' | 'end';
 
 export function findJsonSyntaxError(text: string): JsonSyntaxError | null {
   const containers: ('[' | '{')[] = [];
@@ -34,7 +35,11 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | null {
           containers.pop();
           state = afterValue();
         } else {
-          return fail(state === 'array-next' ? `expected ',' or ']' after a list element, found ${found()}` : `expected ',' or '}' after a property value, found ${found()}`);
+          return fail(
+            state === 'array-next'
+              ? `expected ',' or ']' after a list element, found ${found()}`
+              : `expected ',' or '}' after a property value, found ${found()}`,
+          );
         }
         continue;
       case 'object-colon':
@@ -84,7 +89,8 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | null {
           if (/[\d.eE+-]/.test(text[i] ?? '')) return fail(`invalid number: unexpected ${found()}`);
         } else {
           const word = ['true', 'false', 'null'].find((w) => text.startsWith(w, i));
-          if (!word) return fail(`expected a value (an object, list, string, number, true, false or null), found ${found()}`);
+          if (!word)
+            return fail(`expected a value (an object, list, string, number, true, false or null), found ${found()}`);
           i += word.length;
         }
         state = afterValue();

@@ -39,11 +39,19 @@ export function crossFeatureProblems(entries: readonly unknown[], pathPrefix: Pr
     const id = entry['id'];
     const earlier = firstAt.get(id);
     if (earlier === undefined) firstAt.set(id, index);
-    else problems.push({ path: [...pathPrefix, index, 'id'], message: `duplicate id ${id} (already used by ${formatPath([...pathPrefix, earlier])})` });
+    else
+      problems.push({
+        path: [...pathPrefix, index, 'id'],
+        message: `duplicate id ${id} (already used by ${formatPath([...pathPrefix, earlier])})`,
+      });
     const deps = entry['dependencies'];
     if (!Array.isArray(deps)) return;
     deps.forEach((dep, k) => {
-      if (dep === id) problems.push({ path: [...pathPrefix, index, 'dependencies', k], message: `feature ${id} cannot depend on itself` });
+      if (dep === id)
+        problems.push({
+          path: [...pathPrefix, index, 'dependencies', k],
+          message: `feature ${id} cannot depend on itself`,
+        });
     });
   });
   return problems;
@@ -54,7 +62,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
   let text = '';
   for (const segment of path) {
     if (typeof segment === 'number') text += `[${segment}]`;
-    else if (typeof segment === 'string' && /^[A-Za-z_$][\w$]*$/.test(segment)) text += text === '' ? segment : `.${segment}`;
+    else if (typeof segment === 'string' && /^[A-Za-z_$][\w$]*$/.test(segment))
+      text += text === '' ? segment : `.${segment}`;
     else text += `[${JSON.stringify(String(segment))}]`;
   }
   return text === '' ? '(file)' : text;

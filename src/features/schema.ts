@@ -21,9 +21,15 @@ export const featureEntrySchema = z
       .min(-INT32_MAX - 1)
       .max(INT32_MAX)
       .default(999)
-      .describe('Lower runs first among features with the same scheduling score; only 0..10 change the score. AutoCoder default: 999.'),
+      .describe(
+        'Lower runs first among features with the same scheduling score; only 0..10 change the score. AutoCoder default: 999.',
+      ),
     category: z.string().default('').describe('Free-form group such as "setup", "api", "ui", "auth" or "testing".'),
-    name: z.string().min(1).regex(/\S/).describe('Short title shown in status, logs and the Temporal UI. Must not be blank.'),
+    name: z
+      .string()
+      .min(1)
+      .regex(/\S/)
+      .describe('Short title shown in status, logs and the Temporal UI. Must not be blank.'),
     description: z.string().default('').describe('What to build, for the coding agent.'),
     steps: z.array(z.string()).default([]).describe('How to verify the feature, one step per string, in order.'),
     dependencies: z
@@ -35,7 +41,10 @@ export const featureEntrySchema = z
         `Ids of the features that must pass before this one starts (at most ${MAX_DEPENDENCIES_PER_FEATURE}; not its own id). null means none. An id that names no feature blocks this one and is reported by "features plan".`,
       ),
     passes: z.boolean().default(false).describe('true once the feature is implemented and verified.'),
-    in_progress: z.boolean().default(false).describe('true while an agent works on it (set by the orchestrator; leave false in new files).'),
+    in_progress: z
+      .boolean()
+      .default(false)
+      .describe('true while an agent works on it (set by the orchestrator; leave false in new files).'),
     testing_in_progress: z
       .boolean()
       .optional()

@@ -22,7 +22,8 @@ export function blockedFeatures(features: readonly GraphFeature[], givenUp: Read
   const cyclePaths = cyclesThroughBlocked(graph, isBlocked);
   const blocked: BlockedFeature[] = [];
   for (let i = 0; i < graph.ids.length; i++) {
-    if (isBlocked(i)) blocked.push({ id: graph.ids[i] as number, reason: reasonFor(graph, i, isBlocked, givenUp, cyclePaths) });
+    if (isBlocked(i))
+      blocked.push({ id: graph.ids[i] as number, reason: reasonFor(graph, i, isBlocked, givenUp, cyclePaths) });
   }
   return blocked.sort((a, b) => a.id - b.id);
 }
@@ -86,7 +87,11 @@ function reasonFor(
   const deps = (graph.features[i] as GraphFeature).dependencies ?? [];
   const missing = unique(deps.filter((id) => !graph.positionOf.has(id)));
   if (missing.length > 0) return { kind: 'missing-dependency', dependencyIds: missing };
-  const failed = unique(deps.filter((id) => givenUp.has(id) && !(graph.features[graph.positionOf.get(id) as number] as GraphFeature).passes));
+  const failed = unique(
+    deps.filter(
+      (id) => givenUp.has(id) && !(graph.features[graph.positionOf.get(id) as number] as GraphFeature).passes,
+    ),
+  );
   if (failed.length > 0) return { kind: 'given-up-dependency', dependencyIds: failed };
   const cycle = cyclePaths.get(i);
   if (cycle) return { kind: 'cycle', cycle };
@@ -104,7 +109,11 @@ function cyclesThroughBlocked(graph: IndexedGraph, isBlocked: (i: number) => boo
   for (const component of stronglyConnected(graph, isBlocked)) {
     if (!hasCycle(graph, component)) continue;
     const cycleThrough = cycleFinder(graph, component);
-    for (const v of component) result.set(v, cycleThrough(v).map((p) => graph.ids[p] as number));
+    for (const v of component)
+      result.set(
+        v,
+        cycleThrough(v).map((p) => graph.ids[p] as number),
+      );
   }
   return result;
 }

@@ -55,7 +55,11 @@ export function cycleFinder(graph: IndexedGraph, component: readonly number[]): 
 }
 
 /** BFS from root along `next` within `member`: for each reached v, its neighbour toward root. */
-function shortestPathTree(root: number, next: (v: number) => readonly number[], member: Set<number>): Map<number, number> {
+function shortestPathTree(
+  root: number,
+  next: (v: number) => readonly number[],
+  member: Set<number>,
+): Map<number, number> {
   const toward = new Map<number, number>([[root, root]]);
   const queue = [root];
   for (let head = 0; head < queue.length; head++) {

@@ -18,7 +18,9 @@ export function readyFeatures<F extends GraphFeature>(features: readonly F[], op
 }
 
 /** The scheduling order as a comparator over features, given their scores. */
-export function compareForScheduling(scores: ReadonlyMap<number, number>): (a: GraphFeature, b: GraphFeature) => number {
+export function compareForScheduling(
+  scores: ReadonlyMap<number, number>,
+): (a: GraphFeature, b: GraphFeature) => number {
   return (a, b) => (scores.get(b.id) ?? 0) - (scores.get(a.id) ?? 0) || a.priority - b.priority || a.id - b.id;
 }
 

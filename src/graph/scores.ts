@@ -113,7 +113,8 @@ function bigUnblockRatios(graph: IndexedGraph, leavesFirst: Int32Array): Float64
   const n = graph.features.length;
   const downstream: bigint[] = new Array<bigint>(n).fill(0n);
   for (const i of leavesFirst) {
-    for (const p of graph.parents[i] as readonly number[]) downstream[p] = (downstream[p] as bigint) + 1n + (downstream[i] as bigint);
+    for (const p of graph.parents[i] as readonly number[])
+      downstream[p] = (downstream[p] as bigint) + 1n + (downstream[i] as bigint);
   }
   let max = 0n;
   for (const d of downstream) if (d > max) max = d;

@@ -23,7 +23,9 @@ export function validateDependencies(
 ): string[] {
   const problems: string[] = [];
   if (dependencyIds.length > MAX_DEPENDENCIES_PER_FEATURE) {
-    problems.push(`feature #${featureId} may have at most ${MAX_DEPENDENCIES_PER_FEATURE} dependencies, got ${dependencyIds.length}`);
+    problems.push(
+      `feature #${featureId} may have at most ${MAX_DEPENDENCIES_PER_FEATURE} dependencies, got ${dependencyIds.length}`,
+    );
   }
   const graph = indexGraph(features);
   const candidates: number[] = [];

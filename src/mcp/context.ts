@@ -45,7 +45,11 @@ export function defineTool<Shape extends z.ZodRawShape>(
           return toolError(describeFailure(name, error, ctx.scope));
         }
       };
-      server.registerTool(name, { description: spec.description, inputSchema: spec.input, annotations: spec.annotations ?? {} }, call as never);
+      server.registerTool(
+        name,
+        { description: spec.description, inputSchema: spec.input, annotations: spec.annotations ?? {} },
+        call as never,
+      );
     },
   };
 }

@@ -9,10 +9,15 @@ import { UserError, showValue } from '../errors.ts';
 const PROJECT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 const agentEnvSchema = z.object({
-  AUTOCODER_PROJECT_ID: z.string({ error: 'is not set' }).regex(PROJECT_ID, { error: (i) => `must match [a-z0-9][a-z0-9-]{0,62}, got ${showValue(i.input)}` }),
+  AUTOCODER_PROJECT_ID: z
+    .string({ error: 'is not set' })
+    .regex(PROJECT_ID, { error: (i) => `must match [a-z0-9][a-z0-9-]{0,62}, got ${showValue(i.input)}` }),
   DATABASE_URL: z.string({ error: 'is not set' }).min(1, { error: 'is empty' }),
   AUTOCODER_RUN_ID: z.string().min(1).optional(),
-  AUTOCODER_FEATURE_ID: z.string().regex(/^[1-9]\d{0,9}$/, { error: (i) => `must be a feature id (an integer ≥ 1), got ${showValue(i.input)}` }).optional(),
+  AUTOCODER_FEATURE_ID: z
+    .string()
+    .regex(/^[1-9]\d{0,9}$/, { error: (i) => `must be a feature id (an integer ≥ 1), got ${showValue(i.input)}` })
+    .optional(),
   AUTOCODER_AGENT_KIND: z.enum(['initializer', 'coding', 'testing']).optional(),
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).optional(),
@@ -52,6 +57,9 @@ export function readAgentScope(env: NodeJS.ProcessEnv = process.env): AgentScope
     actor: runId ?? `autocoder/${v.AUTOCODER_PROJECT_ID}/session/${randomUUID()}`,
     featureId: v.AUTOCODER_FEATURE_ID === undefined ? null : Number(v.AUTOCODER_FEATURE_ID),
     kind: v.AUTOCODER_AGENT_KIND ?? null,
-    temporal: v.TEMPORAL_ADDRESS === undefined ? null : { address: v.TEMPORAL_ADDRESS, namespace: v.TEMPORAL_NAMESPACE ?? 'default' },
+    temporal:
+      v.TEMPORAL_ADDRESS === undefined
+        ? null
+        : { address: v.TEMPORAL_ADDRESS, namespace: v.TEMPORAL_NAMESPACE ?? 'default' },
   };
 }

@@ -35,7 +35,9 @@ const text = (field: string, max?: number) => {
 
 /** One feature to create, as feature_create takes it (AutoCoder's FeatureCreateItem). */
 export const featureFields = {
-  category: text('category', 100).describe("Feature category for grouping (e.g. 'Authentication', 'API', 'UI'), 1-100 characters"),
+  category: text('category', 100).describe(
+    "Feature category for grouping (e.g. 'Authentication', 'API', 'UI'), 1-100 characters",
+  ),
   name: text('name', 255).describe('Short descriptive name of the feature, 1-255 characters'),
   description: text('description').describe('What the feature does, in enough detail to implement and verify it'),
   steps: z
@@ -47,8 +49,15 @@ export const featureFields = {
 export const bulkFeatureSchema = z.object({
   ...featureFields,
   depends_on_indices: z
-    .array(z.number().int({ error: 'depends_on_indices must hold integers' }).min(0, { error: 'depends_on_indices must hold indices ≥ 0' }))
-    .max(MAX_DEPENDENCIES_PER_FEATURE, { error: `depends_on_indices may list at most ${MAX_DEPENDENCIES_PER_FEATURE} features` })
+    .array(
+      z
+        .number()
+        .int({ error: 'depends_on_indices must hold integers' })
+        .min(0, { error: 'depends_on_indices must hold indices ≥ 0' }),
+    )
+    .max(MAX_DEPENDENCIES_PER_FEATURE, {
+      error: `depends_on_indices may list at most ${MAX_DEPENDENCIES_PER_FEATURE} features`,
+    })
     .optional()
     .describe(
       '0-based positions, in THIS list, of earlier features this one depends on (ids are not known before creation). ' +
@@ -58,8 +67,12 @@ export const bulkFeatureSchema = z.object({
 
 export const dependencyIdsSchema = z
   .array(featureIdSchema('A feature id', 'dependency_ids[]'), { error: 'dependency_ids must be a list of feature ids' })
-  .max(MAX_DEPENDENCIES_PER_FEATURE, { error: `a feature may have at most ${MAX_DEPENDENCIES_PER_FEATURE} dependencies` })
-  .describe(`Ids of the features that must pass before this one can start (replaces the current list; at most ${MAX_DEPENDENCIES_PER_FEATURE}; [] clears it)`);
+  .max(MAX_DEPENDENCIES_PER_FEATURE, {
+    error: `a feature may have at most ${MAX_DEPENDENCIES_PER_FEATURE} dependencies`,
+  })
+  .describe(
+    `Ids of the features that must pass before this one can start (replaces the current list; at most ${MAX_DEPENDENCIES_PER_FEATURE}; [] clears it)`,
+  );
 
 const FIELD_TYPES = ['text', 'textarea', 'select', 'boolean'] as const;
 
@@ -68,7 +81,10 @@ export const humanFieldSchema = z
   .object({
     id: z.string().trim().min(1, { error: 'field id must not be empty' }).describe('Unique field identifier'),
     label: z.string().trim().min(1, { error: 'field label must not be empty' }).describe('Label shown to the person'),
-    type: z.enum(FIELD_TYPES, { error: `field type must be one of ${FIELD_TYPES.join(', ')}` }).default('text').describe('Kind of input (default text)'),
+    type: z
+      .enum(FIELD_TYPES, { error: `field type must be one of ${FIELD_TYPES.join(', ')}` })
+      .default('text')
+      .describe('Kind of input (default text)'),
     required: z.boolean().default(true).describe('Whether an answer is required (default true)'),
     placeholder: z.string().optional().describe('Placeholder text'),
     options: z
@@ -76,7 +92,9 @@ export const humanFieldSchema = z
       .optional()
       .describe('Choices for type select: [{value, label}]'),
   })
-  .refine((f) => f.type !== 'select' || (f.options?.length ?? 0) > 0, { error: "a field of type 'select' needs an options list" });
+  .refine((f) => f.type !== 'select' || (f.options?.length ?? 0) > 0, {
+    error: "a field of type 'select' needs an options list",
+  });
 
 export const humanFieldsSchema = z
   .array(humanFieldSchema)

@@ -54,17 +54,33 @@ export function createFeatureServer(ctx: ToolContext): McpServer {
  */
 export async function serveFeatureTools(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const scope = readAgentScope(env);
-  const handle = createDb(scope.databaseUrl, { poolSize: 3, applicationName: `autocoder-mcp ${scope.projectId}`, connectTimeoutMs: 5000 });
-  const server = createFeatureServer({ db: handle.db, scope, maxRetries: DEFAULT_MAX_RETRIES, wake: temporalWake(scope.temporal) });
+  const handle = createDb(scope.databaseUrl, {
+    poolSize: 3,
+    applicationName: `autocoder-mcp ${scope.projectId}`,
+    connectTimeoutMs: 5000,
+  });
+  const server = createFeatureServer({
+    db: handle.db,
+    scope,
+    maxRetries: DEFAULT_MAX_RETRIES,
+    wake: temporalWake(scope.temporal),
+  });
   const transport = new StdioServerTransport();
   let stopped!: () => void;
-  const done = new Promise<void>((resolve) => { stopped = resolve; });
+  const done = new Promise<void>((resolve) => {
+    stopped = resolve;
+  });
   let closing = false;
   const stop = (): void => {
     if (closing) return;
     closing = true;
     // Calls in flight finish first: the pool ends once their clients are released.
-    void server.close().catch(() => undefined).then(() => handle.close()).catch(() => undefined).then(stopped);
+    void server
+      .close()
+      .catch(() => undefined)
+      .then(() => handle.close())
+      .catch(() => undefined)
+      .then(stopped);
   };
   // A signal drains as above; a second one, or a drain stuck for 5 s, ends the process with that
   // signal's default action, so the exit status says how it ended.

@@ -17,17 +17,36 @@ export function toolError(message: string): CallToolResult {
 }
 
 /** Connection-level failures of pg and Node, which say the database is unreachable, not wrong. */
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P03', '08006', '08001', '3D000', '28P01']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  '57P01',
+  '57P03',
+  '08006',
+  '08001',
+  '3D000',
+  '28P01',
+]);
 
 /** The text an agent reads for a failed call. Unexpected errors also go to stderr with their stack. */
-export function describeFailure(tool: string, error: unknown, scope: Pick<AgentScope, 'runId' | 'featureId' | 'databaseUrl'>): string {
+export function describeFailure(
+  tool: string,
+  error: unknown,
+  scope: Pick<AgentScope, 'runId' | 'featureId' | 'databaseUrl'>,
+): string {
   if (error instanceof UserError || error instanceof InfraError) {
     return `${tool}: ${error.message}${error.hint ? ` (fix: ${error.hint})` : ''}`;
   }
   if (error instanceof ClaimLostError) {
     const given = scope.featureId === null ? '' : ` (it was given feature #${scope.featureId})`;
-    return `${tool}: feature #${error.featureId} is not held by this agent run (${error.owner})${given}; ` +
-      'an agent may change the state of the feature it holds only. Nothing was changed.';
+    return (
+      `${tool}: feature #${error.featureId} is not held by this agent run (${error.owner})${given}; ` +
+      'an agent may change the state of the feature it holds only. Nothing was changed.'
+    );
   }
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message || error.name : String(error);
@@ -37,7 +56,9 @@ export function describeFailure(tool: string, error: unknown, scope: Pick<AgentS
   if (error instanceof Error && /timeout|terminated|Connection terminated/i.test(message)) {
     return `${tool}: the feature database did not answer (${hostOf(scope.databaseUrl)}): ${message}. Try again in a moment.`;
   }
-  process.stderr.write(`autocoder mcp: ${tool} failed: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
+  process.stderr.write(
+    `autocoder mcp: ${tool} failed: ${error instanceof Error ? (error.stack ?? message) : message}\n`,
+  );
   return `${tool}: internal error: ${message}`;
 }
 

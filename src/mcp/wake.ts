@@ -24,11 +24,16 @@ export function temporalWake(target: TemporalTarget | null, timeoutMs = WAKE_TIM
     try {
       connection = await Connection.connect({ address: target.address, connectTimeout: timeoutMs });
       const client = new Client({ connection, namespace: target.namespace });
-      await connection.withAbortSignal(deadline, () => client.workflow.getHandle(`autocoder/${projectId}`).signal('refresh'));
+      await connection.withAbortSignal(deadline, () =>
+        client.workflow.getHandle(`autocoder/${projectId}`).signal('refresh'),
+      );
       return { result: 'sent' };
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) return { result: 'no-run' };
-      return { result: 'failed', detail: `${target.address}: ${error instanceof Error ? error.message : String(error)}` };
+      return {
+        result: 'failed',
+        detail: `${target.address}: ${error instanceof Error ? error.message : String(error)}`,
+      };
     } finally {
       await connection?.close().catch(() => undefined);
     }

@@ -13,7 +13,10 @@ export type Probe = { ok: true; version: string } | { ok: false; error: string }
  * gRPC health (SERVING) and server version of a Temporal frontend. With `useEnvConfig`, TLS, API
  * key and metadata come from @temporalio/envconfig (env vars and profile file), as for Cloud.
  */
-export async function probeTemporal(address: string, options: { timeoutMs?: number; useEnvConfig?: boolean } = {}): Promise<Probe> {
+export async function probeTemporal(
+  address: string,
+  options: { timeoutMs?: number; useEnvConfig?: boolean } = {},
+): Promise<Probe> {
   // A plain TCP connect first: it fails in milliseconds where the SDK would retry until its timeout.
   const tcp = await probeTcp(address, options.timeoutMs ?? 5000);
   if (!tcp.ok) return tcp;
@@ -40,7 +43,9 @@ export async function probeTemporal(address: string, options: { timeoutMs?: numb
     );
     // grpc.health.v1 ServingStatus: 1 = SERVING
     if (health.status !== 1) return { ok: false, error: `health status ${String(health.status)} (not SERVING)` };
-    const info = await connection.withDeadline(Date.now() + (options.timeoutMs ?? 5000), () => connection!.workflowService.getSystemInfo({}));
+    const info = await connection.withDeadline(Date.now() + (options.timeoutMs ?? 5000), () =>
+      connection!.workflowService.getSystemInfo({}),
+    );
     return { ok: true, version: `server ${info.serverVersion ?? 'unknown'}` };
   } catch (error) {
     return { ok: false, error: describeError(error) };
@@ -75,7 +80,9 @@ export function probeTcp(address: string, timeoutMs: number): Promise<{ ok: true
       socket.destroy();
       resolve(result);
     };
-    socket.setTimeout(timeoutMs, () => done({ ok: false, error: `TCP connect to ${address} timed out after ${timeoutMs} ms` }));
+    socket.setTimeout(timeoutMs, () =>
+      done({ ok: false, error: `TCP connect to ${address} timed out after ${timeoutMs} ms` }),
+    );
     socket.once('connect', () => done({ ok: true }));
     socket.once('error', (error) => done({ ok: false, error: `TCP connect failed: ${describeError(error)}` }));
   });

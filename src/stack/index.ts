@@ -81,7 +81,12 @@ export async function stackUp(cfg: EnvConfig, options: StackUpOptions = {}): Pro
         managePostgres ? startPostgres(cfg, log) : undefined,
       ]);
       return {
-        temporal: temporal ?? { address: cfg.temporalAddress!, uiUrl: null, namespace: cfg.temporalNamespace, managed: false },
+        temporal: temporal ?? {
+          address: cfg.temporalAddress!,
+          uiUrl: null,
+          namespace: cfg.temporalNamespace,
+          managed: false,
+        },
         databaseUrl: postgres?.databaseUrl ?? cfg.databaseUrl!,
         postgres: postgres ? { managed: true, pid: postgres.pid, dataDir: postgres.dataDir } : { managed: false },
       };
@@ -109,7 +114,13 @@ export async function runningStack(cfg: EnvConfig): Promise<StackInfo> {
   } else {
     const record = runningTemporalServer(paths);
     if (record && (await portAnswers(LOCAL_HOST, record.ports.frontend!, 1000))) {
-      temporal = { address: temporalAddressOf(record), uiUrl: temporalUiUrlOf(record), namespace: cfg.temporalNamespace, managed: true, pid: record.pid };
+      temporal = {
+        address: temporalAddressOf(record),
+        uiUrl: temporalUiUrlOf(record),
+        namespace: cfg.temporalNamespace,
+        managed: true,
+        pid: record.pid,
+      };
     } else down.push(`temporal (${LOCAL_HOST}:${cfg.temporalPort})`);
   }
   let databaseUrl: string | undefined;
@@ -118,13 +129,17 @@ export async function runningStack(cfg: EnvConfig): Promise<StackInfo> {
     databaseUrl = cfg.databaseUrl;
   } else {
     const record = runningPostgres(paths);
-    if (record && (await portAnswers(LOCAL_HOST, record.ports.postgres!, 1000))) databaseUrl = embeddedDatabaseUrl(paths, record.ports.postgres!);
+    if (record && (await portAnswers(LOCAL_HOST, record.ports.postgres!, 1000)))
+      databaseUrl = embeddedDatabaseUrl(paths, record.ports.postgres!);
     else down.push(`postgres (${LOCAL_HOST}:${cfg.pgPort})`);
   }
   if (!temporal || !databaseUrl) {
-    throw new InfraError(`the local stack is not running: ${down.join(' and ')} ${down.length > 1 ? 'are' : 'is'} down (state ${cfg.home})`, {
-      hint: 'start it with `autocoder up` (or set TEMPORAL_ADDRESS and DATABASE_URL to servers that run)',
-    });
+    throw new InfraError(
+      `the local stack is not running: ${down.join(' and ')} ${down.length > 1 ? 'are' : 'is'} down (state ${cfg.home})`,
+      {
+        hint: 'start it with `autocoder up` (or set TEMPORAL_ADDRESS and DATABASE_URL to servers that run)',
+      },
+    );
   }
   return { temporal, databaseUrl, postgres: { managed: cfg.databaseUrl === undefined } };
 }
@@ -140,13 +155,21 @@ export async function ensureDatabase(cfg: EnvConfig, options: { log?: StackLog }
   }
   const log = options.log ?? (() => {});
   const paths = stackPaths(cfg);
-  return withStackLock(paths, async () => {
-    if (!runningPostgres(paths)) await assertPortFree(cfg.pgPort, 'Postgres', 'AUTOCODER_PG_PORT', '--pg-port');
-    return (await startPostgres(cfg, log)).databaseUrl;
-  }, { log });
+  return withStackLock(
+    paths,
+    async () => {
+      if (!runningPostgres(paths)) await assertPortFree(cfg.pgPort, 'Postgres', 'AUTOCODER_PG_PORT', '--pg-port');
+      return (await startPostgres(cfg, log)).databaseUrl;
+    },
+    { log },
+  );
 }
 
-async function startTemporal(cfg: EnvConfig, log: StackLog, startTimeoutMs: number | undefined): Promise<StackInfo['temporal']> {
+async function startTemporal(
+  cfg: EnvConfig,
+  log: StackLog,
+  startTimeoutMs: number | undefined,
+): Promise<StackInfo['temporal']> {
   const paths = stackPaths(cfg);
   const started = Date.now();
   let cliVersion = '';
@@ -169,10 +192,19 @@ async function startTemporal(cfg: EnvConfig, log: StackLog, startTimeoutMs: numb
       ? `temporal: running at ${server.address}, UI ${server.uiUrl} (pid ${server.record.pid}, reused)`
       : `temporal: started at ${server.address}, UI ${server.uiUrl} (pid ${server.record.pid}, ${seconds(started)}; temporal ${cliVersion})`,
   );
-  return { address: server.address, uiUrl: server.uiUrl, namespace: cfg.temporalNamespace, managed: true, pid: server.record.pid };
+  return {
+    address: server.address,
+    uiUrl: server.uiUrl,
+    namespace: cfg.temporalNamespace,
+    managed: true,
+    pid: server.record.pid,
+  };
 }
 
-async function startPostgres(cfg: EnvConfig, log: StackLog): Promise<{ databaseUrl: string; pid: number; dataDir: string }> {
+async function startPostgres(
+  cfg: EnvConfig,
+  log: StackLog,
+): Promise<{ databaseUrl: string; pid: number; dataDir: string }> {
   const started = Date.now();
   const pg = await ensurePostgres({ paths: stackPaths(cfg), port: cfg.pgPort, log });
   const address = `${LOCAL_HOST}:${pg.record.ports.postgres}`;
@@ -187,9 +219,12 @@ async function startPostgres(cfg: EnvConfig, log: StackLog): Promise<{ databaseU
 async function checkExternalTemporal(address: string): Promise<void> {
   const probe = await probeTemporal(address, { useEnvConfig: true });
   if (!probe.ok) {
-    throw new InfraError(`Temporal at ${address} (TEMPORAL_ADDRESS) is unreachable: tried a gRPC health check, got ${probe.error}`, {
-      hint: 'start that server or fix TEMPORAL_ADDRESS; unset TEMPORAL_ADDRESS to use the local dev server (autocoder up)',
-    });
+    throw new InfraError(
+      `Temporal at ${address} (TEMPORAL_ADDRESS) is unreachable: tried a gRPC health check, got ${probe.error}`,
+      {
+        hint: 'start that server or fix TEMPORAL_ADDRESS; unset TEMPORAL_ADDRESS to use the local dev server (autocoder up)',
+      },
+    );
   }
 }
 
@@ -198,7 +233,9 @@ async function checkExternalPostgres(databaseUrl: string): Promise<void> {
   if (!probe.ok) {
     throw new InfraError(
       `Postgres at ${postgresHostPort(databaseUrl)} (DATABASE_URL) is unreachable: tried to connect to ${redactUrl(databaseUrl)}, got ${probe.error}`,
-      { hint: 'start that Postgres or fix DATABASE_URL; unset DATABASE_URL to use the embedded Postgres (autocoder up)' },
+      {
+        hint: 'start that Postgres or fix DATABASE_URL; unset DATABASE_URL to use the embedded Postgres (autocoder up)',
+      },
     );
   }
 }
@@ -228,7 +265,11 @@ export async function stackDown(cfg: EnvConfig, options: { log?: StackLog } = {}
 }
 
 function describeStop(result: StopResult): string {
-  return { stopped: 'stopped', killed: 'killed (did not stop in time)', 'not-running': 'was not running (nothing to stop)' }[result];
+  return {
+    stopped: 'stopped',
+    killed: 'killed (did not stop in time)',
+    'not-running': 'was not running (nothing to stop)',
+  }[result];
 }
 
 export type DoctorComponent = {
@@ -246,9 +287,12 @@ export type DoctorComponent = {
 export async function stackDoctor(cfg: EnvConfig): Promise<DoctorComponent[]> {
   const paths = stackPaths(cfg);
   const up = 'autocoder up';
-  return Promise.all([doctorCli(cfg), doctorTemporal(cfg, paths, up), doctorUi(cfg, paths, up), doctorPostgres(cfg, paths, up)]).then((list) =>
-    list.filter((c): c is DoctorComponent => c !== undefined),
-  );
+  return Promise.all([
+    doctorCli(cfg),
+    doctorTemporal(cfg, paths, up),
+    doctorUi(cfg, paths, up),
+    doctorPostgres(cfg, paths, up),
+  ]).then((list) => list.filter((c): c is DoctorComponent => c !== undefined));
 }
 
 async function doctorCli(cfg: EnvConfig): Promise<DoctorComponent> {
@@ -258,55 +302,162 @@ async function doctorCli(cfg: EnvConfig): Promise<DoctorComponent> {
     if (!found) {
       // Only the local stack needs it; with TEMPORAL_ADDRESS it is a convenience.
       const needed = cfg.temporalAddress === undefined;
-      return { ...base, health: needed ? 'down' : 'ok', version: null, address: null, detail: needed ? 'not installed' : 'not installed (not needed with TEMPORAL_ADDRESS)', fix: needed ? 'autocoder up (installs it)' : null };
+      return {
+        ...base,
+        health: needed ? 'down' : 'ok',
+        version: null,
+        address: null,
+        detail: needed ? 'not installed' : 'not installed (not needed with TEMPORAL_ADDRESS)',
+        fix: needed ? 'autocoder up (installs it)' : null,
+      };
     }
-    return { ...base, health: 'ok', version: await temporalVersion(found.path), address: found.path, detail: `from ${found.source}`, fix: null };
+    return {
+      ...base,
+      health: 'ok',
+      version: await temporalVersion(found.path),
+      address: found.path,
+      detail: `from ${found.source}`,
+      fix: null,
+    };
   } catch (error) {
-    return { ...base, health: 'down', version: null, address: cfg.temporalCli ?? null, detail: (error as Error).message, fix: 'set TEMPORAL_CLI to a working temporal binary, or unset it' };
+    return {
+      ...base,
+      health: 'down',
+      version: null,
+      address: cfg.temporalCli ?? null,
+      detail: (error as Error).message,
+      fix: 'set TEMPORAL_CLI to a working temporal binary, or unset it',
+    };
   }
 }
 
-async function doctorTemporal(cfg: EnvConfig, paths: ReturnType<typeof stackPaths>, fix: string): Promise<DoctorComponent> {
+async function doctorTemporal(
+  cfg: EnvConfig,
+  paths: ReturnType<typeof stackPaths>,
+  fix: string,
+): Promise<DoctorComponent> {
   if (cfg.temporalAddress !== undefined) {
     const probe = await probeTemporal(cfg.temporalAddress, { useEnvConfig: true });
     return probe.ok
-      ? { name: 'temporal', health: 'ok', version: probe.version, address: cfg.temporalAddress, managed: false, detail: 'TEMPORAL_ADDRESS', fix: null }
-      : { name: 'temporal', health: 'down', version: null, address: cfg.temporalAddress, managed: false, detail: probe.error, fix: 'start that server or fix TEMPORAL_ADDRESS (unset it to use the local dev server)' };
+      ? {
+          name: 'temporal',
+          health: 'ok',
+          version: probe.version,
+          address: cfg.temporalAddress,
+          managed: false,
+          detail: 'TEMPORAL_ADDRESS',
+          fix: null,
+        }
+      : {
+          name: 'temporal',
+          health: 'down',
+          version: null,
+          address: cfg.temporalAddress,
+          managed: false,
+          detail: probe.error,
+          fix: 'start that server or fix TEMPORAL_ADDRESS (unset it to use the local dev server)',
+        };
   }
   const record = runningTemporalServer(paths);
   const address = record ? temporalAddressOf(record) : `${LOCAL_HOST}:${cfg.temporalPort}`;
-  if (!record) return { name: 'temporal', health: 'down', version: null, address, managed: true, detail: 'not running', fix };
+  if (!record)
+    return { name: 'temporal', health: 'down', version: null, address, managed: true, detail: 'not running', fix };
   const probe = await probeTemporal(address);
   return probe.ok
-    ? { name: 'temporal', health: 'ok', version: probe.version, address, managed: true, detail: `pid ${record.pid}, db ${paths.temporalDb}`, fix: null }
-    : { name: 'temporal', health: 'down', version: null, address, managed: true, detail: `pid ${record.pid} runs but ${probe.error}`, fix: `autocoder down && autocoder up (log: ${paths.temporalLog})` };
+    ? {
+        name: 'temporal',
+        health: 'ok',
+        version: probe.version,
+        address,
+        managed: true,
+        detail: `pid ${record.pid}, db ${paths.temporalDb}`,
+        fix: null,
+      }
+    : {
+        name: 'temporal',
+        health: 'down',
+        version: null,
+        address,
+        managed: true,
+        detail: `pid ${record.pid} runs but ${probe.error}`,
+        fix: `autocoder down && autocoder up (log: ${paths.temporalLog})`,
+      };
 }
 
-async function doctorUi(cfg: EnvConfig, paths: ReturnType<typeof stackPaths>, fix: string): Promise<DoctorComponent | undefined> {
+async function doctorUi(
+  cfg: EnvConfig,
+  paths: ReturnType<typeof stackPaths>,
+  fix: string,
+): Promise<DoctorComponent | undefined> {
   if (cfg.temporalAddress !== undefined) return undefined;
   const record = runningTemporalServer(paths);
   const port = record?.ports.ui ?? cfg.temporalUiPort;
   const address = record ? temporalUiUrlOf(record) : `http://localhost:${port}`;
   const ok = record !== undefined && (await portAnswers(LOCAL_HOST, port, 1000));
-  return { name: 'temporal-ui', health: ok ? 'ok' : 'down', version: null, address, managed: true, detail: ok ? null : 'not answering', fix: ok ? null : fix };
+  return {
+    name: 'temporal-ui',
+    health: ok ? 'ok' : 'down',
+    version: null,
+    address,
+    managed: true,
+    detail: ok ? null : 'not answering',
+    fix: ok ? null : fix,
+  };
 }
 
-async function doctorPostgres(cfg: EnvConfig, paths: ReturnType<typeof stackPaths>, fix: string): Promise<DoctorComponent> {
+async function doctorPostgres(
+  cfg: EnvConfig,
+  paths: ReturnType<typeof stackPaths>,
+  fix: string,
+): Promise<DoctorComponent> {
   if (cfg.databaseUrl !== undefined) {
     const address = postgresHostPort(cfg.databaseUrl);
     const probe = await probePostgres(cfg.databaseUrl);
     return probe.ok
-      ? { name: 'postgres', health: 'ok', version: probe.version, address, managed: false, detail: 'DATABASE_URL', fix: null }
-      : { name: 'postgres', health: 'down', version: null, address, managed: false, detail: probe.error, fix: 'start that Postgres or fix DATABASE_URL (unset it to use the embedded Postgres)' };
+      ? {
+          name: 'postgres',
+          health: 'ok',
+          version: probe.version,
+          address,
+          managed: false,
+          detail: 'DATABASE_URL',
+          fix: null,
+        }
+      : {
+          name: 'postgres',
+          health: 'down',
+          version: null,
+          address,
+          managed: false,
+          detail: probe.error,
+          fix: 'start that Postgres or fix DATABASE_URL (unset it to use the embedded Postgres)',
+        };
   }
   const record = runningPostgres(paths);
   const port = record?.ports.postgres ?? cfg.pgPort;
   const address = `${LOCAL_HOST}:${port}`;
-  if (!record) return { name: 'postgres', health: 'down', version: null, address, managed: true, detail: 'not running', fix };
+  if (!record)
+    return { name: 'postgres', health: 'down', version: null, address, managed: true, detail: 'not running', fix };
   const probe = await probePostgres(embeddedDatabaseUrl(paths, port));
   return probe.ok
-    ? { name: 'postgres', health: 'ok', version: probe.version, address, managed: true, detail: `pid ${record.pid}, data ${record.details?.dataDir ?? '?'}`, fix: null }
-    : { name: 'postgres', health: 'down', version: null, address, managed: true, detail: `pid ${record.pid} runs but ${probe.error}`, fix: `autocoder down && autocoder up (log: ${record.details?.log ?? paths.postgresDir})` };
+    ? {
+        name: 'postgres',
+        health: 'ok',
+        version: probe.version,
+        address,
+        managed: true,
+        detail: `pid ${record.pid}, data ${record.details?.dataDir ?? '?'}`,
+        fix: null,
+      }
+    : {
+        name: 'postgres',
+        health: 'down',
+        version: null,
+        address,
+        managed: true,
+        detail: `pid ${record.pid} runs but ${probe.error}`,
+        fix: `autocoder down && autocoder up (log: ${record.details?.log ?? paths.postgresDir})`,
+      };
 }
 
 /**

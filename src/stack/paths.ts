@@ -77,7 +77,8 @@ export async function withStackLock<T>(
         holder = undefined;
       }
       if (holder !== undefined && isRecordAlive(holder)) {
-        if (!announced) options.log?.(`waiting for another autocoder process (pid ${holder.pid}) to finish starting the stack`);
+        if (!announced)
+          options.log?.(`waiting for another autocoder process (pid ${holder.pid}) to finish starting the stack`);
         announced = true;
         return false;
       }

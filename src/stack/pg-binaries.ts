@@ -62,7 +62,10 @@ export function locatePgBinaries(): PgBinaries {
 export function missingPgSymlinks(bins: Pick<PgBinaries, 'packageDir' | 'nativeDir'>): string[] {
   let links: { source: string; target: string }[];
   try {
-    links = JSON.parse(readFileSync(join(bins.nativeDir, 'pg-symlinks.json'), 'utf8')) as { source: string; target: string }[];
+    links = JSON.parse(readFileSync(join(bins.nativeDir, 'pg-symlinks.json'), 'utf8')) as {
+      source: string;
+      target: string;
+    }[];
   } catch {
     return []; // platforms without a list (darwin, windows) ship real files
   }
@@ -91,7 +94,10 @@ export function ensurePgSymlinks(bins: PgBinaries): SymlinkCheck {
   }
   if (missing.length === 0) return { total, missingBefore: 0, repaired: false };
   try {
-    execFileSync(process.execPath, [join(bins.packageDir, 'scripts', 'hydrate-symlinks.js')], { cwd: bins.packageDir, stdio: 'pipe' });
+    execFileSync(process.execPath, [join(bins.packageDir, 'scripts', 'hydrate-symlinks.js')], {
+      cwd: bins.packageDir,
+      stdio: 'pipe',
+    });
   } catch (error) {
     throw new InfraError(`could not recreate the Postgres library symlinks in ${bins.packageDir}`, {
       hint: `run: (cd ${bins.packageDir} && node scripts/hydrate-symlinks.js)`,
@@ -100,9 +106,12 @@ export function ensurePgSymlinks(bins: PgBinaries): SymlinkCheck {
   }
   const still = missingPgSymlinks(bins);
   if (still.length > 0) {
-    throw new InfraError(`${still.length} Postgres library symlinks are still missing in ${bins.packageDir} (e.g. ${still[0]})`, {
-      hint: `check that the directory is writable, then run: (cd ${bins.packageDir} && node scripts/hydrate-symlinks.js)`,
-    });
+    throw new InfraError(
+      `${still.length} Postgres library symlinks are still missing in ${bins.packageDir} (e.g. ${still[0]})`,
+      {
+        hint: `check that the directory is writable, then run: (cd ${bins.packageDir} && node scripts/hydrate-symlinks.js)`,
+      },
+    );
   }
   return { total, missingBefore: missing.length, repaired: true };
 }

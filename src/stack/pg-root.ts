@@ -6,7 +6,18 @@
  * mode 700), the cluster goes to /var/lib/autocoder instead, and the choice is remembered.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { InfraError } from '../errors.ts';
@@ -31,15 +42,21 @@ export function postgresRunAs(user = 'postgres'): RunAs {
   if (ids === undefined) {
     try {
       spawnSync('groupadd', ['--system', user], { stdio: 'ignore' });
-      execFileSync('useradd', ['--system', '--gid', user, '--no-create-home', '--shell', '/usr/sbin/nologin', user], { stdio: 'pipe' });
-    } catch (error) {
-      throw new InfraError(`running as root, Postgres needs a non-root OS user, and creating "${user}" failed: ${(error as Error).message.split('\n')[0]}`, {
-        hint: `create it (groupadd ${user} && useradd -g ${user} ${user}), run autocoder as a non-root user, or set DATABASE_URL`,
-        cause: error,
+      execFileSync('useradd', ['--system', '--gid', user, '--no-create-home', '--shell', '/usr/sbin/nologin', user], {
+        stdio: 'pipe',
       });
+    } catch (error) {
+      throw new InfraError(
+        `running as root, Postgres needs a non-root OS user, and creating "${user}" failed: ${(error as Error).message.split('\n')[0]}`,
+        {
+          hint: `create it (groupadd ${user} && useradd -g ${user} ${user}), run autocoder as a non-root user, or set DATABASE_URL`,
+          cause: error,
+        },
+      );
     }
     ids = lookupUser(user);
-    if (ids === undefined) throw new InfraError(`created the OS user "${user}" but cannot look it up`, { hint: `check: id ${user}` });
+    if (ids === undefined)
+      throw new InfraError(`created the OS user "${user}" but cannot look it up`, { hint: `check: id ${user}` });
   }
   return { ...ids, user };
 }
@@ -71,7 +88,11 @@ export function giveTo(runAs: RunAs, path: string): void {
  * else a directory under /var/lib/autocoder keyed by the state dir. Remembered in
  * <state>/postgres/cluster.json so data never silently moves when permissions change later.
  */
-export function clusterLocation(paths: StackPaths, runAs: RunAs, log: (line: string) => void = () => {}): ClusterLocation {
+export function clusterLocation(
+  paths: StackPaths,
+  runAs: RunAs,
+  log: (line: string) => void = () => {},
+): ClusterLocation {
   const remembered = join(paths.postgresDir, 'cluster.json');
   try {
     const saved = JSON.parse(readFileSync(remembered, 'utf8')) as ClusterLocation;
@@ -80,7 +101,11 @@ export function clusterLocation(paths: StackPaths, runAs: RunAs, log: (line: str
     // first run
   }
   mkdirSync(paths.postgresDir, { recursive: true });
-  let location: ClusterLocation = { root: paths.postgresDir, dataDir: join(paths.postgresDir, 'data'), logFile: join(paths.postgresDir, 'server.log') };
+  let location: ClusterLocation = {
+    root: paths.postgresDir,
+    dataDir: join(paths.postgresDir, 'data'),
+    logFile: join(paths.postgresDir, 'server.log'),
+  };
   if (runAs) {
     // Let the postgres user pass through our own dirs (search only, no listing). Files that
     // matter keep their own modes (the password file is 600).
@@ -91,7 +116,9 @@ export function clusterLocation(paths: StackPaths, runAs: RunAs, log: (line: str
       mkdirSync(root, { recursive: true, mode: 0o755 });
       addSearchBit(ROOT_FALLBACK_DIR);
       location = { root, dataDir: join(root, 'data'), logFile: join(root, 'server.log') };
-      log(`postgres: the ${runAs.user} OS user cannot reach ${paths.postgresDir} (a parent directory is closed to it), so the cluster lives in ${root}`);
+      log(
+        `postgres: the ${runAs.user} OS user cannot reach ${paths.postgresDir} (a parent directory is closed to it), so the cluster lives in ${root}`,
+      );
     }
   }
   writeFileSync(remembered, `${JSON.stringify(location, null, 2)}\n`);

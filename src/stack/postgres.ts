@@ -12,7 +12,14 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { InfraError } from '../errors.ts';
 import { ensurePgSymlinks, locatePgBinaries, type PgBinaries } from './pg-binaries.ts';
-import { clusterLocation, giveTo, postgresRunAs, reachableBinaries, type ClusterLocation, type RunAs } from './pg-root.ts';
+import {
+  clusterLocation,
+  giveTo,
+  postgresRunAs,
+  reachableBinaries,
+  type ClusterLocation,
+  type RunAs,
+} from './pg-root.ts';
 import type { StackPaths } from './paths.ts';
 import {
   isRecordAlive,
@@ -63,7 +70,9 @@ export async function ensurePostgres(options: PostgresOptions): Promise<Embedded
   const running = runningPostgres(paths);
   if (running && (await portAnswers(LOCAL_HOST, running.ports.postgres!, 1000))) {
     if (running.ports.postgres !== options.port) {
-      log(`postgres: already running from ${paths.home} on port ${running.ports.postgres}; keeping it (run autocoder down first to change ports)`);
+      log(
+        `postgres: already running from ${paths.home} on port ${running.ports.postgres}; keeping it (run autocoder down first to change ports)`,
+      );
     }
     const databaseUrl = embeddedDatabaseUrl(paths, running.ports.postgres!);
     await ensureDatabase(databaseUrl);
@@ -78,7 +87,8 @@ export async function ensurePostgres(options: PostgresOptions): Promise<Embedded
 
   const packaged = locatePgBinaries();
   const check = ensurePgSymlinks(packaged);
-  if (check.repaired) log(`postgres: recreated ${check.missingBefore} missing library symlinks in ${packaged.packageDir}`);
+  if (check.repaired)
+    log(`postgres: recreated ${check.missingBefore} missing library symlinks in ${packaged.packageDir}`);
   const runAs = postgresRunAs();
   const bins = reachableBinaries(packaged, runAs);
   const location = clusterLocation(paths, runAs, log);
@@ -103,15 +113,20 @@ async function initCluster(bins: PgBinaries, location: ClusterLocation, runAs: R
   writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
   giveTo(runAs, pwFile);
   try {
-    await runPg(bins.initdb, [
-      `--pgdata=${location.dataDir}`,
-      `--username=${PG_USER}`,
-      `--pwfile=${pwFile}`,
-      '--auth=scram-sha-256',
-      '--encoding=UTF8',
-      '--no-locale',
-      '--no-instructions',
-    ], runAs, location.root);
+    await runPg(
+      bins.initdb,
+      [
+        `--pgdata=${location.dataDir}`,
+        `--username=${PG_USER}`,
+        `--pwfile=${pwFile}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        '--no-locale',
+        '--no-instructions',
+      ],
+      runAs,
+      location.root,
+    );
   } catch (error) {
     rmSync(location.dataDir, { recursive: true, force: true });
     throw new InfraError(`initdb failed for ${location.dataDir}: ${outputOf(error)}`, {
@@ -123,7 +138,12 @@ async function initCluster(bins: PgBinaries, location: ClusterLocation, runAs: R
   }
 }
 
-async function startCluster(bins: PgBinaries, location: ClusterLocation, runAs: RunAs, port: number): Promise<ProcessRecord> {
+async function startCluster(
+  bins: PgBinaries,
+  location: ClusterLocation,
+  runAs: RunAs,
+  port: number,
+): Promise<ProcessRecord> {
   // pg_ctl opens the log as the run-as user, so make sure that user owns it.
   closeSync(openSync(location.logFile, 'a'));
   giveTo(runAs, location.logFile);
@@ -133,7 +153,12 @@ async function startCluster(bins: PgBinaries, location: ClusterLocation, runAs: 
   // replay does not depend on the fill (recycled segments hold old data too).
   const serverOptions = `-p ${port} -h ${LOCAL_HOST} -k '' -c wal_init_zero=off`;
   try {
-    await runPg(bins.pgCtl, ['start', '--wait', '--timeout=60', '-D', location.dataDir, '-l', location.logFile, '-o', serverOptions], runAs, location.root);
+    await runPg(
+      bins.pgCtl,
+      ['start', '--wait', '--timeout=60', '-D', location.dataDir, '-l', location.logFile, '-o', serverOptions],
+      runAs,
+      location.root,
+    );
   } catch (error) {
     const tail = tailFile(location.logFile, 20);
     if (/could not bind|address already in use/i.test(tail)) {
@@ -179,7 +204,9 @@ async function ensureDatabase(databaseUrl: string): Promise<void> {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
     if (found.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
   } catch (error) {
-    throw new InfraError(`could not create database ${database} on ${url.host}: ${(error as Error).message}`, { cause: error });
+    throw new InfraError(`could not create database ${database} on ${url.host}: ${(error as Error).message}`, {
+      cause: error,
+    });
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -194,7 +221,11 @@ function runPg(binary: string, args: string[], runAs: RunAs, cwd: string) {
 function outputOf(error: unknown): string {
   const err = error as { stderr?: string; stdout?: string; message?: string };
   const text = `${err.stderr ?? ''}\n${err.stdout ?? ''}`.trim() || err.message || String(error);
-  return text.split('\n').filter((l) => l.trim() !== '').slice(-3).join(' | ');
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(-3)
+    .join(' | ');
 }
 
 function lastLogLine(tail: string): string {

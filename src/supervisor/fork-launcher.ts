@@ -11,12 +11,26 @@ import { launcherNote, openLogForAppend, writeLogNote } from './log.ts';
 import type { LauncherEnd } from './handle.ts';
 import { readProcessStartTime } from './proc.ts';
 
-export type LauncherFork = { file: string; args: string[]; cwd: string; env: NodeJS.ProcessEnv; logPath: string; startNote: string };
+export type LauncherFork = {
+  file: string;
+  args: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  logPath: string;
+  startNote: string;
+};
 /** `exited` resolves null when the exit cannot be known any more (a lost spawn helper). */
 export type ForkedLauncher = { pid: number; startTime: number | null; exited: Promise<LauncherEnd> };
 
 /** Rejects when the log cannot be opened or the launcher cannot be started (e.g. cwd is missing). */
-export async function forkLauncher({ file, args, cwd, env, logPath, startNote }: LauncherFork): Promise<ForkedLauncher> {
+export async function forkLauncher({
+  file,
+  args,
+  cwd,
+  env,
+  logPath,
+  startNote,
+}: LauncherFork): Promise<ForkedLauncher> {
   const logFd = openLogForAppend(logPath);
   let child;
   try {

@@ -140,12 +140,20 @@ export class AgentHandle {
     this.#state = 'stopping';
     appendLogNote(this.logPath, `stopping (${reason}): SIGTERM to the process tree, SIGKILL after ${graceMs} ms`);
     this.refreshDescendants();
-    const root = { pid: this.pid, pgid: this.pgid, startTime: this.startTime, knownDescendants: this.knownDescendants() };
+    const root = {
+      pid: this.pid,
+      pgid: this.pgid,
+      startTime: this.startTime,
+      knownDescendants: this.knownDescendants(),
+    };
     // SIGTERM goes to the whole group: the launcher traps it and outlives the agent to record its exit.
     this.#killing = killTree(root, { graceMs }).then(
       (report) => {
         const how = report.escalated ? 'SIGKILL was needed' : 'all ended on SIGTERM';
-        appendLogNote(this.logPath, `stopped: ${report.killed.length} process(es) gone in ${report.durationMs} ms, ${how}`);
+        appendLogNote(
+          this.logPath,
+          `stopped: ${report.killed.length} process(es) gone in ${report.durationMs} ms, ${how}`,
+        );
         return report;
       },
       (err: unknown) => {
@@ -203,10 +211,16 @@ export class AgentHandle {
     let cleanupError: unknown = undefined;
     if (!this.#killing) {
       try {
-        const root = { pid: this.pid, pgid: this.pgid, startTime: this.startTime, knownDescendants: this.knownDescendants() };
+        const root = {
+          pid: this.pid,
+          pgid: this.pgid,
+          startTime: this.startTime,
+          knownDescendants: this.knownDescendants(),
+        };
         const report = await killTree(root, { graceMs: leftoverGraceMs });
         leftovers = report.killed;
-        if (leftovers.length > 0) appendLogNote(this.logPath, `killed ${leftovers.length} leftover process(es): ${leftovers.join(', ')}`);
+        if (leftovers.length > 0)
+          appendLogNote(this.logPath, `killed ${leftovers.length} leftover process(es): ${leftovers.join(', ')}`);
       } catch (err) {
         cleanupError = err;
       }
@@ -254,10 +268,21 @@ export class AgentHandle {
     if (reason === null) {
       return {
         ok: true,
-        exit: { exitCode: 0, signal: null, pid: this.pid, command: this.command, durationMs, endedAt, logPath: this.logPath, adopted: this.adopted, leftovers },
+        exit: {
+          exitCode: 0,
+          signal: null,
+          pid: this.pid,
+          command: this.command,
+          durationMs,
+          endedAt,
+          logPath: this.logPath,
+          adopted: this.adopted,
+          leftovers,
+        },
       };
     }
-    const crashCause = reason === 'crashed' ? new Error(status?.error ?? 'launcher gone and no status file was written') : undefined;
+    const crashCause =
+      reason === 'crashed' ? new Error(status?.error ?? 'launcher gone and no status file was written') : undefined;
     const error = new AgentRunError({
       reason,
       command: this.command,

@@ -90,7 +90,8 @@ export async function killTree(target: number | TreeRoot, options: KillTreeOptio
     throw new TypeError(`Expected graceMs to be a non-negative number, got ${String(graceMs)}`);
   }
   const root: TreeRoot = typeof target === 'number' ? { pid: target, startTime: readProcessStartTime(target) } : target;
-  if (certainlyGone(root)) return { killed: [], durationMs: Math.round(performance.now() - started), escalated: false, survivors: [] };
+  if (certainlyGone(root))
+    return { killed: [], durationMs: Math.round(performance.now() - started), escalated: false, survivors: [] };
   const pgid = root.pgid ?? root.pid;
   const seen = new Map<number, number>(); // pid → start time of every tree member seen so far
   for (const known of root.knownDescendants ?? []) seen.set(known.pid, known.startTime);
@@ -128,7 +129,11 @@ export async function killTree(target: number | TreeRoot, options: KillTreeOptio
     await sleep(Math.min(interval, Math.max(1, graceEnd - performance.now())));
     interval = Math.min(pollMs, interval * 2);
     members = walk();
-    signal(members.filter((info) => !signalled.has(info.pid)), 'SIGTERM', 'each');
+    signal(
+      members.filter((info) => !signalled.has(info.pid)),
+      'SIGTERM',
+      'each',
+    );
   }
 
   // SIGKILL whatever is left, re-walking until the tree is gone or the verify window ends.
@@ -142,7 +147,11 @@ export async function killTree(target: number | TreeRoot, options: KillTreeOptio
   }
   const durationMs = Math.round(performance.now() - started);
   if (members.length > 0) {
-    throw new KillTreeError(root.pid, members.map((info) => ({ pid: info.pid, startTime: info.startTime })), durationMs);
+    throw new KillTreeError(
+      root.pid,
+      members.map((info) => ({ pid: info.pid, startTime: info.startTime })),
+      durationMs,
+    );
   }
   return { killed: [...signalled].sort((a, b) => a - b), durationMs, escalated, survivors: [] };
 }

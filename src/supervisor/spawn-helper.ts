@@ -26,7 +26,6 @@ export type HelperReply =
   | { type: 'failed'; id: number; error: string }
   | { type: 'exit'; pid: number; code: number | null; signal: NodeJS.Signals | null };
 
-
 /** The helper went away while a spawn was in flight: a launcher may or may not have started. */
 export class SpawnHelperLost extends Error {
   override name = 'SpawnHelperLost';
@@ -67,7 +66,8 @@ class SpawnHelper {
       this.#pending.set(id, { resolve, reject });
       this.#updateRef();
       this.#child.send({ ...request, id } satisfies HelperRequest, (err) => {
-        if (err) this.#settle(id)?.reject(new SpawnHelperLost(`the spawn helper did not take the request: ${err.message}`));
+        if (err)
+          this.#settle(id)?.reject(new SpawnHelperLost(`the spawn helper did not take the request: ${err.message}`));
       });
     });
   }
@@ -146,5 +146,5 @@ export function prestartSpawnHelper(): void {
 
 /** The running helper's pid, if there is one (benchmarks count its CPU and its children's). */
 export function spawnHelperPid(): number | null {
-  return current && !current.gone ? current.pid ?? null : null;
+  return current && !current.gone ? (current.pid ?? null) : null;
 }

@@ -75,7 +75,11 @@ export async function spawnAgent(options: SpawnAgentOptions): Promise<AgentHandl
   rmSync(statusPath, { force: true });
   mkdirSync(dirname(statusPath), { recursive: true });
   const launch: LauncherFork = {
-    file: '/bin/sh', args: [LAUNCHER_PATH, statusPath, ...argv], cwd, env, logPath,
+    file: '/bin/sh',
+    args: [LAUNCHER_PATH, statusPath, ...argv],
+    cwd,
+    env,
+    logPath,
     // Written by the spawner into the log it opens (one file creation fewer on this thread).
     startNote: `starting ${JSON.stringify(command)} with ${argv.length - 1} argument(s) in ${JSON.stringify(cwd)}`,
   };
@@ -91,7 +95,13 @@ export async function spawnAgent(options: SpawnAgentOptions): Promise<AgentHandl
   const { pid, startTime, exited: launcherGone } = started;
   if (startTime === null) throw fail(new Error(`launcher pid ${pid} vanished before its start time could be read`));
   return new AgentHandle(
-    { ref: { pid, pgid: pid, startTime, logPath, statusPath, command }, command, adopted: false, startedAtMs, launcherGone },
+    {
+      ref: { pid, pgid: pid, startTime, logPath, statusPath, command },
+      command,
+      adopted: false,
+      startedAtMs,
+      launcherGone,
+    },
     options,
   );
 }

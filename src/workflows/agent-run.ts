@@ -33,7 +33,11 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
     startToCloseTimeout: spec.timeoutMs + 60_000,
     heartbeatTimeout: HEARTBEAT_TIMEOUT,
     cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '500ms', maximumInterval: '10s', nonRetryableErrorTypes: Object.values(agentFailureTypes) },
+    retry: {
+      initialInterval: '500ms',
+      maximumInterval: '10s',
+      nonRetryableErrorTypes: Object.values(agentFailureTypes),
+    },
     summary: `${spec.kind}${spec.featureId === null ? '' : ` #${spec.featureId}`} ${spec.featureName}`,
   });
 
@@ -64,7 +68,10 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
       const type = cause instanceof ApplicationFailure ? cause.type : null;
       outcome = (type && failureOutcomes.get(type)) || 'crashed';
       error = cause instanceof Error ? cause.message : String(cause);
-      const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as { exitCode?: number | null; signal?: string | null } | undefined) : undefined;
+      const details =
+        cause instanceof ApplicationFailure
+          ? (cause.details?.[0] as { exitCode?: number | null; signal?: string | null } | undefined)
+          : undefined;
       exitCode = details?.exitCode ?? null;
       signal = details?.signal ?? null;
     }
@@ -73,8 +80,18 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
   // Whatever happened (even a cancellation of this workflow), the claim is settled and the
   // parent told; nothing of this may be cancelled half-way.
   return await wf.CancellationScope.nonCancellable(async () => {
-    const recorded = settled.report
-      ?? await recordAgentOutcome({ projectId: spec.projectId, featureId: spec.featureId, kind: spec.kind, owner: workflowId, outcome, exitCode, signal, error });
+    const recorded =
+      settled.report ??
+      (await recordAgentOutcome({
+        projectId: spec.projectId,
+        featureId: spec.featureId,
+        kind: spec.kind,
+        owner: workflowId,
+        outcome,
+        exitCode,
+        signal,
+        error,
+      }));
     const report: AgentReport = { workflowId, kind: spec.kind, featureId: spec.featureId, ...recorded };
     if (settled.parentNotified) return report;
     try {

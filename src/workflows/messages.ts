@@ -34,7 +34,8 @@ export const limits = {
   maxAgents: { min: 1, max: 100 },
 } as const;
 
-const projectIdRule = 'must be a slug: lowercase letters, digits and dashes, starting with a letter or digit, at most 63 characters';
+const projectIdRule =
+  'must be a slug: lowercase letters, digits and dashes, starting with a letter or digit, at most 63 characters';
 
 /**
  * Built on first use, not at import: the worker evaluates this module again for every workflow it
@@ -49,8 +50,18 @@ function buildSchemas() {
     featureName: zod.string(),
     startedAt: zod.string(),
   });
-  const claim = zod.object({ featureId: zod.number().int(), featureName: zod.string(), attempt: zod.number().int(), workflowId: zod.string(), kind: zod.enum(agentKinds) });
-  const failure = zod.object({ featureId: zod.number().int(), count: zod.number().int(), lastError: zod.string().nullable() });
+  const claim = zod.object({
+    featureId: zod.number().int(),
+    featureName: zod.string(),
+    attempt: zod.number().int(),
+    workflowId: zod.string(),
+    kind: zod.enum(agentKinds),
+  });
+  const failure = zod.object({
+    featureId: zod.number().int(),
+    count: zod.number().int(),
+    lastError: zod.string().nullable(),
+  });
   /** What a run carries across continue-as-new: everything the loop cannot re-read from Postgres. */
   const carried = zod.object({
     startedAt: zod.string(),
@@ -71,9 +82,21 @@ function buildSchemas() {
       projectId: zod.string().regex(PROJECT_ID_PATTERN, projectIdRule),
       projectDir: zod.string().min(1, 'must be the project directory'),
       concurrency: zod.number().int().min(1).default(3),
-      maxConcurrency: zod.number().int().min(1).max(50).default(limits.concurrency.max).describe('upper bound accepted by setConcurrency'),
+      maxConcurrency: zod
+        .number()
+        .int()
+        .min(1)
+        .max(50)
+        .default(limits.concurrency.max)
+        .describe('upper bound accepted by setConcurrency'),
       testingRatio: zod.number().int().min(limits.testingRatio.min).max(limits.testingRatio.max).default(1),
-      maxAgents: zod.number().int().min(limits.maxAgents.min).max(limits.maxAgents.max).default(10).describe('coding + testing agents at once'),
+      maxAgents: zod
+        .number()
+        .int()
+        .min(limits.maxAgents.min)
+        .max(limits.maxAgents.max)
+        .default(10)
+        .describe('coding + testing agents at once'),
       yolo: zod.boolean().default(false),
       model: zod.string().min(1).optional(),
       agent: zod.enum(agentAdapters).default('claude'),
@@ -83,8 +106,14 @@ function buildSchemas() {
       agentTimeoutMs: zod.number().int().min(1000).optional(),
       simulate: zod.record(zod.string(), zod.unknown()).optional().describe('behaviour of the simulate adapter'),
       budgetUsd: zod.number().positive().optional(),
-      continueAsNewAfterPasses: zod.number().int().min(1).optional()
-        .describe('for tests and benchmarks: continue as new after this many scheduling passes of a run, as if the server suggested it'),
+      continueAsNewAfterPasses: zod
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe(
+          'for tests and benchmarks: continue as new after this many scheduling passes of a run, as if the server suggested it',
+        ),
       carried: carried.optional(),
     })
     .strict()
@@ -123,7 +152,14 @@ export const phases = ['initializing', 'resuming', 'running', 'draining', 'stopp
 export type Phase = (typeof phases)[number];
 export type Outcome = 'complete' | 'stopped' | 'drained' | 'blocked' | 'failed';
 
-export type FeatureCounts = { total: number; passing: number; running: number; pending: number; blocked: number; failed: number };
+export type FeatureCounts = {
+  total: number;
+  passing: number;
+  running: number;
+  pending: number;
+  blocked: number;
+  failed: number;
+};
 
 export type BlockedFeature = { featureId: number; reason: string };
 
@@ -132,7 +168,14 @@ export type ProjectRunStatus = {
   phase: Phase;
   outcome: Outcome | null;
   paused: boolean;
-  settings: { concurrency: number; testingRatio: number; maxAgents: number; yolo: boolean; agent: AgentAdapter; maxRetries: number };
+  settings: {
+    concurrency: number;
+    testingRatio: number;
+    maxAgents: number;
+    yolo: boolean;
+    agent: AgentAdapter;
+    maxRetries: number;
+  };
   counts: FeatureCounts;
   running: RunningAgent[];
   failures: FeatureFailure[];
@@ -178,5 +221,7 @@ export function checkRange(name: string, value: unknown, min: number, max: numbe
 
 /** zod issues as `field: message` lines (the field path joined with dots). */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(input)'}: ${issue.message}`).join('; ');
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(input)'}: ${issue.message}`)
+    .join('; ');
 }

@@ -11,9 +11,21 @@ import * as wf from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Claim, RunActivities } from '../activities/types.ts';
 import {
-  INVALID_INPUT, describeIssues, schemas,
-  type AgentReport, type BlockedFeature, type CarriedState, type FeatureCounts, type FeatureFailure, type Outcome,
-  type Phase, type ProjectRunInput, type ProjectRunResult, type ProjectRunSettings, type ProjectRunStatus, type RunningAgent,
+  INVALID_INPUT,
+  describeIssues,
+  schemas,
+  type AgentReport,
+  type BlockedFeature,
+  type CarriedState,
+  type FeatureCounts,
+  type FeatureFailure,
+  type Outcome,
+  type Phase,
+  type ProjectRunInput,
+  type ProjectRunResult,
+  type ProjectRunSettings,
+  type ProjectRunStatus,
+  type RunningAgent,
 } from './messages.ts';
 import { RunInbox } from './run-inbox.ts';
 import { freeSlots, sortHandoffs } from './slots.ts';
@@ -30,13 +42,22 @@ const activities = wf.proxyLocalActivities<RunActivities>({
   localRetryThreshold: '10 seconds',
   // Postgres or a worker being down is retried with backoff, indefinitely: it never costs a
   // feature an attempt. Only bad input is final.
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: [INVALID_INPUT] },
+  retry: {
+    initialInterval: '200ms',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: [INVALID_INPUT],
+  },
 });
 
 export async function projectRun(rawInput: ProjectRunInput): Promise<ProjectRunResult> {
   const parsed = schemas().projectRunInput.safeParse(rawInput);
   if (!parsed.success) {
-    throw ApplicationFailure.create({ type: INVALID_INPUT, nonRetryable: true, message: `invalid projectRun input: ${describeIssues(parsed.error)}` });
+    throw ApplicationFailure.create({
+      type: INVALID_INPUT,
+      nonRetryable: true,
+      message: `invalid projectRun input: ${describeIssues(parsed.error)}`,
+    });
   }
   return new ProjectRun(parsed.data).run();
 }
@@ -84,7 +105,8 @@ class ProjectRun extends RunInbox {
     // activity, a patch did not replay when the task had been split there (seen after prepareRun).
     const freeRunningPoll = wf.patched('free-running-poll');
     this.patches = {
-      waitWithIdlePass: wf.patched('wait-with-idle-pass'), goneOnTwoPolls: wf.patched('gone-on-two-polls'),
+      waitWithIdlePass: wf.patched('wait-with-idle-pass'),
+      goneOnTwoPolls: wf.patched('gone-on-two-polls'),
       handoffPastUnreportedAttempt: wf.patched('handoff-past-unreported-attempt'),
     };
     if (!this.input.carried) {
@@ -107,7 +129,8 @@ class ProjectRun extends RunInbox {
       if (this.retryRequests.length) await this.applyRetries();
       if (this.draining) {
         this.phase = 'draining';
-        if (this.running.size === 0) return this.finish('drained', 'drained: running agents finished, nothing new started');
+        if (this.running.size === 0)
+          return this.finish('drained', 'drained: running agents finished, nothing new started');
         continue;
       }
       if (!this.paused && !this.passCanWait()) {
@@ -119,7 +142,12 @@ class ProjectRun extends RunInbox {
   }
 
   private slots(): ReturnType<typeof freeSlots> {
-    return freeSlots([...this.running.values()], { concurrency: this.concurrency, testingRatio: this.testingRatio, maxAgents: this.input.maxAgents, yolo: this.input.yolo });
+    return freeSlots([...this.running.values()], {
+      concurrency: this.concurrency,
+      testingRatio: this.testingRatio,
+      maxAgents: this.input.maxAgents,
+      yolo: this.input.yolo,
+    });
   }
 
   /**
@@ -129,7 +157,8 @@ class ProjectRun extends RunInbox {
    */
   private passCanWait(): boolean {
     const { coding, testingSlots } = this.slots();
-    const idle = !this.passDue && this.resumeLeft === 0 && coding > 0 && testingSlots === 0 && Date.now() - this.lastPassAt < 1000;
+    const idle =
+      !this.passDue && this.resumeLeft === 0 && coding > 0 && testingSlots === 0 && Date.now() - this.lastPassAt < 1000;
     return idle && this.patches.waitWithIdlePass;
   }
 
@@ -145,7 +174,12 @@ class ProjectRun extends RunInbox {
   }
 
   private requestsPending(): boolean {
-    return this.stopRequested || this.stopFeatureRequests.length > 0 || this.retryRequests.length > 0 || this.handoffs.length > 0;
+    return (
+      this.stopRequested ||
+      this.stopFeatureRequests.length > 0 ||
+      this.retryRequests.length > 0 ||
+      this.handoffs.length > 0
+    );
   }
 
   /** First run of a chain: initializer when there are no features, then adopt or resume. */
@@ -158,8 +192,14 @@ class ProjectRun extends RunInbox {
       if (!report) return this.stopAll();
       prepared = await activities.prepareRun({ projectId: this.input.projectId, maxRetries: this.input.maxRetries });
       if (prepared.featureCount === 0) {
-        const reason = report.outcome === 'passed' ? 'it exited without creating any' : `it ended ${report.outcome}${report.error ? `: ${report.error}` : ''}`;
-        return this.finish('failed', `the initializer agent created no features (${reason}); check its log with \`autocoder logs\` and the app spec`);
+        const reason =
+          report.outcome === 'passed'
+            ? 'it exited without creating any'
+            : `it ended ${report.outcome}${report.error ? `: ${report.error}` : ''}`;
+        return this.finish(
+          'failed',
+          `the initializer agent created no features (${reason}); check its log with \`autocoder logs\` and the app spec`,
+        );
       }
     }
     this.phase = 'resuming';
@@ -171,7 +211,13 @@ class ProjectRun extends RunInbox {
   private async runInitializer(): Promise<AgentReport | null> {
     // The run ID's random tail tells initializer runs of successive project runs apart.
     const workflowId = `${this.workflowId}/initializer/init/${wf.workflowInfo().runId.slice(-12)}`;
-    const claim: Claim = { featureId: 0, featureName: 'write the feature list', attempt: 1, workflowId, kind: 'initializer' };
+    const claim: Claim = {
+      featureId: 0,
+      featureName: 'write the feature list',
+      attempt: 1,
+      workflowId,
+      kind: 'initializer',
+    };
     await this.startAgent(claim, INITIALIZER_TIMEOUT_MS);
     await wf.condition(() => this.reports.some((r) => r.workflowId === workflowId) || this.stopRequested);
     const report = this.reports.find((r) => r.workflowId === workflowId) ?? null;
@@ -190,7 +236,11 @@ class ProjectRun extends RunInbox {
       if (report.kind !== 'coding' || report.featureId === null) continue;
       if (report.featurePasses) this.failures.delete(report.featureId);
       else if (report.outcome !== 'stopped') {
-        this.failures.set(report.featureId, { featureId: report.featureId, count: report.failureCount, lastError: report.error });
+        this.failures.set(report.featureId, {
+          featureId: report.featureId,
+          count: report.failureCount,
+          lastError: report.error,
+        });
       }
     }
   }
@@ -242,7 +292,10 @@ class ProjectRun extends RunInbox {
       // the claim it left is resumed by the next pass like any stranded one. One that ended a
       // moment ago may have its report on the way: only the next poll that finds it gone too frees it.
       if (this.reports.some((r) => r.workflowId === workflowId)) continue;
-      if (!this.suspects.has(workflowId) && this.patches.goneOnTwoPolls) { this.suspects.add(workflowId); continue; }
+      if (!this.suspects.has(workflowId) && this.patches.goneOnTwoPolls) {
+        this.suspects.add(workflowId);
+        continue;
+      }
       wf.log.warn('agent run ended without reporting; freeing its slot', { workflowId });
       this.running.delete(workflowId);
       this.suspects.delete(workflowId);
@@ -257,7 +310,10 @@ class ProjectRun extends RunInbox {
     if (result.finished) {
       // Nothing codes and nothing can: let testers finish, then end with what is left.
       this.phase = 'done';
-      await wf.condition(() => { this.settleReports(); return this.running.size === 0 || this.stopRequested; });
+      await wf.condition(() => {
+        this.settleReports();
+        return this.running.size === 0 || this.stopRequested;
+      });
       if (this.stopRequested) return this.stopAll();
       return this.finish(result.finished.outcome, result.finished.message);
     }
@@ -266,7 +322,13 @@ class ProjectRun extends RunInbox {
 
   private async startAgent(claim: Claim, timeoutMs: number): Promise<void> {
     const featureId = claim.kind === 'initializer' ? null : claim.featureId;
-    this.running.set(claim.workflowId, { workflowId: claim.workflowId, kind: claim.kind, featureId, featureName: claim.featureName, startedAt: new Date().toISOString() });
+    this.running.set(claim.workflowId, {
+      workflowId: claim.workflowId,
+      kind: claim.kind,
+      featureId,
+      featureName: claim.featureName,
+      startedAt: new Date().toISOString(),
+    });
     this.agentsStarted++;
     // A coding agent claims the next feature for this run as it ends (see takeHandoffs), unless
     // stranded features wait to be resumed first: only a scheduling pass knows them.
@@ -278,7 +340,10 @@ class ProjectRun extends RunInbox {
   /** Claims that finished agents made for this run (AgentSpec.claimNext): start or release each. */
   private async takeHandoffs(): Promise<void> {
     const { start, release } = sortHandoffs(this.handoffs.splice(0), [...this.running.values()], {
-      open: !this.stopRequested && !this.draining && !this.paused, held: this.held, concurrency: this.concurrency, maxAgents: this.input.maxAgents,
+      open: !this.stopRequested && !this.draining && !this.paused,
+      held: this.held,
+      concurrency: this.concurrency,
+      maxAgents: this.input.maxAgents,
       supersedeUnreported: this.patches.handoffPastUnreportedAttempt,
     });
     // Awaiting the starts ends this workflow task with them, before the scheduling pass that
@@ -290,26 +355,39 @@ class ProjectRun extends RunInbox {
   private cancelAgent(agent: RunningAgent): void {
     // Cancelling the child cancels its superviseAgent activity, which kills the process tree;
     // the child then settles the claim and reports back like any other finish.
-    wf.getExternalWorkflowHandle(agent.workflowId).cancel().catch((err: unknown) => {
-      wf.log.warn('cancel of agent run failed', { workflowId: agent.workflowId, error: String(err) });
-    });
+    wf.getExternalWorkflowHandle(agent.workflowId)
+      .cancel()
+      .catch((err: unknown) => {
+        wf.log.warn('cancel of agent run failed', { workflowId: agent.workflowId, error: String(err) });
+      });
   }
 
   private async stopAll(): Promise<ProjectRunResult> {
     this.phase = 'stopping';
     for (const agent of this.running.values()) this.cancelAgent(agent);
-    await wf.condition(() => { this.settleReports(); return this.running.size === 0; });
+    await wf.condition(() => {
+      this.settleReports();
+      return this.running.size === 0;
+    });
     return this.finish('stopped', 'stopped by operator: every agent tree killed, every claim released');
   }
 
   private async finish(outcome: Outcome, message: string): Promise<ProjectRunResult> {
     this.phase = 'done';
     this.outcome = outcome;
-    if (this.handoffs.length) await activities.releaseClaims({ projectId: this.input.projectId, claims: this.handoffs.splice(0) });
+    if (this.handoffs.length)
+      await activities.releaseClaims({ projectId: this.input.projectId, claims: this.handoffs.splice(0) });
     if (outcome !== 'failed' || this.counts.total > 0) {
       const final = await activities.schedule({
-        projectId: this.input.projectId, maxRetries: this.input.maxRetries, codingSlots: 0, testingSlots: 0, codingRunning: 0,
-        known: [...this.running.keys()], exclude: [...this.held], resumeFirst: [], analyseBlocked: outcome === 'blocked',
+        projectId: this.input.projectId,
+        maxRetries: this.input.maxRetries,
+        codingSlots: 0,
+        testingSlots: 0,
+        codingRunning: 0,
+        known: [...this.running.keys()],
+        exclude: [...this.held],
+        resumeFirst: [],
+        analyseBlocked: outcome === 'blocked',
       });
       this.counts = final.counts;
       if (outcome === 'blocked') this.blocked = final.blocked;
@@ -338,7 +416,8 @@ class ProjectRun extends RunInbox {
     if (this.requestsPending()) return;
     this.settleReports();
     // Claims handed over by agents that ended meanwhile go with the run, which starts them first.
-    const handoffs = this.handoffs.length > 0 && wf.patched('carry-handoffs') ? { handoffs: this.handoffs.splice(0) } : {};
+    const handoffs =
+      this.handoffs.length > 0 && wf.patched('carry-handoffs') ? { handoffs: this.handoffs.splice(0) } : {};
     const carried: CarriedState = {
       ...handoffs,
       startedAt: this.startedAt,
@@ -360,9 +439,19 @@ class ProjectRun extends RunInbox {
   protected status(): ProjectRunStatus {
     const { phase, outcome, paused, counts, blocked, startedAt, agentsStarted, continuedAsNew } = this;
     return {
-      project: this.input.projectId, phase, outcome, paused, settings: this.settings(), counts,
-      running: [...this.running.values()], failures: [...this.failures.values()], blocked, held: [...this.held],
-      startedAt, agentsStarted, continuedAsNew,
+      project: this.input.projectId,
+      phase,
+      outcome,
+      paused,
+      settings: this.settings(),
+      counts,
+      running: [...this.running.values()],
+      failures: [...this.failures.values()],
+      blocked,
+      held: [...this.held],
+      startedAt,
+      agentsStarted,
+      continuedAsNew,
     };
   }
 }

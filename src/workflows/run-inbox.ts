@@ -5,9 +5,24 @@
  */
 import * as wf from '@temporalio/workflow';
 import {
-  agentFinishedSignal, checkRange, describeIssues, drainSignal, limits, pauseSignal, refreshSignal, resumeSignal,
-  retryFeatureSignal, schemas, setConcurrencyUpdate, setTestingRatioUpdate, statusQuery, stopFeatureSignal, stopSignal,
-  type AgentReport, type ProjectRunSettings, type ProjectRunStatus,
+  agentFinishedSignal,
+  checkRange,
+  describeIssues,
+  drainSignal,
+  limits,
+  pauseSignal,
+  refreshSignal,
+  resumeSignal,
+  retryFeatureSignal,
+  schemas,
+  setConcurrencyUpdate,
+  setTestingRatioUpdate,
+  statusQuery,
+  stopFeatureSignal,
+  stopSignal,
+  type AgentReport,
+  type ProjectRunSettings,
+  type ProjectRunStatus,
 } from './messages.ts';
 
 export abstract class RunInbox {
@@ -52,19 +67,37 @@ export abstract class RunInbox {
   }
 
   private installHandlers(): void {
-    const wake = () => { this.woken = this.passDue = true; };
-    wf.setHandler(stopSignal, () => { this.stopRequested = true; wake(); });
-    wf.setHandler(drainSignal, () => { this.draining = true; wake(); });
-    wf.setHandler(pauseSignal, () => { this.paused = true; wake(); });
-    wf.setHandler(resumeSignal, () => { this.paused = false; wake(); });
+    const wake = () => {
+      this.woken = this.passDue = true;
+    };
+    wf.setHandler(stopSignal, () => {
+      this.stopRequested = true;
+      wake();
+    });
+    wf.setHandler(drainSignal, () => {
+      this.draining = true;
+      wake();
+    });
+    wf.setHandler(pauseSignal, () => {
+      this.paused = true;
+      wake();
+    });
+    wf.setHandler(resumeSignal, () => {
+      this.paused = false;
+      wake();
+    });
     wf.setHandler(refreshSignal, wake);
     wf.setHandler(stopFeatureSignal, (featureId) => {
-      if (schemas().featureIdArg.safeParse(featureId).success) { this.stopFeatureRequests.push(featureId); wake(); }
-      else wf.log.warn('stopFeature ignored: feature id must be an integer >= 1', { featureId });
+      if (schemas().featureIdArg.safeParse(featureId).success) {
+        this.stopFeatureRequests.push(featureId);
+        wake();
+      } else wf.log.warn('stopFeature ignored: feature id must be an integer >= 1', { featureId });
     });
     wf.setHandler(retryFeatureSignal, (featureId) => {
-      if (schemas().featureIdArg.safeParse(featureId).success) { this.retryRequests.push(featureId); wake(); }
-      else wf.log.warn('retryFeature ignored: feature id must be an integer >= 1', { featureId });
+      if (schemas().featureIdArg.safeParse(featureId).success) {
+        this.retryRequests.push(featureId);
+        wake();
+      } else wf.log.warn('retryFeature ignored: feature id must be an integer >= 1', { featureId });
     });
     wf.setHandler(agentFinishedSignal, (report) => {
       const parsed = schemas().agentReport.safeParse(report);
@@ -77,11 +110,27 @@ export abstract class RunInbox {
       if (parsed.data.moreReady !== false) this.passDue = true;
     });
     wf.setHandler(statusQuery, () => this.status());
-    wf.setHandler(setConcurrencyUpdate, (n) => { this.concurrency = n; wake(); return this.settings(); }, {
-      validator: (n) => checkRange('concurrency', n, limits.concurrency.min, this.input.maxConcurrency),
-    });
-    wf.setHandler(setTestingRatioUpdate, (n) => { this.testingRatio = n; wake(); return this.settings(); }, {
-      validator: (n) => checkRange('testingRatio', n, limits.testingRatio.min, limits.testingRatio.max),
-    });
+    wf.setHandler(
+      setConcurrencyUpdate,
+      (n) => {
+        this.concurrency = n;
+        wake();
+        return this.settings();
+      },
+      {
+        validator: (n) => checkRange('concurrency', n, limits.concurrency.min, this.input.maxConcurrency),
+      },
+    );
+    wf.setHandler(
+      setTestingRatioUpdate,
+      (n) => {
+        this.testingRatio = n;
+        wake();
+        return this.settings();
+      },
+      {
+        validator: (n) => checkRange('testingRatio', n, limits.testingRatio.min, limits.testingRatio.max),
+      },
+    );
   }
 }

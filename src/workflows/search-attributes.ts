@@ -8,4 +8,8 @@ export const searchAttributes = {
 } as const;
 
 /** `--search-attribute NAME=Type` values for the Temporal CLI, in one place. */
-export const searchAttributeFlags = ['AutocoderProject=Keyword', 'AutocoderKind=Keyword', 'AutocoderFeature=Int'] as const;
+export const searchAttributeFlags = [
+  'AutocoderProject=Keyword',
+  'AutocoderKind=Keyword',
+  'AutocoderFeature=Int',
+] as const;

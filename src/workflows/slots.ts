@@ -11,13 +11,18 @@ import { attemptOf } from './run-ids.ts';
 export type SlotSettings = { concurrency: number; maxAgents: number; testingRatio: number; yolo: boolean };
 
 /** Coding slots come first; testers get what is left under the total cap (maxAgents). */
-export function freeSlots(running: readonly RunningAgent[], settings: SlotSettings): { coding: number; codingSlots: number; testingSlots: number } {
+export function freeSlots(
+  running: readonly RunningAgent[],
+  settings: SlotSettings,
+): { coding: number; codingSlots: number; testingSlots: number } {
   const coding = running.filter((a) => a.kind === 'coding').length;
   const testing = running.filter((a) => a.kind === 'testing').length;
   const totalFree = Math.max(0, settings.maxAgents - running.length);
   const codingSlots = Math.min(Math.max(0, settings.concurrency - coding), totalFree);
   const wantsTesting = !settings.yolo && settings.testingRatio > 0;
-  const testingSlots = wantsTesting ? Math.min(Math.max(0, settings.testingRatio - testing), totalFree - codingSlots) : 0;
+  const testingSlots = wantsTesting
+    ? Math.min(Math.max(0, settings.testingRatio - testing), totalFree - codingSlots)
+    : 0;
   return { coding, codingSlots, testingSlots };
 }
 
@@ -37,8 +42,11 @@ export type HandoffGate = {
   supersedeUnreported?: boolean;
 };
 
-
-export function sortHandoffs(handoffs: readonly Claim[], running: readonly RunningAgent[], gate: HandoffGate): { start: Claim[]; release: Claim[] } {
+export function sortHandoffs(
+  handoffs: readonly Claim[],
+  running: readonly RunningAgent[],
+  gate: HandoffGate,
+): { start: Claim[]; release: Claim[] } {
   const start: Claim[] = [];
   const release: Claim[] = [];
   let coding = running.filter((a) => a.kind === 'coding').length;
@@ -54,7 +62,11 @@ export function sortHandoffs(handoffs: readonly Claim[], running: readonly Runni
       coding--;
       total--;
     }
-    const fits = gate.open && !gate.held.has(claim.featureId) && coding < gate.concurrency && total + start.length < gate.maxAgents;
+    const fits =
+      gate.open &&
+      !gate.held.has(claim.featureId) &&
+      coding < gate.concurrency &&
+      total + start.length < gate.maxAgents;
     if (fits) coding++;
     (fits ? start : release).push(claim);
   }

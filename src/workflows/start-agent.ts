@@ -11,13 +11,25 @@ import { searchAttributes } from './search-attributes.ts';
 
 export type StartAgentOptions = { parentWorkflowId: string; timeoutMs: number; claimNext?: AgentSpec['claimNext'] };
 
-export async function startAgentRun(input: ProjectRunSettings, claim: Claim, options: StartAgentOptions): Promise<void> {
+export async function startAgentRun(
+  input: ProjectRunSettings,
+  claim: Claim,
+  options: StartAgentOptions,
+): Promise<void> {
   const featureId = claim.kind === 'initializer' ? null : claim.featureId;
   const label = `${claim.kind}${featureId === null ? '' : ` #${featureId}`} ${claim.featureName}`;
   const spec: AgentSpec = {
-    projectId: input.projectId, projectDir: input.projectDir, kind: claim.kind, featureId,
-    featureName: claim.featureName, attempt: claim.attempt, adapter: input.agent, agentCmd: input.agentCmd,
-    model: input.model, yolo: input.yolo, simulate: input.simulate,
+    projectId: input.projectId,
+    projectDir: input.projectDir,
+    kind: claim.kind,
+    featureId,
+    featureName: claim.featureName,
+    attempt: claim.attempt,
+    adapter: input.agent,
+    agentCmd: input.agentCmd,
+    model: input.model,
+    yolo: input.yolo,
+    simulate: input.simulate,
     timeoutMs: input.agentTimeoutMs ?? options.timeoutMs,
     ...(options.claimNext ? { claimNext: options.claimNext } : {}),
   };

@@ -18,23 +18,58 @@ const env = withActivityEnv('handoff');
 test('a claim on its way to the run is left alone by a pass, and resumed first once it is 30 s old', async () => {
   const project = `handoff-${process.pid}`;
   await upsertProject(env.t.db, { id: project, dir: env.dir });
-  await importFeatures(env.t.db, project, [1, 2, 3].map((id) => ({ id, name: `f${id}`, priority: id })));
-  const [handed] = await claimReadyFeatures(env.t.db, { projectId: project, limit: 1, ownerPrefix: ownerPrefix(project, 'coding'), maxRetries: 3 });
+  await importFeatures(
+    env.t.db,
+    project,
+    [1, 2, 3].map((id) => ({ id, name: `f${id}`, priority: id })),
+  );
+  const [handed] = await claimReadyFeatures(env.t.db, {
+    projectId: project,
+    limit: 1,
+    ownerPrefix: ownerPrefix(project, 'coding'),
+    maxRetries: 3,
+  });
   assert.equal(handed?.id, 1);
   const { schedule } = env.activities();
-  const pass = (known: string[], codingSlots: number) => schedule({
-    projectId: project, maxRetries: 3, codingSlots, testingSlots: 0, codingRunning: known.length, known, exclude: [], resumeFirst: [], analyseBlocked: false,
-  });
+  const pass = (known: string[], codingSlots: number) =>
+    schedule({
+      projectId: project,
+      maxRetries: 3,
+      codingSlots,
+      testingSlots: 0,
+      codingRunning: known.length,
+      known,
+      exclude: [],
+      resumeFirst: [],
+      analyseBlocked: false,
+    });
 
   const first = await pass([], 1);
-  assert.deepEqual(first.claims.map((c) => c.featureId), [2], 'the handed-over feature is not claimed again');
+  assert.deepEqual(
+    first.claims.map((c) => c.featureId),
+    [2],
+    'the handed-over feature is not claimed again',
+  );
   assert.equal(first.resumeLeft, 0);
-  const row = await env.t.db.selectFrom('features').select(['claimed_by']).where('project_id', '=', project).where('id', '=', 1).executeTakeFirstOrThrow();
+  const row = await env.t.db
+    .selectFrom('features')
+    .select(['claimed_by'])
+    .where('project_id', '=', project)
+    .where('id', '=', 1)
+    .executeTakeFirstOrThrow();
   assert.equal(row.claimed_by, handed.claimedBy, 'the claim stays with the agent run it was made for');
 
   // No report came: 30 s on, the claim is stranded like any other and resumed before new work.
-  await sql`UPDATE features SET claimed_at = now() - interval '31 seconds' WHERE project_id = ${project} AND id = 1`.execute(env.t.db);
-  const later = await pass(first.claims.map((c) => c.workflowId), 1);
-  assert.deepEqual(later.claims.map((c) => c.featureId), [1]);
+  await sql`UPDATE features SET claimed_at = now() - interval '31 seconds' WHERE project_id = ${project} AND id = 1`.execute(
+    env.t.db,
+  );
+  const later = await pass(
+    first.claims.map((c) => c.workflowId),
+    1,
+  );
+  assert.deepEqual(
+    later.claims.map((c) => c.featureId),
+    [1],
+  );
   assert.notEqual(later.claims[0]?.workflowId, handed.claimedBy);
 });

@@ -18,10 +18,23 @@ const env = withActivityEnv('reap');
 const { dir } = env;
 
 async function recordedAgent(runId: string): Promise<AgentHandle> {
-  const handle = await spawnAgent({ argv: [fixture('forever')], cwd: dir, logPath: join(dir, `${runId.replaceAll('/', '_')}.log`) });
+  const handle = await spawnAgent({
+    argv: [fixture('forever')],
+    cwd: dir,
+    logPath: join(dir, `${runId.replaceAll('/', '_')}.log`),
+  });
   await recordAgentStart(env.t.db, {
-    id: runId, projectId: 'reap', featureId: 1, kind: 'coding', attempt: 1, host: hostname(),
-    pid: handle.pid, pgid: handle.pgid, procStartTime: handle.startTime, logPath: handle.logPath, statusPath: handle.statusPath,
+    id: runId,
+    projectId: 'reap',
+    featureId: 1,
+    kind: 'coding',
+    attempt: 1,
+    host: hostname(),
+    pid: handle.pid,
+    pgid: handle.pgid,
+    procStartTime: handle.startTime,
+    logPath: handle.logPath,
+    statusPath: handle.statusPath,
   });
   return handle;
 }
@@ -34,7 +47,11 @@ test('trees of runs that are over or unknown are killed and recorded crashed; a 
   const orphan = await recordedAgent(orphanId);
   const live = await recordedAgent(liveId);
   // A workflow nobody polls for stays RUNNING: the run that owns `live`.
-  const owner = await env.temporal.client.workflow.start('agentRun', { taskQueue: queue, workflowId: liveId, args: [] });
+  const owner = await env.temporal.client.workflow.start('agentRun', {
+    taskQueue: queue,
+    workflowId: liveId,
+    args: [],
+  });
   try {
     const activities = env.activities({ killGraceMs: 500 });
     const { reaped } = await activities.reapOrphans();
@@ -42,7 +59,13 @@ test('trees of runs that are over or unknown are killed and recorded crashed; a 
     assert.equal(isProcessAlive(orphan.pid, orphan.startTime), false, 'the orphan tree is dead');
     assert.equal(isProcessAlive(live.pid, live.startTime), true, 'the live run is left for adoption');
     const rows = await env.t.db.selectFrom('agent_runs').select(['id', 'outcome', 'ended_at']).orderBy('id').execute();
-    assert.deepEqual(rows.map((r) => [r.id, r.outcome]), [[orphanId, 'crashed'], [liveId, null]]);
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.outcome]),
+      [
+        [orphanId, 'crashed'],
+        [liveId, null],
+      ],
+    );
   } finally {
     await owner.terminate('test over');
     await live.kill('stopped', { graceMs: 500 });

@@ -21,10 +21,22 @@ after(() => rmSync(work, { recursive: true, force: true }));
 const realOutput = fileURLToPath(new URL('../fixtures/fake-claude/real-2.1.332-not-logged-in.jsonl', import.meta.url));
 
 const spec = (over: Partial<AgentSpec> = {}): AgentSpec => ({
-  projectId: 'todo', projectDir: join(work, 'todo'), kind: 'coding', featureId: 7, featureName: 'Sort the list', attempt: 1,
-  adapter: 'claude', yolo: false, timeoutMs: 1000, ...over,
+  projectId: 'todo',
+  projectDir: join(work, 'todo'),
+  kind: 'coding',
+  featureId: 7,
+  featureName: 'Sort the list',
+  attempt: 1,
+  adapter: 'claude',
+  yolo: false,
+  timeoutMs: 1000,
+  ...over,
 });
-const ctx = { runId: 'autocoder/todo/coding/7/1', databaseUrl: 'postgres://u:p@db:5432/app', stateDir: join(work, 'state') };
+const ctx = {
+  runId: 'autocoder/todo/coding/7/1',
+  databaseUrl: 'postgres://u:p@db:5432/app',
+  stateDir: join(work, 'state'),
+};
 
 describe('claude argv', () => {
   test('flags as Claude Code 2.1 takes them, the prompt last after --', () => {
@@ -42,25 +54,41 @@ describe('claude argv', () => {
     assert.equal(at('--model'), 'opus');
     assert.equal(argv.at(-2), '--');
     assert.match(argv.at(-1) ?? '', /feature #7: Sort the list/);
-    for (const absent of ['--resume', '--fork-session', '--max-budget-usd', '--dangerously-skip-permissions']) assert.ok(!argv.includes(absent), absent);
+    for (const absent of ['--resume', '--fork-session', '--max-budget-usd', '--dangerously-skip-permissions'])
+      assert.ok(!argv.includes(absent), absent);
     assert.equal(launch.cwd, spec().projectDir);
   });
 
   test('each kind gets its own feature tools; the rest are hidden', () => {
-    assert.deepEqual([...ALL_FEATURE_TOOLS].sort(), [...FEATURE_TOOL_NAMES].sort(), 'the adapter knows every tool the server has');
+    assert.deepEqual(
+      [...ALL_FEATURE_TOOLS].sort(),
+      [...FEATURE_TOOL_NAMES].sort(),
+      'the adapter knows every tool the server has',
+    );
     for (const kind of ['coding', 'testing', 'initializer'] as const) {
       const { argv } = buildClaudeLaunch(spec({ kind }), ctx.runId, {}, { stateDir: ctx.stateDir });
       const allowed = argv[argv.indexOf('--allowedTools') + 1]!.split(',');
       const hidden = argv[argv.indexOf('--disallowedTools') + 1]!.split(',');
-      const feature = allowed.filter((t) => t.startsWith('mcp__features__')).map((t) => t.slice('mcp__features__'.length));
+      const feature = allowed
+        .filter((t) => t.startsWith('mcp__features__'))
+        .map((t) => t.slice('mcp__features__'.length));
       assert.deepEqual(feature, [...FEATURE_TOOLS_BY_KIND[kind]]);
       assert.ok(allowed.includes('Bash') && allowed.includes('Edit'));
-      assert.deepEqual([...feature, ...hidden.map((t) => t.slice('mcp__features__'.length))].sort(), [...ALL_FEATURE_TOOLS].sort());
+      assert.deepEqual(
+        [...feature, ...hidden.map((t) => t.slice('mcp__features__'.length))].sort(),
+        [...ALL_FEATURE_TOOLS].sort(),
+      );
     }
   });
 
   test('resume, budget and Temporal come from the launch context', () => {
-    const launch = buildLaunch(spec({ attempt: 2 }), { ...ctx, resumeSessionId: '0b6f5f7e-8a5b-4c1e-9d2a-3f4e5a6b7c8d', maxBudgetUsd: 0.75, temporalAddress: 'temporal:7233', temporalNamespace: 'prod' });
+    const launch = buildLaunch(spec({ attempt: 2 }), {
+      ...ctx,
+      resumeSessionId: '0b6f5f7e-8a5b-4c1e-9d2a-3f4e5a6b7c8d',
+      maxBudgetUsd: 0.75,
+      temporalAddress: 'temporal:7233',
+      temporalNamespace: 'prod',
+    });
     const at = (flag: string) => launch.argv[launch.argv.indexOf(flag) + 1];
     assert.equal(at('--resume'), '0b6f5f7e-8a5b-4c1e-9d2a-3f4e5a6b7c8d');
     assert.ok(launch.argv.includes('--fork-session'), '--session-id with --resume needs --fork-session');
@@ -68,7 +96,8 @@ describe('claude argv', () => {
     assert.deepEqual([launch.env.TEMPORAL_ADDRESS, launch.env.TEMPORAL_NAMESPACE], ['temporal:7233', 'prod']);
     assert.match(launch.argv.at(-1) ?? '', /attempt 2: you are continuing your earlier session/);
     assert.equal(agentEnvironment(spec(), ctx).TEMPORAL_ADDRESS, undefined, 'no Temporal variables unless given');
-    for (const bad of [0, -1, Number.NaN]) assert.throws(() => buildLaunch(spec(), { ...ctx, maxBudgetUsd: bad }), TypeError);
+    for (const bad of [0, -1, Number.NaN])
+      assert.throws(() => buildLaunch(spec(), { ...ctx, maxBudgetUsd: bad }), TypeError);
   });
 });
 
@@ -80,9 +109,15 @@ describe('claude prompts', () => {
     assert.doesNotMatch(coding, /This is attempt/);
     assert.doesNotMatch(coding, /\{\{/);
     assert.match(buildLaunch(spec({ yolo: true }), ctx).argv.at(-1)!, /skip browser testing \(YOLO mode\)/);
-    assert.match(buildLaunch(spec({ attempt: 3 }), ctx).argv.at(-1)!, /This is attempt 3: an earlier attempt did not finish this feature/);
+    assert.match(
+      buildLaunch(spec({ attempt: 3 }), ctx).argv.at(-1)!,
+      /This is attempt 3: an earlier attempt did not finish this feature/,
+    );
     assert.match(buildLaunch(spec({ kind: 'testing' }), ctx).argv.at(-1)!, /feature_mark_failing/);
-    assert.match(buildLaunch(spec({ kind: 'initializer', featureId: null, featureName: '' }), ctx).argv.at(-1)!, /feature_create_bulk/);
+    assert.match(
+      buildLaunch(spec({ kind: 'initializer', featureId: null, featureName: '' }), ctx).argv.at(-1)!,
+      /feature_create_bulk/,
+    );
   });
 
   test("a project's own prompt wins; a broken one is a clear error", () => {
@@ -90,10 +125,19 @@ describe('claude prompts', () => {
     const own = projectPromptPath(projectDir, 'coding');
     mkdirSync(join(projectDir, '.autocoder', 'prompts'), { recursive: true });
     writeFileSync(own, 'Build {{ featureName }} (#{{featureId}}) in {{projectDir}}; keep {{literal braces}}.\n');
-    assert.equal(buildLaunch(spec({ projectDir, featureName: 'Use {{projectId}} verbatim' }), ctx).argv.at(-1), `Build Use {{projectId}} verbatim (#7) in ${projectDir}; keep {{literal braces}}.\n`);
+    assert.equal(
+      buildLaunch(spec({ projectDir, featureName: 'Use {{projectId}} verbatim' }), ctx).argv.at(-1),
+      `Build Use {{projectId}} verbatim (#7) in ${projectDir}; keep {{literal braces}}.\n`,
+    );
     writeFileSync(own, 'Do {{feature_name}} and {{featureid}}\n');
-    assert.throws(() => buildLaunch(spec({ projectDir }), ctx), (error: unknown) =>
-      error instanceof UserError && error.message.includes(own) && /unknown placeholders "\{\{feature_name\}\}", "\{\{featureid\}\}"/.test(error.message) && /\{\{featureName\}\}/.test(error.hint ?? ''));
+    assert.throws(
+      () => buildLaunch(spec({ projectDir }), ctx),
+      (error: unknown) =>
+        error instanceof UserError &&
+        error.message.includes(own) &&
+        /unknown placeholders "\{\{feature_name\}\}", "\{\{featureid\}\}"/.test(error.message) &&
+        /\{\{featureName\}\}/.test(error.hint ?? ''),
+    );
     writeFileSync(own, '  \n');
     assert.throws(() => buildLaunch(spec({ projectDir }), ctx), /is empty/);
     // Other kinds still use the built-in prompt.
@@ -119,29 +163,67 @@ describe('readClaudeResult', () => {
 
   test('skips notes, stderr and broken lines; the last result wins', async () => {
     const log = join(work, 'mixed.log');
-    writeFileSync(log, [
-      '--- autocoder supervisor 2026-11-29T16:00:00.000Z: starting "claude" with 20 argument(s)',
-      JSON.stringify({ type: 'system', subtype: 'init', session_id: 's-1' }),
-      'Warning: something on stderr {not json',
-      '{"type":"result","session_id":"s-1","total_cost_usd":0.5,"usage":{"input_tokens":1',
-      JSON.stringify({ type: 'result', subtype: 'success', is_error: false, session_id: 's-1', total_cost_usd: 0.25, num_turns: 4, usage: { input_tokens: 10, output_tokens: 5, server_tool_use: { web_search_requests: 1 } }, result: 'x'.repeat(3000) }),
-      JSON.stringify({ type: 'result', subtype: 'error_max_budget_usd', is_error: true, session_id: 's-1', total_cost_usd: 1.5, num_turns: 9, usage: { input_tokens: 20, output_tokens: 7 }, errors: ['budget reached'] }),
-      '--- autocoder supervisor 2026-11-29T16:05:00.000Z: agent exited with code 1',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      log,
+      [
+        '--- autocoder supervisor 2026-11-29T16:00:00.000Z: starting "claude" with 20 argument(s)',
+        JSON.stringify({ type: 'system', subtype: 'init', session_id: 's-1' }),
+        'Warning: something on stderr {not json',
+        '{"type":"result","session_id":"s-1","total_cost_usd":0.5,"usage":{"input_tokens":1',
+        JSON.stringify({
+          type: 'result',
+          subtype: 'success',
+          is_error: false,
+          session_id: 's-1',
+          total_cost_usd: 0.25,
+          num_turns: 4,
+          usage: { input_tokens: 10, output_tokens: 5, server_tool_use: { web_search_requests: 1 } },
+          result: 'x'.repeat(3000),
+        }),
+        JSON.stringify({
+          type: 'result',
+          subtype: 'error_max_budget_usd',
+          is_error: true,
+          session_id: 's-1',
+          total_cost_usd: 1.5,
+          num_turns: 9,
+          usage: { input_tokens: 20, output_tokens: 7 },
+          errors: ['budget reached'],
+        }),
+        '--- autocoder supervisor 2026-11-29T16:05:00.000Z: agent exited with code 1',
+        '',
+      ].join('\n'),
+    );
     const result = await readClaudeResult(log);
-    assert.deepEqual([result.found, result.subtype, result.isError, result.costUsd, result.numTurns, result.result], [true, 'error_max_budget_usd', true, 1.5, 9, 'budget reached']);
+    assert.deepEqual(
+      [result.found, result.subtype, result.isError, result.costUsd, result.numTurns, result.result],
+      [true, 'error_max_budget_usd', true, 1.5, 9, 'budget reached'],
+    );
     assert.deepEqual(result.tokens, { input_tokens: 20, output_tokens: 7 });
-    writeFileSync(log, JSON.stringify({ type: 'result', subtype: 'success', session_id: 's-2', result: 'y'.repeat(3000) }));
+    writeFileSync(
+      log,
+      JSON.stringify({ type: 'result', subtype: 'success', session_id: 's-2', result: 'y'.repeat(3000) }),
+    );
     assert.equal((await readClaudeResult(log)).result?.length, 2000);
   });
 
   test('without a result message: the session id still, from the start of a long log', async () => {
     const log = join(work, 'crashed.log');
     const filler = `${JSON.stringify({ type: 'assistant', message: { content: [{ type: 'text', text: 'z'.repeat(1000) }] } })}\n`;
-    writeFileSync(log, `${JSON.stringify({ type: 'system', subtype: 'init', session_id: 'early-session' })}\n${filler.repeat(9000)}Segmentation fault\n`);
+    writeFileSync(
+      log,
+      `${JSON.stringify({ type: 'system', subtype: 'init', session_id: 'early-session' })}\n${filler.repeat(9000)}Segmentation fault\n`,
+    );
     assert.deepEqual(await readClaudeResult(log), {
-      found: false, sessionId: 'early-session', costUsd: null, tokens: null, isError: null, subtype: null, numTurns: null, durationMs: null, result: null,
+      found: false,
+      sessionId: 'early-session',
+      costUsd: null,
+      tokens: null,
+      isError: null,
+      subtype: null,
+      numTurns: null,
+      durationMs: null,
+      result: null,
     });
     assert.equal((await readClaudeResult(join(work, 'no-such.log'))).found, false);
   });

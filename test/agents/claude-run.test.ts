@@ -23,14 +23,37 @@ describe('a project run with the claude adapter', () => {
   after(() => rmSync(home, { recursive: true, force: true }));
 
   test('every feature passes, each marked by its own agent run through the MCP tools', async () => {
-    const projectId = await t.seedProject([{ id: 1, name: 'Base' }, { id: 2, name: 'Left', dependencies: [1] }, { id: 3, name: 'Right', dependencies: [1] }], { base: 'claude' });
+    const projectId = await t.seedProject(
+      [
+        { id: 1, name: 'Base' },
+        { id: 2, name: 'Left', dependencies: [1] },
+        { id: 3, name: 'Right', dependencies: [1] },
+      ],
+      { base: 'claude' },
+    );
     const result = await t.runToEnd(projectId, { agent: 'claude', concurrency: 2 }, 120_000);
     assert.equal(result.outcome, 'complete', JSON.stringify(result));
-    const marks = await t.db.selectFrom('feature_events').select(['feature_id', 'run_id', 'action', 'created_at'])
-      .where('project_id', '=', projectId).where('action', '=', 'mark passing').orderBy('feature_id').execute();
-    assert.deepEqual(marks.map((m) => [m.feature_id, m.run_id]), [1, 2, 3].map((id) => [id, `autocoder/${projectId}/coding/${id}/1`]));
-    const runs = await t.db.selectFrom('agent_runs').select(['id', 'started_at', 'outcome', 'cost_usd', 'session_id', 'tokens']).where('project_id', '=', projectId).orderBy('id').execute();
-    assert.deepEqual(runs.map((r) => r.outcome), ['passed', 'passed', 'passed']);
+    const marks = await t.db
+      .selectFrom('feature_events')
+      .select(['feature_id', 'run_id', 'action', 'created_at'])
+      .where('project_id', '=', projectId)
+      .where('action', '=', 'mark passing')
+      .orderBy('feature_id')
+      .execute();
+    assert.deepEqual(
+      marks.map((m) => [m.feature_id, m.run_id]),
+      [1, 2, 3].map((id) => [id, `autocoder/${projectId}/coding/${id}/1`]),
+    );
+    const runs = await t.db
+      .selectFrom('agent_runs')
+      .select(['id', 'started_at', 'outcome', 'cost_usd', 'session_id', 'tokens'])
+      .where('project_id', '=', projectId)
+      .orderBy('id')
+      .execute();
+    assert.deepEqual(
+      runs.map((r) => r.outcome),
+      ['passed', 'passed', 'passed'],
+    );
     // Cost, tokens and the session come from Claude Code's result message, through superviseAgent.
     for (const run of runs) {
       assert.ok(Number(run.cost_usd) > 0, `${run.id} records its cost`);
@@ -39,6 +62,7 @@ describe('a project run with the claude adapter', () => {
     }
     // #2 and #3 started only after #1 passed.
     const basePassed = marks[0]!.created_at.getTime();
-    for (const run of runs.slice(1)) assert.ok(run.started_at.getTime() >= basePassed, `${run.id} started after #1 passed`);
+    for (const run of runs.slice(1))
+      assert.ok(run.started_at.getTime() >= basePassed, `${run.id} started after #1 passed`);
   });
 });

@@ -23,7 +23,10 @@ try {
 } catch (err) {
   cAgent = err as Error;
 }
-const agents: [string, ZeroWorkAgent | Error][] = [['node', zeroWorkAgent('node', buildDir)], ['c', cAgent]];
+const agents: [string, ZeroWorkAgent | Error][] = [
+  ['node', zeroWorkAgent('node', buildDir)],
+  ['c', cAgent],
+];
 
 describe('zero-work agents', () => {
   const t = withTestDb();
@@ -40,8 +43,16 @@ describe('zero-work agents', () => {
     test(`${name}: a coding agent marks its own feature passing, and only it`, { skip }, async () => {
       const projectId = `zero-work-${name}`;
       await upsertProject(t.db, { id: projectId, dir: buildDir });
-      await importFeatures(t.db, projectId, [{ id: 1, name: 'one' }, { id: 2, name: "two'; DROP TABLE features; --" }]);
-      const done = run({ AUTOCODER_AGENT_KIND: 'coding', AUTOCODER_PROJECT_ID: projectId, AUTOCODER_FEATURE_ID: '2', DATABASE_URL: t.url });
+      await importFeatures(t.db, projectId, [
+        { id: 1, name: 'one' },
+        { id: 2, name: "two'; DROP TABLE features; --" },
+      ]);
+      const done = run({
+        AUTOCODER_AGENT_KIND: 'coding',
+        AUTOCODER_PROJECT_ID: projectId,
+        AUTOCODER_FEATURE_ID: '2',
+        DATABASE_URL: t.url,
+      });
       assert.equal(done.status, 0, done.stderr);
       assert.equal((await getFeature(t.db, projectId, 2))?.passes, true);
       assert.equal((await getFeature(t.db, projectId, 1))?.passes, false);
@@ -51,7 +62,12 @@ describe('zero-work agents', () => {
       const projectId = `zero-work-${name}-testing`;
       await upsertProject(t.db, { id: projectId, dir: buildDir });
       await importFeatures(t.db, projectId, [{ id: 1, name: 'one' }]);
-      const done = run({ AUTOCODER_AGENT_KIND: 'testing', AUTOCODER_PROJECT_ID: projectId, AUTOCODER_FEATURE_ID: '1', DATABASE_URL: t.url });
+      const done = run({
+        AUTOCODER_AGENT_KIND: 'testing',
+        AUTOCODER_PROJECT_ID: projectId,
+        AUTOCODER_FEATURE_ID: '1',
+        DATABASE_URL: t.url,
+      });
       assert.equal(done.status, 0, done.stderr);
       assert.equal((await getFeature(t.db, projectId, 1))?.passes, false);
     });
@@ -60,7 +76,12 @@ describe('zero-work agents', () => {
       const url = new URL(t.url);
       assert.ok(url.password, 'the test database has a password (SCRAM is exercised)');
       url.password = 'not-the-password';
-      const done = run({ AUTOCODER_AGENT_KIND: 'coding', AUTOCODER_PROJECT_ID: 'p', AUTOCODER_FEATURE_ID: '1', DATABASE_URL: url.toString() });
+      const done = run({
+        AUTOCODER_AGENT_KIND: 'coding',
+        AUTOCODER_PROJECT_ID: 'p',
+        AUTOCODER_FEATURE_ID: '1',
+        DATABASE_URL: url.toString(),
+      });
       assert.notEqual(done.status, 0);
       assert.match(done.stderr, /zero-work agent: .*password authentication failed/);
     });
@@ -68,7 +89,12 @@ describe('zero-work agents', () => {
     test(`${name}: an unreachable database is a non-zero exit with a message`, { skip }, () => {
       const url = new URL(t.url);
       url.port = '1';
-      const done = run({ AUTOCODER_AGENT_KIND: 'coding', AUTOCODER_PROJECT_ID: 'p', AUTOCODER_FEATURE_ID: '1', DATABASE_URL: url.toString() });
+      const done = run({
+        AUTOCODER_AGENT_KIND: 'coding',
+        AUTOCODER_PROJECT_ID: 'p',
+        AUTOCODER_FEATURE_ID: '1',
+        DATABASE_URL: url.toString(),
+      });
       assert.notEqual(done.status, 0);
       assert.match(done.stderr, /zero-work agent/);
     });

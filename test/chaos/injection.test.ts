@@ -44,7 +44,13 @@ describe('scenario 7: injection', suite, () => {
     ];
     const big = `${'é'.repeat(MB / 4)}${'x'.repeat(MB / 2)}$(touch ${sandbox}/pwned-big)`;
     const features = [
-      ...payloads.map((p, i) => ({ id: i + 1, name: `n${i + 1} ${p}`, description: p, steps: [p, `${p} again`], category: p })),
+      ...payloads.map((p, i) => ({
+        id: i + 1,
+        name: `n${i + 1} ${p}`,
+        description: p,
+        steps: [p, `${p} again`],
+        category: p,
+      })),
       { id: payloads.length + 1, name: `big ${big}`, description: big, steps: [big], category: 'big' },
     ];
     const projectDir = join(sandbox, `dir $(touch ${sandbox}/pwned-dir); rm -rf ${sentinel} 'q" \`id\``);
@@ -56,14 +62,35 @@ describe('scenario 7: injection', suite, () => {
 
     const noRawControl = (what: string, text: string) => {
       const match = RAW_CONTROL.exec(text);
-      assert.equal(match, null, `${what} printed a raw control character ${JSON.stringify(match?.[0])} at ${match?.index}`);
+      assert.equal(
+        match,
+        null,
+        `${what} printed a raw control character ${JSON.stringify(match?.[0])} at ${match?.index}`,
+      );
     };
 
     const imported = await runCli(['features', 'import', file, '--project', project, '--dir', projectDir], env);
     assert.equal(imported.code, 0, imported.stderr);
     noRawControl('features import', imported.stdout + imported.stderr);
 
-    const ran = await runCli(['run', projectDir, '--project', project, '--agent', 'simulate', '--testing-ratio', '0', '--concurrency', '5', '--poll-interval', '500'], env, 180_000);
+    const ran = await runCli(
+      [
+        'run',
+        projectDir,
+        '--project',
+        project,
+        '--agent',
+        'simulate',
+        '--testing-ratio',
+        '0',
+        '--concurrency',
+        '5',
+        '--poll-interval',
+        '500',
+      ],
+      env,
+      180_000,
+    );
     assert.equal(ran.code, 0, ran.stdout + ran.stderr);
     assert.match(ran.stdout, /outcome: complete/);
     noRawControl('run (summary)', ran.stdout + ran.stderr);
@@ -82,7 +109,11 @@ describe('scenario 7: injection', suite, () => {
 
     // Nothing executed.
     assert.ok(existsSync(sentinel), 'the sentinel survived');
-    assert.deepEqual(readdirSync(sandbox).filter((f) => f.startsWith('pwned')), [], 'no marker file appeared');
+    assert.deepEqual(
+      readdirSync(sandbox).filter((f) => f.startsWith('pwned')),
+      [],
+      'no marker file appeared',
+    );
 
     // Nothing truncated or altered: every string round-trips through file, CLI, Postgres and the run.
     const rows = await featureRows(t.db, project);
@@ -97,11 +128,17 @@ describe('scenario 7: injection', suite, () => {
       assert.equal(row.passes, true, `#${f.id} passed`);
     }
     assert.equal(rows.find((r) => r.id === features.length)!.description.length, big.length);
-    const { rows: tables } = await import('kysely').then(({ sql }) => sql<{ n: number }>`SELECT count(*)::int AS n FROM agent_runs WHERE project_id = ${project}`.execute(t.db));
+    const { rows: tables } = await import('kysely').then(({ sql }) =>
+      sql<{ n: number }>`SELECT count(*)::int AS n FROM agent_runs WHERE project_id = ${project}`.execute(t.db),
+    );
     assert.equal(tables[0]!.n, features.length, 'agent_runs intact, one run per feature');
     const listJson = await runCli(['features', 'list', '--project', project, '--json'], env);
     const fromJson = JSON.parse(listJson.stdout) as Array<{ id: number; name: string }>;
-    assert.deepEqual(fromJson.map((f) => f.name), features.map((f) => f.name), '--json gives the exact names');
+    assert.deepEqual(
+      fromJson.map((f) => f.name),
+      features.map((f) => f.name),
+      '--json gives the exact names',
+    );
 
     // NUL: rejected before anything is written, naming the field.
     const before = await dumpRows(t.db);
@@ -121,7 +158,13 @@ describe('scenario 7: injection', suite, () => {
     }
     assert.equal(await dumpRows(t.db), before, 'NUL files changed nothing');
 
-    report('injection', { payloads: payloads.length, bigStringBytes: Buffer.byteLength(big), features: features.length, markers: 0, nulCases: 4 });
+    report('injection', {
+      payloads: payloads.length,
+      bigStringBytes: Buffer.byteLength(big),
+      features: features.length,
+      markers: 0,
+      nulCases: 4,
+    });
     rmSync(home, { recursive: true, force: true });
   });
 });

@@ -49,7 +49,10 @@ export async function createOwnStack(name: string): Promise<OwnStack> {
   const stateDir = join(home, 'state');
   const worker = await createAutocoderWorker({
     temporal: { address: stack.temporal.address, namespace: stack.temporal.namespace },
-    taskQueue, databaseUrl: stack.databaseUrl, stateDir, killGraceMs: 500,
+    taskQueue,
+    databaseUrl: stack.databaseUrl,
+    stateDir,
+    killGraceMs: 500,
     logLevel: (process.env.AUTOCODER_TEST_LOG_LEVEL as 'WARN' | undefined) ?? 'ERROR',
   });
   const running = worker.run();
@@ -63,7 +66,10 @@ export async function createOwnStack(name: string): Promise<OwnStack> {
     return { stoppedAt, upAt: Date.now() };
   };
   return {
-    stack, db: database.db, client: temporal.client, stateDir,
+    stack,
+    db: database.db,
+    client: temporal.client,
+    stateDir,
     async seedProject(features, base) {
       const projectId = `${base}-${randomBytes(3).toString('hex')}`;
       projects.push(projectId);
@@ -75,7 +81,12 @@ export async function createOwnStack(name: string): Promise<OwnStack> {
     },
     async startRun(projectId, settings) {
       const { handle } = await startOrJoinRun(temporal.client, taskQueue, {
-        agent: 'simulate', testingRatio: 0, pollIntervalMs: 1000, ...settings, projectId, projectDir: join(stateDir, 'projects', projectId),
+        agent: 'simulate',
+        testingRatio: 0,
+        pollIntervalMs: 1000,
+        ...settings,
+        projectId,
+        projectDir: join(stateDir, 'projects', projectId),
       } as ProjectRunInput);
       return handle;
     },
@@ -84,9 +95,14 @@ export async function createOwnStack(name: string): Promise<OwnStack> {
     async close() {
       await worker.shutdown();
       await running.catch(() => undefined);
-      for (const projectId of projects) for (const pid of liveAgentProcesses(projectId)) {
-        try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-      }
+      for (const projectId of projects)
+        for (const pid of liveAgentProcesses(projectId)) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
       await Promise.allSettled([temporal.close(), database.close()]);
       await stackDown(cfg);
       rmSync(home, { recursive: true, force: true });

@@ -62,12 +62,22 @@ describe('scenario 4: stop-feature kills the whole tree', suite, () => {
     // passing features run beside the trees being killed.
     const features = [
       ...Array.from({ length: N }, (_, i) => ({ id: i + 1, name: `tree ${i + 1}`, priority: (i + 1) * 10 })),
-      ...Array.from({ length: PASSING }, (_, j) => ({ id: 101 + j, name: `goes on ${j + 1}`, priority: Math.round(((j + 1) * N * 10) / (PASSING + 1)) + 5 })),
+      ...Array.from({ length: PASSING }, (_, j) => ({
+        id: 101 + j,
+        name: `goes on ${j + 1}`,
+        priority: Math.round(((j + 1) * N * 10) / (PASSING + 1)) + 5,
+      })),
     ];
     const project = await t.seedProject(features, { base: 'stopf' });
     const handle = await t.startRun(project, {
-      concurrency: 2, pollIntervalMs: 500,
-      simulate: { default: { action: 'grandchildren', delayMs: 0 }, features: Object.fromEntries(features.filter((f) => f.id > 100).map((f) => [String(f.id), { action: 'pass', delayMs: 3000 }])) },
+      concurrency: 2,
+      pollIntervalMs: 500,
+      simulate: {
+        default: { action: 'grandchildren', delayMs: 0 },
+        features: Object.fromEntries(
+          features.filter((f) => f.id > 100).map((f) => [String(f.id), { action: 'pass', delayMs: 3000 }]),
+        ),
+      },
     });
     const env = cliEnv(t, home);
     const killMs: number[] = [];
@@ -77,50 +87,83 @@ describe('scenario 4: stop-feature kills the whole tree', suite, () => {
     const failures: string[] = [];
     for (let k = 1; k <= N; k++) {
       // The agent, its same-group grandchild and its setsid grandchild: 3 processes in 2+ sessions.
-      const tree = await waitUntil(`tree of #${k} up`, () => {
-        const pids = treeOf(project, k);
-        return pids.length >= 3 && sessionsOf(pids).size >= 2 && pids;
-      }, { timeoutMs: 60_000, intervalMs: 50 });
+      const tree = await waitUntil(
+        `tree of #${k} up`,
+        () => {
+          const pids = treeOf(project, k);
+          return pids.length >= 3 && sessionsOf(pids).size >= 2 && pids;
+        },
+        { timeoutMs: 60_000, intervalMs: 50 },
+      );
       await sleep(200); // let the grandchildren install their SIGTERM handlers
       const sent = Date.now();
       const stopped = await runCli(['stop-feature', String(k), '--project', project], env);
       assert.equal(stopped.code, 0, stopped.stderr);
       const signalled = Date.now();
       let firstDeath = 0;
-      await waitUntil(`tree of #${k} dead`, () => {
-        const left = tree.filter((pid) => isProcessAlive(pid)).length;
-        if (left < tree.length && !firstDeath) firstDeath = Date.now();
-        return left === 0 && treeOf(project, k).length === 0;
-      }, { timeoutMs: 30_000, intervalMs: 20 });
+      await waitUntil(
+        `tree of #${k} dead`,
+        () => {
+          const left = tree.filter((pid) => isProcessAlive(pid)).length;
+          if (left < tree.length && !firstDeath) firstDeath = Date.now();
+          return left === 0 && treeOf(project, k).length === 0;
+        },
+        { timeoutMs: 30_000, intervalMs: 20 },
+      );
       const dead = Date.now();
       termMs.push(firstDeath - signalled);
       killMs.push(dead - signalled);
       stopMs.push(dead - sent);
       if (dead - signalled > GRACE_MS + 2000) failures.push(`#${k}: ${dead - signalled} ms after the signal`);
     }
-    report('stop-feature', { n: N, graceMs: GRACE_MS, sigtermMsFromSignal: summarize(termMs), killMsFromSignal: summarize(killMs), killMsFromCommandStart: summarize(stopMs), late: failures.length });
+    report('stop-feature', {
+      n: N,
+      graceMs: GRACE_MS,
+      sigtermMsFromSignal: summarize(termMs),
+      killMsFromSignal: summarize(killMs),
+      killMsFromCommandStart: summarize(stopMs),
+      late: failures.length,
+    });
     assert.deepEqual(failures, [], `trees dead later than grace + 2 s (${GRACE_MS + 2000} ms)`);
 
     // The rest of the run went on: every feature not stopped passes once, nothing counted as failed.
-    await waitUntil('the passing features passed', async () => (await featureRows(t.db, project)).filter((f) => f.id > 100 && f.passes).length === PASSING, { timeoutMs: 60_000 });
+    await waitUntil(
+      'the passing features passed',
+      async () => (await featureRows(t.db, project)).filter((f) => f.id > 100 && f.passes).length === PASSING,
+      { timeoutMs: 60_000 },
+    );
     const status = await queryStatus(handle);
-    assert.deepEqual([...status.held].sort((a, b) => a - b), Array.from({ length: N }, (_, i) => i + 1), 'stopped features are held');
+    assert.deepEqual(
+      [...status.held].sort((a, b) => a - b),
+      Array.from({ length: N }, (_, i) => i + 1),
+      'stopped features are held',
+    );
     assert.deepEqual(status.failures, []);
     // The outcome is recorded after the tree is dead (the agentRun workflow hears of it, then
     // writes): the last stopped feature's row can still be open when its tree is gone.
-    const runs = await waitUntil('every agent run recorded its outcome', async () => {
-      const all = await agentRunsOf(t.db, project, 'coding');
-      return all.length === features.length && all.every((r) => r.outcome !== null) && all;
-    }, { timeoutMs: 30_000 });
+    const runs = await waitUntil(
+      'every agent run recorded its outcome',
+      async () => {
+        const all = await agentRunsOf(t.db, project, 'coding');
+        return all.length === features.length && all.every((r) => r.outcome !== null) && all;
+      },
+      { timeoutMs: 30_000 },
+    );
     for (const f of features) {
       const mine = runs.filter((r) => r.feature_id === f.id);
-      assert.deepEqual(mine.map((r) => r.outcome), [f.id > 100 ? 'passed' : 'stopped'], `#${f.id} ran once`);
+      assert.deepEqual(
+        mine.map((r) => r.outcome),
+        [f.id > 100 ? 'passed' : 'stopped'],
+        `#${f.id} ran once`,
+      );
     }
     const rows = await featureRows(t.db, project);
-    assert.ok(rows.every((r) => r.failure_count === 0 && r.claimed_by === null), 'no failure counted, no claim left');
+    assert.ok(
+      rows.every((r) => r.failure_count === 0 && r.claimed_by === null),
+      'no failure counted, no claim left',
+    );
     const result = await waitForResult(handle, 30_000);
     assert.equal(result.counts.passing, PASSING, result.message);
     rmSync(home, { recursive: true, force: true });
   });
 });
-

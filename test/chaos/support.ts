@@ -21,7 +21,10 @@ const insideNpmTest = process.env.npm_lifecycle_event === 'test';
  */
 export function chaosSuite(timeoutMs = 300_000): { skip: string | false; timeout: number } {
   return {
-    skip: insideNpmTest && process.env.AUTOCODER_CHAOS !== '1' ? 'chaos scenarios run with `npm run test:chaos` (or AUTOCODER_CHAOS=1)' : false,
+    skip:
+      insideNpmTest && process.env.AUTOCODER_CHAOS !== '1'
+        ? 'chaos scenarios run with `npm run test:chaos` (or AUTOCODER_CHAOS=1)'
+        : false,
     timeout: timeoutMs,
   };
 }
@@ -31,13 +34,19 @@ export function repeatCount(variable: string, fallback: number): number {
   const raw = process.env[variable];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${variable} must be a positive integer, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${variable} must be a positive integer, got ${JSON.stringify(raw)}`);
   return n;
 }
 
 export type ProcResult = { code: number; stdout: string; stderr: string };
 
-export function runProcess(file: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<ProcResult> {
+export function runProcess(
+  file: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 60_000,
+): Promise<ProcResult> {
   return new Promise((resolve) => {
     execFile(file, args, { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
@@ -100,5 +109,9 @@ export function summarize(values: readonly number[]): { n: number; p50: number; 
 
 /** One line for the test output and docs/reliability.md: `[chaos] <scenario>: k=v ...`. */
 export function report(scenario: string, figures: Record<string, unknown>): void {
-  console.log(`[chaos] ${scenario}: ${Object.entries(figures).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}`);
+  console.log(
+    `[chaos] ${scenario}: ${Object.entries(figures)
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(' ')}`,
+  );
 }

@@ -7,7 +7,16 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { isProcessAlive } from '../../src/supervisor/index.ts';
-import { agentRunsOf, featureRows, liveAgentProcesses, maxOverlap, waitForResult, waitUntil, withTemporal, type ChildWorker } from '../support/temporal.ts';
+import {
+  agentRunsOf,
+  featureRows,
+  liveAgentProcesses,
+  maxOverlap,
+  waitForResult,
+  waitUntil,
+  withTemporal,
+  type ChildWorker,
+} from '../support/temporal.ts';
 import { chaosSuite, repeatCount, report, summarize } from './support.ts';
 
 const N = repeatCount('CHAOS_N_TWO_WORKERS', 3);
@@ -38,7 +47,9 @@ describe('scenario 5: two workers, one SIGKILLed', suite, () => {
       const features = Array.from({ length: FEATURES }, (_, i) => ({ id: i + 1, name: `f${i + 1}` }));
       const project = await t.seedProject(features, { base: `two${round}` });
       const handle = await t.startRun(project, {
-        concurrency: FEATURES, maxConcurrency: FEATURES, pollIntervalMs: 500,
+        concurrency: FEATURES,
+        maxConcurrency: FEATURES,
+        pollIntervalMs: 500,
         // Longer than the 30 s heartbeat timeout: the survivor adopts them alive.
         simulate: { default: { action: 'pass', delayMs: [33_000, 38_000] } },
       });
@@ -76,13 +87,23 @@ describe('scenario 5: two workers, one SIGKILLed', suite, () => {
         if (mine.length === 1 && mine[0]!.id === before.id && mine[0]!.outcome === 'passed') adopted++;
         else restarted++;
       }
-      assert.ok((await featureRows(t.db, project)).every((r) => r.passes && r.failure_count === 0), `round ${round}: all passed, no failure counted`);
+      assert.ok(
+        (await featureRows(t.db, project)).every((r) => r.passes && r.failure_count === 0),
+        `round ${round}: all passed, no failure counted`,
+      );
       assert.deepEqual(liveAgentProcesses(project), [], `round ${round}: no agent process left`);
       for (const r of runs) assert.equal(isProcessAlive(r.pid!, r.proc_start_time), false);
       // A fresh second worker for the next round.
       workers[victim] = await t.startWorkerProcess();
     }
-    report('two-workers', { n: N, agentsPerWorkerAtKill: split.join(','), roundsShared: shared, adoptedFromKilled: adopted, restarted, killToCompleteMs: summarize(completeMs) });
+    report('two-workers', {
+      n: N,
+      agentsPerWorkerAtKill: split.join(','),
+      roundsShared: shared,
+      adoptedFromKilled: adopted,
+      restarted,
+      killToCompleteMs: summarize(completeMs),
+    });
     assert.equal(restarted, 0, "the killed worker's agents were adopted by the survivor, none started again");
     assert.ok(shared > 0, `the two workers shared the agents (per round: ${split.join(', ')})`);
   });

@@ -13,7 +13,10 @@ import { chaosSuite, repeatCount, report } from './support.ts';
 const N = repeatCount('CHAOS_N_SPAWN_KILL', 3);
 const suite = chaosSuite(60_000 + N * 120_000);
 
-const agentStarts = (logPath: string): number => readFileSync(logPath, 'utf8').split('\n').filter((l) => l.includes('simulated coding agent')).length;
+const agentStarts = (logPath: string): number =>
+  readFileSync(logPath, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('simulated coding agent')).length;
 
 describe('scenario 1b: worker SIGKILLed as an agent spawns', suite, () => {
   const t = withTemporal({ name: 'chaos-spawn-kill', startWorker: false });
@@ -22,10 +25,20 @@ describe('scenario 1b: worker SIGKILLed as an agent spawns', suite, () => {
     let worker = await t.startWorkerProcess();
     let hitBeforeRecord = 0;
     for (let round = 1; round <= N; round++) {
-      const project = await t.seedProject([1, 2, 3].map((id) => ({ id, name: `f${id}` })), { base: `spawn${round}` });
-      const handle = await t.startRun(project, { concurrency: 3, pollIntervalMs: 500, simulate: { default: { action: 'pass', delayMs: 36_000 } } });
+      const project = await t.seedProject(
+        [1, 2, 3].map((id) => ({ id, name: `f${id}` })),
+        { base: `spawn${round}` },
+      );
+      const handle = await t.startRun(project, {
+        concurrency: 3,
+        pollIntervalMs: 500,
+        simulate: { default: { action: 'pass', delayMs: 36_000 } },
+      });
       // Kill the worker the moment any process of this project exists.
-      await waitUntil('an agent process', () => liveAgentProcesses(project).length > 0, { timeoutMs: 60_000, intervalMs: 1 });
+      await waitUntil('an agent process', () => liveAgentProcesses(project).length > 0, {
+        timeoutMs: 60_000,
+        intervalMs: 1,
+      });
       worker.process.kill('SIGKILL');
       await worker.exited;
       if ((await agentRunsOf(t.db, project)).length < 3) hitBeforeRecord++;
@@ -35,7 +48,11 @@ describe('scenario 1b: worker SIGKILLed as an agent spawns', suite, () => {
       const runs = await agentRunsOf(t.db, project, 'coding');
       for (const r of runs) {
         if (!r.log_path) continue;
-        assert.equal(agentStarts(r.log_path), 1, `round ${round}: agent run ${r.id} started one agent process (${r.outcome})`);
+        assert.equal(
+          agentStarts(r.log_path),
+          1,
+          `round ${round}: agent run ${r.id} started one agent process (${r.outcome})`,
+        );
       }
       assert.deepEqual(liveAgentProcesses(project), []);
     }

@@ -23,7 +23,10 @@ describe('claim order equals src/graph readyFeatures', () => {
       const projectId = await seedProject(t.db, golden.features, 'golden');
       const claimed = (await claimAll(projectId)).map((c) => c.id);
       assert.deepEqual(claimed, golden.expected.ready);
-      assert.deepEqual(claimed, readyFeatures(toGraph(golden.features)).map((f) => f.id));
+      assert.deepEqual(
+        claimed,
+        readyFeatures(toGraph(golden.features)).map((f) => f.id),
+      );
     });
   }
 
@@ -31,7 +34,11 @@ describe('claim order equals src/graph readyFeatures', () => {
     for (const golden of cases) {
       const projectId = await seedProject(t.db, golden.features, 'scores');
       const expected = schedulingScores(toGraph(golden.features));
-      const rows = await t.db.selectFrom('features').select(['id', 'score']).where('project_id', '=', projectId).execute();
+      const rows = await t.db
+        .selectFrom('features')
+        .select(['id', 'score'])
+        .where('project_id', '=', projectId)
+        .execute();
       for (const row of rows) assert.equal(row.score, expected.get(row.id), `${golden.name} #${row.id}`);
     }
   });
@@ -42,14 +49,31 @@ describe('claim order equals src/graph readyFeatures', () => {
       const projectId = await seedProject(t.db, toEntries(graph), 'layered');
       const state = new Map(graph.map((f) => [f.id, { ...f }]));
       for (let round = 0; round < 200; round++) {
-        const expected = readyFeatures([...state.values()]).slice(0, 7).map((f) => f.id);
-        const claimed = await claimReadyFeatures(t.db, { projectId, limit: 7, ownerPrefix: codingPrefix(projectId), maxRetries: 3 });
-        assert.deepEqual(claimed.map((c) => c.id), expected, `round ${round}`);
+        const expected = readyFeatures([...state.values()])
+          .slice(0, 7)
+          .map((f) => f.id);
+        const claimed = await claimReadyFeatures(t.db, {
+          projectId,
+          limit: 7,
+          ownerPrefix: codingPrefix(projectId),
+          maxRetries: 3,
+        });
+        assert.deepEqual(
+          claimed.map((c) => c.id),
+          expected,
+          `round ${round}`,
+        );
         if (claimed.length === 0) break;
         // The first of each batch passes, the rest stay running: the ready set shifts each round.
         const first = claimed[0]!;
         await markFeature(t.db, { projectId, featureId: first.id, passes: true, runId: first.claimedBy });
-        await recordOutcome(t.db, { projectId, featureId: first.id, owner: first.claimedBy, kind: 'coding', outcome: 'passed' });
+        await recordOutcome(t.db, {
+          projectId,
+          featureId: first.id,
+          owner: first.claimedBy,
+          kind: 'coding',
+          outcome: 'passed',
+        });
         for (const c of claimed) state.get(c.id)!.inProgress = c !== first;
         state.get(first.id)!.passes = true;
       }
@@ -61,7 +85,13 @@ describe('claimReadyFeatures', () => {
   test('stamps owner, attempt and database time; respects limit and exclude', async () => {
     const projectId = await seedProject(t.db, flatEntries(5));
     const before = new Date(Date.now() - 60_000);
-    const claimed = await claimReadyFeatures(t.db, { projectId, limit: 2, ownerPrefix: codingPrefix(projectId), maxRetries: 3, exclude: [1] });
+    const claimed = await claimReadyFeatures(t.db, {
+      projectId,
+      limit: 2,
+      ownerPrefix: codingPrefix(projectId),
+      maxRetries: 3,
+      exclude: [1],
+    });
     assert.equal(claimed.length, 2);
     assert.ok(!claimed.some((c) => c.id === 1));
     for (const c of claimed) {
@@ -80,9 +110,15 @@ describe('claimReadyFeatures', () => {
       { id: 2, name: 'b', dependencies: [1] },
       { id: 3, name: 'c', dependencies: [99] },
     ]);
-    assert.deepEqual((await claimAll(projectId)).map((c) => c.id), [1]);
+    assert.deepEqual(
+      (await claimAll(projectId)).map((c) => c.id),
+      [1],
+    );
     await markFeature(t.db, { projectId, featureId: 1, passes: true });
-    assert.deepEqual((await claimAll(projectId)).map((c) => c.id), [2]);
+    assert.deepEqual(
+      (await claimAll(projectId)).map((c) => c.id),
+      [2],
+    );
     assert.deepEqual(await claimAll(projectId), []);
   });
 
@@ -91,7 +127,15 @@ describe('claimReadyFeatures', () => {
     for (let attempt = 1; attempt <= 2; attempt++) {
       const [claim] = await claimAll(projectId, 2);
       assert.equal(claim?.attempt, attempt);
-      const result = await recordOutcome(t.db, { projectId, featureId: 1, owner: claim!.claimedBy, kind: 'coding', outcome: 'failed', exitCode: 1, maxRetries: 2 });
+      const result = await recordOutcome(t.db, {
+        projectId,
+        featureId: 1,
+        owner: claim!.claimedBy,
+        kind: 'coding',
+        outcome: 'failed',
+        exitCode: 1,
+        maxRetries: 2,
+      });
       assert.equal(result.failureCount, attempt);
       assert.equal(result.gaveUp, attempt === 2);
     }
@@ -112,7 +156,11 @@ describe('readyFeatureExists', () => {
     ]);
     const ready = () => readyFeatureExists(t.db, { projectId, maxRetries: 3 });
     assert.equal(await ready(), true);
-    assert.equal(await readyFeatureExists(t.db, { projectId, maxRetries: 3, exclude: [1, 2] }), false, 'excluded ids do not count');
+    assert.equal(
+      await readyFeatureExists(t.db, { projectId, maxRetries: 3, exclude: [1, 2] }),
+      false,
+      'excluded ids do not count',
+    );
     assert.equal(await ready(), true, 'nothing was claimed');
     assert.deepEqual((await claimAll(projectId)).map((c) => c.id).sort(), [1, 2]);
     assert.equal(await ready(), false, 'in progress, or waiting on a dependency');
@@ -124,18 +172,42 @@ describe('readyFeatureExists', () => {
 describe('claimFeaturesByIds', () => {
   test('re-claims a feature held by a stale owner for a new owner, never one held by a live owner', async () => {
     const projectId = await seedProject(t.db, flatEntries(3));
-    const [a, b] = await claimReadyFeatures(t.db, { projectId, limit: 2, ownerPrefix: codingPrefix(projectId), maxRetries: 3 });
-    const resumed = await claimFeaturesByIds(t.db, {
-      projectId, featureIds: [a!.id, b!.id], ownerPrefix: codingPrefix(projectId), maxRetries: 3, staleOwners: [a!.claimedBy],
+    const [a, b] = await claimReadyFeatures(t.db, {
+      projectId,
+      limit: 2,
+      ownerPrefix: codingPrefix(projectId),
+      maxRetries: 3,
     });
-    assert.deepEqual(resumed.map((r) => [r.id, r.attempt, r.previousOwner]), [[a!.id, 2, a!.claimedBy]]);
+    const resumed = await claimFeaturesByIds(t.db, {
+      projectId,
+      featureIds: [a!.id, b!.id],
+      ownerPrefix: codingPrefix(projectId),
+      maxRetries: 3,
+      staleOwners: [a!.claimedBy],
+    });
+    assert.deepEqual(
+      resumed.map((r) => [r.id, r.attempt, r.previousOwner]),
+      [[a!.id, 2, a!.claimedBy]],
+    );
     assert.equal((await getFeature(t.db, projectId, a!.id))?.claimedBy, `${codingPrefix(projectId)}${a!.id}/2`);
     assert.equal((await getFeature(t.db, projectId, b!.id))?.claimedBy, b!.claimedBy);
   });
 
   test('claims in-progress features left without owner (imported from AutoCoder)', async () => {
-    const projectId = await seedProject(t.db, [{ id: 1, name: 'a', in_progress: true }, { id: 2, name: 'b', dependencies: [1] }]);
-    const resumed = await claimFeaturesByIds(t.db, { projectId, featureIds: [1, 2], ownerPrefix: codingPrefix(projectId), maxRetries: 3 });
-    assert.deepEqual(resumed.map((r) => [r.id, r.previousOwner]), [[1, null]], '#2 waits on #1');
+    const projectId = await seedProject(t.db, [
+      { id: 1, name: 'a', in_progress: true },
+      { id: 2, name: 'b', dependencies: [1] },
+    ]);
+    const resumed = await claimFeaturesByIds(t.db, {
+      projectId,
+      featureIds: [1, 2],
+      ownerPrefix: codingPrefix(projectId),
+      maxRetries: 3,
+    });
+    assert.deepEqual(
+      resumed.map((r) => [r.id, r.previousOwner]),
+      [[1, null]],
+      '#2 waits on #1',
+    );
   });
 });

@@ -23,11 +23,19 @@ let scratch = '';
 
 type CliResult = { exitCode: number; stdout: string; stderr: string };
 
-function cli(args: readonly string[], env: Record<string, string | undefined> = { DATABASE_URL: t.url }): Promise<CliResult> {
+function cli(
+  args: readonly string[],
+  env: Record<string, string | undefined> = { DATABASE_URL: t.url },
+): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(`${repoRoot}bin/autocoder`, args, { cwd: repoRoot, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
-      resolve({ exitCode: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-    });
+    execFile(
+      `${repoRoot}bin/autocoder`,
+      args,
+      { cwd: repoRoot, env: { ...process.env, ...env } },
+      (error, stdout, stderr) => {
+        resolve({ exitCode: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -75,11 +83,16 @@ after(async () => {
 describe('features import', () => {
   test('imports a file, creates the project with --dir, and re-imports by id', async () => {
     const file = join(scratch, 'features.json');
-    await writeFile(file, JSON.stringify({ features: [
-      { id: 1, name: 'Setup', priority: 1 },
-      { id: 2, name: 'API', dependencies: [1] },
-      { id: 3, name: 'UI', dependencies: [2, 9] },
-    ] }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        features: [
+          { id: 1, name: 'Setup', priority: 1 },
+          { id: 2, name: 'API', dependencies: [1] },
+          { id: 3, name: 'UI', dependencies: [2, 9] },
+        ],
+      }),
+    );
     const first = await cli(['features', 'import', file, '--project', 'cli-app', '--dir', scratch]);
     assert.equal(first.exitCode, 0, first.stderr);
     assert.match(first.stdout, /3 new, 0 updated, 0 unchanged/);
@@ -101,7 +114,10 @@ describe('features import', () => {
     process.env.DATABASE_URL = t.url;
     for (const file of files) {
       // Both an existing project (with --reset) and a new one: neither may change.
-      for (const args of [['--project', 'cli-app', '--reset'], ['--project', 'cli-new', '--dir', scratch]]) {
+      for (const args of [
+        ['--project', 'cli-app', '--reset'],
+        ['--project', 'cli-new', '--dir', scratch],
+      ]) {
         const error = await importInProcess([file, ...args]);
         assert.ok(error instanceof UserError, `${file}: expected a UserError (exit 2), got ${String(error)}`);
         assert.match(error.message, /feature file .* (is|has)/, file);
@@ -113,7 +129,9 @@ describe('features import', () => {
   test('a bad file exits 2 from the real CLI, with the problem and its path, no stack trace', async () => {
     const before = await databaseState();
     const samples = ['duplicate-ids.json', 'trailing-comma.json', 'several-problems.json'];
-    const results = await mapLimited(samples, 2, (name) => cli(['features', 'import', join(badDir, name), '--project', 'cli-app', '--reset']));
+    const results = await mapLimited(samples, 2, (name) =>
+      cli(['features', 'import', join(badDir, name), '--project', 'cli-app', '--reset']),
+    );
     for (const [i, r] of results.entries()) {
       assert.equal(r.exitCode, 2, `${samples[i]}: exit ${r.exitCode}\n${r.stderr}`);
       assert.match(r.stderr, /^autocoder: feature file /);
@@ -138,8 +156,20 @@ describe('features import', () => {
     const ok = await cli(['features', 'import', '--from-autocoder', path, '--project', 'from-ac']);
     assert.equal(ok.exitCode, 0, ok.stderr);
     const list = await cli(['features', 'list', '--project', 'from-ac', '--json']);
-    const features = JSON.parse(list.stdout) as Array<{ id: number; state: string; dependencies: number[]; blockedBy: string | null }>;
-    assert.deepEqual(features.map((f) => [f.id, f.state]), [[1, 'passing'], [2, 'running'], [3, 'blocked']]);
+    const features = JSON.parse(list.stdout) as Array<{
+      id: number;
+      state: string;
+      dependencies: number[];
+      blockedBy: string | null;
+    }>;
+    assert.deepEqual(
+      features.map((f) => [f.id, f.state]),
+      [
+        [1, 'passing'],
+        [2, 'running'],
+        [3, 'blocked'],
+      ],
+    );
     assert.equal(features[2]?.blockedBy, 'waiting on #2 (running)');
     const project = await t.db.selectFrom('projects').selectAll().where('id', '=', 'from-ac').executeTakeFirst();
     assert.equal(project?.dir, scratch, 'the project dir defaults to the directory of features.db');
@@ -192,11 +222,17 @@ describe('features list and show', () => {
     // by the test's own Postgres) is named with the variable that changes it, and nothing starts.
     const takenPort = new URL(t.url).port;
     const home = mkdtempSync(join(tmpdir(), 'ac-cli-features-'));
-    const unset = await cli(['features', 'list', '--project', 'cli-app'], { DATABASE_URL: '', AUTOCODER_HOME: home, AUTOCODER_PG_PORT: takenPort });
+    const unset = await cli(['features', 'list', '--project', 'cli-app'], {
+      DATABASE_URL: '',
+      AUTOCODER_HOME: home,
+      AUTOCODER_PG_PORT: takenPort,
+    });
     rmSync(home, { recursive: true, force: true });
     assert.equal(unset.exitCode, 2, unset.stderr);
     assert.match(unset.stderr, new RegExp(`port ${takenPort} .*AUTOCODER_PG_PORT`));
-    const down = await cli(['features', 'list', '--project', 'cli-app'], { DATABASE_URL: 'postgres://u:secret@127.0.0.1:1/db' });
+    const down = await cli(['features', 'list', '--project', 'cli-app'], {
+      DATABASE_URL: 'postgres://u:secret@127.0.0.1:1/db',
+    });
     assert.equal(down.exitCode, 3);
     assert.match(down.stderr, /127\.0\.0\.1:1/);
     assert.doesNotMatch(down.stderr, /secret/);

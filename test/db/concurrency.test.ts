@@ -11,7 +11,10 @@ const FEATURES = 1000;
 test(`${CLAIMERS} concurrent claimers over ${FEATURES} ready features claim every feature exactly once`, async () => {
   const projectId = await seedProject(t.db, flatEntries(FEATURES), 'race');
   // Separate pools: each claimer is its own session, as separate workers would be.
-  const claimers = Array.from({ length: CLAIMERS }, (_, i) => ({ i, db: t.connect({ poolSize: 1, applicationName: `claimer-${i}` }) }));
+  const claimers = Array.from({ length: CLAIMERS }, (_, i) => ({
+    i,
+    db: t.connect({ poolSize: 1, applicationName: `claimer-${i}` }),
+  }));
   await Promise.all(claimers.map(({ db }) => db.selectNoFrom((eb) => eb.lit(1).as('warm')).execute()));
   const perClaimer = await Promise.all(
     claimers.map(async ({ i, db }) => {
@@ -19,7 +22,12 @@ test(`${CLAIMERS} concurrent claimers over ${FEATURES} ready features claim ever
       for (let round = 0; ; round++) {
         // Varying batch sizes make the claimers' locked ranges overlap in every way.
         const limit = 1 + ((i + round) % 5);
-        const claimed = await claimReadyFeatures(db, { projectId, limit, ownerPrefix: codingPrefix(projectId), maxRetries: 3 });
+        const claimed = await claimReadyFeatures(db, {
+          projectId,
+          limit,
+          ownerPrefix: codingPrefix(projectId),
+          maxRetries: 3,
+        });
         if (claimed.length === 0) return mine;
         for (const c of claimed) mine.push(c.id);
       }
@@ -29,13 +37,26 @@ test(`${CLAIMERS} concurrent claimers over ${FEATURES} ready features claim ever
   assert.equal(new Set(all).size, all.length, 'no feature was claimed twice');
   assert.equal(all.length, FEATURES, 'no feature was missed');
   assert.ok(perClaimer.filter((ids) => ids.length > 0).length > 1, 'the claimers really raced');
-  const rows = await t.db.selectFrom('features').select(['attempts', 'in_progress']).where('project_id', '=', projectId).execute();
-  assert.ok(rows.every((r) => r.attempts === 1 && r.in_progress), 'every feature claimed once, in the database too');
+  const rows = await t.db
+    .selectFrom('features')
+    .select(['attempts', 'in_progress'])
+    .where('project_id', '=', projectId)
+    .execute();
+  assert.ok(
+    rows.every((r) => r.attempts === 1 && r.in_progress),
+    'every feature claimed once, in the database too',
+  );
 });
 
 test('concurrent testers never share a feature', async () => {
-  const projectId = await seedProject(t.db, flatEntries(40).map((e) => ({ ...e, passes: true })), 'testers');
-  const testers = Array.from({ length: CLAIMERS }, (_, i) => t.connect({ poolSize: 1, applicationName: `tester-${i}` }));
+  const projectId = await seedProject(
+    t.db,
+    flatEntries(40).map((e) => ({ ...e, passes: true })),
+    'testers',
+  );
+  const testers = Array.from({ length: CLAIMERS }, (_, i) =>
+    t.connect({ poolSize: 1, applicationName: `tester-${i}` }),
+  );
   const perTester = await Promise.all(
     testers.map(async (db) => {
       const mine: number[] = [];

@@ -32,8 +32,20 @@ describe('importFeatures', () => {
 
   test('never resets a passing feature or its failures unless reset', async () => {
     const projectId = await seedProject(t.db, flatEntries(2));
-    const [claim] = await claimReadyFeatures(t.db, { projectId, limit: 1, ownerPrefix: codingPrefix(projectId), maxRetries: 3 });
-    await recordOutcome(t.db, { projectId, featureId: claim!.id, owner: claim!.claimedBy, kind: 'coding', outcome: 'failed', exitCode: 1 });
+    const [claim] = await claimReadyFeatures(t.db, {
+      projectId,
+      limit: 1,
+      ownerPrefix: codingPrefix(projectId),
+      maxRetries: 3,
+    });
+    await recordOutcome(t.db, {
+      projectId,
+      featureId: claim!.id,
+      owner: claim!.claimedBy,
+      kind: 'coding',
+      outcome: 'failed',
+      exitCode: 1,
+    });
     const passingId = claim!.id === 1 ? 2 : 1;
     await markFeature(t.db, { projectId, featureId: passingId, passes: true });
 
@@ -50,8 +62,17 @@ describe('importFeatures', () => {
 
   test('a file that marks a feature passing is taken, and runtime state is never touched', async () => {
     const projectId = await seedProject(t.db, flatEntries(2));
-    const [claim] = await claimReadyFeatures(t.db, { projectId, limit: 1, ownerPrefix: codingPrefix(projectId), maxRetries: 3 });
-    await importFeatures(t.db, projectId, flatEntries(2).map((e) => ({ ...e, passes: e.id !== claim!.id, in_progress: false })));
+    const [claim] = await claimReadyFeatures(t.db, {
+      projectId,
+      limit: 1,
+      ownerPrefix: codingPrefix(projectId),
+      maxRetries: 3,
+    });
+    await importFeatures(
+      t.db,
+      projectId,
+      flatEntries(2).map((e) => ({ ...e, passes: e.id !== claim!.id, in_progress: false })),
+    );
     const claimed = await getFeature(t.db, projectId, claim!.id);
     assert.equal(claimed?.claimedBy, claim!.claimedBy, 'the live claim survives a re-import');
     assert.equal(claimed?.inProgress, true);
@@ -62,10 +83,22 @@ describe('importFeatures', () => {
     const projectId = await seedProject(t.db, flatEntries(3));
     const before = await snapshot(projectId);
     const bad = [
-      [{ id: 1, name: 'x' }, { id: 1, name: 'duplicate' }],
-      [{ id: 4, name: 'fine' }, { id: 0, name: 'id zero' }],
-      [{ id: 4, name: 'fine' }, { id: 5, name: 'nul \u0000 in name' }],
-      [{ id: 4, name: 'fine' }, { id: 2 ** 31, name: 'too big for integer' }],
+      [
+        { id: 1, name: 'x' },
+        { id: 1, name: 'duplicate' },
+      ],
+      [
+        { id: 4, name: 'fine' },
+        { id: 0, name: 'id zero' },
+      ],
+      [
+        { id: 4, name: 'fine' },
+        { id: 5, name: 'nul \u0000 in name' },
+      ],
+      [
+        { id: 4, name: 'fine' },
+        { id: 2 ** 31, name: 'too big for integer' },
+      ],
     ];
     for (const entries of bad) {
       await assert.rejects(importFeatures(t.db, projectId, entries, { reset: true }), UserError);
@@ -80,7 +113,10 @@ describe('importFeatures', () => {
     const before = await snapshot(projectId);
     // 1,500 rows go in two statements; the second fails on the table's CHECK, after the first ran.
     const entries = Array.from({ length: 1500 }, (_, i) => ({ id: i + 1, name: `n${i + 1}` }));
-    await t.db.schema.alterTable('features').addCheckConstraint('test_no_1400', sql`NOT (project_id = ${sql.lit(projectId)} AND id = 1400)`).execute();
+    await t.db.schema
+      .alterTable('features')
+      .addCheckConstraint('test_no_1400', sql`NOT (project_id = ${sql.lit(projectId)} AND id = 1400)`)
+      .execute();
     try {
       await assert.rejects(importFeatures(t.db, projectId, entries));
     } finally {
@@ -90,7 +126,10 @@ describe('importFeatures', () => {
   });
 
   test('unknown project without dir is a UserError naming it', async () => {
-    await assert.rejects(importFeatures(t.db, 'ghost', flatEntries(1)), (e: unknown) => e instanceof UserError && /"ghost"/.test(e.message));
+    await assert.rejects(
+      importFeatures(t.db, 'ghost', flatEntries(1)),
+      (e: unknown) => e instanceof UserError && /"ghost"/.test(e.message),
+    );
   });
 
   test('file order is the list order: scores equal schedulingScores over the file, also after reordering', async () => {

@@ -23,6 +23,9 @@ test('src/db/schema.sql matches what the migrations build', async () => {
 });
 
 test('every known migration was applied to the test database', async () => {
-  const rows = await t.db.selectFrom('kysely_migration' as never).select('name' as never).execute();
+  const rows = await t.db
+    .selectFrom('kysely_migration' as never)
+    .select('name' as never)
+    .execute();
   assert.deepEqual((rows as Array<{ name: string }>).map((r) => r.name).sort(), knownMigrations());
 });

@@ -10,10 +10,16 @@ import { goldenDir } from '../graph/golden-cases.ts';
 
 export const GOLDEN_DIR = goldenDir;
 
-export type GoldenCase = { name: string; features: FeatureEntry[]; expected: { ready: number[]; scores: Record<string, number> } };
+export type GoldenCase = {
+  name: string;
+  features: FeatureEntry[];
+  expected: { ready: number[]; scores: Record<string, number> };
+};
 
 export function goldenCases(): GoldenCase[] {
-  const files = readdirSync(GOLDEN_DIR).filter((f) => /^case-\d+\.json$/.test(f)).sort();
+  const files = readdirSync(GOLDEN_DIR)
+    .filter((f) => /^case-\d+\.json$/.test(f))
+    .sort();
   if (files.length === 0) throw new Error(`no golden vectors in ${GOLDEN_DIR}`);
   return files.map((file) => ({ name: file, ...JSON.parse(readFileSync(`${GOLDEN_DIR}/${file}`, 'utf8')) }));
 }
@@ -41,7 +47,11 @@ export function toGraph(entries: readonly FeatureEntry[]): GraphFeature[] {
 
 let counter = 0;
 /** A new project (unique id within the test database) holding `entries`. */
-export async function seedProject(db: Kysely<Database>, entries: readonly FeatureEntry[], prefix = 'p'): Promise<string> {
+export async function seedProject(
+  db: Kysely<Database>,
+  entries: readonly FeatureEntry[],
+  prefix = 'p',
+): Promise<string> {
   counter += 1;
   const projectId = `${prefix}-${process.pid}-${counter}`;
   await upsertProject(db, { id: projectId, dir: `/tmp/${projectId}` });

@@ -14,7 +14,12 @@ import { codingPrefix, flatEntries, seedProject, testingPrefix } from './seed.ts
 const t = withTestDb();
 
 async function claimOne(projectId: string) {
-  const [claim] = await claimReadyFeatures(t.db, { projectId, limit: 1, ownerPrefix: codingPrefix(projectId), maxRetries: 3 });
+  const [claim] = await claimReadyFeatures(t.db, {
+    projectId,
+    limit: 1,
+    ownerPrefix: codingPrefix(projectId),
+    maxRetries: 3,
+  });
   assert.ok(claim, 'a feature was ready');
   return claim;
 }
@@ -26,10 +31,20 @@ describe('owner fencing', () => {
     const intruder = `${codingPrefix(projectId)}${claim.id}/99`;
     await assert.rejects(releaseClaim(t.db, { projectId, featureId: claim.id, owner: intruder }), ClaimLostError);
     await assert.rejects(
-      recordOutcome(t.db, { projectId, featureId: claim.id, owner: intruder, kind: 'coding', outcome: 'failed', exitCode: 1 }),
+      recordOutcome(t.db, {
+        projectId,
+        featureId: claim.id,
+        owner: intruder,
+        kind: 'coding',
+        outcome: 'failed',
+        exitCode: 1,
+      }),
       (error: unknown) => error instanceof ClaimLostError && error.owner === intruder && error.featureId === claim.id,
     );
-    await assert.rejects(markFeature(t.db, { projectId, featureId: claim.id, passes: true, runId: intruder }), ClaimLostError);
+    await assert.rejects(
+      markFeature(t.db, { projectId, featureId: claim.id, passes: true, runId: intruder }),
+      ClaimLostError,
+    );
     const row = await getFeature(t.db, projectId, claim.id);
     assert.equal(row?.claimedBy, claim.claimedBy);
     assert.equal(row?.failureCount, 0);
@@ -38,7 +53,10 @@ describe('owner fencing', () => {
     await releaseClaim(t.db, { projectId, featureId: claim.id, owner: claim.claimedBy });
     assert.equal((await getFeature(t.db, projectId, claim.id))?.state, 'pending');
     // …once: the claim is gone now.
-    await assert.rejects(releaseClaim(t.db, { projectId, featureId: claim.id, owner: claim.claimedBy }), ClaimLostError);
+    await assert.rejects(
+      releaseClaim(t.db, { projectId, featureId: claim.id, owner: claim.claimedBy }),
+      ClaimLostError,
+    );
   });
 
   test('the agent run row is recorded even when the claim was lost', async () => {
@@ -46,7 +64,14 @@ describe('owner fencing', () => {
     const claim = await claimOne(projectId);
     await reconcile(t.db, { projectId, deadOwners: [claim.claimedBy] });
     await assert.rejects(
-      recordOutcome(t.db, { projectId, featureId: claim.id, owner: claim.claimedBy, kind: 'coding', outcome: 'crashed', signal: 'SIGKILL' }),
+      recordOutcome(t.db, {
+        projectId,
+        featureId: claim.id,
+        owner: claim.claimedBy,
+        kind: 'coding',
+        outcome: 'crashed',
+        signal: 'SIGKILL',
+      }),
       ClaimLostError,
     );
     const [run] = await listAgentRuns(t.db, { projectId, featureId: claim.id });
@@ -61,8 +86,23 @@ describe('recordOutcome (coding)', () => {
     const projectId = await seedProject(t.db, flatEntries(1));
     const claim = await claimOne(projectId);
     await markFeature(t.db, { projectId, featureId: claim.id, passes: true, runId: claim.claimedBy });
-    const result = await recordOutcome(t.db, { projectId, featureId: claim.id, owner: claim.claimedBy, kind: 'coding', outcome: 'passed', exitCode: 0, costUsd: 0.42, tokens: { input: 10, output: 5 } });
-    assert.deepEqual(result, { outcome: 'passed', passes: true, failureCount: 0, countedAsFailure: false, gaveUp: false });
+    const result = await recordOutcome(t.db, {
+      projectId,
+      featureId: claim.id,
+      owner: claim.claimedBy,
+      kind: 'coding',
+      outcome: 'passed',
+      exitCode: 0,
+      costUsd: 0.42,
+      tokens: { input: 10, output: 5 },
+    });
+    assert.deepEqual(result, {
+      outcome: 'passed',
+      passes: true,
+      failureCount: 0,
+      countedAsFailure: false,
+      gaveUp: false,
+    });
     const row = await getFeature(t.db, projectId, claim.id);
     assert.equal(row?.state, 'passing');
     assert.equal(row?.claimedBy, null);
@@ -74,7 +114,14 @@ describe('recordOutcome (coding)', () => {
   test('exit 0 without the feature passing is a failed attempt', async () => {
     const projectId = await seedProject(t.db, flatEntries(1));
     const claim = await claimOne(projectId);
-    const result = await recordOutcome(t.db, { projectId, featureId: claim.id, owner: claim.claimedBy, kind: 'coding', outcome: 'passed', exitCode: 0 });
+    const result = await recordOutcome(t.db, {
+      projectId,
+      featureId: claim.id,
+      owner: claim.claimedBy,
+      kind: 'coding',
+      outcome: 'passed',
+      exitCode: 0,
+    });
     assert.equal(result.outcome, 'failed');
     assert.equal(result.failureCount, 1);
     assert.equal(result.countedAsFailure, true);
@@ -87,13 +134,34 @@ describe('recordOutcome (coding)', () => {
   test('stopped releases without counting; crash and timeout count with their error', async () => {
     const projectId = await seedProject(t.db, flatEntries(1));
     let claim = await claimOne(projectId);
-    let result = await recordOutcome(t.db, { projectId, featureId: 1, owner: claim.claimedBy, kind: 'coding', outcome: 'stopped', signal: 'SIGTERM' });
+    let result = await recordOutcome(t.db, {
+      projectId,
+      featureId: 1,
+      owner: claim.claimedBy,
+      kind: 'coding',
+      outcome: 'stopped',
+      signal: 'SIGTERM',
+    });
     assert.equal(result.failureCount, 0);
     claim = await claimOne(projectId);
-    result = await recordOutcome(t.db, { projectId, featureId: 1, owner: claim.claimedBy, kind: 'coding', outcome: 'crashed', signal: 'SIGSEGV', error: 'segfault in agent' });
+    result = await recordOutcome(t.db, {
+      projectId,
+      featureId: 1,
+      owner: claim.claimedBy,
+      kind: 'coding',
+      outcome: 'crashed',
+      signal: 'SIGSEGV',
+      error: 'segfault in agent',
+    });
     assert.equal(result.failureCount, 1);
     claim = await claimOne(projectId);
-    result = await recordOutcome(t.db, { projectId, featureId: 1, owner: claim.claimedBy, kind: 'coding', outcome: 'timed_out' });
+    result = await recordOutcome(t.db, {
+      projectId,
+      featureId: 1,
+      owner: claim.claimedBy,
+      kind: 'coding',
+      outcome: 'timed_out',
+    });
     assert.equal(result.failureCount, 2);
     assert.equal(claim.attempt, 3);
     assert.match((await getFeature(t.db, projectId, 1))?.lastError ?? '', /timed out/);
@@ -103,12 +171,29 @@ describe('recordOutcome (coding)', () => {
     const projectId = await seedProject(t.db, flatEntries(1));
     for (let i = 0; i < 3; i++) {
       const claim = await claimOne(projectId);
-      await recordOutcome(t.db, { projectId, featureId: 1, owner: claim.claimedBy, kind: 'coding', outcome: 'failed', exitCode: 2 });
+      await recordOutcome(t.db, {
+        projectId,
+        featureId: 1,
+        owner: claim.claimedBy,
+        kind: 'coding',
+        outcome: 'failed',
+        exitCode: 2,
+      });
     }
     const fresh = t.connect({ poolSize: 1 });
     assert.equal((await getFeature(fresh, projectId, 1))?.state, 'failed');
-    assert.deepEqual(await featureCounts(fresh, projectId), { total: 1, passing: 0, running: 0, pending: 0, blocked: 0, failed: 1 });
-    assert.deepEqual(await claimReadyFeatures(fresh, { projectId, limit: 5, ownerPrefix: codingPrefix(projectId), maxRetries: 3 }), []);
+    assert.deepEqual(await featureCounts(fresh, projectId), {
+      total: 1,
+      passing: 0,
+      running: 0,
+      pending: 0,
+      blocked: 0,
+      failed: 1,
+    });
+    assert.deepEqual(
+      await claimReadyFeatures(fresh, { projectId, limit: 5, ownerPrefix: codingPrefix(projectId), maxRetries: 3 }),
+      [],
+    );
     await resetFailures(fresh, projectId, 1);
     assert.equal((await claimOne(projectId)).attempt, 4);
   });
@@ -130,7 +215,14 @@ describe('testing claims', () => {
     assert.equal(a?.owner, `autocoder/${projectId}/testing/${a?.id}/1`);
     assert.equal((await getFeature(t.db, projectId, a!.id))?.testingInProgress, true);
     // The lease ends with the run; the feature is stamped as tested and can be tested again.
-    await recordOutcome(t.db, { projectId, featureId: a!.id, owner: a!.owner, kind: 'testing', outcome: 'passed', exitCode: 0 });
+    await recordOutcome(t.db, {
+      projectId,
+      featureId: a!.id,
+      owner: a!.owner,
+      kind: 'testing',
+      outcome: 'passed',
+      exitCode: 0,
+    });
     const row = await getFeature(t.db, projectId, a!.id);
     assert.equal(row?.testingInProgress, false);
     assert.ok(row?.lastTestedAt);
@@ -152,13 +244,24 @@ describe('reconcile', () => {
     assert.deepEqual(result.releasedClaims, [{ featureId: crashed.id, owner: crashed.claimedBy }]);
     assert.equal(result.counts.running, 1);
     // Resume first: the released feature is claimed again for a new attempt.
-    const resumed = await claimFeaturesByIds(t.db, { projectId, featureIds: result.releasedCoding, ownerPrefix: codingPrefix(projectId), maxRetries: 3 });
-    assert.deepEqual(resumed.map((r) => [r.id, r.attempt]), [[crashed.id, 2]]);
+    const resumed = await claimFeaturesByIds(t.db, {
+      projectId,
+      featureIds: result.releasedCoding,
+      ownerPrefix: codingPrefix(projectId),
+      maxRetries: 3,
+    });
+    assert.deepEqual(
+      resumed.map((r) => [r.id, r.attempt]),
+      [[crashed.id, 2]],
+    );
     assert.equal((await getFeature(t.db, projectId, live.id))?.claimedBy, live.claimedBy, 'a live claim is untouched');
   });
 
   test('features left in progress without an owner (imported) are returned for resume', async () => {
-    const projectId = await seedProject(t.db, [{ id: 1, name: 'a', in_progress: true }, { id: 2, name: 'b', in_progress: true, passes: true }]);
+    const projectId = await seedProject(t.db, [
+      { id: 1, name: 'a', in_progress: true },
+      { id: 2, name: 'b', in_progress: true, passes: true },
+    ]);
     const result = await reconcile(t.db, { projectId, deadOwners: [] });
     assert.deepEqual(result.releasedCoding, [1]);
     assert.deepEqual(result.releasedClaims.map((c) => c.featureId).sort(), [1, 2]);
@@ -166,15 +269,23 @@ describe('reconcile', () => {
   });
 
   test('testing leases older than the lease are released by the database clock; fresh ones are kept', async () => {
-    const projectId = await seedProject(t.db, flatEntries(2).map((e) => ({ ...e, passes: true })));
+    const projectId = await seedProject(
+      t.db,
+      flatEntries(2).map((e) => ({ ...e, passes: true })),
+    );
     const old = await claimFeatureForTesting(t.db, { projectId, ownerPrefix: testingPrefix(projectId) });
     const fresh = await claimFeatureForTesting(t.db, { projectId, ownerPrefix: testingPrefix(projectId) });
-    await sql`UPDATE features SET testing_claimed_at = now() - interval '31 minutes' WHERE project_id = ${projectId} AND id = ${old!.id}`.execute(t.db);
+    await sql`UPDATE features SET testing_claimed_at = now() - interval '31 minutes' WHERE project_id = ${projectId} AND id = ${old!.id}`.execute(
+      t.db,
+    );
     const result = await reconcile(t.db, { projectId });
     assert.deepEqual(result.releasedTesting, [{ featureId: old!.id, owner: old!.owner, reason: 'expired' }]);
     assert.equal((await getFeature(t.db, projectId, fresh!.id))?.testingInProgress, true);
     // The expired tester's late outcome is fenced off.
-    await assert.rejects(recordOutcome(t.db, { projectId, featureId: old!.id, owner: old!.owner, kind: 'testing', outcome: 'passed' }), ClaimLostError);
+    await assert.rejects(
+      recordOutcome(t.db, { projectId, featureId: old!.id, owner: old!.owner, kind: 'testing', outcome: 'passed' }),
+      ClaimLostError,
+    );
   });
 });
 
@@ -182,7 +293,17 @@ describe('agent runs', () => {
   test('recordAgentStart is idempotent and liveAgentRuns lists the unended runs of a host', async () => {
     const projectId = await seedProject(t.db, flatEntries(1));
     const claim = await claimOne(projectId);
-    const start = { id: claim.claimedBy, projectId, featureId: 1, kind: 'coding' as const, attempt: 1, host: 'host-a', pid: 4242, pgid: 4242, procStartTime: 123456789 };
+    const start = {
+      id: claim.claimedBy,
+      projectId,
+      featureId: 1,
+      kind: 'coding' as const,
+      attempt: 1,
+      host: 'host-a',
+      pid: 4242,
+      pgid: 4242,
+      procStartTime: 123456789,
+    };
     await recordAgentStart(t.db, start);
     await recordAgentStart(t.db, { ...start, pid: 4343, pgid: 4343, logPath: '/tmp/x.log' });
     const live = await liveAgentRuns(t.db, { host: 'host-a' });
@@ -190,7 +311,14 @@ describe('agent runs', () => {
     assert.equal(mine.length, 1);
     assert.equal(mine[0]?.pid, 4343);
     assert.equal(mine[0]?.proc_start_time, 123456789);
-    await recordOutcome(t.db, { projectId, featureId: 1, owner: claim.claimedBy, kind: 'coding', outcome: 'failed', exitCode: 1 });
+    await recordOutcome(t.db, {
+      projectId,
+      featureId: 1,
+      owner: claim.claimedBy,
+      kind: 'coding',
+      outcome: 'failed',
+      exitCode: 1,
+    });
     assert.equal((await liveAgentRuns(t.db, { host: 'host-a' })).filter((r) => r.project_id === projectId).length, 0);
   });
 });

@@ -19,26 +19,45 @@ const cliPath = join(repoRoot, 'bin', 'autocoder');
 type Result = { code: number; stdout: string; stderr: string };
 
 const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
-  ...process.env, DATABASE_URL: t.url, AUTOCODER_HOME: home, AUTOCODER_TASK_QUEUE: `cli-e2e-${process.pid}`, NODE_TEST_CONTEXT: undefined, ...extra,
+  ...process.env,
+  DATABASE_URL: t.url,
+  AUTOCODER_HOME: home,
+  AUTOCODER_TASK_QUEUE: `cli-e2e-${process.pid}`,
+  NODE_TEST_CONTEXT: undefined,
+  ...extra,
 });
 
 function cli(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Result> {
-  return new Promise((resolve) => execFile(cliPath, args, { env: env(extra), timeout: 120_000 }, (error, stdout, stderr) => {
-    resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-  }));
+  return new Promise((resolve) =>
+    execFile(cliPath, args, { env: env(extra), timeout: 120_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+    }),
+  );
 }
 
 /** Runs the CLI in a pseudo-terminal (util-linux `script`), as an operator at a terminal does. */
 function cliInPty(args: string[]): Promise<Result> {
   const command = `stty rows 40 cols 120; ${[cliPath, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')}`;
-  return new Promise((resolve) => execFile('script', ['-qefc', command, '/dev/null'], { env: { ...env(), COLUMNS: '120', LINES: '40', TERM: 'xterm-256color' }, timeout: 120_000 }, (error, stdout, stderr) => {
-    resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-  }));
+  return new Promise((resolve) =>
+    execFile(
+      'script',
+      ['-qefc', command, '/dev/null'],
+      { env: { ...env(), COLUMNS: '120', LINES: '40', TERM: 'xterm-256color' }, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+      },
+    ),
+  );
 }
 
 before(async () => {
   t = await createTestDb();
-  writeFileSync(features, JSON.stringify({ features: [1, 2, 3, 4].map((id) => ({ id, name: `Feature ${id}`, dependencies: id > 2 ? [id - 2] : [] })) }));
+  writeFileSync(
+    features,
+    JSON.stringify({
+      features: [1, 2, 3, 4].map((id) => ({ id, name: `Feature ${id}`, dependencies: id > 2 ? [id - 2] : [] })),
+    }),
+  );
 });
 after(async () => {
   await t.close();
@@ -46,7 +65,19 @@ after(async () => {
 });
 
 test('in a terminal, run shows the live view: a progress bar and the running agents', async () => {
-  const result = await cliInPty(['run', join(home, 'tty-app'), '--features', features, '--agent', 'simulate', '--concurrency', '2', '--yolo', '--poll-interval', '500']);
+  const result = await cliInPty([
+    'run',
+    join(home, 'tty-app'),
+    '--features',
+    features,
+    '--agent',
+    'simulate',
+    '--concurrency',
+    '2',
+    '--yolo',
+    '--poll-interval',
+    '500',
+  ]);
   assert.equal(result.code, 0, result.stdout);
   assert.match(result.stdout, /\[[█░]{10,}\]\s+\d+\/4 passing/, 'a progress bar');
   assert.match(result.stdout, /coding\s+#\d\s+Feature \d/, 'running agents with kind, feature and name');
@@ -54,12 +85,27 @@ test('in a terminal, run shows the live view: a progress bar and the running age
 });
 
 test('piped, run prints plain timestamped lines and the summary', async () => {
-  const result = await cli(['run', join(home, 'pipe-app'), '--features', features, '--agent', 'simulate', '--concurrency', '2', '--yolo', '--poll-interval', '500']);
+  const result = await cli([
+    'run',
+    join(home, 'pipe-app'),
+    '--features',
+    features,
+    '--agent',
+    'simulate',
+    '--concurrency',
+    '2',
+    '--yolo',
+    '--poll-interval',
+    '500',
+  ]);
   assert.equal(result.code, 0, result.stderr);
   assert.doesNotMatch(result.stdout, /\u001b\[/, 'no escape sequences when piped');
   assert.match(result.stdout, /^\d\d:\d\d:\d\d started {2}coding #\d Feature \d$/m);
   assert.match(result.stdout, /^outcome: complete/m);
-  const status = JSON.parse((await cli(['status', 'pipe-app', '--json'])).stdout) as { outcome: string; counts: { passing: number } };
+  const status = JSON.parse((await cli(['status', 'pipe-app', '--json'])).stdout) as {
+    outcome: string;
+    counts: { passing: number };
+  };
   assert.equal(status.outcome, 'complete');
   assert.equal(status.counts.passing, 4);
 });
@@ -87,16 +133,32 @@ test('bad input exits 2 naming the input, the value and the fix; no stack trace'
 });
 
 test('a run already in progress cannot be reset; a stack that is down exits 3 naming it', async () => {
-  const started = await cli(['run', join(home, 'busy-app'), '--features', features, '--agent', 'simulate', '--detach', '--yolo']);
+  const started = await cli([
+    'run',
+    join(home, 'busy-app'),
+    '--features',
+    features,
+    '--agent',
+    'simulate',
+    '--detach',
+    '--yolo',
+  ]);
   assert.equal(started.code, 0, started.stderr);
   const reset = await cli(['run', join(home, 'busy-app'), '--features', features, '--agent', 'simulate', '--reset']);
   assert.equal(reset.code, 2, reset.stderr);
   assert.match(reset.stderr, /busy-app has a run in progress, so --reset cannot start over now/);
   assert.equal((await cli(['stop', 'busy-app'])).code, 0);
 
-  const down = await cli(['status', 'busy-app'], { TEMPORAL_ADDRESS: '', DATABASE_URL: '', AUTOCODER_HOME: join(home, 'no-stack') });
+  const down = await cli(['status', 'busy-app'], {
+    TEMPORAL_ADDRESS: '',
+    DATABASE_URL: '',
+    AUTOCODER_HOME: join(home, 'no-stack'),
+  });
   assert.equal(down.code, 3, down.stderr);
-  assert.match(down.stderr, /the local stack is not running: temporal \(127\.0\.0\.1:\d+\) and postgres \(127\.0\.0\.1:\d+\) are down/);
+  assert.match(
+    down.stderr,
+    /the local stack is not running: temporal \(127\.0\.0\.1:\d+\) and postgres \(127\.0\.0\.1:\d+\) are down/,
+  );
   assert.match(down.stderr, /autocoder up/);
   assert.ok(!hasStackTrace(down.stderr), down.stderr);
 });

@@ -14,9 +14,13 @@ import { hasStackTrace, makeHome, repoRoot, runCli, stackEnv } from '../stack/su
 
 const { home, remove } = makeHome('ac-demo-');
 let env: NodeJS.ProcessEnv;
-const exampleCount = (JSON.parse(readFileSync(`${repoRoot}/examples/todo-app/features.json`, 'utf8')) as { features: unknown[] }).features.length;
+const exampleCount = (
+  JSON.parse(readFileSync(`${repoRoot}/examples/todo-app/features.json`, 'utf8')) as { features: unknown[] }
+).features.length;
 
-before(async () => { env = await stackEnv(home); });
+before(async () => {
+  env = await stackEnv(home);
+});
 after(async () => {
   await runCli(['down'], env);
   remove();
@@ -27,12 +31,23 @@ test('demo runs every example feature to passing and links the run in the UI', a
   assert.equal(first.code, 0, `demo failed:\n${first.stdout}\n${first.stderr}`);
   assert.match(first.stdout, /outcome: complete/);
   assert.equal(first.stdout.match(/^#\d+\s.*\spassing\s/gm)?.length, exampleCount, first.stdout);
-  assert.match(first.stdout, new RegExp(`Temporal UI: http://localhost:${env.AUTOCODER_TEMPORAL_UI_PORT}/namespaces/default/workflows/autocoder%2Ftodo-app/[0-9a-f-]+/history`));
+  assert.match(
+    first.stdout,
+    new RegExp(
+      `Temporal UI: http://localhost:${env.AUTOCODER_TEMPORAL_UI_PORT}/namespaces/default/workflows/autocoder%2Ftodo-app/[0-9a-f-]+/history`,
+    ),
+  );
   assert.ok(!hasStackTrace(first.stderr), first.stderr);
 
   const status = await runCli(['status', 'todo-app', '--json'], env);
   assert.equal(status.code, 0, status.stderr);
-  const report = JSON.parse(status.stdout) as { project: string; phase: string; outcome: string; counts: Record<string, number>; running: unknown[] };
+  const report = JSON.parse(status.stdout) as {
+    project: string;
+    phase: string;
+    outcome: string;
+    counts: Record<string, number>;
+    running: unknown[];
+  };
   assert.equal(report.project, 'todo-app');
   assert.equal(report.outcome, 'complete');
   assert.equal(report.counts.total, exampleCount);
@@ -42,7 +57,22 @@ test('demo runs every example feature to passing and links the run in the UI', a
   // The Temporal CLI sees the completed run.
   const cli = findTemporalCli(loadEnvConfig(env));
   assert.ok(cli, 'the temporal CLI is installed');
-  const described = JSON.parse(execFileSync(cli.path, ['workflow', 'describe', '--workflow-id', 'autocoder/todo-app', '--address', `127.0.0.1:${env.AUTOCODER_TEMPORAL_PORT}`, '-o', 'json'], { encoding: 'utf8' })) as { workflowExecutionInfo: { status: string } };
+  const described = JSON.parse(
+    execFileSync(
+      cli.path,
+      [
+        'workflow',
+        'describe',
+        '--workflow-id',
+        'autocoder/todo-app',
+        '--address',
+        `127.0.0.1:${env.AUTOCODER_TEMPORAL_PORT}`,
+        '-o',
+        'json',
+      ],
+      { encoding: 'utf8' },
+    ),
+  ) as { workflowExecutionInfo: { status: string } };
   assert.match(described.workflowExecutionInfo.status, /COMPLETED/);
 
   // Again: the stack is reused and the project reported complete without new agents.

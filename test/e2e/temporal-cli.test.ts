@@ -19,8 +19,16 @@ export function readmeCommands(): string[][] {
   const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
   const start = readme.indexOf('<!-- e2e: test/e2e/temporal-cli.test.ts');
   assert.ok(start >= 0, 'README has the marked Temporal CLI block');
-  const block = readme.slice(readme.indexOf('```sh', start) + 5, readme.indexOf('```', readme.indexOf('```sh', start) + 5));
-  return block.replace(/\\\n\s*/g, ' ').split('\n').map((l) => l.trim()).filter(Boolean).map(shellWords);
+  const block = readme.slice(
+    readme.indexOf('```sh', start) + 5,
+    readme.indexOf('```', readme.indexOf('```sh', start) + 5),
+  );
+  return block
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map(shellWords);
 }
 
 function shellWords(line: string): string[] {
@@ -29,10 +37,16 @@ function shellWords(line: string): string[] {
   let current = '';
   let last = 0;
   for (const m of line.matchAll(re)) {
-    if (m.index > last && current) { words.push(current); current = ''; }
+    if (m.index > last && current) {
+      words.push(current);
+      current = '';
+    }
     current += m[1] ?? m[2]?.replace(/\\(.)/g, '$1') ?? m[3] ?? '';
     last = m.index + m[0].length;
-    if (line[last] === undefined || /\s/.test(line[last] ?? '')) { words.push(current); current = ''; }
+    if (line[last] === undefined || /\s/.test(line[last] ?? '')) {
+      words.push(current);
+      current = '';
+    }
   }
   return words;
 }
@@ -41,12 +55,20 @@ let t: TestDb;
 let worker: ChildProcess;
 let temporalPath: string;
 const home = mkdtempSync(join(tmpdir(), 'ac-temporal-cli-'));
-const env = (): NodeJS.ProcessEnv => ({ ...process.env, DATABASE_URL: t.url, AUTOCODER_HOME: home, AUTOCODER_TASK_QUEUE: 'autocoder', NODE_TEST_CONTEXT: undefined });
+const env = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  DATABASE_URL: t.url,
+  AUTOCODER_HOME: home,
+  AUTOCODER_TASK_QUEUE: 'autocoder',
+  NODE_TEST_CONTEXT: undefined,
+});
 
 function run(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => execFile(file, args, { env: env(), timeout: 60_000 }, (error, stdout, stderr) => {
-    resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-  }));
+  return new Promise((resolve) =>
+    execFile(file, args, { env: env(), timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+    }),
+  );
 }
 
 before(async () => {
@@ -56,12 +78,23 @@ before(async () => {
   temporalPath = cli.path;
   const features = join(home, 'features.json');
   writeFileSync(features, JSON.stringify({ features: [1, 2, 3, 4].map((id) => ({ id, name: `Feature ${id}` })) }));
-  const imported = await run(join(repoRoot, 'bin', 'autocoder'), ['features', 'import', features, '--project', 'my-app', '--dir', '/tmp/my-app']);
+  const imported = await run(join(repoRoot, 'bin', 'autocoder'), [
+    'features',
+    'import',
+    features,
+    '--project',
+    'my-app',
+    '--dir',
+    '/tmp/my-app',
+  ]);
   assert.equal(imported.code, 0, imported.stderr);
   worker = spawn(join(repoRoot, 'bin', 'autocoder'), ['worker'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let seen = '';
-    worker.stdout!.on('data', (chunk: Buffer) => { seen += chunk.toString(); if (seen.includes('worker polling')) resolve(); });
+    worker.stdout!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.includes('worker polling')) resolve();
+    });
     worker.on('exit', (code) => reject(new Error(`worker exited ${code}: ${seen}`)));
   });
 });
@@ -77,9 +110,17 @@ after(async () => {
 
 test('the README Temporal CLI commands start, steer, query and stop a run', async () => {
   const commands = readmeCommands();
-  assert.deepEqual(commands.map((c) => c.slice(0, 3).join(' ')), [
-    'temporal workflow start', 'temporal workflow signal', 'temporal workflow query', 'temporal workflow update', 'temporal workflow list', 'temporal workflow signal',
-  ]);
+  assert.deepEqual(
+    commands.map((c) => c.slice(0, 3).join(' ')),
+    [
+      'temporal workflow start',
+      'temporal workflow signal',
+      'temporal workflow query',
+      'temporal workflow update',
+      'temporal workflow list',
+      'temporal workflow signal',
+    ],
+  );
   const outputs: string[] = [];
   for (const [index, command] of commands.entries()) {
     const result = await run(temporalPath, command.slice(1));
@@ -94,7 +135,14 @@ test('the README Temporal CLI commands start, steer, query and stop a run', asyn
   assert.match(list, /autocoder\/my-app/);
 
   // The final `stop` ends the run 'stopped' with no agent left.
-  const described = await run(temporalPath, ['workflow', 'describe', '--workflow-id', 'autocoder/my-app', '-o', 'json']);
+  const described = await run(temporalPath, [
+    'workflow',
+    'describe',
+    '--workflow-id',
+    'autocoder/my-app',
+    '-o',
+    'json',
+  ]);
   const deadline = Date.now() + 30_000;
   let status = '';
   while (Date.now() < deadline) {
@@ -106,7 +154,12 @@ test('the README Temporal CLI commands start, steer, query and stop a run', asyn
   assert.match(status, /COMPLETED/, described.stdout);
   const result = await run(temporalPath, ['workflow', 'result', '--workflow-id', 'autocoder/my-app', '-o', 'json']);
   assert.match(result.stdout, /"outcome":\s*"stopped"/, result.stdout);
-  const left = await t.db.selectFrom('features').select('id').where('project_id', '=', 'my-app').where('in_progress', '=', true).execute();
+  const left = await t.db
+    .selectFrom('features')
+    .select('id')
+    .where('project_id', '=', 'my-app')
+    .where('in_progress', '=', true)
+    .execute();
   assert.deepEqual(left, [], 'every claim released');
 });
 
@@ -116,7 +169,16 @@ test('an out-of-range update is rejected by the validator, naming the value', as
   const id = ['--workflow-id', 'autocoder/my-app'];
   const started = await run(temporalPath, start.slice(1));
   assert.equal(started.code, 0, started.stderr);
-  const rejected = await run(temporalPath, ['workflow', 'update', 'execute', ...id, '--name', 'setConcurrency', '--input', '9']);
+  const rejected = await run(temporalPath, [
+    'workflow',
+    'update',
+    'execute',
+    ...id,
+    '--name',
+    'setConcurrency',
+    '--input',
+    '9',
+  ]);
   assert.notEqual(rejected.code, 0);
   assert.match(rejected.stderr + rejected.stdout, /concurrency must be an integer in 1\.\.5, got 9/);
   const stopped = await run(temporalPath, ['workflow', 'signal', ...id, '--name', 'stop']);

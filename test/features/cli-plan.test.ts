@@ -13,7 +13,10 @@ const badFiles: Record<string, string[]> = {
   'trailing-comma.json': ['is not valid JSON: line 3, column', 'expected a property name'],
   'missing-comma.json': ['is not valid JSON: line 3, column 14', "expected ',' or '}'"],
   'comment.json': ['is not valid JSON: line 2, column 3', "found '/'"],
-  'truncated.json': ['is not valid JSON: line 1, column 51', "expected ',' or '}' after a property value, found the end of the file"],
+  'truncated.json': [
+    'is not valid JSON: line 1, column 51',
+    "expected ',' or '}' after a property value, found the end of the file",
+  ],
   'empty.json': ['is empty'],
   'root-is-string.json': ['(file): must be an object with a "features" list, or a list of features, got "features"'],
   'features-not-a-list.json': ['features: must be a list of features, got an object'],
@@ -32,7 +35,10 @@ const badFiles: Record<string, string[]> = {
   'passes-not-boolean.json': ['features[0].passes: must be true or false, got "yes"'],
   'unknown-field.json': ['features[0].dependancies: unknown field'],
   'dependencies-not-a-list.json': ['features[0].dependencies: must be a list of feature ids, or null, got "2"'],
-  'id-not-integer.json': ['features[0].id: must be an integer, got 1.5', 'features[0].priority: must be an integer, got "high"'],
+  'id-not-integer.json': [
+    'features[0].id: must be an integer, got 1.5',
+    'features[0].priority: must be an integer, got "high"',
+  ],
   'several-problems.json': [
     'has 6 problems',
     'features[0].name: must not be empty',
@@ -47,7 +53,8 @@ const badFiles: Record<string, string[]> = {
 function assertBadInput(result: CliResult, expected: readonly string[], label: string): void {
   assert.equal(result.exitCode, 2, `${label}: exit code (stderr: ${result.stderr})`);
   assert.equal(result.stdout, '', `${label}: nothing on stdout`);
-  for (const text of expected) assert.ok(result.stderr.includes(text), `${label}: stderr lacks ${JSON.stringify(text)}:\n${result.stderr}`);
+  for (const text of expected)
+    assert.ok(result.stderr.includes(text), `${label}: stderr lacks ${JSON.stringify(text)}:\n${result.stderr}`);
   assert.match(result.stderr, /^ {2}fix: /m, `${label}: a hint`);
   assert.doesNotMatch(result.stderr, /^\s+at .+:\d+:\d+\)?$/m, `${label}: no stack trace`);
   assert.doesNotMatch(result.stderr, /internal error/, label);
@@ -68,13 +75,20 @@ describe('autocoder features plan: bad files exit 2 with every problem and its p
 
   test('committed bad files', async () => {
     const names = Object.keys(badFiles);
-    const results = await mapLimited(names, 2, (name) => runCli(['features', 'plan', `${fixtures}bad/${name}`, '--json']));
-    names.forEach((name, k) => assertBadInput(results[k] as CliResult, [...(badFiles[name] as string[]), `bad/${name}`], name));
+    const results = await mapLimited(names, 2, (name) =>
+      runCli(['features', 'plan', `${fixtures}bad/${name}`, '--json']),
+    );
+    names.forEach((name, k) =>
+      assertBadInput(results[k] as CliResult, [...(badFiles[name] as string[]), `bad/${name}`], name),
+    );
   });
 
   test('files that cannot be committed as fixtures: not UTF-8, over the size limit, missing, a directory', async () => {
     const latin1 = join(scratch, 'latin1.json');
-    writeFileSync(latin1, Buffer.concat([Buffer.from('[\n  {"id": 1, "name": "Caf'), Buffer.from([0xe9]), Buffer.from('"}\n]\n')]));
+    writeFileSync(
+      latin1,
+      Buffer.concat([Buffer.from('[\n  {"id": 1, "name": "Caf'), Buffer.from([0xe9]), Buffer.from('"}\n]\n')]),
+    );
     const huge = join(scratch, 'huge.json');
     writeFileSync(huge, '');
     truncateSync(huge, 21 * 1024 * 1024); // sparse: refused by size before any byte is read

@@ -2,7 +2,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { UserError } from '../../src/errors.ts';
-import { escapeForTerminal, MAX_FEATURE_FILE_BYTES, parseFeatureBytes, parseFeatureText } from '../../src/features/index.ts';
+import {
+  escapeForTerminal,
+  MAX_FEATURE_FILE_BYTES,
+  parseFeatureBytes,
+  parseFeatureText,
+} from '../../src/features/index.ts';
 import { findJsonSyntaxError } from '../../src/features/json-syntax.ts';
 
 function rejection(fn: () => unknown): UserError {
@@ -33,7 +38,8 @@ describe('parseFeatureText', () => {
 
   test('a bare list, a byte order mark, "$schema" and other top-level keys are accepted', () => {
     assert.equal(parseFeatureText('\uFEFF[{"id": 1, "name": "A"}]', 'f.json').length, 1);
-    const text = '{"$schema": "./schema/feature-file.schema.json", "project": "todo", "features": [{"id": 1, "name": "A"}]}';
+    const text =
+      '{"$schema": "./schema/feature-file.schema.json", "project": "todo", "features": [{"id": 1, "name": "A"}]}';
     assert.equal(parseFeatureText(text, 'f.json').length, 1);
   });
 
@@ -71,7 +77,9 @@ describe('parseFeatureText', () => {
   });
 
   test('values in messages are escaped and cut short', () => {
-    const error = rejection(() => parseFeatureText(JSON.stringify([{ id: `\u001b[2J${'x'.repeat(200)}`, name: 'A' }]), 'f.json'));
+    const error = rejection(() =>
+      parseFeatureText(JSON.stringify([{ id: `\u001b[2J${'x'.repeat(200)}`, name: 'A' }]), 'f.json'),
+    );
     assert.doesNotMatch(error.message, /\u001b/);
     assert.ok(error.message.length < 300);
   });
@@ -112,20 +120,25 @@ describe('findJsonSyntaxError', () => {
 
   test('finds an error whenever JSON.parse fails, at a position inside the text', () => {
     fc.assert(
-      fc.property(fc.jsonValue(), fc.nat(), fc.constantFrom('', ',', '}', ']', '"', ':', 'x', '\n', '{', '\\'), (value, at, insert) => {
-        const text = JSON.stringify(value, null, 1);
-        const cut = at % (text.length + 1);
-        const broken = text.slice(0, cut) + insert + text.slice(cut + (insert === '' ? 1 : 0));
-        let parses = true;
-        try {
-          JSON.parse(broken);
-        } catch {
-          parses = false;
-        }
-        const found = findJsonSyntaxError(broken);
-        assert.equal(found === null, parses, broken);
-        if (found) assert.ok(found.position >= 0 && found.position <= broken.length);
-      }),
+      fc.property(
+        fc.jsonValue(),
+        fc.nat(),
+        fc.constantFrom('', ',', '}', ']', '"', ':', 'x', '\n', '{', '\\'),
+        (value, at, insert) => {
+          const text = JSON.stringify(value, null, 1);
+          const cut = at % (text.length + 1);
+          const broken = text.slice(0, cut) + insert + text.slice(cut + (insert === '' ? 1 : 0));
+          let parses = true;
+          try {
+            JSON.parse(broken);
+          } catch {
+            parses = false;
+          }
+          const found = findJsonSyntaxError(broken);
+          assert.equal(found === null, parses, broken);
+          if (found) assert.ok(found.position >= 0 && found.position <= broken.length);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -142,7 +155,10 @@ describe('findJsonSyntaxError', () => {
 
 describe('escapeForTerminal', () => {
   test('control characters, ANSI escapes, C1 controls and bidi overrides become visible escapes', () => {
-    assert.equal(escapeForTerminal('a\u001b[31mb\u0007\n\t\u009b\u202e\u2066z'), 'a\\x1b[31mb\\x07\\n\\t\\x9b\\u202e\\u2066z');
+    assert.equal(
+      escapeForTerminal('a\u001b[31mb\u0007\n\t\u009b\u202e\u2066z'),
+      'a\\x1b[31mb\\x07\\n\\t\\x9b\\u202e\\u2066z',
+    );
   });
 
   test('ordinary text, accents and emoji pass through', () => {

@@ -14,10 +14,15 @@ const env = { ...process.env, NODE_COMPILE_CACHE: join(tmpdir(), 'autocoder-test
 /** Runs `bin/autocoder ...args` as a real subprocess from the repository root. */
 export function runCli(args: readonly string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(`${repoRoot}bin/autocoder`, args, { cwd: repoRoot, env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ exitCode: code, stdout, stderr });
-    });
+    execFile(
+      `${repoRoot}bin/autocoder`,
+      args,
+      { cwd: repoRoot, env, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ exitCode: code, stdout, stderr });
+      },
+    );
   });
 }
 

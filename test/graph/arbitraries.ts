@@ -11,28 +11,27 @@ type Shape = { acyclic: boolean; missing: boolean; maxFeatures: number };
  */
 export function featureLists(shape: Partial<Shape> = {}): fc.Arbitrary<GraphFeature[]> {
   const { acyclic = false, missing = true, maxFeatures = 24 } = shape;
-  return fc
-    .uniqueArray(fc.integer({ min: 1, max: maxFeatures * 2 }), { maxLength: maxFeatures })
-    .chain((ids) => {
-      if (ids.length === 0) return fc.constant([]);
-      const feature = (position: number): fc.Arbitrary<GraphFeature> => {
-        const reachable = acyclic ? ids.slice(0, position) : ids;
-        const depChoices: fc.Arbitrary<number>[] = [];
-        if (reachable.length > 0) depChoices.push(fc.constantFrom(...reachable));
-        if (missing) depChoices.push(fc.integer({ min: maxFeatures * 2 + 1, max: maxFeatures * 2 + 5 }));
-        const dependencies: fc.Arbitrary<readonly number[] | null> = depChoices.length === 0
+  return fc.uniqueArray(fc.integer({ min: 1, max: maxFeatures * 2 }), { maxLength: maxFeatures }).chain((ids) => {
+    if (ids.length === 0) return fc.constant([]);
+    const feature = (position: number): fc.Arbitrary<GraphFeature> => {
+      const reachable = acyclic ? ids.slice(0, position) : ids;
+      const depChoices: fc.Arbitrary<number>[] = [];
+      if (reachable.length > 0) depChoices.push(fc.constantFrom(...reachable));
+      if (missing) depChoices.push(fc.integer({ min: maxFeatures * 2 + 1, max: maxFeatures * 2 + 5 }));
+      const dependencies: fc.Arbitrary<readonly number[] | null> =
+        depChoices.length === 0
           ? fc.constantFrom(null, [])
           : fc.oneof(fc.constant(null), fc.array(fc.oneof(...depChoices), { maxLength: 4 }));
-        return fc.record({
-          id: fc.constant(ids[position] as number),
-          priority: fc.oneof(fc.integer({ min: 0, max: 12 }), fc.constant(999)),
-          dependencies,
-          passes: fc.boolean(),
-          inProgress: fc.boolean(),
-        });
-      };
-      return fc.tuple(...ids.map((_, position) => feature(position)));
-    });
+      return fc.record({
+        id: fc.constant(ids[position] as number),
+        priority: fc.oneof(fc.integer({ min: 0, max: 12 }), fc.constant(999)),
+        dependencies,
+        passes: fc.boolean(),
+        inProgress: fc.boolean(),
+      });
+    };
+    return fc.tuple(...ids.map((_, position) => feature(position)));
+  });
 }
 
 /** Ids of features whose dependencies (existing ones) can be followed from `from`, itself excluded. */

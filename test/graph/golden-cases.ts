@@ -8,7 +8,9 @@ import type { GraphFeature } from '../../src/graph/index.ts';
  * seen), else the copy committed in test/fixtures/golden.
  */
 const sharedGoldenDir = fileURLToPath(new URL('../../../shared/reference/golden/', import.meta.url));
-export const goldenDir = existsSync(sharedGoldenDir) ? sharedGoldenDir : fileURLToPath(new URL('../fixtures/golden/', import.meta.url));
+export const goldenDir = existsSync(sharedGoldenDir)
+  ? sharedGoldenDir
+  : fileURLToPath(new URL('../fixtures/golden/', import.meta.url));
 
 export type GoldenCase = {
   name: string;
@@ -17,7 +19,13 @@ export type GoldenCase = {
   expected: { ready: number[]; scores: Record<string, number>; cycles: number[][]; missing: Record<string, number[]> };
 };
 
-type RawFeature = { id: number; priority: number; dependencies: number[] | null; passes: boolean; in_progress: boolean };
+type RawFeature = {
+  id: number;
+  priority: number;
+  dependencies: number[] | null;
+  passes: boolean;
+  in_progress: boolean;
+};
 
 export function loadGoldenCases(): GoldenCase[] {
   return readdirSync(goldenDir)
@@ -25,7 +33,10 @@ export function loadGoldenCases(): GoldenCase[] {
     .sort()
     .map((name) => {
       const file = goldenDir + name;
-      const raw = JSON.parse(readFileSync(file, 'utf8')) as { features: RawFeature[]; expected: GoldenCase['expected'] };
+      const raw = JSON.parse(readFileSync(file, 'utf8')) as {
+        features: RawFeature[];
+        expected: GoldenCase['expected'];
+      };
       const features = raw.features.map((f) => ({
         id: f.id,
         priority: f.priority,

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findCycles, missingDependencies, planFeatures, readyFeatures, schedulingScores } from '../../src/graph/index.ts';
+import {
+  findCycles,
+  missingDependencies,
+  planFeatures,
+  readyFeatures,
+  schedulingScores,
+} from '../../src/graph/index.ts';
 import { cycleSets, loadGoldenCases, scoreMismatch } from './golden-cases.ts';
 
 const cases = loadGoldenCases();
@@ -19,7 +25,10 @@ for (const c of cases) {
   });
 
   test(`golden ${c.name}: the separate functions agree with the plan`, () => {
-    assert.deepEqual(readyFeatures(c.features).map((f) => f.id), c.expected.ready);
+    assert.deepEqual(
+      readyFeatures(c.features).map((f) => f.id),
+      c.expected.ready,
+    );
     assert.equal(scoreMismatch(Object.fromEntries(schedulingScores(c.features)), c.expected.scores), null);
     assert.deepEqual(cycleSets(findCycles(c.features)), cycleSets(c.expected.cycles));
     assert.deepEqual(Object.fromEntries(missingDependencies(c.features)), c.expected.missing);

@@ -26,19 +26,35 @@ describe('ready set and order', () => {
 
   test('null dependencies mean none; a dependency on a missing id never passes', () => {
     const features = [f(1, null), f(2, [1]), f(3, [99]), f(4, [1], { passes: true })];
-    assert.deepEqual(readyFeatures(features).map((x) => x.id), [1]);
+    assert.deepEqual(
+      readyFeatures(features).map((x) => x.id),
+      [1],
+    );
     assert.deepEqual(planFeatures(features).missing, { 3: [99] });
   });
 
   test('in-progress and passing features are not ready; a passing dependency unlocks its dependants', () => {
     const features = [f(1, [], { passes: true }), f(2, [1], { inProgress: true }), f(3, [1]), f(4, [2])];
-    assert.deepEqual(readyFeatures(features).map((x) => x.id), [3]);
+    assert.deepEqual(
+      readyFeatures(features).map((x) => x.id),
+      [3],
+    );
   });
 
   test('order: score first, then lower priority, then lower id', () => {
     // 1 unblocks 2 and 3 (score 1000+); 5 and 4 tie on score and priority, so id decides.
-    const features = [f(5, [], { priority: 10 }), f(4, [], { priority: 10 }), f(3, [1]), f(2, [1]), f(1, [], { priority: 10 }), f(6, [], { priority: 0 })];
-    assert.deepEqual(readyFeatures(features).map((x) => x.id), [1, 6, 4, 5]);
+    const features = [
+      f(5, [], { priority: 10 }),
+      f(4, [], { priority: 10 }),
+      f(3, [1]),
+      f(2, [1]),
+      f(1, [], { priority: 10 }),
+      f(6, [], { priority: 0 }),
+    ];
+    assert.deepEqual(
+      readyFeatures(features).map((x) => x.id),
+      [1, 6, 4, 5],
+    );
     assert.deepEqual(Object.fromEntries(schedulingScores(features)), { 1: 1100, 2: 5, 3: 5, 4: 100, 5: 100, 6: 110 });
   });
 
@@ -72,14 +88,20 @@ describe('cycles', () => {
 
   test('a two-feature cycle; its dependant joins a second report, exactly as AutoCoder reports it', () => {
     assert.deepEqual(findCycles([f(1, [2]), f(2, [1])]), [[1, 2]]);
-    assert.deepEqual(findCycles([f(1, [2]), f(2, [1]), f(3, [1])]), [[1, 2], [1, 2, 3]]);
+    assert.deepEqual(findCycles([f(1, [2]), f(2, [1]), f(3, [1])]), [
+      [1, 2],
+      [1, 2, 3],
+    ]);
   });
 
   test('the original reports a leftover search path as a cycle: kept for parity, every member is blocked', () => {
     // The search from 1 finds 2 → 3 → 2 and stops with 1, 2, 3 still on its path; the search from
     // 4 then meets 1 on that path and reports [1, 2, 3, 4], as AutoCoder does.
     const features = [f(1, [2]), f(2, [3]), f(3, [2]), f(4, [1])];
-    assert.deepEqual(findCycles(features), [[2, 3], [1, 2, 3, 4]]);
+    assert.deepEqual(findCycles(features), [
+      [2, 3],
+      [1, 2, 3, 4],
+    ]);
     assert.deepEqual(blockedFeatures(features, new Set()), [
       { id: 1, reason: { kind: 'blocked-dependency', dependencyIds: [2] } },
       { id: 2, reason: { kind: 'cycle', cycle: [2, 3] } },
@@ -132,15 +154,27 @@ describe('validateDependencies', () => {
 
 describe('blockedFeatures', () => {
   test('missing, given-up and cyclic dependencies block, transitively; given-up features are not listed', () => {
-    const features = [f(1, [], { passes: true }), f(2, [1, 99]), f(3, [2]), f(4), f(5, [4]), f(6, [7]), f(7, [6]), f(8, [1])];
+    const features = [
+      f(1, [], { passes: true }),
+      f(2, [1, 99]),
+      f(3, [2]),
+      f(4),
+      f(5, [4]),
+      f(6, [7]),
+      f(7, [6]),
+      f(8, [1]),
+    ];
     const blocked = blockedFeatures(features, new Set([4]));
-    assert.deepEqual(blocked.map((b) => describeBlockReason(b.id, b.reason)), [
-      '#2 depends on #99, which does not exist',
-      '#3 depends on #2, which can never pass',
-      '#5 depends on #4, given up after repeated failures',
-      '#6 is in a dependency cycle: 6 → 7 → 6',
-      '#7 is in a dependency cycle: 7 → 6 → 7',
-    ]);
+    assert.deepEqual(
+      blocked.map((b) => describeBlockReason(b.id, b.reason)),
+      [
+        '#2 depends on #99, which does not exist',
+        '#3 depends on #2, which can never pass',
+        '#5 depends on #4, given up after repeated failures',
+        '#6 is in a dependency cycle: 6 → 7 → 6',
+        '#7 is in a dependency cycle: 7 → 6 → 7',
+      ],
+    );
   });
 
   test('a passing or in-progress member opens a cycle', () => {

@@ -39,9 +39,13 @@ test('ready = not passing, not in progress, every dependency id passing; in sche
         .map((f) => f.id)
         .sort((a, b) => a - b);
       const ready = readyFeatures(features);
-      assert.deepEqual(ready.map((f) => f.id).sort((a, b) => a - b), expected);
+      assert.deepEqual(
+        ready.map((f) => f.id).sort((a, b) => a - b),
+        expected,
+      );
       const compare = compareForScheduling(schedulingScores(features));
-      for (let k = 1; k < ready.length; k++) assert.ok(compare(ready[k - 1] as GraphFeature, ready[k] as GraphFeature) < 0);
+      for (let k = 1; k < ready.length; k++)
+        assert.ok(compare(ready[k - 1] as GraphFeature, ready[k] as GraphFeature) < 0);
     }),
     runs,
   );
@@ -53,7 +57,9 @@ test('marking a ready feature passing never removes another feature from the rea
       const ready = readyFeatures(features);
       fc.pre(ready.length > 0);
       const chosen = (ready[pick % ready.length] as GraphFeature).id;
-      const after = new Set(readyFeatures(features.map((f) => (f.id === chosen ? { ...f, passes: true } : f))).map((f) => f.id));
+      const after = new Set(
+        readyFeatures(features.map((f) => (f.id === chosen ? { ...f, passes: true } : f))).map((f) => f.id),
+      );
       for (const f of ready) if (f.id !== chosen) assert.ok(after.has(f.id), `#${f.id} left the ready set`);
       assert.ok(!after.has(chosen));
     }),
@@ -66,7 +72,10 @@ test('excluded ids never come back, and the rest keeps its order', () => {
     fc.property(featureLists(), fc.array(fc.nat({ max: 60 })), (features, excludedIds) => {
       const exclude = new Set(excludedIds);
       const all = readyFeatures(features).map((f) => f.id);
-      assert.deepEqual(readyFeatures(features, { exclude }).map((f) => f.id), all.filter((id) => !exclude.has(id)));
+      assert.deepEqual(
+        readyFeatures(features, { exclude }).map((f) => f.id),
+        all.filter((id) => !exclude.has(id)),
+      );
     }),
     runs,
   );
@@ -77,7 +86,8 @@ test('every feature has a finite score in [0, 1110] (priorities ≥ 0)', () => {
     fc.property(featureLists(), (features) => {
       const scores = schedulingScores(features);
       assert.equal(scores.size, features.length);
-      for (const score of scores.values()) assert.ok(Number.isFinite(score) && score >= 0 && score <= 1110, String(score));
+      for (const score of scores.values())
+        assert.ok(Number.isFinite(score) && score >= 0 && score <= 1110, String(score));
     }),
     runs,
   );
@@ -102,7 +112,10 @@ test('a feature that depends on itself (directly or around a loop) is reported i
       // Whatever the original's search reports depends on a loop somewhere (never ready-able).
       for (const id of inCycles) {
         const reach = dependsOnTransitively(features, id);
-        assert.ok(onLoop.some((f) => f.id === id || reach.has(f.id)), `#${id} reported in a cycle but depends on none`);
+        assert.ok(
+          onLoop.some((f) => f.id === id || reach.has(f.id)),
+          `#${id} reported in a cycle but depends on none`,
+        );
       }
     }),
     runs,
@@ -116,7 +129,9 @@ test('dependencyCycles: one true simple cycle per group of mutually dependent fe
       const cycles = dependencyCycles(features);
       for (const cycle of cycles) {
         assert.equal(new Set(cycle).size, cycle.length);
-        cycle.forEach((from, k) => assert.ok(byId.get(from)?.dependencies?.includes(cycle[(k + 1) % cycle.length] as number)));
+        cycle.forEach((from, k) =>
+          assert.ok(byId.get(from)?.dependencies?.includes(cycle[(k + 1) % cycle.length] as number)),
+        );
       }
       const reach = new Map(features.map((f) => [f.id, dependsOnTransitively(features, f.id)]));
       const together = (a: number, b: number): boolean => a === b || (reach.get(a)!.has(b) && reach.get(b)!.has(a));
@@ -144,16 +159,30 @@ test('blocked = what never becomes ready while every ready or in-progress featur
         if (progress.size === 0) break;
         current = current.map((f) => (progress.has(f.id) ? { ...f, passes: true, inProgress: false } : f));
       }
-      const stuck = current.filter((f) => !f.passes && !givenUp.has(f.id)).map((f) => f.id).sort((a, b) => a - b);
+      const stuck = current
+        .filter((f) => !f.passes && !givenUp.has(f.id))
+        .map((f) => f.id)
+        .sort((a, b) => a - b);
       const blocked = blockedFeatures(features, givenUp);
-      assert.deepEqual(blocked.map((b) => b.id), stuck);
-      checkReasons(features, blocked.map((b) => b), givenUp);
+      assert.deepEqual(
+        blocked.map((b) => b.id),
+        stuck,
+      );
+      checkReasons(
+        features,
+        blocked.map((b) => b),
+        givenUp,
+      );
     }),
     runs,
   );
 });
 
-function checkReasons(features: readonly GraphFeature[], blocked: ReturnType<typeof blockedFeatures>, givenUp: ReadonlySet<number>): void {
+function checkReasons(
+  features: readonly GraphFeature[],
+  blocked: ReturnType<typeof blockedFeatures>,
+  givenUp: ReadonlySet<number>,
+): void {
   const byId = new Map(features.map((f) => [f.id, f]));
   const blockedIds = new Set(blocked.map((b) => b.id));
   for (const { id, reason } of blocked) {

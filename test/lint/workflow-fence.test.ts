@@ -19,14 +19,31 @@ async function lintWorkflowSource(source: string) {
 }
 
 test('the lint fence rejects a workflow that imports node:fs', async () => {
-  const messages = await lintWorkflowSource("import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n");
-  assert.ok(messages.some((m) => m.startsWith('no-restricted-imports') && m.includes('deterministic')), messages.join('\n'));
+  const messages = await lintWorkflowSource(
+    "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n",
+  );
+  assert.ok(
+    messages.some((m) => m.startsWith('no-restricted-imports') && m.includes('deterministic')),
+    messages.join('\n'),
+  );
 });
 
 test('the lint fence rejects pg, execa and our activity implementations in workflows', async () => {
-  for (const spec of ['pg', 'execa', 'kysely', 'tree-kill', '../activities/index.ts', '../supervisor/index.ts', '../db/claims.ts', '../stack/index.ts']) {
+  for (const spec of [
+    'pg',
+    'execa',
+    'kysely',
+    'tree-kill',
+    '../activities/index.ts',
+    '../supervisor/index.ts',
+    '../db/claims.ts',
+    '../stack/index.ts',
+  ]) {
     const messages = await lintWorkflowSource(`import * as m from '${spec}';\nexport const x = m;\n`);
-    assert.ok(messages.some((m) => m.startsWith('no-restricted-imports')), `${spec} passed the fence: ${messages.join('\n')}`);
+    assert.ok(
+      messages.some((m) => m.startsWith('no-restricted-imports')),
+      `${spec} passed the fence: ${messages.join('\n')}`,
+    );
   }
 });
 
@@ -34,5 +51,8 @@ test('the lint fence allows type-only imports and the workflow SDK', async () =>
   const messages = await lintWorkflowSource(
     "import type { Pool } from 'pg';\nimport { sleep } from '@temporalio/workflow';\nexport async function wf(p?: Pool): Promise<void> { void p; await sleep(1); }\n",
   );
-  assert.deepEqual(messages.filter((m) => m.startsWith('no-restricted')), []);
+  assert.deepEqual(
+    messages.filter((m) => m.startsWith('no-restricted')),
+    [],
+  );
 });

@@ -14,9 +14,14 @@ type Run = { code: number; stdout: string; stderr: string };
 /** Runs the CLI with exactly `env` (plus PATH and HOME): no DATABASE_URL leaks in from the test runner. */
 function cli(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(autocoderBin, args, { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
-    });
+    execFile(
+      autocoderBin,
+      args,
+      { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -24,7 +29,15 @@ describe('autocoder feature pass|fail', () => {
   const t = withTestDb();
 
   test('marks features from the agent environment, fenced by AUTOCODER_RUN_ID when set', async () => {
-    const projectId = await seedProject(t.db, [{ id: 1, name: 'Login' }, { id: 2, name: 'Logout' }, { id: 3, name: 'Signup' }], 'cli-feature');
+    const projectId = await seedProject(
+      t.db,
+      [
+        { id: 1, name: 'Login' },
+        { id: 2, name: 'Logout' },
+        { id: 3, name: 'Signup' },
+      ],
+      'cli-feature',
+    );
     const env = { AUTOCODER_PROJECT_ID: projectId, DATABASE_URL: t.url };
 
     const passed = await cli(['feature', 'pass', '1'], env);
@@ -35,15 +48,31 @@ describe('autocoder feature pass|fail', () => {
     assert.equal(failed.code, 0, failed.stderr);
     const f1 = await getFeature(t.db, projectId, 1);
     assert.deepEqual([f1?.passes, f1?.lastError], [false, 'logs in with a wrong password']);
-    const events = await t.db.selectFrom('feature_events').select(['run_id', 'action']).where('project_id', '=', projectId).orderBy('id').execute();
-    assert.deepEqual(events, [{ run_id: `cli/${userInfo().username}`, action: 'mark passing' }, { run_id: `cli/${userInfo().username}`, action: 'mark failing' }]);
+    const events = await t.db
+      .selectFrom('feature_events')
+      .select(['run_id', 'action'])
+      .where('project_id', '=', projectId)
+      .orderBy('id')
+      .execute();
+    assert.deepEqual(events, [
+      { run_id: `cli/${userInfo().username}`, action: 'mark passing' },
+      { run_id: `cli/${userInfo().username}`, action: 'mark failing' },
+    ]);
 
     // An agent run may mark only the feature it holds.
-    const [claim] = await claimFeaturesByIds(t.db, { projectId, featureIds: [2], ownerPrefix: `autocoder/${projectId}/coding/`, maxRetries: 3 });
+    const [claim] = await claimFeaturesByIds(t.db, {
+      projectId,
+      featureIds: [2],
+      ownerPrefix: `autocoder/${projectId}/coding/`,
+      maxRetries: 3,
+    });
     const agentEnv = { ...env, AUTOCODER_RUN_ID: claim!.claimedBy };
     const refused = await cli(['feature', 'pass', '3'], agentEnv);
     assert.equal(refused.code, 2);
-    assert.match(refused.stderr, /feature #3 is not held by agent run autocoder\/.*\/coding\/2\/1 \(AUTOCODER_RUN_ID\); nothing was changed/);
+    assert.match(
+      refused.stderr,
+      /feature #3 is not held by agent run autocoder\/.*\/coding\/2\/1 \(AUTOCODER_RUN_ID\); nothing was changed/,
+    );
     assert.equal((await getFeature(t.db, projectId, 3))?.passes, false);
     assert.equal((await cli(['feature', 'pass', '2'], agentEnv)).code, 0);
     assert.equal((await getFeature(t.db, projectId, 2))?.passes, true);
@@ -69,7 +98,10 @@ describe('autocoder feature pass|fail', () => {
     const badProject = await cli(['feature', 'pass', '1'], { ...env, AUTOCODER_PROJECT_ID: 'Not A Slug' });
     assert.equal(badProject.code, 2);
     assert.match(badProject.stderr, /AUTOCODER_PROJECT_ID must match/);
-    const down = await cli(['feature', 'pass', '1'], { ...env, DATABASE_URL: 'postgres://nobody:x@127.0.0.1:1/nothing' });
+    const down = await cli(['feature', 'pass', '1'], {
+      ...env,
+      DATABASE_URL: 'postgres://nobody:x@127.0.0.1:1/nothing',
+    });
     assert.equal(down.code, 3);
     assert.match(down.stderr, /cannot reach Postgres at 127\.0\.0\.1:1/);
   });

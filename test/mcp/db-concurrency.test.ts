@@ -21,10 +21,14 @@ describe('agent writes under concurrency', () => {
     const projectId = await seedProject(t.db, flatEntries(10), 'race-claim');
     const dbs = pools();
     for (let id = 1; id <= 10; id++) {
-      const results = await Promise.allSettled(dbs.map((db, i) => claimFeatureForRun(db, { projectId, featureId: id, owner: `run-${i}` })));
+      const results = await Promise.allSettled(
+        dbs.map((db, i) => claimFeatureForRun(db, { projectId, featureId: id, owner: `run-${i}` })),
+      );
       const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
       assert.equal(winners.length, 1, `feature #${id}: ${winners.length} winners`);
-      for (const r of results) if (r.status === 'rejected') assert.match(String((r.reason as Error).message), /already claimed by another agent run \(run-\d, since /);
+      for (const r of results)
+        if (r.status === 'rejected')
+          assert.match(String((r.reason as Error).message), /already claimed by another agent run \(run-\d, since /);
       const f = await getFeature(t.db, projectId, id);
       assert.deepEqual([f?.claimedBy, f?.attempts], [`run-${winners[0]}`, 1]);
     }
@@ -38,7 +42,9 @@ describe('agent writes under concurrency', () => {
         addDependency(a!, { projectId, featureId: i, dependencyId: i + 1, runId: 'run-a' }),
         addDependency(b!, { projectId, featureId: i + 1, dependencyId: i, runId: 'run-b' }),
       ]);
-      const failures = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as Error);
+      const failures = results
+        .filter((r) => r.status === 'rejected')
+        .map((r) => (r as PromiseRejectedResult).reason as Error);
       assert.equal(failures.length, 1, `pair ${i}/${i + 1}`);
       assert.ok(failures[0] instanceof UserError);
       assert.match(failures[0].message, /would create a cycle: (\d+) → (\d+) → \1/);
@@ -50,12 +56,26 @@ describe('agent writes under concurrency', () => {
   test('concurrent creates get distinct ids and all land', async () => {
     const projectId = await seedProject(t.db, flatEntries(3), 'race-create');
     const dbs = pools();
-    const batches = await Promise.all(dbs.map((db, i) =>
-      createFeatures(db, { projectId, runId: `run-${i}`, features: [{ category: 'c', name: `from ${i} a`, description: 'd', steps: ['s'] }, { category: 'c', name: `from ${i} b`, description: 'd', steps: ['s'], dependsOnIndices: [0] }] })));
+    const batches = await Promise.all(
+      dbs.map((db, i) =>
+        createFeatures(db, {
+          projectId,
+          runId: `run-${i}`,
+          features: [
+            { category: 'c', name: `from ${i} a`, description: 'd', steps: ['s'] },
+            { category: 'c', name: `from ${i} b`, description: 'd', steps: ['s'], dependsOnIndices: [0] },
+          ],
+        }),
+      ),
+    );
     const ids = batches.flatMap((b) => b.ids);
     assert.equal(new Set(ids).size, 16);
-    assert.deepEqual([...ids].sort((x, y) => x - y), Array.from({ length: 16 }, (_, i) => i + 4));
+    assert.deepEqual(
+      [...ids].sort((x, y) => x - y),
+      Array.from({ length: 16 }, (_, i) => i + 4),
+    );
     assert.equal((await listFeatures(t.db, projectId)).length, 19);
-    for (const batch of batches) assert.deepEqual((await getFeature(t.db, projectId, batch.ids[1]!))?.dependencies, [batch.ids[0]]);
+    for (const batch of batches)
+      assert.deepEqual((await getFeature(t.db, projectId, batch.ids[1]!))?.dependencies, [batch.ids[0]]);
   });
 });

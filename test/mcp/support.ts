@@ -29,9 +29,17 @@ export type ToolResult = { isError: boolean; text: string };
 
 /** Spawns `autocoder mcp` with `env` (the agent environment) and connects an SDK client. */
 export async function openMcp(env: Record<string, string>): Promise<McpSession> {
-  const transport = new StdioClientTransport({ command: autocoderBin, args: ['mcp'], env, stderr: 'pipe', cwd: repoRoot });
+  const transport = new StdioClientTransport({
+    command: autocoderBin,
+    args: ['mcp'],
+    env,
+    stderr: 'pipe',
+    cwd: repoRoot,
+  });
   let stderr = '';
-  transport.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   const client = new Client({ name: 'autocoder-test', version: '1.0.0' });
   await client.connect(transport);
   const call = async (name: string, args: Record<string, unknown> = {}): Promise<ToolResult> => {
@@ -68,6 +76,10 @@ export function cpuSecondsOf(pid: number): number {
 }
 
 /** The agent environment for a project in the test database. */
-export function agentEnv(databaseUrl: string, projectId: string, extra: Record<string, string> = {}): Record<string, string> {
+export function agentEnv(
+  databaseUrl: string,
+  projectId: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return { AUTOCODER_PROJECT_ID: projectId, DATABASE_URL: databaseUrl, ...extra };
 }

@@ -66,7 +66,12 @@ describe('autocoder up with bad input', () => {
     env.DATABASE_URL = `postgres://someone:hunter2secret@127.0.0.1:${port}/autocoder`;
     const result = await runCli(['up'], env);
     assert.equal(result.code, 3, result.stdout + result.stderr);
-    assert.match(result.stderr, new RegExp(`Postgres at 127\\.0\\.0\\.1:${port} \\(DATABASE_URL\\) is unreachable: tried to connect to postgres://someone:\\*\\*\\*@`));
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `Postgres at 127\\.0\\.0\\.1:${port} \\(DATABASE_URL\\) is unreachable: tried to connect to postgres://someone:\\*\\*\\*@`,
+      ),
+    );
     assert.match(result.stderr, /ECONNREFUSED/);
     assert.match(result.stderr, /fix: .*DATABASE_URL/);
     assert.doesNotMatch(result.stderr + result.stdout, /hunter2secret/);
@@ -80,7 +85,12 @@ describe('autocoder up with bad input', () => {
     env.TEMPORAL_ADDRESS = `127.0.0.1:${port}`;
     const result = await runCli(['up'], env);
     assert.equal(result.code, 3, result.stderr);
-    assert.match(result.stderr, new RegExp(`Temporal at 127\\.0\\.0\\.1:${port} \\(TEMPORAL_ADDRESS\\) is unreachable: tried a gRPC health check`));
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `Temporal at 127\\.0\\.0\\.1:${port} \\(TEMPORAL_ADDRESS\\) is unreachable: tried a gRPC health check`,
+      ),
+    );
     assert.equal(hasStackTrace(result.stderr), false);
     // checked before anything local starts
     assert.equal(existsSync(stackPaths(loadEnvConfig(env)).pgPidFile), false, 'no Postgres was started');
@@ -107,7 +117,10 @@ describe('autocoder up with bad input', () => {
     const pid = bystander.pid!;
     const startTime = processStartTime(pid)!;
     mkdirSync(dirname(paths.temporalPidFile), { recursive: true });
-    writeFileSync(paths.temporalPidFile, JSON.stringify({ pid, startTime: `${startTime}-not-this-one`, ports: { frontend: 1, ui: 2 }, startedAt: '' }));
+    writeFileSync(
+      paths.temporalPidFile,
+      JSON.stringify({ pid, startTime: `${startTime}-not-this-one`, ports: { frontend: 1, ui: 2 }, startedAt: '' }),
+    );
     const result = await runCli(['down'], env);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /temporal: was not running/);

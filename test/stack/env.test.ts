@@ -37,12 +37,22 @@ describe('loadEnvConfig', () => {
   test('AUTOCODER_WORKFLOW_STACK_TRACES is 0 or 1, and anything else is named with the fix', () => {
     assert.equal(loadEnvConfig({ AUTOCODER_WORKFLOW_STACK_TRACES: '1' }).workflowStackTraces, true);
     assert.equal(loadEnvConfig({ AUTOCODER_WORKFLOW_STACK_TRACES: '0' }).workflowStackTraces, false);
-    assert.throws(() => loadEnvConfig({ AUTOCODER_WORKFLOW_STACK_TRACES: 'yes' }), /AUTOCODER_WORKFLOW_STACK_TRACES must be 0 or 1, got "yes"/);
+    assert.throws(
+      () => loadEnvConfig({ AUTOCODER_WORKFLOW_STACK_TRACES: 'yes' }),
+      /AUTOCODER_WORKFLOW_STACK_TRACES must be 0 or 1, got "yes"/,
+    );
   });
 
   test('environment values, empty ones meaning unset, and flags winning over the environment', () => {
     const cfg = loadEnvConfig(
-      { AUTOCODER_HOME: '/srv/ac', AUTOCODER_TEMPORAL_PORT: '7300', AUTOCODER_PG_PORT: '', DATABASE_URL: '', TEMPORAL_ADDRESS: 'temporal:7233', AUTOCODER_TASK_QUEUE: 'q1' },
+      {
+        AUTOCODER_HOME: '/srv/ac',
+        AUTOCODER_TEMPORAL_PORT: '7300',
+        AUTOCODER_PG_PORT: '',
+        DATABASE_URL: '',
+        TEMPORAL_ADDRESS: 'temporal:7233',
+        AUTOCODER_TASK_QUEUE: 'q1',
+      },
       { temporalPort: 7400, temporalUiPort: '8400' },
     );
     assert.equal(cfg.home, '/srv/ac');
@@ -60,7 +70,12 @@ describe('loadEnvConfig', () => {
   test('every problem is reported at once, naming the variable or flag, the value and never the password', () => {
     const message = problemsOf(() =>
       loadEnvConfig(
-        { AUTOCODER_PG_PORT: '99999', DATABASE_URL: 'mysql://root:topsecret@db/x', TEMPORAL_ADDRESS: 'temporal', TEMPORAL_NAMESPACE: 'bad name' },
+        {
+          AUTOCODER_PG_PORT: '99999',
+          DATABASE_URL: 'mysql://root:topsecret@db/x',
+          TEMPORAL_ADDRESS: 'temporal',
+          TEMPORAL_NAMESPACE: 'bad name',
+        },
         { temporalPort: 'abc' },
       ),
     );
@@ -74,12 +89,26 @@ describe('loadEnvConfig', () => {
   });
 
   test('the three local ports must differ', () => {
-    assert.match(problemsOf(() => loadEnvConfig({ AUTOCODER_PG_PORT: '7233' })), /AUTOCODER_TEMPORAL_PORT \(or --temporal-port\) and AUTOCODER_PG_PORT \(or --pg-port\) are both 7233/);
+    assert.match(
+      problemsOf(() => loadEnvConfig({ AUTOCODER_PG_PORT: '7233' })),
+      /AUTOCODER_TEMPORAL_PORT \(or --temporal-port\) and AUTOCODER_PG_PORT \(or --pg-port\) are both 7233/,
+    );
   });
 
   test('the schema is keyed by the real variable names (docker-compose is checked against it)', () => {
     assert.deepEqual(Object.keys(envSchema.shape).sort(), [...envVarNames].sort());
-    for (const name of ['AUTOCODER_HOME', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'AUTOCODER_TEMPORAL_PORT', 'AUTOCODER_TEMPORAL_UI_PORT', 'AUTOCODER_PG_PORT', 'AUTOCODER_TASK_QUEUE', 'AUTOCODER_TOOLS_DIR', 'TEMPORAL_CLI']) {
+    for (const name of [
+      'AUTOCODER_HOME',
+      'DATABASE_URL',
+      'TEMPORAL_ADDRESS',
+      'TEMPORAL_NAMESPACE',
+      'AUTOCODER_TEMPORAL_PORT',
+      'AUTOCODER_TEMPORAL_UI_PORT',
+      'AUTOCODER_PG_PORT',
+      'AUTOCODER_TASK_QUEUE',
+      'AUTOCODER_TOOLS_DIR',
+      'TEMPORAL_CLI',
+    ]) {
       assert.ok(envVarNames.includes(name as never), name);
     }
   });
@@ -88,7 +117,10 @@ describe('loadEnvConfig', () => {
 describe('redactUrl', () => {
   test('hides passwords and secret-looking parameters, keeps the rest', () => {
     assert.equal(redactUrl('postgres://me:s3cr%40t@db:5432/autocoder'), 'postgres://me:***@db:5432/autocoder');
-    assert.equal(redactUrl('postgres://db/x?sslmode=require&password=abc'), 'postgres://db/x?sslmode=require&password=***');
+    assert.equal(
+      redactUrl('postgres://db/x?sslmode=require&password=abc'),
+      'postgres://db/x?sslmode=require&password=***',
+    );
     assert.equal(redactUrl('postgres://me@db/x'), 'postgres://me@db/x');
     assert.equal(redactUrl('not a url //me:pw@host'), 'not a url //me:***@host');
   });
@@ -102,7 +134,9 @@ describe('config file', () => {
   };
 
   test('sits below the environment and flags, above the defaults', () => {
-    const { home, done } = withFile(JSON.stringify({ AUTOCODER_PG_PORT: 54400, AUTOCODER_TEMPORAL_PORT: 7300, AUTOCODER_TASK_QUEUE: 'from-file' }));
+    const { home, done } = withFile(
+      JSON.stringify({ AUTOCODER_PG_PORT: 54400, AUTOCODER_TEMPORAL_PORT: 7300, AUTOCODER_TASK_QUEUE: 'from-file' }),
+    );
     try {
       const cfg = loadEnvConfig({ AUTOCODER_HOME: home, AUTOCODER_TEMPORAL_PORT: '7400' }, { pgPort: 54500 });
       assert.equal(cfg.pgPort, 54500, 'flag beats file');
@@ -115,7 +149,9 @@ describe('config file', () => {
   });
 
   test('reports every problem with the file path and the key', () => {
-    const { home, done } = withFile(JSON.stringify({ AUTOCODER_PG_PORT: 'abc', NOPE: 1, AUTOCODER_HOME: '/x', AUTOCODER_TASK_QUEUE: { a: 1 } }));
+    const { home, done } = withFile(
+      JSON.stringify({ AUTOCODER_PG_PORT: 'abc', NOPE: 1, AUTOCODER_HOME: '/x', AUTOCODER_TASK_QUEUE: { a: 1 } }),
+    );
     try {
       const message = problemsOf(() => loadEnvConfig({ AUTOCODER_HOME: home }));
       assert.match(message, /AUTOCODER_PG_PORT in .*config\.json must be a TCP port number 1-65535, got "abc"/);
@@ -130,8 +166,14 @@ describe('config file', () => {
   test('bad JSON and a missing AUTOCODER_CONFIG file are named', () => {
     const { home, done } = withFile('{ "AUTOCODER_PG_PORT": ');
     try {
-      assert.match(problemsOf(() => loadEnvConfig({ AUTOCODER_HOME: home })), /config\.json is not valid JSON/);
-      assert.match(problemsOf(() => loadEnvConfig({ AUTOCODER_HOME: home, AUTOCODER_CONFIG: join(home, 'missing.json') })), /AUTOCODER_CONFIG names .*missing\.json.*does not exist/);
+      assert.match(
+        problemsOf(() => loadEnvConfig({ AUTOCODER_HOME: home })),
+        /config\.json is not valid JSON/,
+      );
+      assert.match(
+        problemsOf(() => loadEnvConfig({ AUTOCODER_HOME: home, AUTOCODER_CONFIG: join(home, 'missing.json') })),
+        /AUTOCODER_CONFIG names .*missing\.json.*does not exist/,
+      );
     } finally {
       done();
     }

@@ -2,7 +2,15 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { findFreePorts, isRecordAlive, portAnswers, portIsFree, processStartTime, stopRecordedProcess, type ProcessRecord } from '../../src/stack/process.ts';
+import {
+  findFreePorts,
+  isRecordAlive,
+  portAnswers,
+  portIsFree,
+  processStartTime,
+  stopRecordedProcess,
+  type ProcessRecord,
+} from '../../src/stack/process.ts';
 
 function recordOf(pid: number, startTime: string): ProcessRecord {
   return { pid, startTime, ports: {}, startedAt: new Date().toISOString() };
@@ -21,12 +29,19 @@ describe('process identity', () => {
 
   test('stopRecordedProcess signals only a matching process, and escalates to SIGKILL', async () => {
     // A child that ignores SIGTERM, so only the escalation stops it.
-    const child = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000); console.log('ready')"], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(
+      process.execPath,
+      ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000); console.log('ready')"],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     await new Promise((resolve) => child.stdout.once('data', resolve));
     const pid = child.pid!;
     const startTime = processStartTime(pid)!;
 
-    assert.equal(await stopRecordedProcess(recordOf(pid, `${startTime}x`), { signal: 'SIGTERM', graceMs: 100 }), 'not-running');
+    assert.equal(
+      await stopRecordedProcess(recordOf(pid, `${startTime}x`), { signal: 'SIGTERM', graceMs: 100 }),
+      'not-running',
+    );
     assert.ok(processStartTime(pid), 'a record with the wrong start time did not touch the process');
 
     const exited = new Promise((resolve) => child.once('exit', resolve));

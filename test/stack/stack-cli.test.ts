@@ -72,23 +72,40 @@ describe('autocoder up / doctor / down on a private stack', () => {
     assert.equal(json.code, 0);
     const report = JSON.parse(json.stdout) as { ok: boolean; components: { name: string; health: string }[] };
     assert.equal(report.ok, true);
-    assert.deepEqual(report.components.map((c) => `${c.name}=${c.health}`), ['temporal-cli=ok', 'temporal=ok', 'temporal-ui=ok', 'postgres=ok']);
+    assert.deepEqual(
+      report.components.map((c) => `${c.name}=${c.health}`),
+      ['temporal-cli=ok', 'temporal=ok', 'temporal-ui=ok', 'postgres=ok'],
+    );
   });
 
   test('our search attributes are registered, and workflows survive a restart of the dev server', async () => {
-    const temporal = (...args: string[]) => run(temporalCli, [...args, '--address', temporalAddress], { timeout: 30_000 });
+    const temporal = (...args: string[]) =>
+      run(temporalCli, [...args, '--address', temporalAddress], { timeout: 30_000 });
     const attributes = (await temporal('operator', 'search-attribute', 'list', '-o', 'json')).stdout;
-    for (const name of ['AutocoderProject', 'AutocoderKind', 'AutocoderFeature']) assert.match(attributes, new RegExp(name));
+    for (const name of ['AutocoderProject', 'AutocoderKind', 'AutocoderFeature'])
+      assert.match(attributes, new RegExp(name));
 
     // A workflow on a task queue nobody polls stays Running: enough to see it persisted.
-    await temporal('workflow', 'start', '--task-queue', 'nobody-polls-this', '--type', 'persistenceCheck', '--workflow-id', 'stack-test/persist',
-      '--search-attribute', 'AutocoderProject="stack-test"');
+    await temporal(
+      'workflow',
+      'start',
+      '--task-queue',
+      'nobody-polls-this',
+      '--type',
+      'persistenceCheck',
+      '--workflow-id',
+      'stack-test/persist',
+      '--search-attribute',
+      'AutocoderProject="stack-test"',
+    );
     const oldPid = records().temporal?.pid;
     assert.equal((await runCli(['down'], env)).code, 0);
     const up = await runCli(['up'], env);
     assert.equal(up.code, 0, up.stderr);
     assert.notEqual(records().temporal?.pid, oldPid, 'a new server process');
-    const described = JSON.parse((await temporal('workflow', 'describe', '--workflow-id', 'stack-test/persist', '-o', 'json')).stdout) as {
+    const described = JSON.parse(
+      (await temporal('workflow', 'describe', '--workflow-id', 'stack-test/persist', '-o', 'json')).stdout,
+    ) as {
       workflowExecutionInfo: { execution: { workflowId: string }; status: string };
     };
     assert.equal(described.workflowExecutionInfo.execution.workflowId, 'stack-test/persist');
@@ -107,7 +124,10 @@ describe('autocoder up / doctor / down on a private stack', () => {
 
     const doctor = await runCli(['doctor'], env);
     assert.equal(doctor.code, 3);
-    assert.match(doctor.stdout, new RegExp(`temporal: down \\(${temporalAddress.replace(/\./g, '\\.')}\\).*fix: autocoder up`));
+    assert.match(
+      doctor.stdout,
+      new RegExp(`temporal: down \\(${temporalAddress.replace(/\./g, '\\.')}\\).*fix: autocoder up`),
+    );
     assert.match(doctor.stdout, /postgres: down \(127\.0\.0\.1:\d+\).*fix: autocoder up/);
     assert.match(doctor.stdout, /temporal-cli: ok/);
 

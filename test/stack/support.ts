@@ -23,7 +23,14 @@ export async function stackEnv(home: string): Promise<NodeJS.ProcessEnv> {
   const [temporal, ui, pg] = await findFreePorts(3);
   const env: NodeJS.ProcessEnv = { ...process.env };
   // NODE_TEST_CONTEXT would make the CLI's node think it is a test-runner child.
-  for (const name of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'AUTOCODER_TASK_QUEUE', 'NODE_TEST_CONTEXT']) delete env[name];
+  for (const name of [
+    'DATABASE_URL',
+    'TEMPORAL_ADDRESS',
+    'TEMPORAL_NAMESPACE',
+    'AUTOCODER_TASK_QUEUE',
+    'NODE_TEST_CONTEXT',
+  ])
+    delete env[name];
   return {
     ...env,
     AUTOCODER_HOME: home,

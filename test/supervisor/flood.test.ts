@@ -27,14 +27,22 @@ async function peakRssDuring(work: Promise<unknown>): Promise<number> {
 
 test('10 agents flooding 100 MB of output each keep this process within 100 MB of its idle RSS', async () => {
   // Warm up the code paths once, so that idle means "supervisor loaded", not "nothing loaded".
-  const warm = await spawnAgent({ argv: [fixture('flood-stdout'), '1000'], cwd: tmp.dir, logPath: join(tmp.dir, 'warm.log') });
+  const warm = await spawnAgent({
+    argv: [fixture('flood-stdout'), '1000'],
+    cwd: tmp.dir,
+    logPath: join(tmp.dir, 'warm.log'),
+  });
   await warm.wait();
   const idle = await peakRssDuring(sleep(300));
 
   const bytes = 100 * MB;
   const handles = await Promise.all(
     Array.from({ length: 10 }, (_, i) =>
-      spawnAgent({ argv: [fixture('flood-stdout'), String(bytes)], cwd: tmp.dir, logPath: join(tmp.dir, `flood-${i}.log`) }),
+      spawnAgent({
+        argv: [fixture('flood-stdout'), String(bytes)],
+        cwd: tmp.dir,
+        logPath: join(tmp.dir, `flood-${i}.log`),
+      }),
     ),
   );
   const started = performance.now();

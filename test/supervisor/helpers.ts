@@ -39,10 +39,12 @@ export async function waitForTreePids(pidFile: string): Promise<Record<string, n
     }
     const lines = text.trim().split('\n').filter(Boolean);
     if (lines.length < 5) return undefined;
-    return Object.fromEntries(lines.map((line) => {
-      const [role, pid] = line.split(' ');
-      return [role ?? '', Number(pid)];
-    }));
+    return Object.fromEntries(
+      lines.map((line) => {
+        const [role, pid] = line.split(' ');
+        return [role ?? '', Number(pid)];
+      }),
+    );
   });
 }
 

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DEFAULT_GRACE_MS, collectTree, isProcessAlive, listProcesses, killTree, readProcessStartTime, spawnAgent } from '../../src/supervisor/index.ts';
+import {
+  DEFAULT_GRACE_MS,
+  collectTree,
+  isProcessAlive,
+  listProcesses,
+  killTree,
+  readProcessStartTime,
+  spawnAgent,
+} from '../../src/supervisor/index.ts';
 import { fixture, killQuietly, livePids, makeTempDir, percentile, waitFor, waitForTreePids } from './helpers.ts';
 
 const tmp = makeTempDir();
@@ -11,10 +19,18 @@ after(tmp.cleanup);
 let runs = 0;
 
 /** Spawns the grandchild fixture under the supervisor and waits until all five processes are up. */
-async function startTree(): Promise<{ handle: Awaited<ReturnType<typeof spawnAgent>>; pids: number[]; roles: Record<string, number> }> {
+async function startTree(): Promise<{
+  handle: Awaited<ReturnType<typeof spawnAgent>>;
+  pids: number[];
+  roles: Record<string, number>;
+}> {
   const n = ++runs;
   const pidFile = join(tmp.dir, `tree-${n}.pids`);
-  const handle = await spawnAgent({ argv: [fixture('grandchild'), pidFile], cwd: tmp.dir, logPath: join(tmp.dir, `tree-${n}.log`) });
+  const handle = await spawnAgent({
+    argv: [fixture('grandchild'), pidFile],
+    cwd: tmp.dir,
+    logPath: join(tmp.dir, `tree-${n}.log`),
+  });
   const roles = await waitForTreePids(pidFile);
   return { handle, roles, pids: [handle.pid, ...Object.values(roles)] };
 }
@@ -25,13 +41,20 @@ async function killAndMeasure(graceMs: number): Promise<number> {
   try {
     const started = performance.now();
     const report = await handle.kill('stopped', { graceMs });
-    await waitFor('every process of the tree to be gone', () => (livePids(pids).length === 0 ? true : undefined), graceMs + 1000);
+    await waitFor(
+      'every process of the tree to be gone',
+      () => (livePids(pids).length === 0 ? true : undefined),
+      graceMs + 1000,
+    );
     const elapsed = performance.now() - started;
     assert.ok(report.escalated, 'the SIGTERM-ignoring grandchildren need SIGKILL');
     for (const pid of pids) assert.ok(report.killed.includes(pid), `pid ${pid} was signalled`);
     assert.ok(roles['grandchild-of-setsid-child'] !== undefined);
     assert.ok(elapsed <= graceMs + 1000, `tree gone in ${elapsed.toFixed(0)} ms, allowed ${graceMs + 1000}`);
-    const err = await handle.wait().then(() => null, (e: unknown) => e);
+    const err = await handle.wait().then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.ok(err && typeof err === 'object' && 'reason' in err && err.reason === 'stopped');
     return elapsed;
   } finally {
@@ -55,11 +78,13 @@ describe('killTree', () => {
     console.log(`tree kill, default grace ${DEFAULT_GRACE_MS} ms: ${elapsed.toFixed(0)} ms`);
   });
 
-  test('negative control: a plain SIGTERM to the parent leaves the fixture\'s descendants running', async () => {
+  test("negative control: a plain SIGTERM to the parent leaves the fixture's descendants running", async () => {
     const pidFile = join(tmp.dir, 'negative.pids');
     const parent = spawn(fixture('grandchild'), [pidFile], { detached: true, stdio: 'ignore' });
     const roles = await waitForTreePids(pidFile);
-    const descendants = Object.entries(roles).filter(([role]) => role !== 'parent').map(([, pid]) => pid);
+    const descendants = Object.entries(roles)
+      .filter(([role]) => role !== 'parent')
+      .map(([, pid]) => pid);
     const known = descendants.map((pid) => ({ pid, startTime: readProcessStartTime(pid) ?? -1 }));
     try {
       process.kill(parent.pid!, 'SIGTERM');
@@ -70,7 +95,10 @@ describe('killTree', () => {
       // Clean-up is itself a check: only the recorded descendants lead back to these orphans.
       const report = await killTree({ pid: parent.pid!, knownDescendants: known }, { graceMs: 200 });
       assert.deepEqual(livePids(descendants), []);
-      assert.deepEqual(report.killed, [...descendants].sort((a, b) => a - b));
+      assert.deepEqual(
+        report.killed,
+        [...descendants].sort((a, b) => a - b),
+      );
     }
   });
 
@@ -108,7 +136,10 @@ describe('killTree', () => {
     const startTime = readProcessStartTime(pid)!;
     try {
       // A dead root whose group is the bystander's own pid, and a stale record of that pid.
-      const report = await killTree({ pid, startTime: startTime + 1, knownDescendants: [{ pid, startTime: startTime + 1 }] }, { graceMs: 100 });
+      const report = await killTree(
+        { pid, startTime: startTime + 1, knownDescendants: [{ pid, startTime: startTime + 1 }] },
+        { graceMs: 100 },
+      );
       assert.deepEqual(report.killed, []);
       assert.equal(isProcessAlive(pid, startTime), true);
     } finally {
@@ -116,8 +147,10 @@ describe('killTree', () => {
     }
   });
 
-  test('refuses to kill the worker\'s own process group', async () => {
-    const ownGroup = Number((await import('node:fs')).readFileSync('/proc/self/stat', 'latin1').split(') ')[1]?.split(' ')[2]);
+  test("refuses to kill the worker's own process group", async () => {
+    const ownGroup = Number(
+      (await import('node:fs')).readFileSync('/proc/self/stat', 'latin1').split(') ')[1]?.split(' ')[2],
+    );
     await assert.rejects(killTree({ pid: 999_999_999, pgid: ownGroup }), TypeError);
   });
 });

@@ -15,11 +15,13 @@ const tmp = makeTempDir();
 after(tmp.cleanup);
 let runs = 0;
 const logPath = (): string => join(tmp.dir, 'state', 'logs', `helper-run-${++runs}.log`);
-const exitCodeOf = (outcome: AgentOutcome): number | null => (outcome.ok ? outcome.exit.exitCode : outcome.error.exitCode);
-const parentOf = (pid: number): number => Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+const exitCodeOf = (outcome: AgentOutcome): number | null =>
+  outcome.ok ? outcome.exit.exitCode : outcome.error.exitCode;
+const parentOf = (pid: number): number =>
+  Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
 
 describe('spawn helper', () => {
-  test('the launcher is the helper\'s child, and its exit comes back as it was', async () => {
+  test("the launcher is the helper's child, and its exit comes back as it was", async () => {
     const handle = await spawnAgent({ argv: [fixture('exit-with'), '7', '0.3'], cwd: tmp.dir, logPath: logPath() });
     const helper = parentOf(handle.pid);
     assert.notEqual(helper, process.pid, 'forked by the helper, not by this process');
@@ -48,8 +50,13 @@ describe('spawn helper', () => {
     assert.equal((await next.wait()).exitCode, 0);
   });
 
-  test('direct: the launcher is this process\'s child', async () => {
-    const handle = await spawnAgent({ argv: [fixture('exit-with'), '4', '0.3'], cwd: tmp.dir, logPath: logPath(), direct: true });
+  test("direct: the launcher is this process's child", async () => {
+    const handle = await spawnAgent({
+      argv: [fixture('exit-with'), '4', '0.3'],
+      cwd: tmp.dir,
+      logPath: logPath(),
+      direct: true,
+    });
     assert.equal(parentOf(handle.pid), process.pid);
     assert.equal(exitCodeOf(await handle.outcome()), 4);
   });

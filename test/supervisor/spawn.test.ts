@@ -66,7 +66,11 @@ describe('spawnAgent', () => {
   });
 
   test('the tail is bounded in bytes and lines, and ends with the last output', async () => {
-    const handle = await spawnAgent({ argv: [fixture('flood-stdout'), String(2 * 1024 * 1024)], cwd: tmp.dir, logPath: logPath() });
+    const handle = await spawnAgent({
+      argv: [fixture('flood-stdout'), String(2 * 1024 * 1024)],
+      cwd: tmp.dir,
+      logPath: logPath(),
+    });
     await handle.wait();
     const tail = handle.tail({ maxBytes: 4096, maxLines: 10 });
     assert.ok(Buffer.byteLength(tail) <= 4096);
@@ -84,13 +88,21 @@ describe('spawnAgent', () => {
   });
 
   test('a missing cwd rejects spawnAgent itself', async () => {
-    const err = await rejection(spawnAgent({ argv: [fixture('forever')], cwd: join(tmp.dir, 'missing'), logPath: logPath() }));
+    const err = await rejection(
+      spawnAgent({ argv: [fixture('forever')], cwd: join(tmp.dir, 'missing'), logPath: logPath() }),
+    );
     assert.equal(err.reason, 'crashed');
     assert.match(err.message, /ENOENT|missing/);
   });
 
   test('timeoutMs kills the tree and fails with timed_out', async () => {
-    const handle = await spawnAgent({ argv: [fixture('ignore-sigterm')], cwd: tmp.dir, logPath: logPath(), timeoutMs: 300, graceMs: 200 });
+    const handle = await spawnAgent({
+      argv: [fixture('ignore-sigterm')],
+      cwd: tmp.dir,
+      logPath: logPath(),
+      timeoutMs: 300,
+      graceMs: 200,
+    });
     const err = await rejection(handle.wait());
     assert.equal(err.reason, 'timed_out');
     assert.equal(err.type, 'AgentTimedOut');
@@ -100,7 +112,12 @@ describe('spawnAgent', () => {
 
   test('an abort signal kills the tree and fails with stopped', async () => {
     const controller = new AbortController();
-    const handle = await spawnAgent({ argv: [fixture('forever')], cwd: tmp.dir, logPath: logPath(), signal: controller.signal });
+    const handle = await spawnAgent({
+      argv: [fixture('forever')],
+      cwd: tmp.dir,
+      logPath: logPath(),
+      signal: controller.signal,
+    });
     await sleep(200);
     controller.abort();
     const err = await rejection(handle.wait());
@@ -129,9 +146,12 @@ describe('spawnAgent', () => {
     assert.equal(err.signal, 'SIGTERM');
   });
 
-  test('an agent killed behind the launcher\'s back is crashed, and the agent is not left running', async () => {
+  test("an agent killed behind the launcher's back is crashed, and the agent is not left running", async () => {
     const handle = await spawnAgent({ argv: [fixture('forever')], cwd: tmp.dir, logPath: logPath() });
-    const agentPid = await waitFor('the agent pid', () => Number(/forever (\d+) started/.exec(handle.tail())?.[1]) || undefined);
+    const agentPid = await waitFor(
+      'the agent pid',
+      () => Number(/forever (\d+) started/.exec(handle.tail())?.[1]) || undefined,
+    );
     process.kill(handle.pid, 'SIGKILL'); // the launcher alone: it cannot record anything
     const err = await rejection(handle.wait());
     assert.equal(err.reason, 'crashed');

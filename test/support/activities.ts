@@ -11,13 +11,25 @@ import { createActivities } from '../../src/activities/index.ts';
 import { connectTemporal, type TemporalClient } from '../../src/client.ts';
 import { createTestDb, type TestDb } from './db.ts';
 
-export type ActivityEnv = { dir: string; t: TestDb; temporal: TemporalClient; activities: (extra?: { killGraceMs?: number }) => ReturnType<typeof createActivities> };
+export type ActivityEnv = {
+  dir: string;
+  t: TestDb;
+  temporal: TemporalClient;
+  activities: (extra?: { killGraceMs?: number }) => ReturnType<typeof createActivities>;
+};
 
 export function withActivityEnv(prefix: string): ActivityEnv {
   const env = { dir: mkdtempSync(join(tmpdir(), `ac-${prefix}-`)) } as ActivityEnv;
-  env.activities = (extra = {}) => createActivities({
-    db: env.t.db, temporal: env.temporal.client, databaseUrl: env.t.url, stateDir: env.dir, host: hostname(), log: () => undefined, ...extra,
-  });
+  env.activities = (extra = {}) =>
+    createActivities({
+      db: env.t.db,
+      temporal: env.temporal.client,
+      databaseUrl: env.t.url,
+      stateDir: env.dir,
+      host: hostname(),
+      log: () => undefined,
+      ...extra,
+    });
   before(async () => {
     env.t = await createTestDb();
     const address = process.env.TEMPORAL_ADDRESS;

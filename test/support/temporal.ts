@@ -33,7 +33,12 @@ import type { AgentRunRow, Database } from '../../src/db/tables.ts';
 import { privateStackConfig, stackDown, stackUp } from '../../src/stack/index.ts';
 import type { SimulatePlan } from '../../src/agents/simulate-behaviour.ts';
 import { createAutocoderWorker, type AutocoderWorker } from '../../src/worker.ts';
-import { statusQuery, type ProjectRunInput, type ProjectRunResult, type ProjectRunStatus } from '../../src/workflows/messages.ts';
+import {
+  statusQuery,
+  type ProjectRunInput,
+  type ProjectRunResult,
+  type ProjectRunStatus,
+} from '../../src/workflows/messages.ts';
 import { createTestDb, type TestDb } from './db.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -46,7 +51,8 @@ let privateStack: Promise<{ target: StackTarget; stop: () => Promise<void> }> | 
 async function stackTarget(): Promise<StackTarget> {
   const toolsDir = process.env.AUTOCODER_TOOLS_DIR ?? join(repoRoot, '.autocoder-test', 'tools');
   const { TEMPORAL_ADDRESS: address, DATABASE_URL: databaseUrl } = process.env;
-  if (address && databaseUrl) return { address, namespace: process.env.TEMPORAL_NAMESPACE || 'default', databaseUrl, toolsDir };
+  if (address && databaseUrl)
+    return { address, namespace: process.env.TEMPORAL_NAMESPACE || 'default', databaseUrl, toolsDir };
   privateStack ??= (async () => {
     process.env.AUTOCODER_TOOLS_DIR = toolsDir;
     const home = mkdtempSync(join(tmpdir(), 'ac-wf-stack-'));
@@ -55,7 +61,12 @@ async function stackTarget(): Promise<StackTarget> {
     // test/support/db.ts reads DATABASE_URL when it clones the template.
     process.env.DATABASE_URL = stack.databaseUrl;
     return {
-      target: { address: stack.temporal.address, namespace: stack.temporal.namespace, databaseUrl: stack.databaseUrl, toolsDir },
+      target: {
+        address: stack.temporal.address,
+        namespace: stack.temporal.namespace,
+        databaseUrl: stack.databaseUrl,
+        toolsDir,
+      },
       stop: async () => {
         await stackDown(config);
         rmSync(home, { recursive: true, force: true });
@@ -73,7 +84,9 @@ export type StartedRun = ProjectRunHandle & { firstExecutionRunId: string };
 
 export type TestWorker = { worker: AutocoderWorker; stop: () => Promise<void> };
 
-export type RunSettings = Partial<Omit<ProjectRunInput, 'projectId' | 'projectDir' | 'simulate'>> & { simulate?: SimulatePlan | Record<string, unknown> };
+export type RunSettings = Partial<Omit<ProjectRunInput, 'projectId' | 'projectDir' | 'simulate'>> & {
+  simulate?: SimulatePlan | Record<string, unknown>;
+};
 
 export type TemporalTestEnv = {
   client: Client;
@@ -95,7 +108,9 @@ export type TemporalTestEnv = {
   close: () => Promise<void>;
 };
 
-export async function createTemporalTestEnv(options: { name?: string; startWorker?: boolean } = {}): Promise<TemporalTestEnv> {
+export async function createTemporalTestEnv(
+  options: { name?: string; startWorker?: boolean } = {},
+): Promise<TemporalTestEnv> {
   const stack = await stackTarget();
   const testDb: TestDb = await createTestDb();
   const temporal = await connectTemporal({ address: stack.address, namespace: stack.namespace });
@@ -131,20 +146,31 @@ export async function createTemporalTestEnv(options: { name?: string; startWorke
       let stopped: Promise<void> | undefined;
       const handle: TestWorker = {
         worker,
-        stop: () => (stopped ??= (async () => {
-          workers.delete(handle);
-          await worker.shutdown();
-          await running;
-        })()),
+        stop: () =>
+          (stopped ??= (async () => {
+            workers.delete(handle);
+            await worker.shutdown();
+            await running;
+          })()),
       };
       workers.add(handle);
       return handle;
     },
     async startWorkerProcess() {
-      const options = { temporal: { address: stack.address, namespace: stack.namespace }, taskQueue, databaseUrl: testDb.url, stateDir, killGraceMs: 500 };
-      const child = spawn(process.execPath, [join(repoRoot, 'test/workflows/fixtures/worker-process.ts'), JSON.stringify(options)], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const options = {
+        temporal: { address: stack.address, namespace: stack.namespace },
+        taskQueue,
+        databaseUrl: testDb.url,
+        stateDir,
+        killGraceMs: 500,
+      };
+      const child = spawn(
+        process.execPath,
+        [join(repoRoot, 'test/workflows/fixtures/worker-process.ts'), JSON.stringify(options)],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       children.add(child);
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       await new Promise<void>((resolve, reject) => {
@@ -185,7 +211,9 @@ export async function createTemporalTestEnv(options: { name?: string; startWorke
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await Promise.allSettled([...workers].map((w) => w.stop()));
       // Runs a failed test left open would go on (and continue as new) on the shared server.
-      await Promise.allSettled([...projects].map((p) => projectRunHandle(temporal.client, p).terminate('test cleanup')));
+      await Promise.allSettled(
+        [...projects].map((p) => projectRunHandle(temporal.client, p).terminate('test cleanup')),
+      );
       killLeftoverAgents([...projects]);
       await temporal.close();
       await testDb.close();
@@ -208,7 +236,10 @@ export async function createTemporalTestEnv(options: { name?: string; startWorke
 export function withTemporal(options: { name?: string; startWorker?: boolean } = {}): TemporalTestEnv {
   let current: TemporalTestEnv | undefined;
   before(async () => {
-    current = await createTemporalTestEnv({ name: options.name ?? basename(process.argv[1] ?? 'workflows').replace(/\.test\.ts$/, ''), ...options });
+    current = await createTemporalTestEnv({
+      name: options.name ?? basename(process.argv[1] ?? 'workflows').replace(/\.test\.ts$/, ''),
+      ...options,
+    });
   });
   after(async () => {
     await current?.close();
@@ -226,13 +257,17 @@ export async function waitForResult(handle: ProjectRunHandle, timeoutMs = 120_00
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      const failed = (why: string) => reject(new Error(`run ${handle.workflowId} did not end within ${timeoutMs} ms; ${why}`));
+      const failed = (why: string) =>
+        reject(new Error(`run ${handle.workflowId} did not end within ${timeoutMs} ms; ${why}`));
       // The status makes the failure readable, but must not hold it up (a query can hang).
       const giveUp = setTimeout(() => failed('(status query did not answer)'), 3000);
-      handle.query(statusQuery).then(
-        (status) => failed(`status: ${JSON.stringify(status)}`),
-        (err: unknown) => failed(`(status query failed: ${String(err)})`),
-      ).finally(() => clearTimeout(giveUp));
+      handle
+        .query(statusQuery)
+        .then(
+          (status) => failed(`status: ${JSON.stringify(status)}`),
+          (err: unknown) => failed(`(status query failed: ${String(err)})`),
+        )
+        .finally(() => clearTimeout(giveUp));
     }, timeoutMs);
   });
   try {
@@ -249,7 +284,11 @@ export function queryStatus(handle: ProjectRunHandle): Promise<ProjectRunStatus>
 /** Polls `check` until it returns a truthy value; fails with `what` after the timeout. */
 export type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
 
-export async function waitUntil<T>(what: string, check: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<Truthy<T>> {
+export async function waitUntil<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  options: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<Truthy<T>> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   let last: unknown;
   for (;;) {
@@ -257,7 +296,10 @@ export async function waitUntil<T>(what: string, check: () => T | Promise<T>, op
     try {
       // A check that hangs (a query, a lock) must not hold the wait past its deadline.
       const overdue = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('the check itself did not answer')), Math.max(1000, deadline - Date.now()));
+        timer = setTimeout(
+          () => reject(new Error('the check itself did not answer')),
+          Math.max(1000, deadline - Date.now()),
+        );
       });
       const value = await Promise.race([check(), overdue]);
       if (value) return value as Truthy<T>;
@@ -266,13 +308,18 @@ export async function waitUntil<T>(what: string, check: () => T | Promise<T>, op
     } finally {
       clearTimeout(timer);
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
   }
 }
 
 /** Agent runs of a project, oldest first (database clock). */
-export function agentRunsOf(db: Kysely<Database>, projectId: string, kind?: AgentRunRow['kind']): Promise<AgentRunRow[]> {
+export function agentRunsOf(
+  db: Kysely<Database>,
+  projectId: string,
+  kind?: AgentRunRow['kind'],
+): Promise<AgentRunRow[]> {
   let query = db.selectFrom('agent_runs').selectAll().where('project_id', '=', projectId);
   if (kind) query = query.where('kind', '=', kind);
   return query.orderBy('started_at').orderBy('id').execute();
@@ -347,9 +394,13 @@ export function decodePayload(payload: Payload | null | undefined): unknown {
  * AFTER trigger writing to a table of its own.
  */
 export async function installPassAudit(db: Kysely<Database>): Promise<void> {
-  await sql`CREATE TABLE IF NOT EXISTS test_pass_audit (project_id text NOT NULL, feature_id int NOT NULL, passes boolean NOT NULL, at timestamptz NOT NULL)`.execute(db);
+  await sql`CREATE TABLE IF NOT EXISTS test_pass_audit (project_id text NOT NULL, feature_id int NOT NULL, passes boolean NOT NULL, at timestamptz NOT NULL)`.execute(
+    db,
+  );
   await sql`CREATE OR REPLACE FUNCTION test_pass_audit() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN INSERT INTO test_pass_audit VALUES (NEW.project_id, NEW.id, NEW.passes, clock_timestamp()); RETURN NEW; END $$`.execute(db);
+    BEGIN INSERT INTO test_pass_audit VALUES (NEW.project_id, NEW.id, NEW.passes, clock_timestamp()); RETURN NEW; END $$`.execute(
+    db,
+  );
   await sql`DROP TRIGGER IF EXISTS test_pass_audit ON features`.execute(db);
   await sql`CREATE TRIGGER test_pass_audit AFTER UPDATE OF passes ON features FOR EACH ROW
     WHEN (OLD.passes IS DISTINCT FROM NEW.passes) EXECUTE FUNCTION test_pass_audit()`.execute(db);
@@ -358,7 +409,9 @@ export async function installPassAudit(db: Kysely<Database>): Promise<void> {
 /** When each feature of a project first passed (from installPassAudit's table). */
 export async function passTimes(db: Kysely<Database>, projectId: string): Promise<Map<number, Date>> {
   const { rows } = await sql<{ feature_id: number; at: Date }>`
-    SELECT feature_id, min(at) AS at FROM test_pass_audit WHERE project_id = ${projectId} AND passes GROUP BY feature_id`.execute(db);
+    SELECT feature_id, min(at) AS at FROM test_pass_audit WHERE project_id = ${projectId} AND passes GROUP BY feature_id`.execute(
+    db,
+  );
   return new Map(rows.map((r) => [r.feature_id, r.at]));
 }
 

@@ -10,11 +10,28 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import {
-  drainSignal, pauseSignal, refreshSignal, resumeSignal, retryFeatureSignal, setConcurrencyUpdate, stopFeatureSignal, stopSignal,
+  drainSignal,
+  pauseSignal,
+  refreshSignal,
+  resumeSignal,
+  retryFeatureSignal,
+  setConcurrencyUpdate,
+  stopFeatureSignal,
+  stopSignal,
 } from '../../src/workflows/messages.ts';
 import { markFeature } from '../../src/db/features.ts';
 import {
-  agentRunsOf, dbNow, decodePayload, featureRows, liveAgentProcesses, maxOverlap, queryStatus, runningAt, waitForResult, waitUntil, withTemporal,
+  agentRunsOf,
+  dbNow,
+  decodePayload,
+  featureRows,
+  liveAgentProcesses,
+  maxOverlap,
+  queryStatus,
+  runningAt,
+  waitForResult,
+  waitUntil,
+  withTemporal,
 } from '../support/temporal.ts';
 
 const t = withTemporal();
@@ -31,11 +48,18 @@ const isAlive = (pid: number): boolean => {
 
 test('stop kills every agent tree (hang, deaf to SIGTERM, grandchildren, tester) and releases every claim', async () => {
   const features = [1, 2, 3, 4].map((id) => ({ id, name: `f${id}` }));
-  const project = await t.seedProject([...features, { id: 5, name: 'already passing', passes: true }], { base: 'stop' });
+  const project = await t.seedProject([...features, { id: 5, name: 'already passing', passes: true }], {
+    base: 'stop',
+  });
   const handle = await t.startRun(project, {
-    concurrency: 3, testingRatio: 1,
+    concurrency: 3,
+    testingRatio: 1,
     simulate: {
-      features: { 1: { action: 'hang', delayMs: 0 }, 2: { action: 'ignore-sigterm', delayMs: 0 }, 3: { action: 'grandchildren', delayMs: 0 } },
+      features: {
+        1: { action: 'hang', delayMs: 0 },
+        2: { action: 'ignore-sigterm', delayMs: 0 },
+        3: { action: 'grandchildren', delayMs: 0 },
+      },
       testing: { action: 'hang', delayMs: 0 },
     },
   });
@@ -45,11 +69,20 @@ test('stop kills every agent tree (hang, deaf to SIGTERM, grandchildren, tester)
   });
   // The grandchildren (one in a session of its own) exist once the agent said so.
   const grandparent = runs.find((r) => r.feature_id === 3)!;
-  await waitUntil('#3 spawned its grandchildren', () => readFileSync(grandparent.log_path!, 'utf8').includes('spawned grandchildren'));
+  await waitUntil('#3 spawned its grandchildren', () =>
+    readFileSync(grandparent.log_path!, 'utf8').includes('spawned grandchildren'),
+  );
   assert.ok(liveAgentProcesses(project).length >= 4 + 2, 'every agent, and the grandchildren, are alive');
   const claimed = await featureRows(t.db, project);
   assert.equal(claimed.filter((f) => f.in_progress).length, 3);
-  assert.equal(claimed.filter((f) => f.testing_claimed_by !== null).map((f) => f.id).join(), '5', 'the tester claimed the passing feature');
+  assert.equal(
+    claimed
+      .filter((f) => f.testing_claimed_by !== null)
+      .map((f) => f.id)
+      .join(),
+    '5',
+    'the tester claimed the passing feature',
+  );
 
   await handle.signal(stopSignal);
   // Bounded: the kill must not wait for a throttled heartbeat (it once took 24 s).
@@ -58,27 +91,50 @@ test('stop kills every agent tree (hang, deaf to SIGTERM, grandchildren, tester)
   assert.deepEqual(liveAgentProcesses(project), [], 'no process of any agent tree is left');
   for (const r of runs) assert.equal(isAlive(r.pid!), false, `agent pid ${r.pid} is dead`);
   const rows = await featureRows(t.db, project);
-  assert.deepEqual(rows.filter((f) => f.in_progress || f.claimed_by !== null || f.testing_claimed_by !== null).map((f) => f.id), [], 'no claim is left');
-  assert.ok(rows.every((f) => f.failure_count === 0), 'a stop costs no feature an attempt');
+  assert.deepEqual(
+    rows.filter((f) => f.in_progress || f.claimed_by !== null || f.testing_claimed_by !== null).map((f) => f.id),
+    [],
+    'no claim is left',
+  );
+  assert.ok(
+    rows.every((f) => f.failure_count === 0),
+    'a stop costs no feature an attempt',
+  );
   const ended = await agentRunsOf(t.db, project);
-  assert.deepEqual(ended.map((r) => r.outcome), ['stopped', 'stopped', 'stopped', 'stopped']);
+  assert.deepEqual(
+    ended.map((r) => r.outcome),
+    ['stopped', 'stopped', 'stopped', 'stopped'],
+  );
 });
 
 test('stopFeature stops only that agent; the feature is held until retryFeature', async () => {
-  const project = await t.seedProject([1, 2, 3].map((id) => ({ id, name: `f${id}` })), { base: 'stopfeature' });
+  const project = await t.seedProject(
+    [1, 2, 3].map((id) => ({ id, name: `f${id}` })),
+    { base: 'stopfeature' },
+  );
   const handle = await t.startRun(project, {
-    concurrency: 3, pollIntervalMs: 500,
-    simulate: { features: { 1: { action: 'pass', delayMs: 2500 }, 2: { action: 'pass', delayMs: 9000 }, 3: { action: 'pass', delayMs: 9000 } } },
+    concurrency: 3,
+    pollIntervalMs: 500,
+    simulate: {
+      features: {
+        1: { action: 'pass', delayMs: 2500 },
+        2: { action: 'pass', delayMs: 9000 },
+        3: { action: 'pass', delayMs: 9000 },
+      },
+    },
   });
   const first = await waitUntil('three agents recorded', async () => {
     const r = await agentRunsOf(t.db, project);
     return r.length === 3 && r;
   });
   await handle.signal(stopFeatureSignal, 1);
-  const stopped = await waitUntil('agent of #1 ended', async () => (await agentRunsOf(t.db, project)).find((r) => r.feature_id === 1 && r.ended_at));
+  const stopped = await waitUntil('agent of #1 ended', async () =>
+    (await agentRunsOf(t.db, project)).find((r) => r.feature_id === 1 && r.ended_at),
+  );
   assert.equal(stopped.outcome, 'stopped');
   assert.equal(isAlive(stopped.pid!), false);
-  for (const r of first.filter((r) => r.feature_id !== 1)) assert.ok(isAlive(r.pid!), `agent of #${r.feature_id} still runs`);
+  for (const r of first.filter((r) => r.feature_id !== 1))
+    assert.ok(isAlive(r.pid!), `agent of #${r.feature_id} still runs`);
   const [f1] = (await featureRows(t.db, project)).filter((f) => f.id === 1);
   assert.equal(f1?.in_progress, false, 'its claim is released');
   assert.equal(f1?.failure_count, 0, 'a stop is not a failure');
@@ -93,28 +149,51 @@ test('stopFeature stops only that agent; the feature is held until retryFeature'
   const result = await waitForResult(handle);
   assert.equal(result.outcome, 'complete', result.message);
   const runs = await agentRunsOf(t.db, project);
-  assert.deepEqual(runs.filter((r) => r.feature_id === 1).map((r) => [r.attempt, r.outcome]), [[1, 'stopped'], [2, 'passed']]);
+  assert.deepEqual(
+    runs.filter((r) => r.feature_id === 1).map((r) => [r.attempt, r.outcome]),
+    [
+      [1, 'stopped'],
+      [2, 'passed'],
+    ],
+  );
   assert.equal(runs.length, 4);
 });
 
 test('drain lets running agents finish and starts nothing new', async () => {
-  const project = await t.seedProject([1, 2, 3, 4, 5, 6].map((id) => ({ id, name: `f${id}` })), { base: 'drain' });
-  const handle = await t.startRun(project, { concurrency: 2, simulate: { default: { action: 'pass', delayMs: 2000 } } });
+  const project = await t.seedProject(
+    [1, 2, 3, 4, 5, 6].map((id) => ({ id, name: `f${id}` })),
+    { base: 'drain' },
+  );
+  const handle = await t.startRun(project, {
+    concurrency: 2,
+    simulate: { default: { action: 'pass', delayMs: 2000 } },
+  });
   await waitUntil('two agents recorded', async () => (await agentRunsOf(t.db, project)).length === 2);
   await handle.signal(drainSignal);
   await waitUntil('phase draining', async () => (await queryStatus(handle)).phase === 'draining');
   const result = await waitForResult(handle);
   assert.equal(result.outcome, 'drained', result.message);
   const runs = await agentRunsOf(t.db, project);
-  assert.deepEqual(runs.map((r) => r.outcome), ['passed', 'passed'], 'the two running agents finished, nothing else started');
+  assert.deepEqual(
+    runs.map((r) => r.outcome),
+    ['passed', 'passed'],
+    'the two running agents finished, nothing else started',
+  );
   assert.equal(result.counts.passing, 2);
   assert.equal(result.counts.pending, 4);
   assert.ok((await featureRows(t.db, project)).every((f) => !f.in_progress));
 });
 
 test('pause keeps running agents and starts none until resume', async () => {
-  const project = await t.seedProject([1, 2, 3, 4].map((id) => ({ id, name: `f${id}` })), { base: 'pause' });
-  const handle = await t.startRun(project, { concurrency: 2, pollIntervalMs: 500, simulate: { default: { action: 'pass', delayMs: 1500 } } });
+  const project = await t.seedProject(
+    [1, 2, 3, 4].map((id) => ({ id, name: `f${id}` })),
+    { base: 'pause' },
+  );
+  const handle = await t.startRun(project, {
+    concurrency: 2,
+    pollIntervalMs: 500,
+    simulate: { default: { action: 'pass', delayMs: 1500 } },
+  });
   await waitUntil('two agents recorded', async () => (await agentRunsOf(t.db, project)).length === 2);
   await handle.signal(pauseSignal);
   await waitUntil('both agents ended', async () => (await agentRunsOf(t.db, project)).every((r) => r.ended_at));
@@ -124,7 +203,11 @@ test('pause keeps running agents and starts none until resume', async () => {
   assert.deepEqual(paused.running, []);
   assert.equal((await agentRunsOf(t.db, project)).length, 2, 'nothing started while paused');
   // The claims the two ending agents made for the run (claim-next) were handed back, not left taken.
-  assert.deepEqual((await featureRows(t.db, project)).filter((r) => r.in_progress || r.claimed_by).map((r) => r.id), [], 'no feature claimed while paused');
+  assert.deepEqual(
+    (await featureRows(t.db, project)).filter((r) => r.in_progress || r.claimed_by).map((r) => r.id),
+    [],
+    'no feature claimed while paused',
+  );
 
   await handle.signal(resumeSignal);
   const result = await waitForResult(handle);
@@ -135,20 +218,33 @@ test('pause keeps running agents and starts none until resume', async () => {
 });
 
 test('setConcurrency up and down mid-run; out of range is rejected before it reaches history', async () => {
-  const project = await t.seedProject(Array.from({ length: 7 }, (_, i) => ({ id: i + 1, name: `f${i + 1}` })), { base: 'setconc' });
-  const handle = await t.startRun(project, { concurrency: 1, simulate: { default: { action: 'pass', delayMs: 1200 } } });
+  const project = await t.seedProject(
+    Array.from({ length: 7 }, (_, i) => ({ id: i + 1, name: `f${i + 1}` })),
+    { base: 'setconc' },
+  );
+  const handle = await t.startRun(project, {
+    concurrency: 1,
+    simulate: { default: { action: 'pass', delayMs: 1200 } },
+  });
   await waitUntil('first agent recorded', async () => (await agentRunsOf(t.db, project)).length === 1);
 
   for (const bad of [0, 6, 2.5]) {
     await assert.rejects(handle.executeUpdate(setConcurrencyUpdate, { args: [bad] }), (err: unknown) => {
       assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
-      assert.match(String((err.cause as Error | undefined)?.message), new RegExp(`concurrency must be an integer in 1\\.\\.5, got ${bad}`));
+      assert.match(
+        String((err.cause as Error | undefined)?.message),
+        new RegExp(`concurrency must be an integer in 1\\.\\.5, got ${bad}`),
+      );
       return true;
     });
   }
   const up = await handle.executeUpdate(setConcurrencyUpdate, { args: [3] });
   assert.equal(up.concurrency, 3);
-  await waitUntil('three agents at once', async () => (await agentRunsOf(t.db, project)).filter((r) => !r.ended_at).length === 3, { timeoutMs: 15_000 });
+  await waitUntil(
+    'three agents at once',
+    async () => (await agentRunsOf(t.db, project)).filter((r) => !r.ended_at).length === 3,
+    { timeoutMs: 15_000 },
+  );
 
   const down = await handle.executeUpdate(setConcurrencyUpdate, { args: [1] });
   assert.equal(down.concurrency, 1);
@@ -175,20 +271,29 @@ test('setConcurrency up and down mid-run; out of range is rejected before it rea
 });
 
 test('refresh wakes the loop at once for a change made outside the run', async () => {
-  const project = await t.seedProject([
-    { id: 1, name: 'works long' },
-    { id: 2, name: 'needs 3', dependencies: [3] },
-    { id: 3, name: 'needs 1', dependencies: [1] },
-  ], { base: 'refresh' });
+  const project = await t.seedProject(
+    [
+      { id: 1, name: 'works long' },
+      { id: 2, name: 'needs 3', dependencies: [3] },
+      { id: 3, name: 'needs 1', dependencies: [1] },
+    ],
+    { base: 'refresh' },
+  );
   // A poll a minute away: only the refresh can start #2 within the test's time.
-  const handle = await t.startRun(project, { concurrency: 2, pollIntervalMs: 60_000, simulate: { default: { action: 'pass', delayMs: 0 }, features: { 1: { action: 'hang', delayMs: 0 } } } });
+  const handle = await t.startRun(project, {
+    concurrency: 2,
+    pollIntervalMs: 60_000,
+    simulate: { default: { action: 'pass', delayMs: 0 }, features: { 1: { action: 'hang', delayMs: 0 } } },
+  });
   await waitUntil('#1 running', async () => (await agentRunsOf(t.db, project)).length === 1);
   // An operator marks #3 passing by hand (as `autocoder feature pass 3` does), then refreshes.
   await markFeature(t.db, { projectId: project, featureId: 3, passes: true });
   await sleep(500);
   assert.equal((await agentRunsOf(t.db, project)).length, 1, 'nothing noticed the change yet');
   await handle.signal(refreshSignal);
-  await waitUntil('#2 started', async () => (await agentRunsOf(t.db, project)).some((r) => r.feature_id === 2), { timeoutMs: 10_000 });
+  await waitUntil('#2 started', async () => (await agentRunsOf(t.db, project)).some((r) => r.feature_id === 2), {
+    timeoutMs: 10_000,
+  });
   await handle.signal(stopSignal);
   assert.equal((await waitForResult(handle, 15_000)).outcome, 'stopped');
 });

@@ -37,7 +37,10 @@ function originalOrder(features: readonly GraphFeature[]): number[] {
  */
 function originalOrderWithResume(features: readonly GraphFeature[]): number[] {
   const compare = compareForScheduling(schedulingScores(features));
-  const resumed = features.filter((f) => f.inProgress && !f.passes).sort(compare).map((f) => f.id);
+  const resumed = features
+    .filter((f) => f.inProgress && !f.passes)
+    .sort(compare)
+    .map((f) => f.id);
   const rest = features.map((f) => ({ ...f, inProgress: false, passes: f.passes || resumed.includes(f.id) }));
   return [...resumed, ...originalOrder(rest)];
 }
@@ -50,7 +53,12 @@ function orderCases(): Array<{ name: string; entries: FeatureEntry[]; golden?: n
     const golden = c.features.some((f) => f.in_progress && !f.passes) ? undefined : c.expected.ready;
     return { name: c.name, entries, ...(golden ? { golden } : {}) };
   });
-  cases.push({ name: 'layered-24', entries: toEntries(layeredFeatures(24, { layers: 4, seed: 7 }).map((f) => ({ ...f, passes: false, inProgress: false }))) });
+  cases.push({
+    name: 'layered-24',
+    entries: toEntries(
+      layeredFeatures(24, { layers: 4, seed: 7 }).map((f) => ({ ...f, passes: false, inProgress: false })),
+    ),
+  });
   cases.push({
     name: 'ties-missing-cycle',
     entries: [
@@ -75,24 +83,41 @@ const ORDER_PREFIX = Number(process.env.AUTOCODER_TEST_ORDER_PREFIX ?? 8);
  * Runs a project at concurrency 1 and compares its first coding starts with `expected` (all of
  * them when the order is short, then the run must end; else a prefix, then the run is ended).
  */
-async function checkOrder(name: string, entries: readonly FeatureEntry[], expected: readonly number[]): Promise<string> {
+async function checkOrder(
+  name: string,
+  entries: readonly FeatureEntry[],
+  expected: readonly number[],
+): Promise<string> {
   const checked = expected.slice(0, ORDER_PREFIX);
   const project = await t.seedProject(entries, { base: 'order' });
-  const handle = await t.startRun(project, { concurrency: 1, yolo: true, pollIntervalMs: 5000, simulate: { default: { action: 'pass', delayMs: 0 } } });
+  const handle = await t.startRun(project, {
+    concurrency: 1,
+    yolo: true,
+    pollIntervalMs: 5000,
+    simulate: { default: { action: 'pass', delayMs: 0 } },
+  });
   let runs: AgentRunRow[];
   if (checked.length === expected.length) {
     await waitForResult(handle, 180_000);
     runs = await agentRunsOf(t.db, project, 'coding');
   } else {
-    runs = await waitUntil(`${name}: ${checked.length} starts`, async () => {
-      const r = await agentRunsOf(t.db, project, 'coding');
-      return r.length >= checked.length && r;
-    }, { timeoutMs: 180_000, intervalMs: 250 });
+    runs = await waitUntil(
+      `${name}: ${checked.length} starts`,
+      async () => {
+        const r = await agentRunsOf(t.db, project, 'coding');
+        return r.length >= checked.length && r;
+      },
+      { timeoutMs: 180_000, intervalMs: 250 },
+    );
     await handle.terminate('order prefix checked');
   }
   runs = runs.slice(0, checked.length);
   if (runs.length > 0) assert.equal(maxOverlap(runs), 1, `${name}: one agent at a time`);
-  assert.deepEqual(runs.map((r) => r.feature_id), checked, `${name}: start order`);
+  assert.deepEqual(
+    runs.map((r) => r.feature_id),
+    checked,
+    `${name}: start order`,
+  );
   return `${name}: ${checked.length}/${expected.length} starts in order`;
 }
 
@@ -114,14 +139,21 @@ async function checkAll(cases: Array<() => Promise<string>>, report: (line: stri
 }
 
 test('concurrency 1, agents that pass at once: features start in exactly the original order', async (ctx) => {
-  await checkAll(orderCases().map((c) => async () => {
-    const expected = originalOrder(toGraph(c.entries));
-    if (c.golden?.length) assert.equal(expected[0], c.golden[0], `${c.name}: src/graph's first pick is the golden vector's`);
-    return checkOrder(c.name, c.entries, expected);
-  }), (line) => ctx.diagnostic(line));
+  await checkAll(
+    orderCases().map((c) => async () => {
+      const expected = originalOrder(toGraph(c.entries));
+      if (c.golden?.length)
+        assert.equal(expected[0], c.golden[0], `${c.name}: src/graph's first pick is the golden vector's`);
+      return checkOrder(c.name, c.entries, expected);
+    }),
+    (line) => ctx.diagnostic(line),
+  );
 });
 
 test('concurrency 1: features left in progress are resumed first, whatever their dependencies, then the original order', async (ctx) => {
   const cases = goldenCases().filter((g) => g.features.some((f) => f.in_progress && !f.passes));
-  await checkAll(cases.map((c) => () => checkOrder(c.name, c.features, originalOrderWithResume(toGraph(c.features)))), (line) => ctx.diagnostic(line));
+  await checkAll(
+    cases.map((c) => () => checkOrder(c.name, c.features, originalOrderWithResume(toGraph(c.features)))),
+    (line) => ctx.diagnostic(line),
+  );
 });

@@ -28,7 +28,10 @@ function loadHistories(): HistoryFile[] {
   return readdirSync(historiesDir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((file) => ({ file, ...(JSON.parse(readFileSync(join(historiesDir, file), 'utf8')) as Omit<HistoryFile, 'file'>) }));
+    .map((file) => ({
+      file,
+      ...(JSON.parse(readFileSync(join(historiesDir, file), 'utf8')) as Omit<HistoryFile, 'file'>),
+    }));
 }
 
 /** Replays every history; returns the failures as `file: error` lines. */
@@ -37,7 +40,10 @@ async function replayAll(code: string, histories: readonly HistoryFile[]): Promi
   const byWorkflowId = new Map(histories.map((h) => [h.workflowId, h]));
   const results = Worker.runReplayHistories(
     { workflowBundle: { code }, replayName: 'autocoder-replay' },
-    histories.map((h) => ({ workflowId: h.workflowId, history: proto.temporal.api.history.v1.History.fromObject(h.history as object) })),
+    histories.map((h) => ({
+      workflowId: h.workflowId,
+      history: proto.temporal.api.history.v1.History.fromObject(h.history as object),
+    })),
   );
   let i = 0;
   for await (const result of results) {
@@ -52,12 +58,22 @@ test('every recorded history replays against the current workflow code', async (
   const histories = loadHistories();
   const scenarios = new Set(histories.map((h) => h.scenario));
   for (const wanted of ['normal', 'control', 'stop', 'continue-as-new', 'initializer', 'crash']) {
-    assert.ok(scenarios.has(wanted), `test/histories has the ${wanted} scenario (bin/node scripts/record-histories.ts ${wanted})`);
+    assert.ok(
+      scenarios.has(wanted),
+      `test/histories has the ${wanted} scenario (bin/node scripts/record-histories.ts ${wanted})`,
+    );
   }
-  assert.ok(histories.filter((h) => h.scenario === 'continue-as-new' && h.workflowType === 'projectRun').length >= 2, 'a chain of several runs');
+  assert.ok(
+    histories.filter((h) => h.scenario === 'continue-as-new' && h.workflowType === 'projectRun').length >= 2,
+    'a chain of several runs',
+  );
   const { code } = await loadWorkflowBundle();
   const failures = await replayAll(code, histories);
-  assert.deepEqual(failures, [], `non-deterministic against the recorded histories (re-record only for an intended incompatible change):\n${failures.join('\n')}`);
+  assert.deepEqual(
+    failures,
+    [],
+    `non-deterministic against the recorded histories (re-record only for an intended incompatible change):\n${failures.join('\n')}`,
+  );
 });
 
 test('negative control: a projectRun that does one extra thing first fails to replay', async () => {
@@ -66,21 +82,33 @@ test('negative control: a projectRun that does one extra thing first fails to re
   const dir = join(repoRoot, '.autocoder-test', `replay-mutant-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   const mutant = join(dir, 'workflows.ts');
-  writeFileSync(mutant, [
-    "import { sleep } from '@temporalio/workflow';",
-    `import { projectRun as original } from ${JSON.stringify(join(repoRoot, 'src/workflows/project-run.ts'))};`,
-    `export { agentRun } from ${JSON.stringify(workflowsPath)};`,
-    'export async function projectRun(...args: Parameters<typeof original>): ReturnType<typeof original> {',
-    '  await sleep(1);',
-    '  return original(...args);',
-    '}',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    mutant,
+    [
+      "import { sleep } from '@temporalio/workflow';",
+      `import { projectRun as original } from ${JSON.stringify(join(repoRoot, 'src/workflows/project-run.ts'))};`,
+      `export { agentRun } from ${JSON.stringify(workflowsPath)};`,
+      'export async function projectRun(...args: Parameters<typeof original>): ReturnType<typeof original> {',
+      '  await sleep(1);',
+      '  return original(...args);',
+      '}',
+      '',
+    ].join('\n'),
+  );
   try {
-    const { code } = await bundleWorkflowCode({ workflowsPath: mutant, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
-    const histories = loadHistories().filter((h) => h.workflowType === 'projectRun').slice(0, 3);
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: mutant,
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+    });
+    const histories = loadHistories()
+      .filter((h) => h.workflowType === 'projectRun')
+      .slice(0, 3);
     const failures = await replayAll(code, histories);
-    assert.equal(failures.length, histories.length, `the mutant must fail every projectRun replay, failed: ${failures.join('\n')}`);
+    assert.equal(
+      failures.length,
+      histories.length,
+      `the mutant must fail every projectRun replay, failed: ${failures.join('\n')}`,
+    );
     assert.match(failures[0] ?? '', /nondetermin|Nondetermin|DeterminismViolation/i);
   } finally {
     rmSync(dir, { recursive: true, force: true });

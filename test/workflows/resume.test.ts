@@ -10,7 +10,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import {
-  agentRunsOf, decodePayload, featureRows, installPassAudit, liveAgentProcesses, maxOverlap, queryStatus, waitForResult, waitUntil, withTemporal,
+  agentRunsOf,
+  decodePayload,
+  featureRows,
+  installPassAudit,
+  liveAgentProcesses,
+  maxOverlap,
+  queryStatus,
+  waitForResult,
+  waitUntil,
+  withTemporal,
 } from '../support/temporal.ts';
 
 const t = withTemporal({ startWorker: false });
@@ -25,23 +34,34 @@ const isAlive = (pid: number): boolean => {
 };
 
 /** How many times an agent process was started under this run ID (the simulate agent's first line). */
-const agentStartsIn = (logPath: string): number => readFileSync(logPath, 'utf8').split('\n').filter((l) => l.includes('simulated coding agent')).length;
+const agentStartsIn = (logPath: string): number =>
+  readFileSync(logPath, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('simulated coding agent')).length;
 
 test('worker SIGKILLed mid-run: the run completes on a new worker, agents adopted, none started twice', async () => {
   await installPassAudit(t.db);
-  const project = await t.seedProject([
-    { id: 1, name: 'outlives the heartbeat timeout' },
-    { id: 2, name: 'ends while no worker runs' },
-    { id: 3, name: 'fails while no worker runs' },
-    { id: 4, name: 'after 1', dependencies: [1] },
-  ], { base: 'crash' });
+  const project = await t.seedProject(
+    [
+      { id: 1, name: 'outlives the heartbeat timeout' },
+      { id: 2, name: 'ends while no worker runs' },
+      { id: 3, name: 'fails while no worker runs' },
+      { id: 4, name: 'after 1', dependencies: [1] },
+    ],
+    { base: 'crash' },
+  );
   const crashed = await t.startWorkerProcess();
   const handle = await t.startRun(project, {
-    concurrency: 3, maxRetries: 3,
+    concurrency: 3,
+    maxRetries: 3,
     simulate: {
       default: { action: 'pass', delayMs: 200 },
       // Longer than the 30 s heartbeat timeout, so the retried activity finds it alive.
-      features: { 1: { action: 'pass', delayMs: 40_000 }, 2: { action: 'pass', delayMs: 4000 }, 3: { action: 'pass', delayMs: 4000, failAttempts: 1 } },
+      features: {
+        1: { action: 'pass', delayMs: 40_000 },
+        2: { action: 'pass', delayMs: 4000 },
+        3: { action: 'pass', delayMs: 4000, failAttempts: 1 },
+      },
     },
   });
   const before = await waitUntil('three agents recorded', async () => {
@@ -70,26 +90,58 @@ test('worker SIGKILLed mid-run: the run completes on a new worker, agents adopte
   }
   // #1 was still running when the retried activity (attempt 2, on the new worker) took it over.
   const events = (await t.client.workflow.getHandle(byFeature(1)[0]!.id).fetchHistory()).events ?? [];
-  const attempts = events.flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt] : []));
-  const exit = decodePayload(events.find((e) => e.activityTaskCompletedEventAttributes)?.activityTaskCompletedEventAttributes?.result?.payloads?.[0]) as { adopted?: boolean } | undefined;
+  const attempts = events.flatMap((e) =>
+    e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt] : [],
+  );
+  const exit = decodePayload(
+    events.find((e) => e.activityTaskCompletedEventAttributes)?.activityTaskCompletedEventAttributes?.result
+      ?.payloads?.[0],
+  ) as { adopted?: boolean } | undefined;
   assert.ok(attempts.includes(2), `superviseAgent was retried (attempts ${attempts.join(',')})`);
   assert.equal(exit?.adopted, true, '#1 was adopted alive');
   // #3's first attempt failed while no worker ran: the exit was read from its status file and
   // counted, and the retry is a new agent run (attempt 2).
-  assert.deepEqual(byFeature(3).map((r) => [r.attempt, r.outcome, r.exit_code]), [[1, 'failed', 1], [2, 'passed', 0]]);
+  assert.deepEqual(
+    byFeature(3).map((r) => [r.attempt, r.outcome, r.exit_code]),
+    [
+      [1, 'failed', 1],
+      [2, 'passed', 0],
+    ],
+  );
   assert.equal((await featureRows(t.db, project)).find((f) => f.id === 3)?.failure_count, 1);
   for (const id of [1, 2, 3, 4]) assert.equal(maxOverlap(byFeature(id)), 1, `#${id} never ran twice at once`);
   const { rows } = await sql<{ feature_id: number; n: number }>`
-    SELECT feature_id, count(*)::int AS n FROM test_pass_audit WHERE project_id = ${project} AND passes GROUP BY 1 ORDER BY 1`.execute(t.db);
-  assert.deepEqual(rows.map((r) => [r.feature_id, r.n]), [[1, 1], [2, 1], [3, 1], [4, 1]], 'each feature passed once');
+    SELECT feature_id, count(*)::int AS n FROM test_pass_audit WHERE project_id = ${project} AND passes GROUP BY 1 ORDER BY 1`.execute(
+    t.db,
+  );
+  assert.deepEqual(
+    rows.map((r) => [r.feature_id, r.n]),
+    [
+      [1, 1],
+      [2, 1],
+      [3, 1],
+      [4, 1],
+    ],
+    'each feature passed once',
+  );
   assert.deepEqual(liveAgentProcesses(project), []);
   await worker.stop();
 });
 
 test('a new run after the old one was terminated adopts live agents and resumes the others first', async () => {
   const worker = await t.startWorker();
-  const project = await t.seedProject([1, 2, 3, 4].map((id) => ({ id, name: `f${id}` })), { base: 'rerun' });
-  const settings = { concurrency: 2, pollIntervalMs: 500, simulate: { default: { action: 'pass' as const, delayMs: 300 }, features: { 1: { action: 'pass' as const, delayMs: 5000 }, 2: { action: 'hang' as const, delayMs: 0 } } } };
+  const project = await t.seedProject(
+    [1, 2, 3, 4].map((id) => ({ id, name: `f${id}` })),
+    { base: 'rerun' },
+  );
+  const settings = {
+    concurrency: 2,
+    pollIntervalMs: 500,
+    simulate: {
+      default: { action: 'pass' as const, delayMs: 300 },
+      features: { 1: { action: 'pass' as const, delayMs: 5000 }, 2: { action: 'hang' as const, delayMs: 0 } },
+    },
+  };
   const first = await t.startRun(project, settings);
   const started = await waitUntil('two agents recorded', async () => {
     const runs = await agentRunsOf(t.db, project);
@@ -102,7 +154,10 @@ test('a new run after the old one was terminated adopts live agents and resumes 
   await t.client.workflow.getHandle(run2!.id).terminate('test: this agent run is lost');
   await waitUntil('#2 agent killed', () => !isAlive(run2!.pid!), { timeoutMs: 15_000 });
 
-  const second = await t.startRun(project, { ...settings, simulate: { default: { action: 'pass', delayMs: 300 }, features: { 1: { action: 'pass', delayMs: 5000 } } } });
+  const second = await t.startRun(project, {
+    ...settings,
+    simulate: { default: { action: 'pass', delayMs: 300 }, features: { 1: { action: 'pass', delayMs: 5000 } } },
+  });
   const status = await waitUntil('the new run adopted #1', async () => {
     const s = await queryStatus(second);
     return s.running.some((a) => a.workflowId === run1!.id) && s;
@@ -112,24 +167,40 @@ test('a new run after the old one was terminated adopts live agents and resumes 
   assert.equal(result.outcome, 'complete', result.message);
 
   const runs = await agentRunsOf(t.db, project, 'coding');
-  assert.deepEqual(runs.filter((r) => r.feature_id === 1).map((r) => [r.id, r.outcome]), [[run1!.id, 'passed']], '#1 adopted, not restarted');
+  assert.deepEqual(
+    runs.filter((r) => r.feature_id === 1).map((r) => [r.id, r.outcome]),
+    [[run1!.id, 'passed']],
+    '#1 adopted, not restarted',
+  );
   const resumed = runs.filter((r) => r.feature_id === 2);
   // (The terminated agent run recorded no outcome: terminate skips the workflow's own cleanup.)
-  assert.deepEqual(resumed.map((r) => r.attempt), [1, 2]);
+  assert.deepEqual(
+    resumed.map((r) => r.attempt),
+    [1, 2],
+  );
   assert.equal(resumed[1]?.outcome, 'passed');
   // Resume first: #2 started again before any feature the first run had not started.
   const fresh = runs.filter((r) => r.feature_id === 3 || r.feature_id === 4);
   // The adopted agent counts against the concurrency of the new run (the lost run's #2 never ended).
   assert.equal(maxOverlap(runs.filter((r) => r.ended_at)), 2, 'never more than concurrency (2) agents');
-  assert.ok(fresh.every((r) => r.started_at > resumed[1]!.started_at), 'the resumed feature started before new work');
+  assert.ok(
+    fresh.every((r) => r.started_at > resumed[1]!.started_at),
+    'the resumed feature started before new work',
+  );
   assert.equal(result.agentsStarted, 3, 'the new run started #2 again, #3 and #4');
   await worker.stop();
 });
 
 test('worker shut down gracefully mid-run: agents keep running and the next worker adopts them at once', async () => {
-  const project = await t.seedProject([1, 2, 3].map((id) => ({ id, name: `f${id}` })), { base: 'restart' });
+  const project = await t.seedProject(
+    [1, 2, 3].map((id) => ({ id, name: `f${id}` })),
+    { base: 'restart' },
+  );
   const first = await t.startWorker();
-  const handle = await t.startRun(project, { concurrency: 3, simulate: { default: { action: 'pass', delayMs: 6000 } } });
+  const handle = await t.startRun(project, {
+    concurrency: 3,
+    simulate: { default: { action: 'pass', delayMs: 6000 } },
+  });
   const before = await waitUntil('three agents recorded', async () => {
     const runs = await agentRunsOf(t.db, project);
     return runs.length === 3 && runs.every((r) => r.pid) && runs;
@@ -140,7 +211,11 @@ test('worker shut down gracefully mid-run: agents keep running and the next work
   const result = await waitForResult(handle, 60_000);
   assert.equal(result.outcome, 'complete', result.message);
   const runs = await agentRunsOf(t.db, project, 'coding');
-  assert.deepEqual(runs.map((r) => [r.feature_id, r.pid, r.outcome]).sort(), before.map((r) => [r.feature_id, r.pid, 'passed']).sort(), 'same agents, adopted');
+  assert.deepEqual(
+    runs.map((r) => [r.feature_id, r.pid, r.outcome]).sort(),
+    before.map((r) => [r.feature_id, r.pid, 'passed']).sort(),
+    'same agents, adopted',
+  );
   for (const r of runs) assert.equal(agentStartsIn(r.log_path!), 1);
   await second.stop();
 });

@@ -4,8 +4,20 @@ import type { Claim } from '../../src/activities/types.ts';
 import type { RunningAgent } from '../../src/workflows/messages.ts';
 import { freeSlots, sortHandoffs } from '../../src/workflows/slots.ts';
 
-const claim = (featureId: number): Claim => ({ featureId, featureName: `f${featureId}`, attempt: 1, workflowId: `autocoder/p/coding/${featureId}/1`, kind: 'coding' });
-const agent = (featureId: number, kind: RunningAgent['kind'] = 'coding'): RunningAgent => ({ workflowId: `autocoder/p/${kind}/${featureId}/1`, kind, featureId, featureName: `f${featureId}`, startedAt: '2026-01-01T00:00:00Z' });
+const claim = (featureId: number): Claim => ({
+  featureId,
+  featureName: `f${featureId}`,
+  attempt: 1,
+  workflowId: `autocoder/p/coding/${featureId}/1`,
+  kind: 'coding',
+});
+const agent = (featureId: number, kind: RunningAgent['kind'] = 'coding'): RunningAgent => ({
+  workflowId: `autocoder/p/${kind}/${featureId}/1`,
+  kind,
+  featureId,
+  featureName: `f${featureId}`,
+  startedAt: '2026-01-01T00:00:00Z',
+});
 const gate = { open: true, held: new Set<number>(), concurrency: 3, maxAgents: 4 };
 const ids = (claims: Claim[]) => claims.map((c) => c.featureId);
 
@@ -27,20 +39,34 @@ test('a closed run (paused, draining, stopping) and held features release; a fea
 test('free slots: coding first up to concurrency, testers take what is left under maxAgents, none in yolo', () => {
   const settings = { concurrency: 3, maxAgents: 4, testingRatio: 2, yolo: false };
   assert.deepEqual(freeSlots([agent(1)], settings), { coding: 1, codingSlots: 2, testingSlots: 1 });
-  assert.deepEqual(freeSlots([agent(1), agent(2, 'testing')], { ...settings, yolo: true }), { coding: 1, codingSlots: 2, testingSlots: 0 });
-  assert.deepEqual(freeSlots([agent(1), agent(2), agent(3), agent(4, 'testing')], settings), { coding: 3, codingSlots: 0, testingSlots: 0 });
+  assert.deepEqual(freeSlots([agent(1), agent(2, 'testing')], { ...settings, yolo: true }), {
+    coding: 1,
+    codingSlots: 2,
+    testingSlots: 0,
+  });
+  assert.deepEqual(freeSlots([agent(1), agent(2), agent(3), agent(4, 'testing')], settings), {
+    coding: 3,
+    codingSlots: 0,
+    testingSlots: 0,
+  });
 });
 
-test('a handoff for the next attempt of a feature whose last attempt has not reported yet starts, in that attempt\'s slot', () => {
+test("a handoff for the next attempt of a feature whose last attempt has not reported yet starts, in that attempt's slot", () => {
   const next = { ...claim(5), attempt: 2, workflowId: 'autocoder/p/coding/5/2' };
   const unreported = agent(5); // attempt 1: ended, its report on the way
   const full = { ...gate, concurrency: 2, supersedeUnreported: true };
   assert.deepEqual(ids(sortHandoffs([next], [unreported, agent(1)], full).start), [5]);
   // Without the patch (histories recorded before it): dropped, as it was.
-  assert.deepEqual(sortHandoffs([next], [unreported, agent(1)], { ...full, supersedeUnreported: false }), { start: [], release: [] });
+  assert.deepEqual(sortHandoffs([next], [unreported, agent(1)], { ...full, supersedeUnreported: false }), {
+    start: [],
+    release: [],
+  });
   // A later attempt already running (a pass resumed the feature): this claim is gone.
   const later = { ...agent(5), workflowId: 'autocoder/p/coding/5/3' };
   assert.deepEqual(sortHandoffs([next], [later], full), { start: [], release: [] });
   // The same attempt already running (a second copy of the report): nothing to do.
-  assert.deepEqual(sortHandoffs([next], [{ ...agent(5), workflowId: next.workflowId }], full), { start: [], release: [] });
+  assert.deepEqual(sortHandoffs([next], [{ ...agent(5), workflowId: next.workflowId }], full), {
+    start: [],
+    release: [],
+  });
 });

@@ -3,23 +3,43 @@ import type { Command } from 'commander';
 import type { projectRunHandle } from '../../client.ts';
 import { InfraError, UserError } from '../../errors.ts';
 import {
-  drainSignal, pauseSignal, resumeSignal, retryFeatureSignal, setConcurrencyUpdate, setTestingRatioUpdate, stopFeatureSignal, stopSignal,
+  drainSignal,
+  pauseSignal,
+  resumeSignal,
+  retryFeatureSignal,
+  setConcurrencyUpdate,
+  setTestingRatioUpdate,
+  stopFeatureSignal,
+  stopSignal,
 } from '../../workflows/messages.ts';
 import { intFlag, out, projectIdArg } from '../options.ts';
 import type { Runtime } from '../runtime.ts';
 
-async function withRunningProject(project: string | undefined, work: (rt: Runtime, projectId: string, handle: ReturnType<typeof projectRunHandle>) => Promise<void>): Promise<void> {
+async function withRunningProject(
+  project: string | undefined,
+  work: (rt: Runtime, projectId: string, handle: ReturnType<typeof projectRunHandle>) => Promise<void>,
+): Promise<void> {
   const [{ withRuntime }, { projectRunHandle }, { resolveProjectId }, { WorkflowNotFoundError }] = await Promise.all([
-    import('../runtime.ts'), import('../../client.ts'), import('../project-of-cwd.ts'), import('@temporalio/client'),
+    import('../runtime.ts'),
+    import('../../client.ts'),
+    import('../project-of-cwd.ts'),
+    import('@temporalio/client'),
   ]);
   await withRuntime({}, async (rt) => {
     const projectId = await resolveProjectId(rt.database.db, project);
     const handle = projectRunHandle(rt.temporal.client, projectId);
     try {
       const description = await handle.describe();
-      if (description.status.name !== 'RUNNING') throw new UserError(`project ${projectId} has no run in progress (its last run is ${description.status.name.toLowerCase()})`, { hint: `start one with \`autocoder run DIR --project ${projectId}\`` });
+      if (description.status.name !== 'RUNNING')
+        throw new UserError(
+          `project ${projectId} has no run in progress (its last run is ${description.status.name.toLowerCase()})`,
+          { hint: `start one with \`autocoder run DIR --project ${projectId}\`` },
+        );
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new UserError(`project ${projectId} has never run`, { hint: `start it with \`autocoder run DIR --project ${projectId}\`` });
+      if (err instanceof WorkflowNotFoundError)
+        throw new UserError(`project ${projectId} has never run`, {
+          hint: `start it with \`autocoder run DIR --project ${projectId}\``,
+        });
       throw err;
     }
     await work(rt, projectId, handle);
@@ -29,57 +49,89 @@ async function withRunningProject(project: string | undefined, work: (rt: Runtim
 const featureIdArg = intFlag('feature id', 1, 2_147_483_647);
 
 export function register(program: Command): void {
-  program.command('stop')
+  program
+    .command('stop')
     .description('Stop a run: kill every agent tree, release every claim (or --drain: let running agents finish)')
     .argument('[project]', 'project id (default: the project of the current directory)', projectIdArg())
     .option('--drain', 'start nothing new and end when running agents finish', false)
     .addHelpText('after', '\nExamples:\n  autocoder stop todo-app\n  autocoder stop todo-app --drain')
-    .action(async (project: string | undefined, opts: { drain: boolean }) => withRunningProject(project, async (_rt, projectId, handle) => {
-      await handle.signal(opts.drain ? drainSignal : stopSignal);
-      out(opts.drain ? `draining ${projectId}: running agents finish, nothing new starts` : `stopping ${projectId}: agents are being killed and claims released`);
-    }));
+    .action(async (project: string | undefined, opts: { drain: boolean }) =>
+      withRunningProject(project, async (_rt, projectId, handle) => {
+        await handle.signal(opts.drain ? drainSignal : stopSignal);
+        out(
+          opts.drain
+            ? `draining ${projectId}: running agents finish, nothing new starts`
+            : `stopping ${projectId}: agents are being killed and claims released`,
+        );
+      }),
+    );
 
-  program.command('stop-feature')
+  program
+    .command('stop-feature')
     .description("Kill one feature's agent tree and hold the feature until retry-feature")
     .argument('<feature>', 'feature id', featureIdArg)
     .option('--project <id>', 'project id', projectIdArg('--project'))
     .addHelpText('after', '\nExamples:\n  autocoder stop-feature 12 --project todo-app')
-    .action(async (featureId: number, opts: { project?: string }) => withRunningProject(opts.project, async (_rt, projectId, handle) => {
-      await handle.signal(stopFeatureSignal, featureId);
-      out(`stopping feature #${featureId} of ${projectId}; \`autocoder retry-feature ${featureId} --project ${projectId}\` schedules it again`);
-    }));
+    .action(async (featureId: number, opts: { project?: string }) =>
+      withRunningProject(opts.project, async (_rt, projectId, handle) => {
+        await handle.signal(stopFeatureSignal, featureId);
+        out(
+          `stopping feature #${featureId} of ${projectId}; \`autocoder retry-feature ${featureId} --project ${projectId}\` schedules it again`,
+        );
+      }),
+    );
 
-  program.command('retry-feature')
-    .description('Clear a feature\'s failure count (and a stop-feature hold) so it is scheduled again')
+  program
+    .command('retry-feature')
+    .description("Clear a feature's failure count (and a stop-feature hold) so it is scheduled again")
     .argument('<feature>', 'feature id', featureIdArg)
     .option('--project <id>', 'project id', projectIdArg('--project'))
     .addHelpText('after', '\nExamples:\n  autocoder retry-feature 12 --project todo-app')
-    .action(async (featureId: number, opts: { project?: string }) => withRunningProject(opts.project, async (_rt, projectId, handle) => {
-      await handle.signal(retryFeatureSignal, featureId);
-      out(`feature #${featureId} of ${projectId} will be scheduled again`);
-    }));
+    .action(async (featureId: number, opts: { project?: string }) =>
+      withRunningProject(opts.project, async (_rt, projectId, handle) => {
+        await handle.signal(retryFeatureSignal, featureId);
+        out(`feature #${featureId} of ${projectId} will be scheduled again`);
+      }),
+    );
 
-  for (const [name, signal, text] of [['pause', pauseSignal, 'paused: running agents go on, nothing new starts'], ['resume', resumeSignal, 'resumed']] as const) {
-    program.command(name)
-      .description(name === 'pause' ? 'Start no new agents until resume (running ones go on)' : 'Start agents again after pause')
+  for (const [name, signal, text] of [
+    ['pause', pauseSignal, 'paused: running agents go on, nothing new starts'],
+    ['resume', resumeSignal, 'resumed'],
+  ] as const) {
+    program
+      .command(name)
+      .description(
+        name === 'pause' ? 'Start no new agents until resume (running ones go on)' : 'Start agents again after pause',
+      )
       .argument('[project]', 'project id', projectIdArg())
       .addHelpText('after', `\nExamples:\n  autocoder ${name} todo-app`)
-      .action(async (project: string | undefined) => withRunningProject(project, async (_rt, projectId, handle) => {
-        await handle.signal(signal);
-        out(`${projectId} ${text}`);
-      }));
+      .action(async (project: string | undefined) =>
+        withRunningProject(project, async (_rt, projectId, handle) => {
+          await handle.signal(signal);
+          out(`${projectId} ${text}`);
+        }),
+      );
   }
 
-  program.command('set')
+  program
+    .command('set')
     .description('Change a setting of a running project: concurrency (1..5) or testing-ratio (0..3)')
     .argument('<setting>', 'concurrency | testing-ratio')
     .argument('<value>', 'the new value')
     .option('--project <id>', 'project id', projectIdArg('--project'))
-    .addHelpText('after', '\nExamples:\n  autocoder set concurrency 5 --project todo-app\n  autocoder set testing-ratio 0 --project todo-app')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  autocoder set concurrency 5 --project todo-app\n  autocoder set testing-ratio 0 --project todo-app',
+    )
     .action(async (setting: string, value: string, opts: { project?: string }) => {
-      const update = setting === 'concurrency' ? setConcurrencyUpdate : setting === 'testing-ratio' ? setTestingRatioUpdate : null;
-      if (!update) throw new UserError(`unknown setting ${JSON.stringify(setting)}`, { hint: 'use `set concurrency N` or `set testing-ratio N`' });
-      const n = setting === 'concurrency' ? intFlag('concurrency', 1, 50)(value) : intFlag('testing-ratio', 0, 3)(value);
+      const update =
+        setting === 'concurrency' ? setConcurrencyUpdate : setting === 'testing-ratio' ? setTestingRatioUpdate : null;
+      if (!update)
+        throw new UserError(`unknown setting ${JSON.stringify(setting)}`, {
+          hint: 'use `set concurrency N` or `set testing-ratio N`',
+        });
+      const n =
+        setting === 'concurrency' ? intFlag('concurrency', 1, 50)(value) : intFlag('testing-ratio', 0, 3)(value);
       await withRunningProject(opts.project, async (_rt, projectId, handle) => {
         try {
           const settings = await handle.executeUpdate(update, { args: [n] });

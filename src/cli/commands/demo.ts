@@ -11,7 +11,9 @@ export function register(program: Command): void {
     .description('Run the bundled example project (examples/todo-app) end to end with simulated agents')
     .option('--concurrency <n>', 'coding agents at once (1..5)', intFlag('--concurrency', 1, 5), 3)
     .option('--reset', 'start over: every feature pending again', false)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Starts the local stack if needed (Temporal dev server + embedded Postgres under $AUTOCODER_HOME),
 imports examples/todo-app/features.json as project "todo-app", runs a worker in this process and
 the projectRun workflow to completion, then prints a summary and the run's Temporal UI link.
@@ -19,17 +21,23 @@ the projectRun workflow to completion, then prints a summary and the run's Tempo
 Examples:
   autocoder demo                 # first run, or report the finished project
   autocoder demo --reset         # start over from scratch
-  autocoder demo --concurrency 5`)
+  autocoder demo --concurrency 5`,
+    )
     .action(async (opts: { concurrency: number; reset: boolean }) => {
-      const [{ withRuntime }, { runProject }] = await Promise.all([import('../runtime.ts'), import('../run-project.ts')]);
-      process.exitCode = await withRuntime({ log: out, start: true }, async (rt) => runProject(rt, {
-        projectId: 'todo-app',
-        projectDir: join(rt.config.home, 'projects', 'todo-app'),
-        featuresFile: exampleFeatures,
-        reset: opts.reset,
-        detach: false,
-        settings: { concurrency: opts.concurrency, agent: 'simulate', testingRatio: 1, pollIntervalMs: 5000 },
-        out,
-      }));
+      const [{ withRuntime }, { runProject }] = await Promise.all([
+        import('../runtime.ts'),
+        import('../run-project.ts'),
+      ]);
+      process.exitCode = await withRuntime({ log: out, start: true }, async (rt) =>
+        runProject(rt, {
+          projectId: 'todo-app',
+          projectDir: join(rt.config.home, 'projects', 'todo-app'),
+          featuresFile: exampleFeatures,
+          reset: opts.reset,
+          detach: false,
+          settings: { concurrency: opts.concurrency, agent: 'simulate', testingRatio: 1, pollIntervalMs: 5000 },
+          out,
+        }),
+      );
     });
 }

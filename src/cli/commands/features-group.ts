@@ -10,5 +10,8 @@ export function featuresCommand(program: Command): Command {
   return program
     .command('features')
     .description('Work with feature lists: plan a file, import it into a project, list and show features')
-    .addHelpText('after', '\nExamples:\n  autocoder features plan examples/todo-app/features.json\n  autocoder features plan features.json --json\n');
+    .addHelpText(
+      'after',
+      '\nExamples:\n  autocoder features plan examples/todo-app/features.json\n  autocoder features plan features.json --json\n',
+    );
 }

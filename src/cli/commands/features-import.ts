@@ -17,7 +17,10 @@ export function register(program: Command): void {
     .description('Import a feature file (or an AutoCoder features.db) into a project; re-import updates features by id')
     .argument('[file]', 'feature file: {"features": [...]} or a bare JSON list (see schema/feature-file.schema.json)')
     .requiredOption('--project <id>', 'project id: lower-case letters, digits and dashes')
-    .option('--dir <dir>', 'project directory; required the first time (default with --from-autocoder: the directory of features.db)')
+    .option(
+      '--dir <dir>',
+      'project directory; required the first time (default with --from-autocoder: the directory of features.db)',
+    )
     .option('--reset', "take the file's passes as the truth, even for passing features, and clear failure counts")
     .option('--from-autocoder <path>', "read an AutoCoder project's features.db (SQLite) instead of a file")
     .option('--json', 'print the counts as JSON')
@@ -36,14 +39,25 @@ listed, nothing is changed) or the project is unknown and --dir is not given.`,
     )
     .action(async (file: string | undefined, options: ImportOptions) => {
       // The database modules load only when the command runs (the CLI starts fast for --help).
-      const [{ readAutoCoderFeatures }, { connectForCli }, { featureCounts }, { importFeatures }, { assertProjectId, getProject }] = await Promise.all([
-        import('../../db/autocoder-sqlite.ts'), import('../../db/connect-cli.ts'), import('../../db/features.ts'),
-        import('../../db/import.ts'), import('../../db/projects.ts'),
+      const [
+        { readAutoCoderFeatures },
+        { connectForCli },
+        { featureCounts },
+        { importFeatures },
+        { assertProjectId, getProject },
+      ] = await Promise.all([
+        import('../../db/autocoder-sqlite.ts'),
+        import('../../db/connect-cli.ts'),
+        import('../../db/features.ts'),
+        import('../../db/import.ts'),
+        import('../../db/projects.ts'),
       ]);
       assertProjectId(options.project);
       if ((file === undefined) === (options.fromAutocoder === undefined)) {
         throw new UserError(
-          file === undefined ? 'features import needs a feature FILE or --from-autocoder PATH' : `give either FILE (${showValue(file)}) or --from-autocoder, not both`,
+          file === undefined
+            ? 'features import needs a feature FILE or --from-autocoder PATH'
+            : `give either FILE (${showValue(file)}) or --from-autocoder, not both`,
           { hint: 'e.g. `autocoder features import features.json --project ID`' },
         );
       }
@@ -61,7 +75,10 @@ listed, nothing is changed) or the project is unknown and --dir is not given.`,
             hint: `add --dir DIR to create it, e.g. \`autocoder features import ${file ?? '--from-autocoder PATH'} --project ${options.project} --dir .\``,
           });
         }
-        const counts = await importFeatures(db, options.project, entries, { reset: options.reset ?? false, dir: projectDir });
+        const counts = await importFeatures(db, options.project, entries, {
+          reset: options.reset ?? false,
+          dir: projectDir,
+        });
         const state = await featureCounts(db, options.project);
         if (options.json) {
           process.stdout.write(`${JSON.stringify({ project: options.project, ...counts, states: state })}\n`);

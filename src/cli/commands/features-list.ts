@@ -12,7 +12,9 @@ type ListOptions = { project: string; state?: string; json?: boolean; maxRetries
 export function register(program: Command): void {
   featuresCommand(program)
     .command('list')
-    .description('List the features of a project with their state (pending, running, passing, failed, blocked) and what they wait on')
+    .description(
+      'List the features of a project with their state (pending, running, passing, failed, blocked) and what they wait on',
+    )
     .requiredOption('--project <id>', 'project id')
     .option('--state <state>', `only features in this state: ${FEATURE_STATES.join('|')}`)
     .option('--max-retries <n>', 'failures after which a feature counts as failed', String(DEFAULT_MAX_RETRIES))
@@ -32,7 +34,9 @@ that does not pass yet (or never can: missing, failed, or in a cycle, which is s
       const state = parseState(options.state);
       const maxRetries = parseMaxRetries(options.maxRetries);
       const [{ connectForCli }, { listFeatures }, { requireProject }] = await Promise.all([
-        import('../../db/connect-cli.ts'), import('../../db/features.ts'), import('../../db/projects.ts'),
+        import('../../db/connect-cli.ts'),
+        import('../../db/features.ts'),
+        import('../../db/projects.ts'),
       ]);
       const { db, close } = await connectForCli();
       try {
@@ -73,29 +77,67 @@ export function blockReasons(features: readonly Feature[]): Map<number, string> 
 
 export function featureJson(f: Feature) {
   return {
-    id: f.id, name: f.name, category: f.category, priority: f.priority, state: f.state, score: f.score,
-    dependencies: f.dependencies, waitingOn: f.waitingOn, missingDependencies: f.missingDependencies,
-    passes: f.passes, inProgress: f.inProgress, testingInProgress: f.testingInProgress,
-    failureCount: f.failureCount, lastError: f.lastError, attempts: f.attempts,
-    claimedBy: f.claimedBy, claimedAt: f.claimedAt, lastTestedAt: f.lastTestedAt,
+    id: f.id,
+    name: f.name,
+    category: f.category,
+    priority: f.priority,
+    state: f.state,
+    score: f.score,
+    dependencies: f.dependencies,
+    waitingOn: f.waitingOn,
+    missingDependencies: f.missingDependencies,
+    passes: f.passes,
+    inProgress: f.inProgress,
+    testingInProgress: f.testingInProgress,
+    failureCount: f.failureCount,
+    lastError: f.lastError,
+    attempts: f.attempts,
+    claimedBy: f.claimedBy,
+    claimedAt: f.claimedAt,
+    lastTestedAt: f.lastTestedAt,
   };
 }
 
-function renderList(features: readonly Feature[], reasons: ReadonlyMap<number, string>, maxRetries: number, total: number): string {
-  if (features.length === 0) return total === 0 ? 'no features (import some with `autocoder features import`)\n' : 'no features in that state\n';
+function renderList(
+  features: readonly Feature[],
+  reasons: ReadonlyMap<number, string>,
+  maxRetries: number,
+  total: number,
+): string {
+  if (features.length === 0)
+    return total === 0 ? 'no features (import some with `autocoder features import`)\n' : 'no features in that state\n';
   const detail = (f: Feature): string => {
     switch (f.state) {
-      case 'blocked': return reasons.get(f.id) ?? '';
-      case 'failed': return `failed ${f.failureCount}/${maxRetries}: ${oneLine(f.lastError ?? '')}`;
-      case 'running': return f.claimedBy ? `by ${f.claimedBy}` : 'in progress (no live owner: resumed first)';
-      case 'pending': return f.failureCount > 0 ? `ready; ${f.failureCount} failed attempt(s): ${oneLine(f.lastError ?? '')}` : 'ready';
-      case 'passing': return f.testingInProgress ? 'being re-tested' : '';
+      case 'blocked':
+        return reasons.get(f.id) ?? '';
+      case 'failed':
+        return `failed ${f.failureCount}/${maxRetries}: ${oneLine(f.lastError ?? '')}`;
+      case 'running':
+        return f.claimedBy ? `by ${f.claimedBy}` : 'in progress (no live owner: resumed first)';
+      case 'pending':
+        return f.failureCount > 0
+          ? `ready; ${f.failureCount} failed attempt(s): ${oneLine(f.lastError ?? '')}`
+          : 'ready';
+      case 'passing':
+        return f.testingInProgress ? 'being re-tested' : '';
     }
   };
-  const rows = features.map((f) => [String(f.id), f.state, String(f.priority), escapeForTerminal(f.name), escapeForTerminal(detail(f))]);
+  const rows = features.map((f) => [
+    String(f.id),
+    f.state,
+    String(f.priority),
+    escapeForTerminal(f.name),
+    escapeForTerminal(detail(f)),
+  ]);
   const header = ['ID', 'STATE', 'PRIO', 'NAME', 'DETAIL'];
-  const widths = header.map((h, i) => Math.min(i === 3 ? 40 : 200, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : cut(c, widths[i] ?? 0).padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  const widths = header.map((h, i) =>
+    Math.min(i === 3 ? 40 : 200, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : cut(c, widths[i] ?? 0).padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
@@ -111,13 +153,17 @@ function oneLine(text: string): string {
 export function parseState(value: string | undefined): FeatureState | undefined {
   if (value === undefined) return undefined;
   if ((FEATURE_STATES as readonly string[]).includes(value)) return value as FeatureState;
-  throw new UserError(`--state must be one of ${FEATURE_STATES.join(', ')}, got ${showValue(value)}`, { hint: 'e.g. --state blocked' });
+  throw new UserError(`--state must be one of ${FEATURE_STATES.join(', ')}, got ${showValue(value)}`, {
+    hint: 'e.g. --state blocked',
+  });
 }
 
 export function parseMaxRetries(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 1000) {
-    throw new UserError(`--max-retries must be an integer 1..1000, got ${showValue(value)}`, { hint: 'the run default is 3' });
+    throw new UserError(`--max-retries must be an integer 1..1000, got ${showValue(value)}`, {
+      hint: 'the run default is 3',
+    });
   }
   return n;
 }

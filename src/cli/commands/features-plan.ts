@@ -19,7 +19,9 @@ import { featuresCommand } from './features-group.ts';
 export function register(program: Command): void {
   featuresCommand(program)
     .command('plan')
-    .description('Show the scheduling plan of a feature file: ready order, scores, cycles, missing dependencies (no database needed)')
+    .description(
+      'Show the scheduling plan of a feature file: ready order, scores, cycles, missing dependencies (no database needed)',
+    )
     .argument('<file>', 'feature file: {"features": [...]} or a bare JSON list (see schema/feature-file.schema.json)')
     .option('--json', 'print {"ready":[...],"scores":{...},"cycles":[...],"missing":{...}} on one line')
     .addHelpText(
@@ -51,7 +53,10 @@ export function renderPlan(file: string, entries: readonly FeatureFileEntry[], p
   const scores = new Map(Object.entries(plan.scores).map(([id, score]) => [Number(id), score]));
   const compare = compareForScheduling(scores);
   const waiting = features.filter((f) => !f.passes && !readyOrder.has(f.id)).sort(compare);
-  const rows = [...plan.ready.map((id) => byId.get(id) as FeatureFileEntry), ...waiting.map((f) => byId.get(f.id) as FeatureFileEntry)];
+  const rows = [
+    ...plan.ready.map((id) => byId.get(id) as FeatureFileEntry),
+    ...waiting.map((f) => byId.get(f.id) as FeatureFileEntry),
+  ];
 
   const stateOf = (e: FeatureFileEntry): string =>
     readyOrder.has(e.id) ? 'ready' : e.in_progress ? 'running' : blockedIds.has(e.id) ? 'blocked' : 'waiting';
@@ -84,13 +89,16 @@ export function renderPlan(file: string, entries: readonly FeatureFileEntry[], p
     lines.push('', 'every feature passes: nothing left to schedule');
   }
   const cycles = dependencyCycles(features);
-  if (cycles.length > 0) lines.push('', 'cycles (these features wait for each other):', ...cycles.map((c) => `  ${formatCycle(c)}`));
+  if (cycles.length > 0)
+    lines.push('', 'cycles (these features wait for each other):', ...cycles.map((c) => `  ${formatCycle(c)}`));
   const missing = Object.entries(plan.missing);
   if (missing.length > 0) {
     lines.push('', 'missing dependencies:');
     for (const [id, deps] of missing) {
       const unique = [...new Set(deps)];
-      lines.push(`  #${id} depends on ${unique.map((d) => `#${d}`).join(', ')}, which ${unique.length === 1 ? 'names' : 'name'} no feature`);
+      lines.push(
+        `  #${id} depends on ${unique.map((d) => `#${d}`).join(', ')}, which ${unique.length === 1 ? 'names' : 'name'} no feature`,
+      );
     }
   }
   if (blocked.length > 0) {
@@ -101,7 +109,9 @@ export function renderPlan(file: string, entries: readonly FeatureFileEntry[], p
 }
 
 function formatTable(rows: readonly string[][], rightAligned: ReadonlySet<number>): string[] {
-  const widths = (rows[0] as string[]).map((_, column) => Math.max(...rows.map((row) => (row[column] as string).length)));
+  const widths = (rows[0] as string[]).map((_, column) =>
+    Math.max(...rows.map((row) => (row[column] as string).length)),
+  );
   return rows.map((row) =>
     row
       .map((cell, column) => {

@@ -27,9 +27,13 @@ Examples:
     .action(async (idText: string, options: ShowOptions) => {
       const featureId = parseFeatureId(idText);
       const maxRetries = parseMaxRetries(options.maxRetries);
-      const [{ listAgentRuns }, { connectForCli }, { listFeatures, unknownFeature }, { requireProject }] = await Promise.all([
-        import('../../db/agent-runs.ts'), import('../../db/connect-cli.ts'), import('../../db/features.ts'), import('../../db/projects.ts'),
-      ]);
+      const [{ listAgentRuns }, { connectForCli }, { listFeatures, unknownFeature }, { requireProject }] =
+        await Promise.all([
+          import('../../db/agent-runs.ts'),
+          import('../../db/connect-cli.ts'),
+          import('../../db/features.ts'),
+          import('../../db/projects.ts'),
+        ]);
       const { db, close } = await connectForCli();
       try {
         await requireProject(db, options.project);
@@ -40,7 +44,13 @@ Examples:
         const blockedBy = blockReasons(all).get(featureId) ?? null;
         const runs = await listAgentRuns(db, { projectId: options.project, featureId, limit: 10 });
         if (options.json) {
-          const json = { ...featureJson(feature), description: feature.description, steps: feature.steps, blockedBy, agentRuns: runs };
+          const json = {
+            ...featureJson(feature),
+            description: feature.description,
+            steps: feature.steps,
+            blockedBy,
+            agentRuns: runs,
+          };
           process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
           return;
         }
@@ -77,7 +87,9 @@ function runLine(run: AgentRunRow): string {
 export function parseFeatureId(text: string): number {
   const id = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(id) || id < 1) {
-    throw new UserError(`feature id must be a positive integer, got ${showValue(text)}`, { hint: 'e.g. `autocoder features show 12 --project ID`' });
+    throw new UserError(`feature id must be a positive integer, got ${showValue(text)}`, {
+      hint: 'e.g. `autocoder features show 12 --project ID`',
+    });
   }
   return id;
 }

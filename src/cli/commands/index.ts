@@ -18,4 +18,20 @@ import { register as feature } from './feature.ts';
 /** Each command file exports one `register(program)`; the order here is the order in --help. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [up, down, doctor, demo, run, status, control, logs, worker, featuresPlan, featuresImport, featuresList, featuresShow, mcp, feature];
+export const commands: RegisterCommand[] = [
+  up,
+  down,
+  doctor,
+  demo,
+  run,
+  status,
+  control,
+  logs,
+  worker,
+  featuresPlan,
+  featuresImport,
+  featuresList,
+  featuresShow,
+  mcp,
+  feature,
+];

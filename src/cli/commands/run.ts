@@ -5,15 +5,31 @@ import { agentAdapters, PROJECT_ID_PATTERN, type AgentAdapter } from '../../work
 import { intFlag, out, projectIdArg } from '../options.ts';
 
 type RunFlags = {
-  project?: string; features?: string; concurrency: number; testingRatio: number; yolo: boolean; model?: string;
-  agent: string; agentCmd?: string; maxRetries: number; detach: boolean; reset: boolean; pollInterval: number;
+  project?: string;
+  features?: string;
+  concurrency: number;
+  testingRatio: number;
+  yolo: boolean;
+  model?: string;
+  agent: string;
+  agentCmd?: string;
+  maxRetries: number;
+  detach: boolean;
+  reset: boolean;
+  pollInterval: number;
 };
 
 /** A directory name as a project id: `My App` → `my-app`. */
 export function projectIdFromDir(dir: string): string {
-  const slug = basename(resolve(dir)).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
+  const slug = basename(resolve(dir))
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63);
   if (!PROJECT_ID_PATTERN.test(slug)) {
-    throw new UserError(`cannot derive a project id from directory ${showValue(dir)}`, { hint: 'give one with --project ID (lowercase letters, digits, dashes)' });
+    throw new UserError(`cannot derive a project id from directory ${showValue(dir)}`, {
+      hint: 'give one with --project ID (lowercase letters, digits, dashes)',
+    });
   }
   return slug;
 }
@@ -26,45 +42,76 @@ export function register(program: Command): void {
     .option('--project <id>', 'project id (default: from the directory name)', projectIdArg('--project'))
     .option('--features <file>', 'import this feature file first (JSON: { "features": [...] } or an array)')
     .option('--concurrency <n>', 'coding agents at once (1..5)', intFlag('--concurrency', 1, 5), 3)
-    .option('--testing-ratio <n>', 'testing agents kept running (0..3; 0 disables)', intFlag('--testing-ratio', 0, 3), 1)
+    .option(
+      '--testing-ratio <n>',
+      'testing agents kept running (0..3; 0 disables)',
+      intFlag('--testing-ratio', 0, 3),
+      1,
+    )
     .option('--yolo', 'no testing agents; agents skip browser testing', false)
     .option('--model <name>', 'model passed to every agent')
     .option('--agent <adapter>', `agent adapter: ${agentAdapters.join('|')}`, 'claude')
     .option('--agent-cmd <path>', 'executable for --agent command (gets the agent environment)')
-    .option('--max-retries <n>', 'failed attempts before a feature is given up (1..100)', intFlag('--max-retries', 1, 100), 3)
-    .option('--poll-interval <ms>', 'longest wait between scheduling passes', intFlag('--poll-interval', 100, 3_600_000), 5000)
+    .option(
+      '--max-retries <n>',
+      'failed attempts before a feature is given up (1..100)',
+      intFlag('--max-retries', 1, 100),
+      3,
+    )
+    .option(
+      '--poll-interval <ms>',
+      'longest wait between scheduling passes',
+      intFlag('--poll-interval', 100, 3_600_000),
+      5000,
+    )
     .option('--reset', 'with --features: take the file as the truth, passing features included', false)
     .option('--detach', 'start the run and return; a separate `autocoder worker` runs it', false)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Exit code: 0 when the run completes (or is stopped/drained), 1 when it ends blocked or failed.
 The run is durable: Ctrl-C stops this worker only; the run continues when a worker runs again.
 
 Examples:
   autocoder run ./my-app --features features.json --concurrency 3
   autocoder run ./my-app --agent command --agent-cmd ./scripts/agent.sh
-  autocoder run ./my-app --detach && autocoder worker`)
+  autocoder run ./my-app --detach && autocoder worker`,
+    )
     .action(async (dir: string, flags: RunFlags) => {
       if (!(agentAdapters as readonly string[]).includes(flags.agent)) {
-        throw new UserError(`--agent must be one of ${agentAdapters.join(', ')}, got ${showValue(flags.agent)}`, { hint: 'e.g. --agent simulate' });
+        throw new UserError(`--agent must be one of ${agentAdapters.join(', ')}, got ${showValue(flags.agent)}`, {
+          hint: 'e.g. --agent simulate',
+        });
       }
       if (flags.agent === 'command' && !flags.agentCmd) {
-        throw new UserError('--agent command needs --agent-cmd PATH', { hint: 'give the executable each agent runs, e.g. --agent-cmd ./agent.sh' });
+        throw new UserError('--agent command needs --agent-cmd PATH', {
+          hint: 'give the executable each agent runs, e.g. --agent-cmd ./agent.sh',
+        });
       }
       const projectId = flags.project ?? projectIdFromDir(dir);
-      const [{ withRuntime }, { runProject }] = await Promise.all([import('../runtime.ts'), import('../run-project.ts')]);
-      process.exitCode = await withRuntime({ log: out, start: true }, async (rt) => runProject(rt, {
-        projectId,
-        projectDir: dir,
-        featuresFile: flags.features,
-        reset: flags.reset,
-        detach: flags.detach,
-        settings: {
-          concurrency: flags.concurrency, testingRatio: flags.testingRatio, yolo: flags.yolo, agent: flags.agent as AgentAdapter,
-          maxRetries: flags.maxRetries, pollIntervalMs: flags.pollInterval,
-          ...(flags.model ? { model: flags.model } : {}),
-          ...(flags.agentCmd ? { agentCmd: [resolve(flags.agentCmd)] } : {}),
-        },
-        out,
-      }));
+      const [{ withRuntime }, { runProject }] = await Promise.all([
+        import('../runtime.ts'),
+        import('../run-project.ts'),
+      ]);
+      process.exitCode = await withRuntime({ log: out, start: true }, async (rt) =>
+        runProject(rt, {
+          projectId,
+          projectDir: dir,
+          featuresFile: flags.features,
+          reset: flags.reset,
+          detach: flags.detach,
+          settings: {
+            concurrency: flags.concurrency,
+            testingRatio: flags.testingRatio,
+            yolo: flags.yolo,
+            agent: flags.agent as AgentAdapter,
+            maxRetries: flags.maxRetries,
+            pollIntervalMs: flags.pollInterval,
+            ...(flags.model ? { model: flags.model } : {}),
+            ...(flags.agentCmd ? { agentCmd: [resolve(flags.agentCmd)] } : {}),
+          },
+          out,
+        }),
+      );
     });
 }

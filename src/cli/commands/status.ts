@@ -11,44 +11,90 @@ export function register(program: Command): void {
     .description("Show a project's run: phase, outcome, feature counts and running agents")
     .argument('[project]', 'project id (default: the project whose directory is the current one)', projectIdArg())
     .option('--json', 'print JSON: { project, phase, outcome, counts, running }', false)
-    .option('-w, --watch', 'follow the run live until it ends (a live view on a terminal, plain lines otherwise)', false)
-    .addHelpText('after', `
+    .option(
+      '-w, --watch',
+      'follow the run live until it ends (a live view on a terminal, plain lines otherwise)',
+      false,
+    )
+    .addHelpText(
+      'after',
+      `
 outcome is null while the run goes on; phase is null for a project that never ran.
 
 Examples:
   autocoder status todo-app
   autocoder status todo-app --json | jq .counts
-  autocoder status todo-app --watch`)
+  autocoder status todo-app --watch`,
+    )
     .action(async (project: string | undefined, opts: { json: boolean; watch: boolean }) => {
-      const [{ withRuntime }, { readRunStatus, workflowUiUrl }, { featureCounts }, { getProject }, { resolveProjectId }] = await Promise.all([
-        import('../runtime.ts'), import('../../client.ts'), import('../../db/features.ts'), import('../../db/projects.ts'), import('../project-of-cwd.ts'),
+      const [
+        { withRuntime },
+        { readRunStatus, workflowUiUrl },
+        { featureCounts },
+        { getProject },
+        { resolveProjectId },
+      ] = await Promise.all([
+        import('../runtime.ts'),
+        import('../../client.ts'),
+        import('../../db/features.ts'),
+        import('../../db/projects.ts'),
+        import('../project-of-cwd.ts'),
       ]);
       await withRuntime({}, async (rt) => {
         const projectId = await resolveProjectId(rt.database.db, project);
         if (!(await getProject(rt.database.db, projectId))) {
-          throw new UserError(`unknown project ${showValue(projectId)}`, { hint: 'see `autocoder features list --project <id>` or import one with `autocoder run DIR --features FILE`' });
+          throw new UserError(`unknown project ${showValue(projectId)}`, {
+            hint: 'see `autocoder features list --project <id>` or import one with `autocoder run DIR --features FILE`',
+          });
         }
         if (opts.watch && !opts.json) {
           const { watchRun } = await import('../watch-run.ts');
           await watchRun(rt, projectId, out);
         }
         const report: StatusReport = (await readRunStatus(rt.temporal.client, projectId)) ?? {
-          project: projectId, phase: null, outcome: null, counts: await featureCounts(rt.database.db, projectId), running: [],
-          workflowId: projectRunWorkflowId(projectId), runId: null,
+          project: projectId,
+          phase: null,
+          outcome: null,
+          counts: await featureCounts(rt.database.db, projectId),
+          running: [],
+          workflowId: projectRunWorkflowId(projectId),
+          runId: null,
         };
         // No worker answered: the feature store still knows the counts.
         if (report.unanswered) report.counts = await featureCounts(rt.database.db, projectId);
         if (opts.json) {
           const { project, phase, outcome, counts, running, workflowId, runId, unanswered } = report;
-          out(JSON.stringify({ project, phase, outcome, counts, running, workflowId, runId, ...(unanswered ? { unanswered } : {}) }));
+          out(
+            JSON.stringify({
+              project,
+              phase,
+              outcome,
+              counts,
+              running,
+              workflowId,
+              runId,
+              ...(unanswered ? { unanswered } : {}),
+            }),
+          );
           return;
         }
         if (report.unanswered) out(`project ${projectId}: running, but ${report.unanswered}`);
         const c = report.counts;
-        if (!report.unanswered) out(`project ${projectId}: ${report.phase === null ? 'never run' : report.outcome === null ? `running (phase ${report.phase})` : `ended ${report.outcome}`}`);
-        out(`features: ${c.passing}/${c.total} passing, ${c.running} running, ${c.pending} pending, ${c.blocked} blocked, ${c.failed} failed`);
-        for (const a of report.running) out(`  ${a.kind.padEnd(8)} ${a.featureId === null ? '' : `#${a.featureId} `}${escapeForTerminal(a.featureName)} (since ${a.startedAt})`);
-        if (rt.temporalTarget.uiUrl && report.runId) out(`Temporal UI: ${workflowUiUrl(rt.temporalTarget.uiUrl, rt.temporalTarget.namespace, report.workflowId, report.runId)}`);
+        if (!report.unanswered)
+          out(
+            `project ${projectId}: ${report.phase === null ? 'never run' : report.outcome === null ? `running (phase ${report.phase})` : `ended ${report.outcome}`}`,
+          );
+        out(
+          `features: ${c.passing}/${c.total} passing, ${c.running} running, ${c.pending} pending, ${c.blocked} blocked, ${c.failed} failed`,
+        );
+        for (const a of report.running)
+          out(
+            `  ${a.kind.padEnd(8)} ${a.featureId === null ? '' : `#${a.featureId} `}${escapeForTerminal(a.featureName)} (since ${a.startedAt})`,
+          );
+        if (rt.temporalTarget.uiUrl && report.runId)
+          out(
+            `Temporal UI: ${workflowUiUrl(rt.temporalTarget.uiUrl, rt.temporalTarget.namespace, report.workflowId, report.runId)}`,
+          );
       });
     });
 }

@@ -6,7 +6,9 @@ import { stackUp } from '../../stack/index.ts';
 export function register(program: Command): void {
   program
     .command('up')
-    .description('Start the local stack (Temporal dev server with UI, embedded Postgres) under AUTOCODER_HOME; reuses what already runs')
+    .description(
+      'Start the local stack (Temporal dev server with UI, embedded Postgres) under AUTOCODER_HOME; reuses what already runs',
+    )
     .option('--temporal-port <port>', 'Temporal frontend (gRPC) port [env AUTOCODER_TEMPORAL_PORT, default 7233]')
     .option('--ui-port <port>', 'Temporal web UI port [env AUTOCODER_TEMPORAL_UI_PORT, default 8233]')
     .option('--pg-port <port>', 'embedded Postgres port [env AUTOCODER_PG_PORT, default 54329]')
@@ -24,7 +26,11 @@ Examples:
   $ DATABASE_URL=postgres://me:secret@db:5432/autocoder autocoder up   # only Temporal is started`,
     )
     .action(async (opts: { temporalPort?: string; uiPort?: string; pgPort?: string }) => {
-      const cfg = loadEnvConfig(process.env, { temporalPort: opts.temporalPort, temporalUiPort: opts.uiPort, pgPort: opts.pgPort });
+      const cfg = loadEnvConfig(process.env, {
+        temporalPort: opts.temporalPort,
+        temporalUiPort: opts.uiPort,
+        pgPort: opts.pgPort,
+      });
       const info = await stackUp(cfg, { log: (line) => process.stdout.write(`${line}\n`) });
       const postgresAt = new URL(info.databaseUrl).host;
       process.stdout.write(

@@ -38,7 +38,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('testing_claimed_by', 'text')
     .addColumn('testing_claimed_at', 'timestamptz')
     .addColumn('testing_in_progress', 'boolean', (c) =>
-      c.notNull().generatedAlwaysAs(sql`testing_claimed_by IS NOT NULL`).stored(),
+      c
+        .notNull()
+        .generatedAlwaysAs(sql`testing_claimed_by IS NOT NULL`)
+        .stored(),
     )
     .addColumn('testing_attempts', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('last_tested_at', 'timestamptz')

@@ -22,7 +22,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('detail', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex('feature_events_feature').on('feature_events').columns(['project_id', 'feature_id', 'id']).execute();
+  await db.schema
+    .createIndex('feature_events_feature')
+    .on('feature_events')
+    .columns(['project_id', 'feature_id', 'id'])
+    .execute();
 
   await db.schema
     .createTable('human_requests')
