@@ -13,11 +13,11 @@ import {
 import { InfraError, UserError } from './errors.ts';
 import type { projectRun } from './workflows/project-run.ts';
 import {
-  projectRunWorkflowId,
+  projectRunId,
   statusQuery,
   type FeatureCounts,
-  type Outcome,
-  type Phase,
+  type RunOutcome,
+  type RunPhase,
   type ProjectRunInput,
   type ProjectRunResult,
   type ProjectRunStatus,
@@ -77,7 +77,7 @@ export async function connectTemporal(target: TemporalTarget): Promise<TemporalC
 export type ProjectRunHandle = WorkflowHandle<typeof projectRun>;
 
 export function projectRunHandle(client: Client, projectId: string, runId?: string): ProjectRunHandle {
-  return client.workflow.getHandle<typeof projectRun>(projectRunWorkflowId(projectId), runId);
+  return client.workflow.getHandle<typeof projectRun>(projectRunId(projectId), runId);
 }
 
 /**
@@ -89,7 +89,7 @@ export async function startOrJoinRun(
   taskQueue: string,
   input: ProjectRunInput,
 ): Promise<{ handle: ProjectRunHandle; joined: boolean }> {
-  const workflowId = projectRunWorkflowId(input.projectId);
+  const workflowId = projectRunId(input.projectId);
   try {
     const handle = await client.workflow.start<typeof projectRun>('projectRun', {
       workflowId,
@@ -111,8 +111,8 @@ export async function startOrJoinRun(
 /** The shape of `autocoder status --json` and of the workflow's status query (DESIGN.md §3). */
 export type StatusReport = {
   project: string;
-  phase: Phase | null;
-  outcome: Outcome | null;
+  phase: RunPhase | null;
+  outcome: RunOutcome | null;
   counts: FeatureCounts;
   running: RunningAgent[];
   workflowId: string;
@@ -165,7 +165,7 @@ export async function readRunStatus(client: Client, projectId: string): Promise<
     const result = await projectRunHandle(client, projectId, description.runId).result();
     return { ...base, phase: 'done', outcome: result.outcome, counts: result.counts, running: [], result };
   }
-  const outcome: Outcome =
+  const outcome: RunOutcome =
     description.status.name === 'TERMINATED' || description.status.name === 'CANCELLED' ? 'stopped' : 'failed';
   return { ...base, phase: 'done', outcome, counts: emptyCounts(), running: [] };
 }

@@ -15,7 +15,9 @@ import { releaseStranded, strandedFeatures } from '../db/resumable.ts';
 import { releaseClaim } from '../db/transitions.ts';
 import { ClaimLostError } from '../errors.ts';
 import { blockedFeatures, describeBlockReason } from '../graph/index.ts';
-import type { AgentKind, BlockedFeature, RunningAgent } from '../workflows/messages.ts';
+import type { BlockedFeature, RunningAgent } from '../workflows/messages.ts';
+import { agentRunPrefix } from '../workflows/run-ids.ts';
+import { failureTypes } from '../workflows/vocabulary.ts';
 
 export type FeatureStoreDeps = { db: Kysely<Database>; temporal: Client };
 
@@ -25,8 +27,6 @@ export type FeatureStoreDeps = { db: Kysely<Database>; temporal: Client };
  * reports were seen to take seconds; a stranded claim is resumed this much later.
  */
 const HANDOFF_GRACE_MS = 30_000;
-
-export const ownerPrefix = (projectId: string, kind: AgentKind): string => `autocoder/${projectId}/${kind}/`;
 
 export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps) {
   /** Which agentRun workflows (the claim owners) are still running, and which were never started. */
@@ -53,7 +53,7 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
       if (!(await getProject(db, projectId))) {
         // A run started from the Temporal CLI for a project the store does not know: say so once.
         throw ApplicationFailure.create({
-          type: 'InvalidInput',
+          type: failureTypes.invalidInput,
           nonRetryable: true,
           message: `unknown project ${JSON.stringify(projectId)}: register it first, e.g. \`autocoder features import FILE --project ${projectId} --dir DIR\``,
         });
@@ -124,7 +124,7 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
       for (const f of await claimFeaturesByIds(db, {
         projectId,
         featureIds: resumeNow,
-        ownerPrefix: ownerPrefix(projectId, 'coding'),
+        ownerPrefix: agentRunPrefix(projectId, 'coding'),
         maxRetries,
         staleOwners: deadOwners,
       })) {
@@ -139,7 +139,7 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
       const fresh = await claimReadyFeatures(db, {
         projectId,
         limit: codingFree - claims.length,
-        ownerPrefix: ownerPrefix(projectId, 'coding'),
+        ownerPrefix: agentRunPrefix(projectId, 'coding'),
         maxRetries,
         exclude,
       });
@@ -188,7 +188,7 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
         for (let i = 0; i < testingFree; i++) {
           const lease = await claimFeatureForTesting(db, {
             projectId,
-            ownerPrefix: ownerPrefix(projectId, 'testing'),
+            ownerPrefix: agentRunPrefix(projectId, 'testing'),
             exclude: testing,
           });
           if (!lease) break;

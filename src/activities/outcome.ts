@@ -1,6 +1,7 @@
 /** recordAgentOutcome: settle an agent run's claim and record how it ended (owner-fenced). */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
+import { failureTypes } from '../workflows/vocabulary.ts';
 import { recordOutcome } from '../db/transitions.ts';
 import type { Database } from '../db/tables.ts';
 import { ClaimLostError } from '../errors.ts';
@@ -67,7 +68,7 @@ export function createOutcomeActivities({ db }: { db: Kysely<Database> }) {
         return (await settleAgentRun(db, input)).recorded;
       } catch (err) {
         if (err instanceof ClaimLostError)
-          throw ApplicationFailure.create({ type: 'ClaimLost', nonRetryable: true, message: err.message });
+          throw ApplicationFailure.create({ type: failureTypes.claimLost, nonRetryable: true, message: err.message });
         throw err;
       }
     },

@@ -29,7 +29,8 @@ import {
   type AgentProcessRef,
 } from '../supervisor/index.ts';
 import { agentFinishedSignal, type AgentReport } from '../workflows/messages.ts';
-import { ownerPrefix } from './feature-store.ts';
+import { agentRunPrefix } from '../workflows/run-ids.ts';
+import { failureTypes } from '../workflows/vocabulary.ts';
 import { settleAgentRun } from './outcome.ts';
 import type { AgentExitSummary, AgentHeartbeat, AgentSpec, Claim } from './types.ts';
 
@@ -170,7 +171,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       const claimed = await claimReadyFeatures(db, {
         projectId,
         limit: 1,
-        ownerPrefix: ownerPrefix(projectId, 'coding'),
+        ownerPrefix: agentRunPrefix(projectId, 'coding'),
         maxRetries,
         exclude,
       });
@@ -225,7 +226,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
         log(`${handle.adopted ? 'adopted' : 'found ended'} agent ${runId} (pid ${previous.pid})`);
       } else if (previous) {
         throw ApplicationFailure.create({
-          type: 'AgentCrashed',
+          type: failureTypes.agentCrashed,
           nonRetryable: true,
           message: `agent ${runId} was started on host ${previous.host}; this worker on ${host} cannot watch it (it counts as a crash)`,
           details: [{ exitCode: null, signal: null }],
@@ -255,7 +256,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
         } catch (err) {
           // A project's bad prompt template or agent command: this attempt cannot start at all.
           throw ApplicationFailure.create({
-            type: 'AgentCrashed',
+            type: failureTypes.agentCrashed,
             nonRetryable: true,
             message: `agent could not be started: ${(err as Error).message}`,
             details: [{ exitCode: null, signal: null }],

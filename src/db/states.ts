@@ -1,4 +1,3 @@
-/** Feature states and the default retry cap: constants only, cheap to import (the CLI's help uses them). */
-export type FeatureState = 'pending' | 'running' | 'passing' | 'failed' | 'blocked';
-export const FEATURE_STATES: readonly FeatureState[] = ['pending', 'running', 'passing', 'failed', 'blocked'];
+/** Feature states (written once, in the vocabulary) and the default retry cap: cheap to import (the CLI's help uses them). */
+export { featureStates as FEATURE_STATES, type FeatureState } from '../workflows/vocabulary.ts';
 export const DEFAULT_MAX_RETRIES = 3;

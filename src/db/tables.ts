@@ -10,8 +10,10 @@ type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 type Json<T> = ColumnType<T, string, string>;
 
-export type AgentKind = 'initializer' | 'coding' | 'testing';
-export type AgentOutcome = 'passed' | 'failed' | 'crashed' | 'timed_out' | 'stopped';
+import type { AgentKind, AgentRunOutcome } from '../workflows/vocabulary.ts';
+
+export type { AgentKind };
+export type AgentOutcome = AgentRunOutcome;
 
 export interface ProjectsTable {
   id: string;

@@ -7,7 +7,15 @@
 import * as wf from '@temporalio/workflow';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { AgentActivities, AgentExitSummary, AgentSpec, RecordOutcomeInput } from '../activities/types.ts';
-import { agentFailureTypes, agentFinishedSignal, type AgentReport } from './messages.ts';
+import { agentFinishedSignal, type AgentReport } from './messages.ts';
+import { failureTypes } from './vocabulary.ts';
+
+const agentFailureTypes = {
+  exited: failureTypes.agentExited,
+  crashed: failureTypes.agentCrashed,
+  timed_out: failureTypes.agentTimedOut,
+  stopped: failureTypes.agentStopped,
+} as const;
 
 export type AgentRunInput = { parentWorkflowId: string; spec: AgentSpec };
 
@@ -18,7 +26,11 @@ const HEARTBEAT_TIMEOUT = '30s';
 const { recordAgentOutcome } = wf.proxyLocalActivities<AgentActivities>({
   startToCloseTimeout: '1 minute',
   localRetryThreshold: '10 seconds',
-  retry: { initialInterval: '200ms', maximumInterval: '30s', nonRetryableErrorTypes: ['ClaimLost', 'InvalidInput'] },
+  retry: {
+    initialInterval: '200ms',
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: [failureTypes.claimLost, failureTypes.invalidInput],
+  },
 });
 
 const failureOutcomes = new Map<string, RecordOutcomeInput['outcome']>(

@@ -6,27 +6,29 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { z } from 'zod';
 import { zod } from './sandbox-shared-modules.ts';
+import {
+  agentAdapters,
+  agentKinds,
+  agentRunOutcomes,
+  type AgentAdapter,
+  type RunOutcome,
+  type RunPhase,
+} from './vocabulary.ts';
 
 export const TASK_QUEUE_DEFAULT = 'autocoder';
 export const PROJECT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
-export const projectRunWorkflowId = (projectId: string): string => `autocoder/${projectId}`;
-
-/** Stable failure types that cross the Temporal boundary (non-retryable agent outcomes). */
-export const agentFailureTypes = {
-  exited: 'AgentExited',
-  crashed: 'AgentCrashed',
-  timed_out: 'AgentTimedOut',
-  stopped: 'AgentStopped',
-} as const;
-export const INVALID_INPUT = 'InvalidInput';
-export const CLAIM_LOST = 'ClaimLost';
-
-export const agentKinds = ['initializer', 'coding', 'testing'] as const;
-export type AgentKind = (typeof agentKinds)[number];
-
-export const agentAdapters = ['claude', 'simulate', 'command'] as const;
-export type AgentAdapter = (typeof agentAdapters)[number];
+export { projectRunId } from './run-ids.ts';
+export {
+  agentAdapters,
+  agentKinds,
+  failureTypes,
+  runPhases,
+  type AgentAdapter,
+  type AgentKind,
+  type RunOutcome,
+  type RunPhase,
+} from './vocabulary.ts';
 
 export const limits = {
   concurrency: { min: 1, max: 5 },
@@ -126,7 +128,7 @@ function buildSchemas() {
     workflowId: zod.string(),
     kind: zod.enum(agentKinds),
     featureId: zod.number().int().nullable(),
-    outcome: zod.enum(['passed', 'failed', 'crashed', 'timed_out', 'stopped']),
+    outcome: zod.enum(agentRunOutcomes),
     featurePasses: zod.boolean(),
     failureCount: zod.number().int(),
     error: zod.string().nullable(),
@@ -148,10 +150,6 @@ export type CarriedState = z.infer<Schemas['carried']>;
 export type ProjectRunInput = z.input<Schemas['projectRunInput']>;
 export type ProjectRunSettings = z.output<Schemas['projectRunInput']>;
 
-export const phases = ['initializing', 'resuming', 'running', 'draining', 'stopping', 'done'] as const;
-export type Phase = (typeof phases)[number];
-export type Outcome = 'complete' | 'stopped' | 'drained' | 'blocked' | 'failed';
-
 export type FeatureCounts = {
   total: number;
   passing: number;
@@ -165,8 +163,8 @@ export type BlockedFeature = { featureId: number; reason: string };
 
 export type ProjectRunStatus = {
   project: string;
-  phase: Phase;
-  outcome: Outcome | null;
+  phase: RunPhase;
+  outcome: RunOutcome | null;
   paused: boolean;
   settings: {
     concurrency: number;
@@ -189,7 +187,7 @@ export type ProjectRunStatus = {
 };
 
 export type ProjectRunResult = {
-  outcome: Outcome;
+  outcome: RunOutcome;
   counts: FeatureCounts;
   durationMs: number;
   blocked: BlockedFeature[];

@@ -11,7 +11,7 @@ import * as wf from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Claim, RunActivities } from '../activities/types.ts';
 import {
-  INVALID_INPUT,
+  failureTypes,
   describeIssues,
   schemas,
   type AgentReport,
@@ -19,8 +19,8 @@ import {
   type CarriedState,
   type FeatureCounts,
   type FeatureFailure,
-  type Outcome,
-  type Phase,
+  type RunOutcome,
+  type RunPhase,
   type ProjectRunInput,
   type ProjectRunResult,
   type ProjectRunSettings,
@@ -28,6 +28,7 @@ import {
   type RunningAgent,
 } from './messages.ts';
 import { RunInbox } from './run-inbox.ts';
+import { agentRunId } from './run-ids.ts';
 import { freeSlots, sortHandoffs } from './slots.ts';
 import { startAgentRun } from './start-agent.ts';
 
@@ -46,7 +47,7 @@ const activities = wf.proxyLocalActivities<RunActivities>({
     initialInterval: '200ms',
     backoffCoefficient: 2,
     maximumInterval: '30s',
-    nonRetryableErrorTypes: [INVALID_INPUT],
+    nonRetryableErrorTypes: [failureTypes.invalidInput],
   },
 });
 
@@ -54,7 +55,7 @@ export async function projectRun(rawInput: ProjectRunInput): Promise<ProjectRunR
   const parsed = schemas().projectRunInput.safeParse(rawInput);
   if (!parsed.success) {
     throw ApplicationFailure.create({
-      type: INVALID_INPUT,
+      type: failureTypes.invalidInput,
       nonRetryable: true,
       message: `invalid projectRun input: ${describeIssues(parsed.error)}`,
     });
@@ -64,8 +65,8 @@ export async function projectRun(rawInput: ProjectRunInput): Promise<ProjectRunR
 
 class ProjectRun extends RunInbox {
   private readonly workflowId = wf.workflowInfo().workflowId;
-  private phase: Phase = 'running';
-  private outcome: Outcome | null = null;
+  private phase: RunPhase = 'running';
+  private outcome: RunOutcome | null = null;
   private readonly running = new Map<string, RunningAgent>();
   private readonly failures = new Map<number, FeatureFailure>();
   /** Features stopped by an operator: not scheduled again until retryFeature. */
@@ -210,7 +211,11 @@ class ProjectRun extends RunInbox {
 
   private async runInitializer(): Promise<AgentReport | null> {
     // The run ID's random tail tells initializer runs of successive project runs apart.
-    const workflowId = `${this.workflowId}/initializer/init/${wf.workflowInfo().runId.slice(-12)}`;
+    const workflowId = agentRunId({
+      projectId: this.input.projectId,
+      kind: 'initializer',
+      tail: wf.workflowInfo().runId.slice(-12),
+    });
     const claim: Claim = {
       featureId: 0,
       featureName: 'write the feature list',
@@ -372,7 +377,7 @@ class ProjectRun extends RunInbox {
     return this.finish('stopped', 'stopped by operator: every agent tree killed, every claim released');
   }
 
-  private async finish(outcome: Outcome, message: string): Promise<ProjectRunResult> {
+  private async finish(outcome: RunOutcome, message: string): Promise<ProjectRunResult> {
     this.phase = 'done';
     this.outcome = outcome;
     if (this.handoffs.length)

@@ -1,10 +1,49 @@
 /**
- * Agent run IDs (`autocoder/<project>/<kind>/<feature|init>/<attempt>`), read on both sides: in
- * workflow code (no imports here, so the bundle takes it as it is) and in the feature store.
+ * Workflow IDs of runs, built and parsed here only. A project run is `autocoder/<project>`; an
+ * agent run is `autocoder/<project>/<kind>/<feature>/<attempt>`, or
+ * `autocoder/<project>/initializer/init/<tail>` for the initializer, whose tail (from the project
+ * run's run ID) tells the initializers of successive runs apart. An agent run's ID is also the
+ * owner stamped on its claim: SQL builds it as `agentRunPrefix(...) || feature || '/' || attempt`
+ * (src/db/claims.ts `ownerIdSql`), the same shape as `agentRunId`. Pure: the workflow bundle, the
+ * feature store and the CLI all use it.
  */
+import { agentKinds, type AgentKind } from './vocabulary.ts';
 
-/** The attempt number of an agent run ID; 0 when its last part is not a number (the initializer's). */
-export function attemptOf(runId: string): number {
-  const last = runId.slice(runId.lastIndexOf('/') + 1);
-  return /^\d+$/.test(last) ? Number(last) : 0;
+const ROOT = 'autocoder';
+export const INITIALIZER_TARGET = 'init';
+
+export const projectRunId = (projectId: string): string => `${ROOT}/${projectId}`;
+
+/** Every agent run of this kind in this project starts with this (claims in SQL append `<feature>/<attempt>`). */
+export const agentRunPrefix = (projectId: string, kind: AgentKind): string => `${projectRunId(projectId)}/${kind}/`;
+
+export type AgentRunKey =
+  | { projectId: string; kind: Exclude<AgentKind, 'initializer'>; featureId: number; attempt: number }
+  | { projectId: string; kind: 'initializer'; tail: string };
+
+export function agentRunId(key: AgentRunKey): string {
+  const prefix = agentRunPrefix(key.projectId, key.kind);
+  return key.kind === 'initializer'
+    ? `${prefix}${INITIALIZER_TARGET}/${key.tail}`
+    : `${prefix}${key.featureId}/${key.attempt}`;
 }
+
+export type ParsedAgentRunId = { projectId: string; kind: AgentKind; featureId: number | null; attempt: number };
+
+const AGENT_RUN_ID = new RegExp(
+  `^${ROOT}/([a-z0-9][a-z0-9-]{0,62})/(${agentKinds.join('|')})/(\\d+|${INITIALIZER_TARGET})/([^/]+)$`,
+);
+
+/** The parts of an agent run ID; null when it is not one. The initializer's attempt is 0. */
+export function parseAgentRunId(id: string): ParsedAgentRunId | null {
+  const m = AGENT_RUN_ID.exec(id);
+  if (!m) return null;
+  const [, projectId, kind, target, last] = m as unknown as [string, string, AgentKind, string, string];
+  if (kind === 'initializer')
+    return target === INITIALIZER_TARGET ? { projectId, kind, featureId: null, attempt: 0 } : null;
+  if (target === INITIALIZER_TARGET || !/^\d+$/.test(last)) return null;
+  return { projectId, kind, featureId: Number(target), attempt: Number(last) };
+}
+
+/** The attempt number of an agent run ID; 0 when it has none (the initializer's). */
+export const attemptOf = (id: string): number => parseAgentRunId(id)?.attempt ?? 0;

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { ownerPrefix } from '../../src/activities/feature-store.ts';
+import { agentRunPrefix } from '../../src/workflows/run-ids.ts';
 import { claimReadyFeatures } from '../../src/db/claims.ts';
 import { importFeatures } from '../../src/db/import.ts';
 import { upsertProject } from '../../src/db/projects.ts';
@@ -26,7 +26,7 @@ test('a claim on its way to the run is left alone by a pass, and resumed first o
   const [handed] = await claimReadyFeatures(env.t.db, {
     projectId: project,
     limit: 1,
-    ownerPrefix: ownerPrefix(project, 'coding'),
+    ownerPrefix: agentRunPrefix(project, 'coding'),
     maxRetries: 3,
   });
   assert.equal(handed?.id, 1);

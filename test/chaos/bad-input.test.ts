@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { setConcurrencyUpdate, setTestingRatioUpdate, INVALID_INPUT } from '../../src/workflows/messages.ts';
+import { setConcurrencyUpdate, setTestingRatioUpdate, failureTypes } from '../../src/workflows/messages.ts';
 import { agentRunsOf, featureRows, queryStatus, repoRoot, waitForResult, withTemporal } from '../support/temporal.ts';
 import {
   chaosSuite,
@@ -171,7 +171,7 @@ describe('scenario 6: bad input', suite, () => {
               );
             assert.ok(err instanceof WorkflowFailedError, `the workflow failed (${String(err)})`);
             assert.ok(
-              err.cause instanceof ApplicationFailure && err.cause.type === INVALID_INPUT,
+              err.cause instanceof ApplicationFailure && err.cause.type === failureTypes.invalidInput,
               `InvalidInput, got ${String(err.cause)}`,
             );
             assert.equal(err.cause.nonRetryable, true);

@@ -7,6 +7,7 @@ import type { Database } from '../../src/db/tables.ts';
 import type { GraphFeature } from '../../src/graph/index.ts';
 
 import { goldenDir } from '../graph/golden-cases.ts';
+import { agentRunPrefix } from '../../src/workflows/run-ids.ts';
 
 export const GOLDEN_DIR = goldenDir;
 
@@ -59,8 +60,8 @@ export async function seedProject(
   return projectId;
 }
 
-export const codingPrefix = (projectId: string) => `autocoder/${projectId}/coding/`;
-export const testingPrefix = (projectId: string) => `autocoder/${projectId}/testing/`;
+export const codingPrefix = (projectId: string) => agentRunPrefix(projectId, 'coding');
+export const testingPrefix = (projectId: string) => agentRunPrefix(projectId, 'testing');
 
 /** n independent ready features (no dependencies). */
 export function flatEntries(n: number): FeatureEntry[] {

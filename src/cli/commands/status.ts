@@ -3,7 +3,7 @@ import type { StatusReport } from '../../client.ts';
 import { UserError, showValue } from '../../errors.ts';
 import { out, projectIdArg } from '../options.ts';
 import { escapeForTerminal } from '../../features/terminal.ts';
-import { projectRunWorkflowId } from '../../workflows/messages.ts';
+import { projectRunId } from '../../workflows/messages.ts';
 
 export function register(program: Command): void {
   program
@@ -57,7 +57,7 @@ Examples:
           outcome: null,
           counts: await featureCounts(rt.database.db, projectId),
           running: [],
-          workflowId: projectRunWorkflowId(projectId),
+          workflowId: projectRunId(projectId),
           runId: null,
         };
         // No worker answered: the feature store still knows the counts.

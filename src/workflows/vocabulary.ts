@@ -1,0 +1,53 @@
+/**
+ * The product's vocabularies, written once. Workflow code, activities, the database, the CLI and
+ * the docs take their names from here; a new name is added to one list. Lists stored in Postgres
+ * get a CHECK constraint derived from the list at migration time (src/db/vocabulary-checks.ts),
+ * so the database refuses a name this module does not know. No imports: the workflow bundle and
+ * the CLI's help load it as it is.
+ */
+
+/**
+ * What a feature is doing, derived from its row (src/db/features.ts `stateOf`): passes, then the
+ * live claim, then the retry cap, then its dependencies.
+ */
+export const featureStates = ['pending', 'running', 'passing', 'failed', 'blocked'] as const;
+export type FeatureState = (typeof featureStates)[number];
+
+/** What an agent run works on: the project (initializer) or one feature. Stored in agent_runs.kind. */
+export const agentKinds = ['initializer', 'coding', 'testing'] as const;
+export type AgentKind = (typeof agentKinds)[number];
+
+/** How an agent run ended, once settled. Stored in agent_runs.outcome. */
+export const agentRunOutcomes = ['passed', 'failed', 'crashed', 'timed_out', 'stopped'] as const;
+export type AgentRunOutcome = (typeof agentRunOutcomes)[number];
+
+/** Where a project run is in its life (the status query's `phase`). */
+export const runPhases = ['initializing', 'resuming', 'running', 'draining', 'stopping', 'done'] as const;
+export type RunPhase = (typeof runPhases)[number];
+
+/** How a project run ended (its result's `outcome`). */
+export const runOutcomes = ['complete', 'stopped', 'drained', 'blocked', 'failed'] as const;
+export type RunOutcome = (typeof runOutcomes)[number];
+
+/** Why a project run starts no new agents (the status query's `pause.reason`). */
+export const pauseReasons = ['operator'] as const;
+export type PauseReason = (typeof pauseReasons)[number];
+
+/** How an agent is run (`--agent`). */
+export const agentAdapters = ['claude', 'simulate', 'command'] as const;
+export type AgentAdapter = (typeof agentAdapters)[number];
+
+/**
+ * Stable failure types that cross the Temporal boundary, by what they mean. An attempt that ends
+ * any way but passing fails its agentRun with one of the agent types (non-retryable), so the UI's
+ * Failed filter finds it.
+ */
+export const failureTypes = {
+  invalidInput: 'InvalidInput',
+  claimLost: 'ClaimLost',
+  agentExited: 'AgentExited',
+  agentCrashed: 'AgentCrashed',
+  agentTimedOut: 'AgentTimedOut',
+  agentStopped: 'AgentStopped',
+  featureNotPassing: 'FeatureNotPassing',
+} as const;
