@@ -1,4 +1,9 @@
-/** recordAgentOutcome: settle an agent run's claim and record how it ended (owner-fenced). */
+/**
+ * The one way an agent run's end is settled (DESIGN.md §9, docs/architecture.md "An agent's
+ * end"): superviseAgent when it sees the process end, agentRun when the activity could not, or
+ * a scheduling pass that finds the run closed without a report. The store writes the outcome
+ * once (src/db/transitions.ts recordOutcome); whoever comes second gets the same result back.
+ */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
 import { failureTypes } from '../workflows/vocabulary.ts';
@@ -7,39 +12,11 @@ import type { Database } from '../db/tables.ts';
 import { ClaimLostError } from '../errors.ts';
 import type { RecordOutcomeInput, RecordOutcomeResult } from './types.ts';
 
-/**
- * The outcome recorded by an earlier call for this run (a retried workflow task or activity after
- * the write committed): the run has ended and no longer holds its claim.
- */
-async function alreadyRecorded(db: Kysely<Database>, input: RecordOutcomeInput): Promise<RecordOutcomeResult | null> {
-  const run = await db
-    .selectFrom('agent_runs')
-    .select(['ended_at', 'outcome', 'error'])
-    .where('id', '=', input.owner)
-    .executeTakeFirst();
-  if (!run?.ended_at || !run.outcome) return null;
-  if (input.featureId === null)
-    return { outcome: run.outcome, featurePasses: false, failureCount: 0, error: run.error };
-  const feature = await db
-    .selectFrom('features')
-    .select(['passes', 'failure_count', 'claimed_by', 'testing_claimed_by'])
-    .where('project_id', '=', input.projectId)
-    .where('id', '=', input.featureId)
-    .executeTakeFirst();
-  if (!feature || feature.claimed_by === input.owner || feature.testing_claimed_by === input.owner) return null;
-  return { outcome: run.outcome, featurePasses: feature.passes, failureCount: feature.failure_count, error: run.error };
-}
-
-/**
- * Settles the run's claim once; calling it again returns what the first call recorded (`fresh`
- * tells which). Throws ClaimLostError.
- */
+/** Settles the run once; `fresh` tells whether this call wrote it. Throws ClaimLostError. */
 export async function settleAgentRun(
   db: Kysely<Database>,
   input: RecordOutcomeInput & { maxRetries?: number },
 ): Promise<{ recorded: RecordOutcomeResult; fresh: boolean }> {
-  const earlier = await alreadyRecorded(db, input);
-  if (earlier) return { recorded: earlier, fresh: false };
   const result = await recordOutcome(db, {
     projectId: input.projectId,
     featureId: input.featureId,
@@ -56,9 +33,9 @@ export async function settleAgentRun(
     outcome: result.outcome,
     featurePasses: result.passes,
     failureCount: result.failureCount,
-    error: result.outcome === 'passed' ? null : (input.error ?? 'exited 0 without the feature passing'),
+    error: result.error,
   };
-  return { recorded, fresh: true };
+  return { recorded, fresh: result.fresh };
 }
 
 export function createOutcomeActivities({ db }: { db: Kysely<Database> }) {
@@ -67,8 +44,9 @@ export function createOutcomeActivities({ db }: { db: Kysely<Database> }) {
       try {
         return (await settleAgentRun(db, input)).recorded;
       } catch (err) {
-        if (err instanceof ClaimLostError)
+        if (err instanceof ClaimLostError) {
           throw ApplicationFailure.create({ type: failureTypes.claimLost, nonRetryable: true, message: err.message });
+        }
         throw err;
       }
     },

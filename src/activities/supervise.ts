@@ -32,7 +32,16 @@ import { agentFinishedSignal, type AgentReport } from '../workflows/messages.ts'
 import { agentRunPrefix } from '../workflows/run-ids.ts';
 import { failureTypes } from '../workflows/vocabulary.ts';
 import { settleAgentRun } from './outcome.ts';
-import type { AgentExitSummary, AgentHeartbeat, AgentSpec, Claim } from './types.ts';
+import type {
+  AgentEndReport,
+  AgentExitSummary,
+  AgentFailureDetails,
+  AgentHeartbeat,
+  AgentSpec,
+  Claim,
+  RecordOutcomeInput,
+  SuperviseInput,
+} from './types.ts';
 
 export type SupervisionDeps = {
   db: Kysely<Database>;
@@ -105,15 +114,16 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
   }
 
   /**
-   * Settles a normal exit and tells the parent (spec.reportTo), with the next claim when asked
-   * (spec.claimNext); what fails here the workflow does. Only the call that recorded the outcome
-   * claims: a retried one (after a crash) leaves any claim it made to the parent's resume pass.
+   * Settles the agent's end (the one path: src/activities/outcome.ts) and tells the parent
+   * (spec.reportTo), with the next claim when asked (spec.claimNext). What fails here the
+   * workflow does. Only the call that wrote the outcome claims: a retried one (after a crash)
+   * leaves the next feature to the parent's pass.
    */
-  async function reportExit(
-    spec: AgentSpec & { reportTo: string },
+  async function reportEnd(
+    spec: SuperviseInput,
     runId: string,
-    exit: { exitCode: number | null; signal: string | null },
-  ): Promise<Pick<AgentExitSummary, 'report' | 'parentNotified'>> {
+    end: Pick<RecordOutcomeInput, 'outcome' | 'exitCode' | 'signal' | 'error'>,
+  ): Promise<AgentEndReport> {
     let settled;
     try {
       settled = await settleAgentRun(db, {
@@ -121,20 +131,15 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
         featureId: spec.featureId,
         kind: spec.kind,
         owner: runId,
-        outcome: 'exited',
-        exitCode: exit.exitCode,
-        signal: exit.signal,
-        error: null,
+        ...end,
       });
     } catch (err) {
       log(`agent ${runId}: outcome left to the workflow (${(err as Error).message})`);
       return {};
     }
     const { recorded, fresh } = settled;
-    const handoff =
-      spec.claimNext && spec.kind === 'coding' && fresh
-        ? await claimNext(spec.projectId, spec.claimNext)
-        : { next: [], moreReady: true };
+    const handsOff = spec.claimNext && spec.kind === 'coding' && fresh && recorded.outcome !== 'stopped';
+    const handoff = handsOff ? await claimNext(spec.projectId, spec.claimNext!) : { next: [], moreReady: true };
     const report: AgentReport = {
       workflowId: runId,
       kind: spec.kind,
@@ -149,9 +154,8 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       return { report: recorded, parentNotified: true };
     } catch (err) {
       // The parent has closed, or the server is out of reach: the workflow signals it instead.
-      // The claim stays: the signal may have arrived all the same and the parent started it; if
-      // not, the parent's next pass finds it stranded and resumes it. Freeing it here could let
-      // a second agent claim the feature while the first one runs.
+      // The claim stays: it is the record of the handoff, and the parent's next pass starts it
+      // by its ID if the report never arrives (Temporal refuses a second start of one ID).
       Context.current().log.warn(
         `agent ${runId}: agentFinished not confirmed (${(err as Error).message}); the workflow reports instead`,
       );
@@ -190,7 +194,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
   }
 
   return {
-    async superviseAgent(spec: AgentSpec): Promise<AgentExitSummary> {
+    async superviseAgent(spec: SuperviseInput): Promise<AgentExitSummary> {
       const ctx = Context.current();
       const runId = ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId;
       const graceMs = deps.killGraceMs ?? 5000;
@@ -322,12 +326,13 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
           adopted: exit.adopted,
           pid: exit.pid,
         };
-        return spec.reportTo
-          ? { ...summary, ...(await reportExit({ ...spec, reportTo: spec.reportTo }, runId, exit)) }
-          : summary;
+        const end = { outcome: 'exited', exitCode: exit.exitCode, signal: exit.signal, error: null } as const;
+        return { ...summary, ...(await reportEnd(spec, runId, end)) };
       } catch (err) {
-        if (err instanceof AgentRunError) await recordUsage();
-        throw toFailure(err);
+        if (!(err instanceof AgentRunError)) throw toFailure(err);
+        await recordUsage();
+        const end = { outcome: err.reason, exitCode: err.exitCode, signal: err.signal, error: err.message };
+        throw toFailure(err, await reportEnd(spec, runId, end));
       } finally {
         clearInterval(timer);
       }
@@ -368,23 +373,21 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
   };
 }
 
-/** Agent failures are final for this attempt (the workflow decides about another); the rest retries. */
-function toFailure(err: unknown): unknown {
+/**
+ * Agent failures are final for this attempt (the workflow decides about another); the rest
+ * retries. The failure carries what reportEnd settled, so the workflow does not settle it again.
+ */
+function toFailure(err: unknown, settled: AgentEndReport = {}): unknown {
   if (err instanceof AgentRunError) {
-    return ApplicationFailure.create({
-      type: err.type,
-      nonRetryable: true,
-      message: err.message,
-      details: [
-        {
-          reason: err.reason,
-          exitCode: err.exitCode,
-          signal: err.signal,
-          durationMs: err.durationMs,
-          outputTail: err.outputTail.slice(-4000),
-        },
-      ],
-    });
+    const details: AgentFailureDetails = {
+      reason: err.reason,
+      exitCode: err.exitCode,
+      signal: err.signal,
+      durationMs: err.durationMs,
+      outputTail: err.outputTail.slice(-4000),
+      ...settled,
+    };
+    return ApplicationFailure.create({ type: err.type, nonRetryable: true, message: err.message, details: [details] });
   }
   return err;
 }

@@ -13,13 +13,7 @@ import type {
 export type Claim = { featureId: number; featureName: string; attempt: number; workflowId: string; kind: AgentKind };
 
 export type PrepareRunInput = { projectId: string; maxRetries: number };
-export type PrepareRunResult = {
-  featureCount: number;
-  /** Agent runs of an earlier run that are still alive: the new run adopts them. */
-  adopt: RunningAgent[];
-  /** Features whose claim was held by an agent run that is gone: re-claimed before new work. */
-  resume: number[];
-};
+export type PrepareRunResult = { featureCount: number };
 
 export type ScheduleInput = {
   projectId: string;
@@ -29,29 +23,29 @@ export type ScheduleInput = {
   /** Coding agents this run has now: with none and nothing claimable, the run is over. */
   codingRunning: number;
   /**
-   * Agent runs (claim owners) this run tracks. A claim held by anyone else is an agent run to adopt
-   * (still running) or a claim to free (a crash between claim and start left it).
+   * Agent runs (claim owners) this run tracks. A claim held by anyone else belongs to a live
+   * agent run (adopted), a closed one (settled as crashed, its feature resumed first) or one not
+   * started yet (a handoff or a claim a crash left: started by its ID).
    */
   known: string[];
   /** Features not to claim (held by an operator's stopFeature). */
   exclude: number[];
-  /** Feature ids to claim before anything else (resume-first), when they are ready. */
-  resumeFirst: number[];
   /** Ask for the blocked analysis: set when no agent runs, so the run can end instead of waiting. */
   analyseBlocked: boolean;
-  /** Check that every `known` agent run still runs (poll passes): those that ended come back in `gone`. */
+  /** Also check that every `known` agent run still runs (poll passes); those closed are settled. */
   verifyKnown?: boolean;
 };
 export type ScheduleResult = {
+  /** Agent runs to start: new claims, and claims recorded for runs not started yet. */
   claims: Claim[];
   /** Agent runs holding claims that this run did not know of, still running: now tracked. */
   adopt: RunningAgent[];
-  /** With verifyKnown: known agent runs that are no longer running. */
-  gone?: string[];
+  /** Agent runs found closed without a report, settled now: the run takes these as their reports. */
+  settled: AgentReport[];
   counts: FeatureCounts;
   blocked: BlockedFeature[];
   /** Stranded features still to resume (no slot for them in this pass): they go before any other. */
-  resumeLeft?: number;
+  resumeLeft: number;
   /** Set when no coding agent runs and none can start: how the run ends. */
   finished: { outcome: 'complete' | 'blocked' | 'failed'; message: string } | null;
 };
@@ -70,13 +64,7 @@ export type AgentSpec = {
   simulate?: Record<string, unknown> | undefined;
   timeoutMs: number;
   /**
-   * The parent run's workflow ID. When set, an agent that exits normally is settled in the store
-   * and reported to the parent by superviseAgent itself, which saves the child a workflow task (a
-   * local activity and a signal) before the parent hears of it.
-   */
-  reportTo?: string | undefined;
-  /**
-   * With reportTo, for coding agents: as the agent ends, claim the next ready feature for the
+   * For coding agents: as the agent ends, claim the next ready feature for the
    * parent (what its next scheduling pass would claim for the freed slot) and send the claim with
    * the report, so the parent can start it without a scheduling pass of its own first.
    */
@@ -89,11 +77,26 @@ export type AgentExitSummary = {
   durationMs: number;
   adopted: boolean;
   pid: number;
-  /** With reportTo: the outcome superviseAgent recorded (absent when it could not: the workflow does it). */
-  report?: RecordOutcomeResult;
-  /** With reportTo: whether the parent has the agentFinished signal already. */
-  parentNotified?: boolean;
-};
+} & AgentEndReport;
+
+/**
+ * superviseAgent's input: the spec and the parent run's workflow ID. An agent whose end the
+ * activity sees is settled in the store and reported to the parent by the activity itself, which
+ * saves the child a workflow task (a local activity and a signal) before the parent hears of it.
+ */
+export type SuperviseInput = AgentSpec & { reportTo: string };
+
+/** What superviseAgent settled and told the parent; empty when it could not (the workflow does it). */
+export type AgentEndReport = { report?: RecordOutcomeResult; parentNotified?: boolean };
+
+/** Details of a superviseAgent failure (ApplicationFailure details[0]). */
+export type AgentFailureDetails = {
+  reason: 'exited' | 'crashed' | 'timed_out' | 'stopped';
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number | null;
+  outputTail: string;
+} & AgentEndReport;
 
 export type RecordOutcomeInput = {
   projectId: string;
@@ -128,6 +131,6 @@ export interface RunActivities {
 
 /** Activities the agentRun workflow calls. */
 export interface AgentActivities {
-  superviseAgent(spec: AgentSpec): Promise<AgentExitSummary>;
+  superviseAgent(input: SuperviseInput): Promise<AgentExitSummary>;
   recordAgentOutcome(input: RecordOutcomeInput): Promise<RecordOutcomeResult>;
 }

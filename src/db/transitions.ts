@@ -4,11 +4,12 @@
  * run believed dead, or a testing lease expired and was taken over). Zero rows is ClaimLostError,
  * never a silent success.
  */
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import { ClaimLostError } from '../errors.ts';
 import { recordAgentEnd } from './agent-runs.ts';
 import { DEFAULT_MAX_RETRIES } from './features.ts';
 import type { AgentKind, AgentOutcome, Database } from './tables.ts';
+import { attemptOf } from '../workflows/run-ids.ts';
 
 export type ReleaseInput = { projectId: string; featureId: number; owner: string };
 
@@ -61,6 +62,9 @@ export type OutcomeInput = {
 export type OutcomeResult = {
   /** The outcome recorded: 'passed' from a process that left the feature failing becomes 'failed'. */
   outcome: AgentOutcome;
+  /** False when an earlier call had settled the run: this result is what that call recorded. */
+  fresh: boolean;
+  error: string | null;
   passes: boolean;
   failureCount: number;
   countedAsFailure: boolean;
@@ -69,19 +73,25 @@ export type OutcomeResult = {
 };
 
 /**
- * Records how an agent run ended, in one transaction:
+ * Settles an agent run, once, in one transaction: whoever sees the end first (the supervising
+ * activity, the agentRun workflow, or a scheduling pass that finds the run closed without a
+ * report) calls this, and every later call returns what the first one recorded (`fresh: false`).
+ * The agent_runs row is locked first (created when the process never started), so two settlers
+ * serialise on it and never both write. The first call:
  * - coding: releases the claim; unless the run was stopped, a feature that does not pass now
  *   costs one durable failure (non-zero exit, crash, timeout, or exit 0 without passing) and
  *   keeps the error as last_error;
  * - testing: releases the lease and stamps last_tested_at (a regression is reported by the
  *   testing agent marking the feature failing, not here);
- * - the agent_runs row is completed (or created when the process never started).
+ * - completes the agent_runs row.
  * The agent run row is written even when the claim was lost; then ClaimLostError is thrown.
  */
 export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): Promise<OutcomeResult> {
   const maxRetries = input.maxRetries ?? DEFAULT_MAX_RETRIES;
   const stopped = input.outcome === 'stopped';
   const result = await db.transaction().execute(async (trx) => {
+    const earlier = await lockAgentRun(trx, input);
+    if (earlier) return earlier;
     let feature: { passes: boolean; failure_count: number; counted: boolean } | undefined;
     if (input.featureId !== null && input.kind === 'coding') {
       const error =
@@ -118,6 +128,10 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
     const passes = feature?.passes ?? false;
     const outcome: AgentOutcome =
       input.kind === 'coding' && input.outcome === 'passed' && !passes ? 'failed' : input.outcome;
+    const error =
+      outcome === 'passed'
+        ? null
+        : (input.error ?? (outcome !== input.outcome ? 'exited 0 without the feature passing' : null));
     await recordAgentEnd(trx, {
       id: input.owner,
       projectId: input.projectId,
@@ -126,30 +140,75 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
       outcome,
       exitCode: input.exitCode,
       signal: input.signal,
-      error:
-        outcome === 'passed'
-          ? null
-          : (input.error ?? (outcome !== input.outcome ? 'exited 0 without the feature passing' : null)),
+      error,
       outputTail: input.outputTail,
       costUsd: input.costUsd,
       tokens: input.tokens,
       sessionId: input.sessionId,
     });
-    return { feature, outcome };
+    const failureCount = feature?.failure_count ?? 0;
+    const counted = feature?.counted ?? false;
+    const settled: OutcomeResult = {
+      outcome,
+      fresh: true,
+      error,
+      passes,
+      failureCount,
+      countedAsFailure: counted,
+      gaveUp: counted && failureCount >= maxRetries,
+    };
+    return { settled, claimHeld: feature !== undefined };
   });
-  if (input.featureId !== null && input.kind !== 'initializer' && !result.feature) {
+  if (result.settled.fresh && input.featureId !== null && input.kind !== 'initializer' && !result.claimHeld) {
     throw new ClaimLostError(input.projectId, input.featureId, input.owner, `record outcome ${input.outcome}`);
   }
-  const failureCount = result.feature?.failure_count ?? 0;
-  const counted = result.feature?.counted ?? false;
-  return {
-    outcome: result.outcome,
-    passes: result.feature?.passes ?? false,
-    failureCount,
-    countedAsFailure: counted,
-    gaveUp: counted && failureCount >= maxRetries,
-  };
+  return result.settled;
 }
 
-/** reconcile lives in reconcile.ts; re-exported for callers that look for it with the transitions. */
-export { reconcile, type ReconcileInput, type ReconcileResult } from './reconcile.ts';
+/**
+ * Locks the run's agent_runs row (creating it when its process never started) and returns what
+ * an earlier settle recorded, or null when this call is the first.
+ */
+async function lockAgentRun(
+  trx: Transaction<Database>,
+  input: OutcomeInput,
+): Promise<{ settled: OutcomeResult; claimHeld: boolean } | null> {
+  await trx
+    .insertInto('agent_runs')
+    .values({
+      id: input.owner,
+      project_id: input.projectId,
+      feature_id: input.featureId,
+      kind: input.kind,
+      attempt: attemptOf(input.owner),
+      started_at: sql`now()`,
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+  const run = await trx
+    .selectFrom('agent_runs')
+    .select(['ended_at', 'outcome', 'error'])
+    .where('id', '=', input.owner)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  if (!run.ended_at || !run.outcome) return null;
+  const feature =
+    input.featureId === null
+      ? undefined
+      : await trx
+          .selectFrom('features')
+          .select(['passes', 'failure_count'])
+          .where('project_id', '=', input.projectId)
+          .where('id', '=', input.featureId)
+          .executeTakeFirst();
+  const settled: OutcomeResult = {
+    outcome: run.outcome,
+    fresh: false,
+    error: run.error,
+    passes: feature?.passes ?? false,
+    failureCount: feature?.failure_count ?? 0,
+    countedAsFailure: false,
+    gaveUp: false,
+  };
+  return { settled, claimHeld: true };
+}

@@ -1,28 +1,38 @@
 /**
  * agentRun: one agent process tree working on one feature (or on the project, for the
- * initializer). It supervises the process through an activity, records the outcome in the
- * feature store (fenced by this workflow's ID, which is the claim owner) and tells the parent
- * by workflow ID, so the report reaches whichever run of projectRun is current.
+ * initializer). It supervises the process through an activity, which settles the outcome in the
+ * feature store and tells the parent (by workflow ID, so the report reaches whichever run of
+ * projectRun is current); what the activity could not do, this workflow does, through the same
+ * settle (docs/architecture.md "An agent's end"). An attempt that did not pass ends this workflow
+ * Failed (or Canceled, when stopped), so the UI's and the CLI's failure filters find it; the
+ * parent hears of it by signal and never awaits the child.
  */
 import * as wf from '@temporalio/workflow';
-import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import type { AgentActivities, AgentExitSummary, AgentSpec, RecordOutcomeInput } from '../activities/types.ts';
+import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type {
+  AgentActivities,
+  AgentEndReport,
+  AgentFailureDetails,
+  AgentSpec,
+  RecordOutcomeInput,
+} from '../activities/types.ts';
 import { agentFinishedSignal, type AgentReport } from './messages.ts';
 import { failureTypes } from './vocabulary.ts';
-
-const agentFailureTypes = {
-  exited: failureTypes.agentExited,
-  crashed: failureTypes.agentCrashed,
-  timed_out: failureTypes.agentTimedOut,
-  stopped: failureTypes.agentStopped,
-} as const;
 
 export type AgentRunInput = { parentWorkflowId: string; spec: AgentSpec };
 
 const HEARTBEAT_TIMEOUT = '30s';
 
-// Local: recording the outcome runs in the workflow task that saw the agent end, so the parent
-// hears of it one task round trip sooner. Recording twice (a retried task) is idempotent.
+/** The supervisor's failure types: final for the attempt, never retried by Temporal. */
+const agentFailures = [
+  failureTypes.agentExited,
+  failureTypes.agentCrashed,
+  failureTypes.agentTimedOut,
+  failureTypes.agentStopped,
+];
+
+// Local: settling the outcome runs in the workflow task that saw the agent end, so the parent
+// hears of it one task round trip sooner. Settling twice (a retried task) returns the first result.
 const { recordAgentOutcome } = wf.proxyLocalActivities<AgentActivities>({
   startToCloseTimeout: '1 minute',
   localRetryThreshold: '10 seconds',
@@ -33,9 +43,7 @@ const { recordAgentOutcome } = wf.proxyLocalActivities<AgentActivities>({
   },
 });
 
-const failureOutcomes = new Map<string, RecordOutcomeInput['outcome']>(
-  Object.entries(agentFailureTypes).map(([outcome, type]) => [type, outcome as RecordOutcomeInput['outcome']]),
-);
+type AgentEnd = Pick<RecordOutcomeInput, 'outcome' | 'exitCode' | 'signal' | 'error'> & AgentEndReport;
 
 export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promise<AgentReport> {
   const workflowId = wf.workflowInfo().workflowId;
@@ -45,55 +53,21 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
     startToCloseTimeout: spec.timeoutMs + 60_000,
     heartbeatTimeout: HEARTBEAT_TIMEOUT,
     cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: {
-      initialInterval: '500ms',
-      maximumInterval: '10s',
-      nonRetryableErrorTypes: Object.values(agentFailureTypes),
-    },
+    retry: { initialInterval: '500ms', maximumInterval: '10s', nonRetryableErrorTypes: agentFailures },
     summary: `${spec.kind}${spec.featureId === null ? '' : ` #${spec.featureId}`} ${spec.featureName}`,
   });
 
-  let outcome: RecordOutcomeInput['outcome'] = 'exited';
-  let exitCode: number | null = null;
-  let signal: string | null = null;
-  let error: string | null = null;
-  // A normal exit is settled and reported by the activity itself: the parent hears of it without
-  // waiting for a task of this workflow (dependency-to-start latency, issue 10). What follows
-  // depends on the activity's result (a report or none), not on a patch marker, so the patch is
-  // deprecated; and since a deprecated patch may be absent from a history, it is asked for only
-  // when replaying, to match the (non-deprecated) marker of runs started before its deprecation.
-  // Asked for in a new run it would record a marker and a TemporalChangeVersion search attribute
-  // update (a visibility write): two events per agent run for nothing.
-  if (wf.workflowInfo().unsafe.isReplaying) wf.deprecatePatch('report-from-supervisor');
-  let settled: Pick<AgentExitSummary, 'report' | 'parentNotified'> = {};
-  try {
-    const exit = await superviseAgent({ ...spec, reportTo: parentWorkflowId });
-    exitCode = exit.exitCode;
-    signal = exit.signal;
-    settled = exit;
-  } catch (err) {
-    if (wf.isCancellation(err)) {
-      outcome = 'stopped';
-      error = 'stopped by operator';
-    } else {
-      const cause = err instanceof ActivityFailure ? err.cause : err;
-      const type = cause instanceof ApplicationFailure ? cause.type : null;
-      outcome = (type && failureOutcomes.get(type)) || 'crashed';
-      error = cause instanceof Error ? cause.message : String(cause);
-      const details =
-        cause instanceof ApplicationFailure
-          ? (cause.details?.[0] as { exitCode?: number | null; signal?: string | null } | undefined)
-          : undefined;
-      exitCode = details?.exitCode ?? null;
-      signal = details?.signal ?? null;
-    }
-  }
+  const end = await superviseAgent({ ...spec, reportTo: parentWorkflowId }).then(
+    (exit): AgentEnd => ({ outcome: 'exited', error: null, ...exit }),
+    endOfFailure,
+  );
 
   // Whatever happened (even a cancellation of this workflow), the claim is settled and the
   // parent told; nothing of this may be cancelled half-way.
-  return await wf.CancellationScope.nonCancellable(async () => {
+  const report = await wf.CancellationScope.nonCancellable(async () => {
+    const { outcome, exitCode, signal, error } = end;
     const recorded =
-      settled.report ??
+      end.report ??
       (await recordAgentOutcome({
         projectId: spec.projectId,
         featureId: spec.featureId,
@@ -105,7 +79,7 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
         error,
       }));
     const report: AgentReport = { workflowId, kind: spec.kind, featureId: spec.featureId, ...recorded };
-    if (settled.parentNotified) return report;
+    if (end.parentNotified) return report;
     try {
       await wf.getExternalWorkflowHandle(parentWorkflowId).signal(agentFinishedSignal, report);
     } catch (err) {
@@ -114,4 +88,38 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
     }
     return report;
   });
+  if (report.outcome === 'passed') return report;
+  if (report.outcome === 'stopped') throw new CancelledFailure(report.error ?? 'stopped by operator');
+  throw ApplicationFailure.create({
+    type: failureTypeOf(report, end.exitCode),
+    nonRetryable: true,
+    message: `${spec.kind}${spec.featureId === null ? '' : ` #${spec.featureId}`}: ${report.error ?? report.outcome}`,
+    details: [report],
+  });
+}
+
+/** How the attempt ended, from superviseAgent's failure (and what it settled, if it did). */
+function endOfFailure(err: unknown): AgentEnd {
+  if (wf.isCancellation(err)) return { outcome: 'stopped', exitCode: null, signal: null, error: 'stopped by operator' };
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  const failure = cause instanceof ApplicationFailure ? cause : null;
+  const details = failure?.details?.[0] as Partial<AgentFailureDetails> | undefined;
+  return {
+    outcome: details?.reason ?? 'crashed',
+    exitCode: details?.exitCode ?? null,
+    signal: details?.signal ?? null,
+    error: cause instanceof Error ? cause.message : String(cause),
+    ...(details?.report ? { report: details.report, parentNotified: details.parentNotified ?? false } : {}),
+  };
+}
+
+function failureTypeOf(report: AgentReport, exitCode: number | null): string {
+  switch (report.outcome) {
+    case 'crashed':
+      return failureTypes.agentCrashed;
+    case 'timed_out':
+      return failureTypes.agentTimedOut;
+    default:
+      return exitCode === 0 ? failureTypes.featureNotPassing : failureTypes.agentExited;
+  }
 }

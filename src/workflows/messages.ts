@@ -10,7 +10,9 @@ import {
   agentAdapters,
   agentKinds,
   agentRunOutcomes,
+  pauseReasons,
   type AgentAdapter,
+  type FeatureState,
   type RunOutcome,
   type RunPhase,
 } from './vocabulary.ts';
@@ -45,6 +47,8 @@ const projectIdRule =
  * of its first workflow task although only projectRun parses anything.
  */
 function buildSchemas() {
+  /** Why a run starts no new agents; later reasons (budget, quota) carry their details beside it. */
+  const pause = zod.looseObject({ reason: zod.enum(pauseReasons) });
   const runningAgent = zod.object({
     workflowId: zod.string(),
     kind: zod.enum(agentKinds),
@@ -70,7 +74,7 @@ function buildSchemas() {
     running: zod.array(runningAgent),
     failures: zod.array(failure),
     held: zod.array(zod.number().int()),
-    paused: zod.boolean(),
+    pause: pause.nullable(),
     draining: zod.boolean(),
     concurrency: zod.number().int(),
     testingRatio: zod.number().int(),
@@ -137,7 +141,15 @@ function buildSchemas() {
     /** With next: false when the agent found no other feature ready, so a scheduling pass can wait. */
     moreReady: zod.boolean().optional(),
   });
-  return { runningAgent, failure, carried, projectRunInput, agentReport, featureIdArg: zod.number().int().min(1) };
+  return {
+    pause,
+    runningAgent,
+    failure,
+    carried,
+    projectRunInput,
+    agentReport,
+    featureIdArg: zod.number().int().min(1),
+  };
 }
 
 type Schemas = ReturnType<typeof buildSchemas>;
@@ -145,19 +157,14 @@ let built: Schemas | undefined;
 export const schemas = (): Schemas => (built ??= buildSchemas());
 
 export type RunningAgent = z.infer<Schemas['runningAgent']>;
+export type Pause = z.infer<Schemas['pause']>;
 export type FeatureFailure = z.infer<Schemas['failure']>;
 export type CarriedState = z.infer<Schemas['carried']>;
 export type ProjectRunInput = z.input<Schemas['projectRunInput']>;
 export type ProjectRunSettings = z.output<Schemas['projectRunInput']>;
 
-export type FeatureCounts = {
-  total: number;
-  passing: number;
-  running: number;
-  pending: number;
-  blocked: number;
-  failed: number;
-};
+/** How many features are in each state, and in all. */
+export type FeatureCounts = Record<FeatureState, number> & { total: number };
 
 export type BlockedFeature = { featureId: number; reason: string };
 
@@ -165,7 +172,9 @@ export type ProjectRunStatus = {
   project: string;
   phase: RunPhase;
   outcome: RunOutcome | null;
+  /** Whether the run starts no new agents; `pause` says why. */
   paused: boolean;
+  pause: Pause | null;
   settings: {
     concurrency: number;
     testingRatio: number;

@@ -9,9 +9,9 @@
  * Shared modules must keep no state per workflow: zod's is its config and a WeakMap registry of
  * schema metadata (its parse-time memo is transient: a parse ends within one activation).
  */
-import { array, boolean, enum as enumOf, number, object, record, string, unknown } from 'zod';
+import { array, boolean, enum as enumOf, looseObject, number, object, record, string, unknown } from 'zod';
 
-export const zod = { array, boolean, enum: enumOf, number, object, record, string, unknown };
+export const zod = { array, boolean, enum: enumOf, looseObject, number, object, record, string, unknown };
 
 // zod writes its defaults into a global config when it builds its first schema (the locale) and
 // its first container (the memoizer); build both now, before the sandbox freezes its globals.

@@ -33,13 +33,6 @@ export type HandoffGate = {
   held: ReadonlySet<number>;
   concurrency: number;
   maxAgents: number;
-  /**
-   * A handoff for a feature whose previous attempt still counts as running (its report not yet
-   * in) is started, not dropped (patch `handoff-past-unreported-attempt`). Without it such a
-   * claim was neither started nor released, and the feature waited for the stranded-claim grace
-   * (30 s) before a pass resumed it under a new attempt.
-   */
-  supersedeUnreported?: boolean;
 };
 
 export function sortHandoffs(
@@ -54,9 +47,9 @@ export function sortHandoffs(
   for (const claim of handoffs) {
     const same = running.find((a) => a.kind === 'coding' && a.featureId === claim.featureId);
     if (same) {
-      // A pass that ran while this claim was on its way took it for stranded and claimed the
-      // feature again: that claim (this attempt or a later one) is the live one, this one is gone.
-      if (!gate.supersedeUnreported || attemptOf(same.workflowId) >= claim.attempt) continue;
+      // This very claim, already started by a pass that found it unstarted, or a later attempt:
+      // nothing to start and nothing to give back.
+      if (attemptOf(same.workflowId) >= claim.attempt) continue;
       // An earlier attempt: it has ended (recording its outcome freed the feature for this claim)
       // and its report is on the way. It holds no slot any more.
       coding--;

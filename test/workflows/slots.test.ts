@@ -54,17 +54,13 @@ test('free slots: coding first up to concurrency, testers take what is left unde
 test("a handoff for the next attempt of a feature whose last attempt has not reported yet starts, in that attempt's slot", () => {
   const next = { ...claim(5), attempt: 2, workflowId: 'autocoder/p/coding/5/2' };
   const unreported = agent(5); // attempt 1: ended, its report on the way
-  const full = { ...gate, concurrency: 2, supersedeUnreported: true };
+  const full = { ...gate, concurrency: 2 };
   assert.deepEqual(ids(sortHandoffs([next], [unreported, agent(1)], full).start), [5]);
-  // Without the patch (histories recorded before it): dropped, as it was.
-  assert.deepEqual(sortHandoffs([next], [unreported, agent(1)], { ...full, supersedeUnreported: false }), {
-    start: [],
-    release: [],
-  });
-  // A later attempt already running (a pass resumed the feature): this claim is gone.
+  // A later attempt already running (a pass resumed the feature): nothing to start or give back.
   const later = { ...agent(5), workflowId: 'autocoder/p/coding/5/3' };
   assert.deepEqual(sortHandoffs([next], [later], full), { start: [], release: [] });
-  // The same attempt already running (a second copy of the report): nothing to do.
+  // The same attempt already running (a pass started the unstarted claim, or a second copy of
+  // the report): nothing to do.
   assert.deepEqual(sortHandoffs([next], [{ ...agent(5), workflowId: next.workflowId }], full), {
     start: [],
     release: [],

@@ -1,0 +1,219 @@
+/**
+ * A project run's state, as one explicit type, and the handlers that feed it. Handlers only
+ * record what arrived and wake the loop (project-run.ts), which acts on all of it in its next
+ * pass; the status query reads the same state.
+ */
+import * as wf from '@temporalio/workflow';
+import type { Claim } from '../activities/types.ts';
+import {
+  agentFinishedSignal,
+  checkRange,
+  describeIssues,
+  drainSignal,
+  limits,
+  pauseSignal,
+  refreshSignal,
+  resumeSignal,
+  retryFeatureSignal,
+  schemas,
+  setConcurrencyUpdate,
+  setTestingRatioUpdate,
+  statusQuery,
+  stopFeatureSignal,
+  stopSignal,
+  type AgentReport,
+  type BlockedFeature,
+  type CarriedState,
+  type FeatureCounts,
+  type FeatureFailure,
+  type Pause,
+  type ProjectRunSettings,
+  type ProjectRunStatus,
+  type RunningAgent,
+} from './messages.ts';
+import type { RunOutcome, RunPhase } from './vocabulary.ts';
+
+/**
+ * Why the loop woke. `idle-report`: an agent ended and found no other feature ready
+ * (AgentReport.moreReady false), so a scheduling pass may wait; every other reason makes one due.
+ */
+export type WakeReason = 'start' | 'report' | 'idle-report' | 'operator' | 'settings' | 'poll';
+
+export type RunState = {
+  readonly input: ProjectRunSettings;
+  readonly workflowId: string;
+  readonly startedAt: string;
+  phase: RunPhase;
+  outcome: RunOutcome | null;
+  concurrency: number;
+  testingRatio: number;
+  pause: Pause | null;
+  draining: boolean;
+  stopRequested: boolean;
+  /** What arrived since the loop last looked, in order. */
+  inbox: { reports: AgentReport[]; stopFeature: number[]; retryFeature: number[] };
+  /** Set by every wake; the loop clears it when it looks. */
+  woken: boolean;
+  /** Reasons not yet served by a scheduling pass. */
+  due: Set<WakeReason>;
+  running: Map<string, RunningAgent>;
+  failures: Map<number, FeatureFailure>;
+  /** Features stopped by an operator: not scheduled again until retryFeature. */
+  held: Set<number>;
+  /** Claims ending agents made for this run (AgentSpec.claimNext), to start or give back. */
+  handoffs: Claim[];
+  /** Stranded features the last pass could not resume yet: agents claim nothing for us meanwhile. */
+  resumeLeft: number;
+  counts: FeatureCounts;
+  blocked: BlockedFeature[];
+  lastPassAt: number;
+  /** Scheduling passes of this run (not carried): the continueAsNewAfterPasses knob counts them. */
+  passes: number;
+  agentsStarted: number;
+  continuedAsNew: number;
+};
+
+export function createRunState(input: ProjectRunSettings, workflowId: string): RunState {
+  const carried = input.carried;
+  return {
+    input,
+    workflowId,
+    startedAt: carried?.startedAt ?? new Date().toISOString(),
+    phase: 'running',
+    outcome: null,
+    concurrency: carried?.concurrency ?? input.concurrency,
+    testingRatio: carried?.testingRatio ?? input.testingRatio,
+    pause: carried?.pause ?? null,
+    draining: carried?.draining ?? false,
+    stopRequested: false,
+    inbox: { reports: [], stopFeature: [], retryFeature: [] },
+    woken: true,
+    due: new Set(['start']),
+    running: new Map((carried?.running ?? []).map((a) => [a.workflowId, a])),
+    failures: new Map((carried?.failures ?? []).map((f) => [f.featureId, f])),
+    held: new Set(carried?.held ?? []),
+    handoffs: [...(carried?.handoffs ?? [])],
+    resumeLeft: 0,
+    counts: { total: 0, passing: 0, running: 0, pending: 0, blocked: 0, failed: 0 },
+    blocked: [],
+    lastPassAt: 0,
+    passes: 0,
+    agentsStarted: carried?.agentsStarted ?? 0,
+    continuedAsNew: carried?.continuedAsNew ?? 0,
+  };
+}
+
+export function wake(s: RunState, reason: WakeReason): void {
+  s.woken = true;
+  s.due.add(reason);
+}
+
+export function settingsOf(s: RunState): ProjectRunStatus['settings'] {
+  const { maxAgents, yolo, agent, maxRetries } = s.input;
+  return { concurrency: s.concurrency, testingRatio: s.testingRatio, maxAgents, yolo, agent, maxRetries };
+}
+
+export function statusOf(s: RunState): ProjectRunStatus {
+  return {
+    project: s.input.projectId,
+    phase: s.phase,
+    outcome: s.outcome,
+    paused: s.pause !== null,
+    pause: s.pause,
+    settings: settingsOf(s),
+    counts: s.counts,
+    running: [...s.running.values()],
+    failures: [...s.failures.values()],
+    blocked: s.blocked,
+    held: [...s.held],
+    startedAt: s.startedAt,
+    agentsStarted: s.agentsStarted,
+    continuedAsNew: s.continuedAsNew,
+  };
+}
+
+/** What the next run of the chain needs that it cannot read from Postgres. */
+export function carriedOf(s: RunState): CarriedState {
+  return {
+    startedAt: s.startedAt,
+    running: [...s.running.values()],
+    failures: [...s.failures.values()],
+    held: [...s.held],
+    pause: s.pause,
+    draining: s.draining,
+    concurrency: s.concurrency,
+    testingRatio: s.testingRatio,
+    agentsStarted: s.agentsStarted,
+    continuedAsNew: s.continuedAsNew + 1,
+    handoffs: s.handoffs.splice(0),
+  };
+}
+
+/** An operator request still queued: continue-as-new waits for the loop to take it. */
+export const requestsPending = (s: RunState): boolean =>
+  s.stopRequested || s.inbox.stopFeature.length > 0 || s.inbox.retryFeature.length > 0 || s.handoffs.length > 0;
+
+export function installHandlers(s: RunState): void {
+  const featureIdSignal = (name: string, queue: number[]) => (featureId: number) => {
+    if (!schemas().featureIdArg.safeParse(featureId).success) {
+      wf.log.warn(`${name} ignored: feature id must be an integer >= 1`, { featureId });
+      return;
+    }
+    queue.push(featureId);
+    wake(s, 'operator');
+  };
+  const operator = (apply: () => void) => () => {
+    apply();
+    wake(s, 'operator');
+  };
+  wf.setHandler(
+    stopSignal,
+    operator(() => (s.stopRequested = true)),
+  );
+  wf.setHandler(
+    drainSignal,
+    operator(() => (s.draining = true)),
+  );
+  wf.setHandler(
+    pauseSignal,
+    operator(() => (s.pause = { reason: 'operator' })),
+  );
+  wf.setHandler(
+    resumeSignal,
+    operator(() => (s.pause = null)),
+  );
+  wf.setHandler(
+    refreshSignal,
+    operator(() => undefined),
+  );
+  wf.setHandler(stopFeatureSignal, featureIdSignal('stopFeature', s.inbox.stopFeature));
+  wf.setHandler(retryFeatureSignal, featureIdSignal('retryFeature', s.inbox.retryFeature));
+  wf.setHandler(agentFinishedSignal, (report) => {
+    const parsed = schemas().agentReport.safeParse(report);
+    if (!parsed.success) {
+      wf.log.warn('agentFinished ignored: malformed report', { error: describeIssues(parsed.error) });
+      return;
+    }
+    s.inbox.reports.push(parsed.data);
+    wake(s, parsed.data.moreReady === false ? 'idle-report' : 'report');
+  });
+  wf.setHandler(statusQuery, () => statusOf(s));
+  wf.setHandler(
+    setConcurrencyUpdate,
+    (n) => {
+      s.concurrency = n;
+      wake(s, 'settings');
+      return settingsOf(s);
+    },
+    { validator: (n) => checkRange('concurrency', n, limits.concurrency.min, s.input.maxConcurrency) },
+  );
+  wf.setHandler(
+    setTestingRatioUpdate,
+    (n) => {
+      s.testingRatio = n;
+      wake(s, 'settings');
+      return settingsOf(s);
+    },
+    { validator: (n) => checkRange('testingRatio', n, limits.testingRatio.min, limits.testingRatio.max) },
+  );
+}
