@@ -8,10 +8,10 @@
  *   bin/node scripts/record-histories.ts stop crash only these
  *
  * Uses the stack in TEMPORAL_ADDRESS/DATABASE_URL when set, else starts a private one. Recording a
- * scenario replaces its files. When a workflow change keeps the old path behind `patched()`,
- * record the new histories too but keep the old ones (rename them first, e.g. `v1-normal--…`):
- * together they replay both paths. Drop old histories only when no run of that code can still
- * be open anywhere.
+ * scenario replaces its files. Until a release is tagged, workflow code changes without
+ * `patched()`: an incompatible change re-records every scenario and deletes the old files. After a
+ * release, a change keeps the released path behind `patched()` and keeps the released histories
+ * beside the new ones, so that both paths replay.
  * Each file: { scenario, workflowId, runId, workflowType, history } (the history as protobufjs's
  * toObject prints it: longs, enums and bytes as strings).
  */

@@ -46,7 +46,9 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
         coding: Math.max(0, input.codingSlots - adoptedCoding),
         testing: Math.max(0, input.testingSlots - (foreign.adopt.length - adoptedCoding)),
       };
-      const recorded = await startRecorded(db, input.projectId, foreign.notStarted, free);
+      const recorded = await startRecorded(db, input.projectId, foreign.notStarted, free, {
+        releaseRest: input.ending ?? false,
+      });
       const crashed = settled.flatMap((r) =>
         r.fresh && r.kind === 'coding' && r.featureId !== null && !r.featurePasses ? [r.featureId] : [],
       );

@@ -116,20 +116,24 @@ export async function settleClosed(
 /**
  * Step 3: claims recorded for agent runs never started are started under their own ID while the
  * slots allow (a second start of one ID is refused, so a handoff whose report arrives too starts
- * once); the rest are released.
+ * once). The rest stay claimed: the report that carries one decides about it (projectRun's
+ * takeHandoffs), or a later pass starts it when a slot frees. Only a run that is ending
+ * (`releaseRest`) gives them back: giving back a handoff whose report is still on its way would
+ * let the run claim the feature again while the report starts it.
  */
 export async function startRecorded(
   db: Db,
   projectId: string,
   notStarted: readonly HeldClaim[],
   free: { coding: number; testing: number },
+  { releaseRest = false }: { releaseRest?: boolean } = {},
 ): Promise<{ start: Claim[]; coding: number; testing: number }> {
   const start: Claim[] = [];
   let { coding, testing } = free;
   for (const h of notStarted) {
     const fits = h.kind === 'coding' ? coding > 0 : testing > 0;
     if (!fits) {
-      await releaseClaims(db, projectId, [{ featureId: h.featureId, workflowId: h.owner }]);
+      if (releaseRest) await releaseClaims(db, projectId, [{ featureId: h.featureId, workflowId: h.owner }]);
       continue;
     }
     if (h.kind === 'coding') coding--;

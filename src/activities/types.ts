@@ -34,6 +34,8 @@ export type ScheduleInput = {
   analyseBlocked: boolean;
   /** Also check that every `known` agent run still runs (poll passes); those closed are settled. */
   verifyKnown?: boolean;
+  /** The run's last pass: claims recorded for agent runs never started are given back. */
+  ending?: boolean;
 };
 export type ScheduleResult = {
   /** Agent runs to start: new claims, and claims recorded for runs not started yet. */

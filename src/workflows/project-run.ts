@@ -341,6 +341,7 @@ class ProjectRun {
         known: [...s.running.keys()],
         exclude: [...s.held],
         analyseBlocked: outcome === 'blocked',
+        ending: true,
       });
       s.counts = final.counts;
       if (outcome === 'blocked') s.blocked = final.blocked;

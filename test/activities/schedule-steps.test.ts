@@ -83,9 +83,11 @@ test('foreignClaims + startRecorded: a claim made for an agent run that never st
   assert.equal(started.coding, 0, 'it took the free coding slot');
   assert.equal((await feature(p, 1)).claimed_by, handed.claimedBy, 'no new attempt: the claim is kept');
 
-  // No slot for it: given back, without judging it.
+  // No slot for it: kept (its report may be on its way), unless the run is ending.
   const none = await startRecorded(env.t.db, p, foreign.notStarted, { coding: 0, testing: 0 });
   assert.deepEqual(none.start, []);
+  assert.equal((await feature(p, 1)).claimed_by, handed.claimedBy);
+  await startRecorded(env.t.db, p, foreign.notStarted, { coding: 0, testing: 0 }, { releaseRest: true });
   const released = await feature(p, 1);
   assert.equal(released.claimed_by, null);
   assert.equal(released.failure_count, 0);
