@@ -65,7 +65,7 @@ const color = (style: Parameters<typeof styleText>[0], text: string) =>
 export function renderFrame(status: ProjectRunStatus, stateDir: string, width: number): string {
   const c = status.counts;
   const elapsed = formatDuration(Date.now() - Date.parse(status.startedAt));
-  const phase = status.paused ? `${status.phase} (paused)` : status.phase;
+  const phase = status.pause ? `${status.phase} (paused: ${status.pause.reason})` : status.phase;
   const s = status.settings;
   const lines = [
     `${color('bold', status.project)}  ${color('cyan', phase)}  ·  concurrency ${s.concurrency} · testing ratio ${s.yolo ? 'off (yolo)' : s.testingRatio} · ${elapsed}`,

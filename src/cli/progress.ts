@@ -10,7 +10,8 @@ export function describeChanges(before: ProjectRunStatus | null, now: ProjectRun
     `${a.kind}${a.featureId === null ? '' : ` #${a.featureId}`} ${escapeForTerminal(a.featureName)}`;
   const was = new Map((before?.running ?? []).map((a) => [a.workflowId, a]));
   const is = new Map(now.running.map((a) => [a.workflowId, a]));
-  if (before?.phase !== now.phase) lines.push(`phase: ${now.phase}${now.paused ? ' (paused)' : ''}`);
+  if (before?.phase !== now.phase)
+    lines.push(`phase: ${now.phase}${now.pause ? ` (paused: ${now.pause.reason})` : ''}`);
   for (const [id, agent] of was) if (!is.has(id)) lines.push(`finished ${label(agent)}`);
   for (const [id, agent] of is) if (!was.has(id)) lines.push(`started  ${label(agent)}`);
   const c = now.counts;
