@@ -32,6 +32,7 @@ export {
   type ClaimByIdsInput,
   type ClaimTestingInput,
 } from './claims.ts';
+export { syncVocabularyChecks, VOCABULARY_CHECKS, type VocabularyCheck } from './vocabulary-checks.ts';
 export {
   releaseClaim,
   recordOutcome,

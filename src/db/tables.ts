@@ -10,9 +10,9 @@ type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 type Json<T> = ColumnType<T, string, string>;
 
-import type { AgentKind, AgentRunOutcome } from '../workflows/vocabulary.ts';
+import type { AgentKind, AgentRunOutcome, HumanRequestKind } from '../workflows/vocabulary.ts';
 
-export type { AgentKind };
+export type { AgentKind, HumanRequestKind };
 export type AgentOutcome = AgentRunOutcome;
 
 export interface ProjectsTable {
@@ -92,8 +92,6 @@ export interface FeatureEventsTable {
   detail: ColumnType<Record<string, unknown>, string | undefined, string>;
   created_at: Generated<Date>;
 }
-
-export type HumanRequestKind = 'feature' | 'ask';
 
 /** A question for a person (`feature_request_human_input`, `ask_user`); open while unanswered. */
 export interface HumanRequestsTable {
