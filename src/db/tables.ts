@@ -47,6 +47,11 @@ export interface FeaturesTable {
   attempts: Generated<number>;
   claimed_by: string | null;
   claimed_at: NullableTimestamp;
+  /**
+   * Dependency ids that name no passing feature (a missing id counts); 0 = ready once not passing
+   * and not in progress. Kept by triggers (migration 20261130T0900_ready_set), never written here.
+   */
+  unmet_deps: ColumnType<number, never, never>;
   /** Scheduling score from src/graph `schedulingScores`, kept current by every structural write. */
   score: Generated<number>;
   /** Place in the project's feature list (import order); scores depend on it, as in AutoCoder. */
