@@ -3,8 +3,9 @@
  * one statement, stamps the owner (the agentRun workflow ID) and the database clock, and every
  * later write on the feature is fenced by that owner (see transitions.ts).
  */
-import { type Kysely, sql } from 'kysely';
-import { dependenciesPass } from './features.ts';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { agentRunPrefix } from '../workflows/run-ids.ts';
+import type { AgentKind } from '../workflows/vocabulary.ts';
 import type { Database } from './tables.ts';
 
 export type ClaimedFeature = {
@@ -13,15 +14,20 @@ export type ClaimedFeature = {
   priority: number;
   /** 1 for the first coding claim of this feature, then 2, 3, … (the owner's last segment). */
   attempt: number;
-  /** `<ownerPrefix><featureId>/<attempt>`: the agentRun workflow ID. */
+  /** `agentRunId({ projectId, kind: 'coding', featureId, attempt })`: the agentRun workflow ID. */
   claimedBy: string;
 };
 
-export type ClaimReadyInput = {
+/**
+ * Transitional: callers used to pass the owner prefix. The prefix now comes from run-ids.ts
+ * (`agentRunPrefix(projectId, kind)`); a given one must equal it. Remove once no caller passes it.
+ * @deprecated pass nothing; the prefix is derived from `projectId`.
+ */
+type LegacyOwnerPrefix = { ownerPrefix?: string };
+
+export type ClaimReadyInput = LegacyOwnerPrefix & {
   projectId: string;
   limit: number;
-  /** `autocoder/<projectId>/coding/`; the owner becomes `<ownerPrefix><featureId>/<attempt>`. */
-  ownerPrefix: string;
   maxRetries: number;
   /** Ids not to claim (e.g. features the caller is about to resume). */
   exclude?: readonly number[];
@@ -36,6 +42,25 @@ type ClaimRow = {
   previous_owner: string | null;
 };
 
+/**
+ * The owner a claim stamps on feature `f`, built in SQL: `agentRunPrefix(projectId, kind)`
+ * followed by `<featureId>/<attempt>`, the shape src/workflows/run-ids.ts `agentRunId` builds
+ * and `parseAgentRunId` reads (test/db/claims.test.ts checks the round trip). The one place SQL
+ * spells a run ID; `attempt` is the new attempt number (e.g. `f.attempts + 1`).
+ */
+function ownerIdSql(prefix: string, attempt: RawBuilder<number>): RawBuilder<string> {
+  return sql<string>`${prefix}::text || f.id::text || '/' || (${attempt})::text`;
+}
+
+/** The owner prefix of `kind`'s runs in this project, checking a legacy `ownerPrefix` against it. */
+function ownerPrefixOf(input: LegacyOwnerPrefix & { projectId: string }, kind: AgentKind): string {
+  const prefix = agentRunPrefix(input.projectId, kind);
+  if (input.ownerPrefix !== undefined && input.ownerPrefix !== prefix) {
+    throw new Error(`ownerPrefix ${JSON.stringify(input.ownerPrefix)} is not ${JSON.stringify(prefix)}`);
+  }
+  return prefix;
+}
+
 /*
  * Claim strategy (graphile-worker's getJobs): one statement, a CTE that picks the ready
  * candidates in scheduling order and locks them with FOR UPDATE SKIP LOCKED, then an UPDATE …
@@ -45,30 +70,38 @@ type ClaimRow = {
  * The order is src/graph's (score desc, priority, id) because the score column is exactly
  * src/graph's score (recomputeScores keeps it current), and the result is sorted the same way.
  *
- * Cost: the partial index features_claim_order (project_id, score desc, priority, id WHERE not
- * passes and not in progress) hands out candidates in claim order, so the scan stops after
- * `limit` ready rows; readiness is one primary-key probe per dependency (see dependenciesPass).
- * Ready features sit at the top of the order (they unblock the most), so a claim reads a few
- * rows. Numbers from bench/claim.ts (2 shared cores, Postgres 18, fsync on, layered DAG):
- * p50 1.4 ms, p95 3.0 ms, p99 5.7 ms at 10k features. The worst case is a claim when nothing is
- * ready: it probes every waiting feature and returns nothing, ~20 ms at 10k features (5.6k
- * waiting), linear in waiting features. If that ever matters, keep a count of unmet dependencies
- * per feature (maintained where `passes` changes) and add `unmet = 0` to the index predicate.
+ * Cost: readiness is stored. `unmet_deps` counts a feature's dependency ids that do not name a
+ * passing feature (a missing id counts), kept by triggers on features (migration
+ * 20261130T0900_ready_set: every insert, delete and change of `passes` or `dependencies`
+ * recounts the features it affects, under a per-project lock, so no writer can forget it). The
+ * partial index features_claim_order (project_id, score desc, priority, id WHERE not passes and
+ * not in progress and unmet_deps = 0) holds exactly the ready features in claim order, so a claim
+ * reads `limit` index entries (plus any over the retry cap or excluded), and a claim when nothing
+ * is ready reads an empty range. Numbers from `npm run bench:claim` (bench/results/claim.md; 2
+ * shared cores at load average ~10, Postgres 18, fsync on, layered DAG, 10k features, before and
+ * after in one sitting): nothing ready p50 19-35 ms → 0.5 ms, p95 23-76 ms → 1.1-6.1 ms (the
+ * outliers are the loaded machine; the statement reads no rows); a normal claim unchanged within
+ * noise (p95 8.0-8.4 → 4.1-9.0 ms; an interleaved A/B with the update trigger on vs off: p50 1.3 vs
+ * 1.5 ms, the trigger itself 0.06 ms). The price is on writes: marking a feature passing
+ * recounts its dependents, ~1 ms more (trigger 0.6-1.5 ms by EXPLAIN ANALYZE under that load),
+ * and importing 10k features takes 1.9-2.9 s instead of 0.8-1.0 s (the recount and the GIN
+ * index's upkeep).
  *
  * Rejected: SELECT then UPDATE (needs a transaction and a retry on conflict); an advisory lock
  * per feature (leaks with its session, invisible in the table); computing the ready set in Node
- * (reads the whole project per claim and still needs a fenced write).
+ * (reads the whole project per claim and still needs a fenced write); maintaining the count in
+ * each writer (the next writer forgets; the triggers cover import, edits, marks and deletes).
  */
 /** The features of `f` (an alias of features) that a coding agent may claim now. */
 function readyToClaim(input: Omit<ClaimReadyInput, 'limit' | 'ownerPrefix'>) {
   return sql<boolean>`f.project_id = ${input.projectId}
-        AND NOT f.passes AND NOT f.in_progress
+        AND NOT f.passes AND NOT f.in_progress AND f.unmet_deps = 0
         AND f.failure_count < ${input.maxRetries}::int
-        AND f.id <> ALL(${[...(input.exclude ?? [])]}::int[])
-        AND ${dependenciesPass}`;
+        AND f.id <> ALL(${[...(input.exclude ?? [])]}::int[])`;
 }
 
 export async function claimReadyFeatures(db: Kysely<Database>, input: ClaimReadyInput): Promise<ClaimedFeature[]> {
+  const prefix = ownerPrefixOf(input, 'coding');
   if (input.limit <= 0) return [];
   const { rows } = await sql<ClaimRow>`
     WITH candidates AS (
@@ -82,7 +115,7 @@ export async function claimReadyFeatures(db: Kysely<Database>, input: ClaimReady
       UPDATE features f
       SET in_progress = true,
           attempts = f.attempts + 1,
-          claimed_by = ${input.ownerPrefix}::text || f.id::text || '/' || (f.attempts + 1)::text,
+          claimed_by = ${ownerIdSql(prefix, sql`f.attempts + 1`)},
           claimed_at = now(),
           updated_at = now()
       FROM candidates c
@@ -104,10 +137,9 @@ export async function readyFeatureExists(
   return rows.length > 0;
 }
 
-export type ClaimByIdsInput = {
+export type ClaimByIdsInput = LegacyOwnerPrefix & {
   projectId: string;
   featureIds: readonly number[];
-  ownerPrefix: string;
   maxRetries: number;
   /**
    * Owners the caller knows are dead (from reconcile's orphans). A feature still claimed by one
@@ -126,6 +158,7 @@ export type ResumedFeature = ClaimedFeature & { previousOwner: string | null };
  * order; ids that could not be claimed are simply absent.
  */
 export async function claimFeaturesByIds(db: Kysely<Database>, input: ClaimByIdsInput): Promise<ResumedFeature[]> {
+  const prefix = ownerPrefixOf(input, 'coding');
   if (input.featureIds.length === 0) return [];
   const stale = [...(input.staleOwners ?? [])];
   const { rows } = await sql<ClaimRow>`
@@ -137,14 +170,14 @@ export async function claimFeaturesByIds(db: Kysely<Database>, input: ClaimByIds
         AND NOT f.passes
         AND f.failure_count < ${input.maxRetries}::int
         AND CASE WHEN f.in_progress THEN f.claimed_by IS NULL OR f.claimed_by = ANY(${stale}::text[])
-                 ELSE ${dependenciesPass} END
+                 ELSE f.unmet_deps = 0 END
       ORDER BY f.score DESC, f.priority, f.id
       FOR UPDATE OF f SKIP LOCKED
     ), claimed AS (
       UPDATE features f
       SET in_progress = true,
           attempts = f.attempts + 1,
-          claimed_by = ${input.ownerPrefix}::text || f.id::text || '/' || (f.attempts + 1)::text,
+          claimed_by = ${ownerIdSql(prefix, sql`f.attempts + 1`)},
           claimed_at = now(),
           updated_at = now()
       FROM candidates c
@@ -155,51 +188,65 @@ export async function claimFeaturesByIds(db: Kysely<Database>, input: ClaimByIds
   return rows.map((r) => ({ ...toClaimed(r), previousOwner: r.previous_owner }));
 }
 
-export type ClaimTestingInput = {
+export type ClaimTestingInput = LegacyOwnerPrefix & {
   projectId: string;
-  /** `autocoder/<projectId>/testing/`; the owner becomes `<ownerPrefix><featureId>/<n>`. */
-  ownerPrefix: string;
   /** A lease older than this (database clock) is free to take over. Default 30 minutes. */
   leaseMs?: number;
   exclude?: readonly number[];
 };
 
+export type ClaimTestersInput = ClaimTestingInput & {
+  /** At most this many features (0 or less claims nothing). */
+  limit: number;
+};
+
+/** A testing lease; `owner` is `agentRunId({ projectId, kind: 'testing', featureId: id, attempt })`. */
 export type TestingClaim = { id: number; name: string; attempt: number; owner: string };
 
 export const DEFAULT_TESTING_LEASE_MS = 30 * 60 * 1000;
 
 /**
- * Claims a random passing feature for a testing agent: not in progress, not leased to another
- * tester (or its lease expired). One statement, FOR UPDATE SKIP LOCKED, so two testers never get
- * the same feature. Random like the original, so regressions anywhere get found eventually.
- * Returns undefined when there is nothing to test.
+ * Claims up to `limit` random passing features for testing agents, one per feature, in ONE
+ * statement: each candidate is passing, not in progress, and not leased to another tester (or
+ * its lease expired). FOR UPDATE SKIP LOCKED, so concurrent claimers never get the same feature
+ * (a row another claimer holds is skipped; one it leased and committed fails the lease re-check).
+ * Random like the original, so regressions anywhere get found eventually; the result is in that
+ * random order. Fewer than `limit` (or none) when fewer features are free.
  */
-export async function claimFeatureForTesting(
-  db: Kysely<Database>,
-  input: ClaimTestingInput,
-): Promise<TestingClaim | undefined> {
+export async function claimFeaturesForTesting(db: Kysely<Database>, input: ClaimTestersInput): Promise<TestingClaim[]> {
+  const prefix = ownerPrefixOf(input, 'testing');
+  if (input.limit <= 0) return [];
   const leaseMs = input.leaseMs ?? DEFAULT_TESTING_LEASE_MS;
   const exclude = [...(input.exclude ?? [])];
-  const { rows } = await sql<{ id: number; name: string; attempt: number; owner: string }>`
-    WITH candidate AS (
-      SELECT f.project_id, f.id
+  const { rows } = await sql<TestingClaim & { pick: number }>`
+    WITH candidates AS (
+      SELECT f.project_id, f.id, random() AS pick
       FROM features f
       WHERE f.project_id = ${input.projectId}
         AND f.passes AND NOT f.in_progress
         AND (f.testing_claimed_by IS NULL OR f.testing_claimed_at < now() - ${leaseMs}::float8 * interval '1 millisecond')
         AND f.id <> ALL(${exclude}::int[])
-      ORDER BY random()
-      LIMIT 1
+      ORDER BY pick
+      LIMIT ${input.limit}::int
       FOR UPDATE OF f SKIP LOCKED
     )
     UPDATE features f
     SET testing_attempts = f.testing_attempts + 1,
-        testing_claimed_by = ${input.ownerPrefix}::text || f.id::text || '/' || (f.testing_attempts + 1)::text,
+        testing_claimed_by = ${ownerIdSql(prefix, sql`f.testing_attempts + 1`)},
         testing_claimed_at = now()
-    FROM candidate c
+    FROM candidates c
     WHERE f.project_id = c.project_id AND f.id = c.id
-    RETURNING f.id, f.name, f.testing_attempts AS attempt, f.testing_claimed_by AS owner`.execute(db);
-  return rows[0];
+    RETURNING f.id, f.name, f.testing_attempts AS attempt, f.testing_claimed_by AS owner, c.pick`.execute(db);
+  return rows.sort((a, b) => a.pick - b.pick).map(({ id, name, attempt, owner }) => ({ id, name, attempt, owner }));
+}
+
+/** One tester's lease (claimFeaturesForTesting with limit 1); undefined when nothing is free. */
+export async function claimFeatureForTesting(
+  db: Kysely<Database>,
+  input: ClaimTestingInput,
+): Promise<TestingClaim | undefined> {
+  const [claim] = await claimFeaturesForTesting(db, { ...input, limit: 1 });
+  return claim;
 }
 
 function toClaimed(r: ClaimRow): ClaimedFeature {

@@ -6,8 +6,10 @@
  *   passing  passes
  *   running  not passing, in progress (claimed by a coding agent, or left in progress)
  *   failed   not passing, not running, failure_count ≥ maxRetries
- *   pending  ready to start: every dependency id names a passing feature
+ *   pending  ready to start: every dependency id names a passing feature (`unmet_deps = 0`)
  *   blocked  waiting on a dependency that is not passing, or on an id that names no feature
+ * `unmet_deps` counts the dependency ids that name no passing feature; triggers keep it (see
+ * migrations/20261130T0900_ready_set.ts and the claim strategy in claims.ts).
  */
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { ClaimLostError, UserError, showValue } from '../errors.ts';
@@ -56,23 +58,12 @@ export type FeatureCounts = {
   failed: number;
 };
 
-/**
- * True when every dependency id of `f` names a passing feature of its project (the ready rule; a
- * missing id never passes). Written as one scalar primary-key lookup per dependency on purpose:
- * the plainer NOT EXISTS (… NOT EXISTS (SELECT 1 FROM features p …)) lets the planner pick a
- * hash anti-join that scans the whole project once per candidate, which made a claim at 1k
- * features take 120 ms instead of 2 ms when its statistics were stale.
- */
-export const dependenciesPass: RawBuilder<boolean> = sql<boolean>`NOT EXISTS (
-  SELECT 1 FROM unnest(f.dependencies) AS d(id)
-  WHERE (SELECT p.passes FROM features p WHERE p.project_id = f.project_id AND p.id = d.id) IS NOT TRUE)`;
-
 function stateOf(maxRetries: number): RawBuilder<FeatureState> {
   return sql<FeatureState>`CASE
     WHEN f.passes THEN 'passing'
     WHEN f.in_progress THEN 'running'
     WHEN f.failure_count >= ${maxRetries}::int THEN 'failed'
-    WHEN ${dependenciesPass} THEN 'pending'
+    WHEN f.unmet_deps = 0 THEN 'pending'
     ELSE 'blocked' END`;
 }
 
@@ -209,13 +200,18 @@ export async function markFeature(db: Kysely<Database>, input: MarkInput): Promi
   const runId = input.runId ?? null;
   const reason = input.passes ? null : (input.reason ?? null);
   const row = await db
+    // The project's ready-set lock first (see migrations/20261130T0900_ready_set.ts): the trigger
+    // that recounts the dependents takes it anyway, and taking it after the row lock could
+    // deadlock with a concurrent recount that needs this row.
+    .with('ready_lock', (q) => q.selectFrom('projects').select('id').where('id', '=', input.projectId).forNoKeyUpdate())
     .updateTable('features as f')
+    .from('ready_lock')
     .set({
       passes: input.passes,
       last_error: sql`coalesce(${reason}::text, f.last_error)`,
       updated_at: sql`now()`,
     })
-    .where('f.project_id', '=', input.projectId)
+    .whereRef('f.project_id', '=', 'ready_lock.id')
     .where('f.id', '=', input.featureId)
     .where(
       sql<boolean>`(${runId}::text IS NULL OR f.claimed_by = ${runId}::text OR f.testing_claimed_by = ${runId}::text)`,

@@ -24,6 +24,7 @@ export {
   readyFeatureExists,
   claimFeaturesByIds,
   claimFeatureForTesting,
+  claimFeaturesForTesting,
   DEFAULT_TESTING_LEASE_MS,
   type ClaimedFeature,
   type ResumedFeature,
@@ -31,7 +32,9 @@ export {
   type ClaimReadyInput,
   type ClaimByIdsInput,
   type ClaimTestingInput,
+  type ClaimTestersInput,
 } from './claims.ts';
+export { syncVocabularyChecks, VOCABULARY_CHECKS, type VocabularyCheck } from './vocabulary-checks.ts';
 export {
   releaseClaim,
   recordOutcome,

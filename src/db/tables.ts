@@ -10,9 +10,9 @@ type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 type Json<T> = ColumnType<T, string, string>;
 
-import type { AgentKind, AgentRunOutcome } from '../workflows/vocabulary.ts';
+import type { AgentKind, AgentRunOutcome, HumanRequestKind } from '../workflows/vocabulary.ts';
 
-export type { AgentKind };
+export type { AgentKind, HumanRequestKind };
 export type AgentOutcome = AgentRunOutcome;
 
 export interface ProjectsTable {
@@ -47,6 +47,11 @@ export interface FeaturesTable {
   attempts: Generated<number>;
   claimed_by: string | null;
   claimed_at: NullableTimestamp;
+  /**
+   * Dependency ids that name no passing feature (a missing id counts); 0 = ready once not passing
+   * and not in progress. Kept by triggers (migration 20261130T0900_ready_set), never written here.
+   */
+  unmet_deps: ColumnType<number, never, never>;
   /** Scheduling score from src/graph `schedulingScores`, kept current by every structural write. */
   score: Generated<number>;
   /** Place in the project's feature list (import order); scores depend on it, as in AutoCoder. */
@@ -92,8 +97,6 @@ export interface FeatureEventsTable {
   detail: ColumnType<Record<string, unknown>, string | undefined, string>;
   created_at: Generated<Date>;
 }
-
-export type HumanRequestKind = 'feature' | 'ask';
 
 /** A question for a person (`feature_request_human_input`, `ask_user`); open while unanswered. */
 export interface HumanRequestsTable {

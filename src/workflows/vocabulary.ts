@@ -21,6 +21,13 @@ export type AgentKind = (typeof agentKinds)[number];
 export const agentRunOutcomes = ['passed', 'failed', 'crashed', 'timed_out', 'stopped'] as const;
 export type AgentRunOutcome = (typeof agentRunOutcomes)[number];
 
+/**
+ * What a person is asked (human_requests.kind): 'feature' blocks a feature until answered
+ * (`feature_request_human_input`), 'ask' is a question (`ask_user`). Stored in human_requests.kind.
+ */
+export const humanRequestKinds = ['feature', 'ask'] as const;
+export type HumanRequestKind = (typeof humanRequestKinds)[number];
+
 /** Where a project run is in its life (the status query's `phase`). */
 export const runPhases = ['initializing', 'resuming', 'running', 'draining', 'stopping', 'done'] as const;
 export type RunPhase = (typeof runPhases)[number];

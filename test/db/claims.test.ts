@@ -1,10 +1,16 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { claimFeaturesByIds, claimReadyFeatures, readyFeatureExists } from '../../src/db/claims.ts';
+import {
+  claimFeaturesByIds,
+  claimFeaturesForTesting,
+  claimReadyFeatures,
+  readyFeatureExists,
+} from '../../src/db/claims.ts';
 import { getFeature, markFeature } from '../../src/db/features.ts';
 import { recordOutcome } from '../../src/db/transitions.ts';
 import { readyFeatures, schedulingScores } from '../../src/graph/index.ts';
 import { layeredFeatures } from '../graph/layered-dag.ts';
+import { parseAgentRunId } from '../../src/workflows/run-ids.ts';
 import { withTestDb } from '../support/db.ts';
 import { codingPrefix, flatEntries, goldenCases, seedProject, toEntries, toGraph } from './seed.ts';
 
@@ -12,7 +18,7 @@ const t = withTestDb();
 
 /** Claims everything ready, one batch, as the graph module would order it. */
 async function claimAll(projectId: string, maxRetries = 3) {
-  return claimReadyFeatures(t.db, { projectId, limit: 100_000, ownerPrefix: codingPrefix(projectId), maxRetries });
+  return claimReadyFeatures(t.db, { projectId, limit: 100_000, maxRetries });
 }
 
 describe('claim order equals src/graph readyFeatures', () => {
@@ -55,7 +61,6 @@ describe('claim order equals src/graph readyFeatures', () => {
         const claimed = await claimReadyFeatures(t.db, {
           projectId,
           limit: 7,
-          ownerPrefix: codingPrefix(projectId),
           maxRetries: 3,
         });
         assert.deepEqual(
@@ -88,7 +93,6 @@ describe('claimReadyFeatures', () => {
     const claimed = await claimReadyFeatures(t.db, {
       projectId,
       limit: 2,
-      ownerPrefix: codingPrefix(projectId),
       maxRetries: 3,
       exclude: [1],
     });
@@ -175,13 +179,11 @@ describe('claimFeaturesByIds', () => {
     const [a, b] = await claimReadyFeatures(t.db, {
       projectId,
       limit: 2,
-      ownerPrefix: codingPrefix(projectId),
       maxRetries: 3,
     });
     const resumed = await claimFeaturesByIds(t.db, {
       projectId,
       featureIds: [a!.id, b!.id],
-      ownerPrefix: codingPrefix(projectId),
       maxRetries: 3,
       staleOwners: [a!.claimedBy],
     });
@@ -201,7 +203,6 @@ describe('claimFeaturesByIds', () => {
     const resumed = await claimFeaturesByIds(t.db, {
       projectId,
       featureIds: [1, 2],
-      ownerPrefix: codingPrefix(projectId),
       maxRetries: 3,
     });
     assert.deepEqual(
@@ -209,5 +210,83 @@ describe('claimFeaturesByIds', () => {
       [[1, null]],
       '#2 waits on #1',
     );
+  });
+});
+
+describe('owners built in SQL (ownerIdSql)', () => {
+  test('parse with parseAgentRunId to the project, kind, feature and attempt that were claimed', async () => {
+    const projectId = await seedProject(t.db, [
+      { id: 7, name: 'coded' },
+      { id: 12, name: 'tested', passes: true },
+    ]);
+    const [first] = await claimReadyFeatures(t.db, { projectId, limit: 1, maxRetries: 3 });
+    assert.deepEqual(parseAgentRunId(first!.claimedBy), { projectId, kind: 'coding', featureId: 7, attempt: 1 });
+    const [resumed] = await claimFeaturesByIds(t.db, {
+      projectId,
+      featureIds: [7],
+      maxRetries: 3,
+      staleOwners: [first!.claimedBy],
+    });
+    assert.deepEqual(parseAgentRunId(resumed!.claimedBy), { projectId, kind: 'coding', featureId: 7, attempt: 2 });
+    const [lease] = await claimFeaturesForTesting(t.db, { projectId, limit: 1 });
+    assert.deepEqual(parseAgentRunId(lease!.owner), { projectId, kind: 'testing', featureId: 12, attempt: 1 });
+  });
+
+  test('a legacy ownerPrefix is accepted only when it is the one run-ids.ts builds', async () => {
+    const projectId = await seedProject(t.db, flatEntries(1));
+    await assert.rejects(
+      claimReadyFeatures(t.db, { projectId, limit: 1, maxRetries: 3, ownerPrefix: 'elsewhere/' }),
+      /ownerPrefix/,
+    );
+    const [claim] = await claimReadyFeatures(t.db, {
+      projectId,
+      limit: 1,
+      maxRetries: 3,
+      ownerPrefix: `autocoder/${projectId}/coding/`,
+    });
+    assert.equal(claim?.claimedBy, `autocoder/${projectId}/coding/1/1`);
+  });
+});
+
+describe('claimFeaturesForTesting', () => {
+  test('limit 0 claims nothing; a limit above what is free claims every free passing feature once', async () => {
+    const projectId = await seedProject(t.db, [
+      { id: 1, name: 'a', passes: true },
+      { id: 2, name: 'b', passes: true },
+      { id: 3, name: 'c', passes: true },
+      { id: 4, name: 'not passing' },
+      { id: 5, name: 'excluded', passes: true },
+    ]);
+    assert.deepEqual(await claimFeaturesForTesting(t.db, { projectId, limit: 0 }), []);
+    const leased = await claimFeaturesForTesting(t.db, { projectId, limit: 10, exclude: [5] });
+    assert.deepEqual(leased.map((l) => l.id).sort(), [1, 2, 3]);
+    for (const l of leased) {
+      assert.equal(l.attempt, 1);
+      assert.equal(l.owner, `autocoder/${projectId}/testing/${l.id}/1`);
+    }
+    assert.deepEqual(
+      (await claimFeaturesForTesting(t.db, { projectId, limit: 10 })).map((l) => l.id),
+      [5],
+      'leased features are not handed out again while their lease lasts',
+    );
+  });
+
+  test('an expired lease is taken over (database clock); a fresh one is not', async () => {
+    const projectId = await seedProject(
+      t.db,
+      flatEntries(2).map((e) => ({ ...e, passes: true })),
+    );
+    const [old] = await claimFeaturesForTesting(t.db, { projectId, limit: 1 });
+    await t.db
+      .updateTable('features')
+      .set({ testing_claimed_at: new Date(Date.now() - 3_600_000) })
+      .where('project_id', '=', projectId)
+      .where('id', '=', old!.id)
+      .execute();
+    const again = await claimFeaturesForTesting(t.db, { projectId, limit: 5, leaseMs: 60_000 });
+    assert.deepEqual(again.map((l) => [l.id, l.attempt]).sort(), [
+      [1, old!.id === 1 ? 2 : 1],
+      [2, old!.id === 2 ? 2 : 1],
+    ]);
   });
 });

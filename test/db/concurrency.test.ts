@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { claimFeatureForTesting, claimReadyFeatures } from '../../src/db/claims.ts';
+import { claimFeatureForTesting, claimFeaturesForTesting, claimReadyFeatures } from '../../src/db/claims.ts';
 import { withTestDb } from '../support/db.ts';
-import { codingPrefix, flatEntries, seedProject, testingPrefix } from './seed.ts';
+import { flatEntries, seedProject } from './seed.ts';
 
 const t = withTestDb();
 const CLAIMERS = 8;
@@ -25,7 +25,6 @@ test(`${CLAIMERS} concurrent claimers over ${FEATURES} ready features claim ever
         const claimed = await claimReadyFeatures(db, {
           projectId,
           limit,
-          ownerPrefix: codingPrefix(projectId),
           maxRetries: 3,
         });
         if (claimed.length === 0) return mine;
@@ -61,7 +60,7 @@ test('concurrent testers never share a feature', async () => {
     testers.map(async (db) => {
       const mine: number[] = [];
       for (;;) {
-        const lease = await claimFeatureForTesting(db, { projectId, ownerPrefix: testingPrefix(projectId) });
+        const lease = await claimFeatureForTesting(db, { projectId });
         if (!lease) return mine;
         mine.push(lease.id);
       }
@@ -70,4 +69,26 @@ test('concurrent testers never share a feature', async () => {
   const all = perTester.flat();
   assert.equal(new Set(all).size, all.length);
   assert.equal(all.length, 40);
+});
+
+test('concurrent batch testers (claimFeaturesForTesting) never share a feature', async () => {
+  const projectId = await seedProject(
+    t.db,
+    flatEntries(300).map((e) => ({ ...e, passes: true })),
+    'batch-testers',
+  );
+  const testers = Array.from({ length: 6 }, (_, i) => t.connect({ poolSize: 1, applicationName: `batch-${i}` }));
+  const perTester = await Promise.all(
+    testers.map(async (db, i) => {
+      const mine: number[] = [];
+      for (;;) {
+        const leases = await claimFeaturesForTesting(db, { projectId, limit: 3 + i });
+        if (leases.length === 0) return mine;
+        mine.push(...leases.map((l) => l.id));
+      }
+    }),
+  );
+  const all = perTester.flat();
+  assert.equal(all.length, 300, 'every passing feature leased');
+  assert.equal(new Set(all).size, 300, 'no feature leased twice');
 });

@@ -9,7 +9,7 @@ import { getProject, upsertProject } from '../../src/db/projects.ts';
 import { recordOutcome } from '../../src/db/transitions.ts';
 import { schedulingScores } from '../../src/graph/index.ts';
 import { withTestDb } from '../support/db.ts';
-import { codingPrefix, flatEntries, seedProject, toGraph } from './seed.ts';
+import { flatEntries, seedProject, toGraph } from './seed.ts';
 
 const t = withTestDb();
 
@@ -35,7 +35,6 @@ describe('importFeatures', () => {
     const [claim] = await claimReadyFeatures(t.db, {
       projectId,
       limit: 1,
-      ownerPrefix: codingPrefix(projectId),
       maxRetries: 3,
     });
     await recordOutcome(t.db, {
@@ -65,7 +64,6 @@ describe('importFeatures', () => {
     const [claim] = await claimReadyFeatures(t.db, {
       projectId,
       limit: 1,
-      ownerPrefix: codingPrefix(projectId),
       maxRetries: 3,
     });
     await importFeatures(

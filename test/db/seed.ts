@@ -61,7 +61,6 @@ export async function seedProject(
 }
 
 export const codingPrefix = (projectId: string) => agentRunPrefix(projectId, 'coding');
-export const testingPrefix = (projectId: string) => agentRunPrefix(projectId, 'testing');
 
 /** n independent ready features (no dependencies). */
 export function flatEntries(n: number): FeatureEntry[] {

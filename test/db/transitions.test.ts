@@ -9,7 +9,7 @@ import { heldClaims } from '../../src/db/held-claims.ts';
 import { reconcile } from '../../src/db/reconcile.ts';
 import { recordOutcome, releaseClaim } from '../../src/db/transitions.ts';
 import { withTestDb } from '../support/db.ts';
-import { codingPrefix, flatEntries, seedProject, testingPrefix } from './seed.ts';
+import { codingPrefix, flatEntries, seedProject } from './seed.ts';
 
 const t = withTestDb();
 
@@ -17,7 +17,6 @@ async function claimOne(projectId: string) {
   const [claim] = await claimReadyFeatures(t.db, {
     projectId,
     limit: 1,
-    ownerPrefix: codingPrefix(projectId),
     maxRetries: 3,
   });
   assert.ok(claim, 'a feature was ready');
@@ -190,10 +189,7 @@ describe('recordOutcome (coding)', () => {
       blocked: 0,
       failed: 1,
     });
-    assert.deepEqual(
-      await claimReadyFeatures(fresh, { projectId, limit: 5, ownerPrefix: codingPrefix(projectId), maxRetries: 3 }),
-      [],
-    );
+    assert.deepEqual(await claimReadyFeatures(fresh, { projectId, limit: 5, maxRetries: 3 }), []);
     await resetFailures(fresh, projectId, 1);
     assert.equal((await claimOne(projectId)).attempt, 4);
   });
@@ -207,9 +203,9 @@ describe('testing claims', () => {
       { id: 3, name: 'pending' },
       { id: 4, name: 'passing too', passes: true },
     ]);
-    const a = await claimFeatureForTesting(t.db, { projectId, ownerPrefix: testingPrefix(projectId) });
-    const b = await claimFeatureForTesting(t.db, { projectId, ownerPrefix: testingPrefix(projectId) });
-    const c = await claimFeatureForTesting(t.db, { projectId, ownerPrefix: testingPrefix(projectId) });
+    const a = await claimFeatureForTesting(t.db, { projectId });
+    const b = await claimFeatureForTesting(t.db, { projectId });
+    const c = await claimFeatureForTesting(t.db, { projectId });
     assert.deepEqual([a?.id, b?.id].sort(), [1, 4]);
     assert.equal(c, undefined);
     assert.equal(a?.owner, `autocoder/${projectId}/testing/${a?.id}/1`);
@@ -226,7 +222,7 @@ describe('testing claims', () => {
     const row = await getFeature(t.db, projectId, a!.id);
     assert.equal(row?.testingInProgress, false);
     assert.ok(row?.lastTestedAt);
-    const again = await claimFeatureForTesting(t.db, { projectId, ownerPrefix: testingPrefix(projectId) });
+    const again = await claimFeatureForTesting(t.db, { projectId });
     assert.equal(again?.id, a!.id);
     assert.equal(again?.attempt, 2);
   });
@@ -247,7 +243,6 @@ describe('reconcile', () => {
     const resumed = await claimFeaturesByIds(t.db, {
       projectId,
       featureIds: result.releasedCoding,
-      ownerPrefix: codingPrefix(projectId),
       maxRetries: 3,
     });
     assert.deepEqual(
@@ -273,8 +268,8 @@ describe('reconcile', () => {
       t.db,
       flatEntries(2).map((e) => ({ ...e, passes: true })),
     );
-    const old = await claimFeatureForTesting(t.db, { projectId, ownerPrefix: testingPrefix(projectId) });
-    const fresh = await claimFeatureForTesting(t.db, { projectId, ownerPrefix: testingPrefix(projectId) });
+    const old = await claimFeatureForTesting(t.db, { projectId });
+    const fresh = await claimFeatureForTesting(t.db, { projectId });
     await sql`UPDATE features SET testing_claimed_at = now() - interval '31 minutes' WHERE project_id = ${projectId} AND id = ${old!.id}`.execute(
       t.db,
     );

@@ -63,7 +63,6 @@ describe('autocoder feature pass|fail', () => {
     const [claim] = await claimFeaturesByIds(t.db, {
       projectId,
       featureIds: [2],
-      ownerPrefix: `autocoder/${projectId}/coding/`,
       maxRetries: 3,
     });
     const agentEnv = { ...env, AUTOCODER_RUN_ID: claim!.claimedBy };

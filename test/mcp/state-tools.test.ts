@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { claimFeaturesByIds } from '../../src/db/claims.ts';
 import { getFeature } from '../../src/db/features.ts';
 import { withTestDb } from '../support/db.ts';
-import { codingPrefix, seedProject } from '../db/seed.ts';
+import { seedProject } from '../db/seed.ts';
 import { agentEnv, openMcp, type McpSession } from './support.ts';
 
 describe('MCP feature server: state tools over stdio', () => {
@@ -33,7 +33,6 @@ describe('MCP feature server: state tools over stdio', () => {
     const [claim] = await claimFeaturesByIds(t.db, {
       projectId,
       featureIds: [1],
-      ownerPrefix: codingPrefix(projectId),
       maxRetries: 3,
     });
     runA = claim!.claimedBy;

@@ -25,7 +25,6 @@ describe('marking passing wakes the run', () => {
     const [claim] = await claimFeaturesByIds(t.db, {
       projectId,
       featureIds: [1],
-      ownerPrefix: `autocoder/${projectId}/coding/`,
       maxRetries: 3,
     });
     const handle = await t.client.workflow.start('projectRun', {
