@@ -12,7 +12,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
-import { claimFeatureForTesting, claimFeaturesByIds, claimReadyFeatures } from '../db/claims.ts';
+import { claimFeaturesByIds, claimFeaturesForTesting, claimReadyFeatures } from '../db/claims.ts';
 import { featureCounts, listFeatures } from '../db/features.ts';
 import { heldClaims, type HeldClaim } from '../db/held-claims.ts';
 import { releaseStranded, strandedFeatures } from '../db/resumable.ts';
@@ -21,7 +21,7 @@ import { releaseClaim } from '../db/transitions.ts';
 import { ClaimLostError } from '../errors.ts';
 import { blockedFeatures, describeBlockReason } from '../graph/index.ts';
 import type { AgentReport, BlockedFeature, FeatureCounts, RunningAgent } from '../workflows/messages.ts';
-import { agentRunPrefix, parseAgentRunId } from '../workflows/run-ids.ts';
+import { parseAgentRunId } from '../workflows/run-ids.ts';
 import type { AgentKind } from '../workflows/vocabulary.ts';
 import { settleAgentRun } from './outcome.ts';
 import type { Claim, ScheduleInput, ScheduleResult } from './types.ts';
@@ -170,7 +170,6 @@ export async function resumeStranded(
       : await claimFeaturesByIds(db, {
           projectId,
           featureIds: wanted,
-          ownerPrefix: agentRunPrefix(projectId, 'coding'),
           maxRetries,
         });
   const claims = claimed.map((f) => codingClaim(f.id, f.name, f.attempt, f.claimedBy));
@@ -185,8 +184,7 @@ export async function claimReady(
   slots: number,
 ): Promise<Claim[]> {
   const { projectId, maxRetries, exclude } = input;
-  const ownerPrefix = agentRunPrefix(projectId, 'coding');
-  const fresh = await claimReadyFeatures(db, { projectId, limit: slots, ownerPrefix, maxRetries, exclude });
+  const fresh = await claimReadyFeatures(db, { projectId, limit: slots, maxRetries, exclude });
   return fresh.map((f) => codingClaim(f.id, f.name, f.attempt, f.claimedBy));
 }
 
@@ -225,23 +223,16 @@ export async function decideEnd(
   return { counts, blocked, finished };
 }
 
-/** Step 7: passing features for the testing slots, each to one tester. */
+/** Step 7: passing features for the testing slots, each to one tester, in one statement. */
 export async function claimTesters(db: Db, projectId: string, slots: number): Promise<Claim[]> {
-  const claims: Claim[] = [];
-  const ownerPrefix = agentRunPrefix(projectId, 'testing');
-  for (let i = 0; i < slots; i++) {
-    const exclude = claims.map((c) => c.featureId);
-    const lease = await claimFeatureForTesting(db, { projectId, ownerPrefix, exclude });
-    if (!lease) break;
-    claims.push({
-      featureId: lease.id,
-      featureName: lease.name,
-      attempt: lease.attempt,
-      workflowId: lease.owner,
-      kind: 'testing',
-    });
-  }
-  return claims;
+  const leases = await claimFeaturesForTesting(db, { projectId, limit: slots });
+  return leases.map((l) => ({
+    featureId: l.id,
+    featureName: l.name,
+    attempt: l.attempt,
+    workflowId: l.owner,
+    kind: 'testing',
+  }));
 }
 
 /** Frees claims nobody started (a lost claim is nothing to free); no attempt is counted. */

@@ -29,7 +29,6 @@ import {
   type AgentProcessRef,
 } from '../supervisor/index.ts';
 import { agentFinishedSignal, type AgentReport } from '../workflows/messages.ts';
-import { agentRunPrefix } from '../workflows/run-ids.ts';
 import { failureTypes } from '../workflows/vocabulary.ts';
 import { settleAgentRun } from './outcome.ts';
 import type {
@@ -175,7 +174,6 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       const claimed = await claimReadyFeatures(db, {
         projectId,
         limit: 1,
-        ownerPrefix: agentRunPrefix(projectId, 'coding'),
         maxRetries,
         exclude,
       });

@@ -5,7 +5,6 @@
  */
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { agentRunPrefix } from '../workflows/run-ids.ts';
-import type { AgentKind } from '../workflows/vocabulary.ts';
 import type { Database } from './tables.ts';
 
 export type ClaimedFeature = {
@@ -18,14 +17,7 @@ export type ClaimedFeature = {
   claimedBy: string;
 };
 
-/**
- * Transitional: callers used to pass the owner prefix. The prefix now comes from run-ids.ts
- * (`agentRunPrefix(projectId, kind)`); a given one must equal it. Remove once no caller passes it.
- * @deprecated pass nothing; the prefix is derived from `projectId`.
- */
-type LegacyOwnerPrefix = { ownerPrefix?: string };
-
-export type ClaimReadyInput = LegacyOwnerPrefix & {
+export type ClaimReadyInput = {
   projectId: string;
   limit: number;
   maxRetries: number;
@@ -50,15 +42,6 @@ type ClaimRow = {
  */
 function ownerIdSql(prefix: string, attempt: RawBuilder<number>): RawBuilder<string> {
   return sql<string>`${prefix}::text || f.id::text || '/' || (${attempt})::text`;
-}
-
-/** The owner prefix of `kind`'s runs in this project, checking a legacy `ownerPrefix` against it. */
-function ownerPrefixOf(input: LegacyOwnerPrefix & { projectId: string }, kind: AgentKind): string {
-  const prefix = agentRunPrefix(input.projectId, kind);
-  if (input.ownerPrefix !== undefined && input.ownerPrefix !== prefix) {
-    throw new Error(`ownerPrefix ${JSON.stringify(input.ownerPrefix)} is not ${JSON.stringify(prefix)}`);
-  }
-  return prefix;
 }
 
 /*
@@ -93,7 +76,7 @@ function ownerPrefixOf(input: LegacyOwnerPrefix & { projectId: string }, kind: A
  * each writer (the next writer forgets; the triggers cover import, edits, marks and deletes).
  */
 /** The features of `f` (an alias of features) that a coding agent may claim now. */
-function readyToClaim(input: Omit<ClaimReadyInput, 'limit' | 'ownerPrefix'>) {
+function readyToClaim(input: Omit<ClaimReadyInput, 'limit'>) {
   return sql<boolean>`f.project_id = ${input.projectId}
         AND NOT f.passes AND NOT f.in_progress AND f.unmet_deps = 0
         AND f.failure_count < ${input.maxRetries}::int
@@ -101,7 +84,7 @@ function readyToClaim(input: Omit<ClaimReadyInput, 'limit' | 'ownerPrefix'>) {
 }
 
 export async function claimReadyFeatures(db: Kysely<Database>, input: ClaimReadyInput): Promise<ClaimedFeature[]> {
-  const prefix = ownerPrefixOf(input, 'coding');
+  const prefix = agentRunPrefix(input.projectId, 'coding');
   if (input.limit <= 0) return [];
   const { rows } = await sql<ClaimRow>`
     WITH candidates AS (
@@ -129,7 +112,7 @@ export async function claimReadyFeatures(db: Kysely<Database>, input: ClaimReady
 /** Whether a feature is ready to claim (a candidate of claimReadyFeatures), claiming nothing. */
 export async function readyFeatureExists(
   db: Kysely<Database>,
-  input: Omit<ClaimReadyInput, 'limit' | 'ownerPrefix'>,
+  input: Omit<ClaimReadyInput, 'limit'>,
 ): Promise<boolean> {
   const { rows } = await sql<{
     ready: number;
@@ -137,7 +120,7 @@ export async function readyFeatureExists(
   return rows.length > 0;
 }
 
-export type ClaimByIdsInput = LegacyOwnerPrefix & {
+export type ClaimByIdsInput = {
   projectId: string;
   featureIds: readonly number[];
   maxRetries: number;
@@ -158,7 +141,7 @@ export type ResumedFeature = ClaimedFeature & { previousOwner: string | null };
  * order; ids that could not be claimed are simply absent.
  */
 export async function claimFeaturesByIds(db: Kysely<Database>, input: ClaimByIdsInput): Promise<ResumedFeature[]> {
-  const prefix = ownerPrefixOf(input, 'coding');
+  const prefix = agentRunPrefix(input.projectId, 'coding');
   if (input.featureIds.length === 0) return [];
   const stale = [...(input.staleOwners ?? [])];
   const { rows } = await sql<ClaimRow>`
@@ -188,7 +171,7 @@ export async function claimFeaturesByIds(db: Kysely<Database>, input: ClaimByIds
   return rows.map((r) => ({ ...toClaimed(r), previousOwner: r.previous_owner }));
 }
 
-export type ClaimTestingInput = LegacyOwnerPrefix & {
+export type ClaimTestingInput = {
   projectId: string;
   /** A lease older than this (database clock) is free to take over. Default 30 minutes. */
   leaseMs?: number;
@@ -214,7 +197,7 @@ export const DEFAULT_TESTING_LEASE_MS = 30 * 60 * 1000;
  * random order. Fewer than `limit` (or none) when fewer features are free.
  */
 export async function claimFeaturesForTesting(db: Kysely<Database>, input: ClaimTestersInput): Promise<TestingClaim[]> {
-  const prefix = ownerPrefixOf(input, 'testing');
+  const prefix = agentRunPrefix(input.projectId, 'testing');
   if (input.limit <= 0) return [];
   const leaseMs = input.leaseMs ?? DEFAULT_TESTING_LEASE_MS;
   const exclude = [...(input.exclude ?? [])];
@@ -238,15 +221,6 @@ export async function claimFeaturesForTesting(db: Kysely<Database>, input: Claim
     WHERE f.project_id = c.project_id AND f.id = c.id
     RETURNING f.id, f.name, f.testing_attempts AS attempt, f.testing_claimed_by AS owner, c.pick`.execute(db);
   return rows.sort((a, b) => a.pick - b.pick).map(({ id, name, attempt, owner }) => ({ id, name, attempt, owner }));
-}
-
-/** One tester's lease (claimFeaturesForTesting with limit 1); undefined when nothing is free. */
-export async function claimFeatureForTesting(
-  db: Kysely<Database>,
-  input: ClaimTestingInput,
-): Promise<TestingClaim | undefined> {
-  const [claim] = await claimFeaturesForTesting(db, { ...input, limit: 1 });
-  return claim;
 }
 
 function toClaimed(r: ClaimRow): ClaimedFeature {

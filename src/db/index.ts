@@ -23,7 +23,6 @@ export {
   claimReadyFeatures,
   readyFeatureExists,
   claimFeaturesByIds,
-  claimFeatureForTesting,
   claimFeaturesForTesting,
   DEFAULT_TESTING_LEASE_MS,
   type ClaimedFeature,

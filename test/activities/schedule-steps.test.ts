@@ -40,7 +40,6 @@ const claimOne = async (projectId: string) => {
   const [claim] = await claimReadyFeatures(env.t.db, {
     projectId,
     limit: 1,
-    ownerPrefix: agentRunPrefix(projectId, 'coding'),
     maxRetries: 3,
   });
   assert.ok(claim, 'a feature was claimed');

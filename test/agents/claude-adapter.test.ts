@@ -71,7 +71,6 @@ describe('claude adapter with a fake claude that really talks MCP', () => {
       const [claim] = await claimFeaturesByIds(t.db, {
         projectId,
         featureIds: [agent.featureId],
-        ownerPrefix: `autocoder/${projectId}/coding/`,
         maxRetries: 3,
       });
       assert.ok(claim, `feature #${agent.featureId} claimed`);

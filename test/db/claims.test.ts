@@ -231,21 +231,6 @@ describe('owners built in SQL (ownerIdSql)', () => {
     const [lease] = await claimFeaturesForTesting(t.db, { projectId, limit: 1 });
     assert.deepEqual(parseAgentRunId(lease!.owner), { projectId, kind: 'testing', featureId: 12, attempt: 1 });
   });
-
-  test('a legacy ownerPrefix is accepted only when it is the one run-ids.ts builds', async () => {
-    const projectId = await seedProject(t.db, flatEntries(1));
-    await assert.rejects(
-      claimReadyFeatures(t.db, { projectId, limit: 1, maxRetries: 3, ownerPrefix: 'elsewhere/' }),
-      /ownerPrefix/,
-    );
-    const [claim] = await claimReadyFeatures(t.db, {
-      projectId,
-      limit: 1,
-      maxRetries: 3,
-      ownerPrefix: `autocoder/${projectId}/coding/`,
-    });
-    assert.equal(claim?.claimedBy, `autocoder/${projectId}/coding/1/1`);
-  });
 });
 
 describe('claimFeaturesForTesting', () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { claimFeatureForTesting, claimFeaturesForTesting, claimReadyFeatures } from '../../src/db/claims.ts';
+import { claimFeaturesForTesting, claimReadyFeatures } from '../../src/db/claims.ts';
 import { withTestDb } from '../support/db.ts';
 import { flatEntries, seedProject } from './seed.ts';
 
@@ -60,7 +60,7 @@ test('concurrent testers never share a feature', async () => {
     testers.map(async (db) => {
       const mine: number[] = [];
       for (;;) {
-        const lease = await claimFeatureForTesting(db, { projectId });
+        const lease = (await claimFeaturesForTesting(db, { projectId, limit: 1 }))[0];
         if (!lease) return mine;
         mine.push(lease.id);
       }

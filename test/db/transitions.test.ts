@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { ClaimLostError } from '../../src/errors.ts';
 import { listAgentRuns, liveAgentRuns, recordAgentStart } from '../../src/db/agent-runs.ts';
-import { claimFeatureForTesting, claimFeaturesByIds, claimReadyFeatures } from '../../src/db/claims.ts';
+import { claimFeaturesByIds, claimFeaturesForTesting, claimReadyFeatures } from '../../src/db/claims.ts';
 import { featureCounts, getFeature, markFeature, resetFailures } from '../../src/db/features.ts';
 import { heldClaims } from '../../src/db/held-claims.ts';
 import { reconcile } from '../../src/db/reconcile.ts';
@@ -203,9 +203,9 @@ describe('testing claims', () => {
       { id: 3, name: 'pending' },
       { id: 4, name: 'passing too', passes: true },
     ]);
-    const a = await claimFeatureForTesting(t.db, { projectId });
-    const b = await claimFeatureForTesting(t.db, { projectId });
-    const c = await claimFeatureForTesting(t.db, { projectId });
+    const [a] = await claimFeaturesForTesting(t.db, { projectId, limit: 1 });
+    const [b] = await claimFeaturesForTesting(t.db, { projectId, limit: 1 });
+    const [c] = await claimFeaturesForTesting(t.db, { projectId, limit: 1 });
     assert.deepEqual([a?.id, b?.id].sort(), [1, 4]);
     assert.equal(c, undefined);
     assert.equal(a?.owner, `autocoder/${projectId}/testing/${a?.id}/1`);
@@ -222,7 +222,7 @@ describe('testing claims', () => {
     const row = await getFeature(t.db, projectId, a!.id);
     assert.equal(row?.testingInProgress, false);
     assert.ok(row?.lastTestedAt);
-    const again = await claimFeatureForTesting(t.db, { projectId });
+    const again = (await claimFeaturesForTesting(t.db, { projectId, limit: 1 }))[0];
     assert.equal(again?.id, a!.id);
     assert.equal(again?.attempt, 2);
   });
@@ -268,8 +268,8 @@ describe('reconcile', () => {
       t.db,
       flatEntries(2).map((e) => ({ ...e, passes: true })),
     );
-    const old = await claimFeatureForTesting(t.db, { projectId });
-    const fresh = await claimFeatureForTesting(t.db, { projectId });
+    const old = (await claimFeaturesForTesting(t.db, { projectId, limit: 1 }))[0];
+    const fresh = (await claimFeaturesForTesting(t.db, { projectId, limit: 1 }))[0];
     await sql`UPDATE features SET testing_claimed_at = now() - interval '31 minutes' WHERE project_id = ${projectId} AND id = ${old!.id}`.execute(
       t.db,
     );
