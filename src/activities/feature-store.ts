@@ -48,6 +48,7 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
       };
       const recorded = await startRecorded(db, input.projectId, foreign.notStarted, free, {
         releaseRest: input.ending ?? false,
+        held: input.exclude,
       });
       const crashed = settled.flatMap((r) =>
         r.fresh && r.kind === 'coding' && r.featureId !== null && !r.featurePasses ? [r.featureId] : [],

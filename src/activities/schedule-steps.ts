@@ -126,11 +126,17 @@ export async function startRecorded(
   projectId: string,
   notStarted: readonly HeldClaim[],
   free: { coding: number; testing: number },
-  { releaseRest = false }: { releaseRest?: boolean } = {},
+  { releaseRest = false, held = [] }: { releaseRest?: boolean; held?: readonly number[] } = {},
 ): Promise<{ start: Claim[]; coding: number; testing: number }> {
   const start: Claim[] = [];
   let { coding, testing } = free;
   for (const h of notStarted) {
+    // A feature an operator stopped after the agent that claimed it was started (its exclude
+    // list predates the stop): never started, given back.
+    if (held.includes(h.featureId)) {
+      await releaseClaims(db, projectId, [{ featureId: h.featureId, workflowId: h.owner }]);
+      continue;
+    }
     const fits = h.kind === 'coding' ? coding > 0 : testing > 0;
     if (!fits) {
       if (releaseRest) await releaseClaims(db, projectId, [{ featureId: h.featureId, workflowId: h.owner }]);

@@ -86,7 +86,17 @@ test('foreignClaims + startRecorded: a claim made for an agent run that never st
   const none = await startRecorded(env.t.db, p, foreign.notStarted, { coding: 0, testing: 0 });
   assert.deepEqual(none.start, []);
   assert.equal((await feature(p, 1)).claimed_by, handed.claimedBy);
-  await startRecorded(env.t.db, p, foreign.notStarted, { coding: 0, testing: 0 }, { releaseRest: true });
+  // Held by an operator since it was claimed: never started, given back even with a free slot.
+  const held = await startRecorded(env.t.db, p, foreign.notStarted, { coding: 1, testing: 0 }, { held: [1] });
+  assert.deepEqual(held.start, []);
+  assert.equal((await feature(p, 1)).claimed_by, null);
+  const again = await claimOne(p);
+  const stillForeign = await foreignClaims(env.t.db, env.temporal.client, { projectId: p, known: [] });
+  assert.deepEqual(
+    stillForeign.notStarted.map((h) => h.owner),
+    [again.claimedBy],
+  );
+  await startRecorded(env.t.db, p, stillForeign.notStarted, { coding: 0, testing: 0 }, { releaseRest: true });
   const released = await feature(p, 1);
   assert.equal(released.claimed_by, null);
   assert.equal(released.failure_count, 0);

@@ -97,6 +97,8 @@ describe('recordOutcome (coding)', () => {
     });
     assert.deepEqual(result, {
       outcome: 'passed',
+      fresh: true,
+      error: null,
       passes: true,
       failureCount: 0,
       countedAsFailure: false,
