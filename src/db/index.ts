@@ -39,7 +39,6 @@ export {
   type OutcomeResult,
   type ReleaseInput,
 } from './transitions.ts';
-export { reconcile, type ReconcileInput, type ReconcileResult } from './reconcile.ts';
 export { heldClaims, type HeldClaim } from './held-claims.ts';
 export {
   recordAgentStart,

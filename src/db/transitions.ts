@@ -1,7 +1,7 @@
 /**
  * Owner-fenced transitions: every write after a claim names the owner that claimed, and matches
- * zero rows when someone else owns the feature now (reconcile took the claim from an owner the
- * run believed dead, or a testing lease expired and was taken over). Zero rows is ClaimLostError,
+ * zero rows when someone else owns the feature now (a scheduling pass resumed it from an owner
+ * the run believed dead, or a testing lease expired and was taken over). Zero rows is ClaimLostError,
  * never a silent success.
  */
 import { type Kysely, sql } from 'kysely';
@@ -150,6 +150,3 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
     gaveUp: counted && failureCount >= maxRetries,
   };
 }
-
-/** reconcile lives in reconcile.ts; re-exported for callers that look for it with the transitions. */
-export { reconcile, type ReconcileInput, type ReconcileResult } from './reconcile.ts';
