@@ -415,6 +415,21 @@ export async function passTimes(db: Kysely<Database>, projectId: string): Promis
   return new Map(rows.map((r) => [r.feature_id, r.at]));
 }
 
+/** How many times each feature of a project passed, by feature id (from installPassAudit's table). */
+export async function passCounts(db: Kysely<Database>, projectId: string): Promise<Array<[number, number]>> {
+  const { rows } = await sql<{ feature_id: number; n: number }>`
+    SELECT feature_id, count(*)::int AS n FROM test_pass_audit WHERE project_id = ${projectId} AND passes
+    GROUP BY 1 ORDER BY 1`.execute(db);
+  return rows.map((r) => [r.feature_id, r.n]);
+}
+
+/** How many agent processes were started under one agent run: the simulate agent's first line in its log. */
+export function agentStartsIn(logPath: string): number {
+  return readFileSync(logPath, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('simulated coding agent')).length;
+}
+
 /** The database clock now (agent_runs timestamps are on it). */
 export async function dbNow(db: Kysely<Database>): Promise<Date> {
   const { rows } = await sql<{ now: Date }>`SELECT clock_timestamp() AS now`.execute(db);

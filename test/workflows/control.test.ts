@@ -20,6 +20,7 @@ import {
   stopSignal,
 } from '../../src/workflows/messages.ts';
 import { markFeature } from '../../src/db/features.ts';
+import { isProcessAlive } from '../../src/supervisor/index.ts';
 import {
   agentRunsOf,
   dbNow,
@@ -36,15 +37,6 @@ import {
 
 const t = withTemporal();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test('stop kills every agent tree (hang, deaf to SIGTERM, grandchildren, tester) and releases every claim', async () => {
   const features = [1, 2, 3, 4].map((id) => ({ id, name: `f${id}` }));
@@ -89,7 +81,7 @@ test('stop kills every agent tree (hang, deaf to SIGTERM, grandchildren, tester)
   const result = await waitForResult(handle, 15_000);
   assert.equal(result.outcome, 'stopped');
   assert.deepEqual(liveAgentProcesses(project), [], 'no process of any agent tree is left');
-  for (const r of runs) assert.equal(isAlive(r.pid!), false, `agent pid ${r.pid} is dead`);
+  for (const r of runs) assert.equal(isProcessAlive(r.pid!), false, `agent pid ${r.pid} is dead`);
   const rows = await featureRows(t.db, project);
   assert.deepEqual(
     rows.filter((f) => f.in_progress || f.claimed_by !== null || f.testing_claimed_by !== null).map((f) => f.id),
@@ -132,9 +124,9 @@ test('stopFeature stops only that agent; the feature is held until retryFeature'
     (await agentRunsOf(t.db, project)).find((r) => r.feature_id === 1 && r.ended_at),
   );
   assert.equal(stopped.outcome, 'stopped');
-  assert.equal(isAlive(stopped.pid!), false);
+  assert.equal(isProcessAlive(stopped.pid!), false);
   for (const r of first.filter((r) => r.feature_id !== 1))
-    assert.ok(isAlive(r.pid!), `agent of #${r.feature_id} still runs`);
+    assert.ok(isProcessAlive(r.pid!), `agent of #${r.feature_id} still runs`);
   const [f1] = (await featureRows(t.db, project)).filter((f) => f.id === 1);
   assert.equal(f1?.in_progress, false, 'its claim is released');
   assert.equal(f1?.failure_count, 0, 'a stop is not a failure');
