@@ -388,6 +388,47 @@ export function decodePayload(payload: Payload | null | undefined): unknown {
   return payload ? defaultPayloadConverter.fromPayload(payload) : undefined;
 }
 
+export type HistoryEvent = NonNullable<History['events']>[number];
+
+/** The signals named `name` in a history: where each stands and its first argument. */
+export function signalsIn(events: readonly HistoryEvent[], name: string): Array<{ index: number; arg: unknown }> {
+  return events.flatMap((e, index) => {
+    const signaled = e.workflowExecutionSignaledEventAttributes;
+    return signaled?.signalName === name ? [{ index, arg: decodePayload(signaled.input?.payloads?.[0]) }] : [];
+  });
+}
+
+/** The workflow IDs of the children a history started (StartChildWorkflowExecutionInitiated), in order. */
+export function childStarts(events: readonly HistoryEvent[], from = 0): string[] {
+  return events.slice(from).flatMap((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? []);
+}
+
+/**
+ * Waits until the workflow has handled the event `find` points at (its index in the history, or
+ * -1 while there is none): until a workflow task that began after it has completed. An event that
+ * arrives while a task runs is written after that task's completion, so any WorkflowTaskCompleted
+ * after the event is of a task that saw it; whatever that task decided (a child started, a timer)
+ * is in the history with it. Returns the history and the index of that completion.
+ */
+export async function waitForHandled(
+  handle: WorkflowHandle,
+  what: string,
+  find: (events: readonly HistoryEvent[]) => number,
+  options: { timeoutMs?: number } = {},
+): Promise<{ events: HistoryEvent[]; handledAt: number }> {
+  return waitUntil(
+    `the workflow to handle ${what}`,
+    async () => {
+      const events = (await handle.fetchHistory()).events ?? [];
+      const index = find(events);
+      if (index < 0) return false;
+      const handledAt = events.findIndex((e, i) => i > index && e.workflowTaskCompletedEventAttributes);
+      return handledAt > index && { events, handledAt };
+    },
+    { intervalMs: 200, ...options },
+  );
+}
+
 /**
  * Records every change of `features.passes` with the database clock, so a test can tell when a
  * feature passed (agent_runs only says when its agent started and ended). Observation only: an
