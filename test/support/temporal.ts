@@ -403,6 +403,11 @@ export function childStarts(events: readonly HistoryEvent[], from = 0): string[]
   return events.slice(from).flatMap((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? []);
 }
 
+/** Where the first timer (a poll) fired after event `index`, or -1. */
+export function firstTimerAfter(events: readonly HistoryEvent[], index: number): number {
+  return events.findIndex((e, i) => i > index && e.timerFiredEventAttributes);
+}
+
 /**
  * Waits until the workflow has handled the event `find` points at (its index in the history, or
  * -1 while there is none): until a workflow task that began after it has completed. An event that

@@ -25,6 +25,7 @@ import { isProcessAlive } from '../../src/supervisor/index.ts';
 import {
   agentRunsOf,
   childStarts,
+  firstTimerAfter,
   dbNow,
   decodePayload,
   featureRows,
@@ -136,11 +137,12 @@ test('stopFeature stops only that agent; the feature is held until retryFeature'
   assert.equal(f1?.passes, false);
 
   // Held: the run has settled #1's report, which frees a slot and asks for a scheduling pass (the
-  // report of a stopped agent does not say nothing else is ready); #1 is pending again in the
-  // database, so that pass would have claimed it unless it is held.
-  const { events } = await waitForHandled(handle, "#1's report", (events) => {
+  // report of a stopped agent does not say nothing else is ready), and a poll after it has run a
+  // pass too; #1 is pending again in the database, so either pass would have claimed it unless it
+  // is held.
+  const { events } = await waitForHandled(handle, "#1's report and a poll after it", (events) => {
     const report = signalsIn(events, 'agentFinished').find((s) => (s.arg as AgentReport).workflowId === stopped.id);
-    return report?.index ?? -1;
+    return report ? firstTimerAfter(events, report.index) : -1;
   });
   assert.deepEqual(childStarts(events).sort(), first.map((r) => r.id).sort(), 'no agent started after the stop');
   assert.deepEqual((await queryStatus(handle)).held, [1]);
@@ -198,16 +200,17 @@ test('pause keeps running agents and starts none until resume', async () => {
   });
   await waitUntil('two agents recorded', async () => (await agentRunsOf(t.db, project)).length === 2);
   await handle.signal(pauseSignal);
-  // Both agents have ended and the run has settled their reports: two slots are free, and the
-  // claims the agents made for the run as they ended (claim-next) are in its hands. Unpaused, the
-  // task that settled the reports would have started agents for them.
-  const { events } = await waitForHandled(handle, 'both reports', (events) => {
+  // Both agents have ended and the run has settled their reports, then a poll: two slots are free,
+  // the claims the agents made for the run as they ended (claim-next) are in its hands, and two
+  // features are ready. Unpaused, the task that settled the reports, or the poll's, would have
+  // started agents.
+  const { events } = await waitForHandled(handle, 'both reports and a poll after them', (events) => {
     const reporters = new Map<string, number>();
     for (const s of signalsIn(events, 'agentFinished')) {
       const { workflowId } = s.arg as AgentReport;
       if (!reporters.has(workflowId)) reporters.set(workflowId, s.index);
     }
-    return reporters.size >= 2 ? Math.max(...reporters.values()) : -1;
+    return reporters.size >= 2 ? firstTimerAfter(events, Math.max(...reporters.values())) : -1;
   });
   assert.equal(childStarts(events).length, 2, 'no agent started after the pause');
   const paused = await queryStatus(handle);
@@ -328,6 +331,15 @@ test('refresh wakes the loop at once for a change made outside the run', async (
     ['refresh'],
     'only the refresh woke the run',
   );
+  // Nothing else could have: the only timers started before #2 are the minute-long poll's.
+  const shortTimers = events
+    .slice(0, start2)
+    .flatMap((e) => {
+      const timeout = e.timerStartedEventAttributes?.startToFireTimeout;
+      return timeout ? [Number(timeout.seconds ?? 0)] : [];
+    })
+    .filter((seconds) => seconds < 60);
+  assert.deepEqual(shortTimers, [], 'no timer shorter than the poll interval was started');
   const tasksBetween = events
     .slice(refresh.index + 1, start2)
     .filter((e) => e.workflowTaskCompletedEventAttributes).length;
