@@ -22,7 +22,10 @@ export type AutocoderWorkerOptions = {
   maxConcurrentAgents?: number;
   killGraceMs?: number;
   logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
-  /** Keep stack traces in workflow code (AUTOCODER_WORKFLOW_STACK_TRACES); see src/workflows/sandbox-no-stack-traces.ts. */
+  /**
+   * Keep stack traces in workflow code (AUTOCODER_WORKFLOW_STACK_TRACES); see
+   * src/workflows/sandbox-no-stack-traces.ts.
+   */
   workflowStackTraces?: boolean;
 };
 
@@ -58,7 +61,7 @@ async function allOrThrowAfterAll<T extends readonly unknown[]>(
 export async function createAutocoderWorker(options: AutocoderWorkerOptions): Promise<AutocoderWorker> {
   installRuntime(options.logLevel ?? 'WARN');
   const database = createDb(options.databaseUrl, { applicationName: 'autocoder-worker' });
-  // Start-up (issue 10: under 1 s from exec to polling): the connections, the migration and the
+  // Start-up (meant to take under 1 s from exec to polling): the connections, the migration and the
   // bundle at once, then the workflow threads start while orphans are reaped; nothing polls
   // before run(). Whatever opened is closed again if any step fails.
   const opened: { close: () => Promise<void> }[] = [database];
@@ -100,8 +103,8 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
         // one thread the second waited for the first (chain benchmark: ~10 ms per feature).
         workflowThreadPoolSize: 2,
         // Heartbeats carry cancellation back to superviseAgent. By default the SDK sends at most one
-        // per 0.8 x heartbeatTimeout (24 s), so a stop waited that long before any kill; now the
-        // activity's own cadence (every 2 s) decides.
+        // per 0.8 x heartbeatTimeout (24 s), so a stop could wait that long before any kill; with
+        // this cap the activity's own cadence (every 1 s, HEARTBEAT_EVERY_MS) decides.
         maxHeartbeatThrottleInterval: '1s',
         // On shutdown, agents are left running for the next worker to adopt; the grace only lets
         // short feature-store activities finish.

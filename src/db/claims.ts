@@ -31,7 +31,6 @@ type ClaimRow = {
   priority: number;
   attempt: number;
   claimed_by: string;
-  previous_owner: string | null;
 };
 
 /**
@@ -103,7 +102,7 @@ export async function claimReadyFeatures(db: Kysely<Database>, input: ClaimReady
           updated_at = now()
       FROM candidates c
       WHERE f.project_id = c.project_id AND f.id = c.id
-      RETURNING f.id, f.name, f.priority, f.attempts AS attempt, f.claimed_by, f.score, NULL::text AS previous_owner
+      RETURNING f.id, f.name, f.priority, f.attempts AS attempt, f.claimed_by, f.score
     )
     SELECT * FROM claimed ORDER BY score DESC, priority, id`.execute(db);
   return rows.map(toClaimed);
@@ -124,35 +123,28 @@ export type ClaimByIdsInput = {
   projectId: string;
   featureIds: readonly number[];
   maxRetries: number;
-  /**
-   * Owners the caller knows are dead (from reconcile's orphans). A feature still claimed by one
-   * of them, or left in progress with no owner, is re-claimed for the new owner.
-   */
-  staleOwners?: readonly string[];
 };
-
-export type ResumedFeature = ClaimedFeature & { previousOwner: string | null };
 
 /**
  * Claims specific features, for resuming first (SPEC Scheduling §3): each listed feature that
  * does not pass and is under the retry cap is claimed if it is ready, or if it is in progress
- * with no owner or a stale one. One statement, same locking as claimReadyFeatures, so a feature
+ * with no owner (an import, an earlier session: an owner's claim is settled or started by the
+ * scheduling pass, never taken over). One statement, same locking as claimReadyFeatures, so a feature
  * is never handed to two runs even if two callers resume at once. Returns them in scheduling
  * order; ids that could not be claimed are simply absent.
  */
-export async function claimFeaturesByIds(db: Kysely<Database>, input: ClaimByIdsInput): Promise<ResumedFeature[]> {
+export async function claimFeaturesByIds(db: Kysely<Database>, input: ClaimByIdsInput): Promise<ClaimedFeature[]> {
   const prefix = agentRunPrefix(input.projectId, 'coding');
   if (input.featureIds.length === 0) return [];
-  const stale = [...(input.staleOwners ?? [])];
   const { rows } = await sql<ClaimRow>`
     WITH candidates AS (
-      SELECT f.project_id, f.id, CASE WHEN f.in_progress THEN f.claimed_by END AS previous_owner
+      SELECT f.project_id, f.id
       FROM features f
       WHERE f.project_id = ${input.projectId}
         AND f.id = ANY(${[...input.featureIds]}::int[])
         AND NOT f.passes
         AND f.failure_count < ${input.maxRetries}::int
-        AND CASE WHEN f.in_progress THEN f.claimed_by IS NULL OR f.claimed_by = ANY(${stale}::text[])
+        AND CASE WHEN f.in_progress THEN f.claimed_by IS NULL
                  ELSE f.unmet_deps = 0 END
       ORDER BY f.score DESC, f.priority, f.id
       FOR UPDATE OF f SKIP LOCKED
@@ -165,10 +157,10 @@ export async function claimFeaturesByIds(db: Kysely<Database>, input: ClaimByIds
           updated_at = now()
       FROM candidates c
       WHERE f.project_id = c.project_id AND f.id = c.id
-      RETURNING f.id, f.name, f.priority, f.attempts AS attempt, f.claimed_by, f.score, c.previous_owner
+      RETURNING f.id, f.name, f.priority, f.attempts AS attempt, f.claimed_by, f.score
     )
     SELECT * FROM claimed ORDER BY score DESC, priority, id`.execute(db);
-  return rows.map((r) => ({ ...toClaimed(r), previousOwner: r.previous_owner }));
+  return rows.map(toClaimed);
 }
 
 export type ClaimTestingInput = {

@@ -13,7 +13,7 @@ export type HeldClaim = {
 
 /**
  * Every claim currently held in a project: coding claims and testing leases. The caller asks
- * Temporal which owners still run and passes the rest to `reconcile` as dead.
+ * Temporal which owners still run, adopts those and frees the rest (the schedule activity).
  */
 export async function heldClaims(db: Kysely<Database>, projectId: string): Promise<HeldClaim[]> {
   const { rows } = await sql<{

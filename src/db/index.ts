@@ -26,7 +26,6 @@ export {
   claimFeaturesForTesting,
   DEFAULT_TESTING_LEASE_MS,
   type ClaimedFeature,
-  type ResumedFeature,
   type TestingClaim,
   type ClaimReadyInput,
   type ClaimByIdsInput,
@@ -41,7 +40,6 @@ export {
   type OutcomeResult,
   type ReleaseInput,
 } from './transitions.ts';
-export { reconcile, type ReconcileInput, type ReconcileResult } from './reconcile.ts';
 export { heldClaims, type HeldClaim } from './held-claims.ts';
 export {
   recordAgentStart,

@@ -1,7 +1,7 @@
 /**
  * Owner-fenced transitions: every write after a claim names the owner that claimed, and matches
- * zero rows when someone else owns the feature now (reconcile took the claim from an owner the
- * run believed dead, or a testing lease expired and was taken over). Zero rows is ClaimLostError,
+ * zero rows when someone else owns the feature now (a scheduling pass resumed it from an owner
+ * the run believed dead, or a testing lease expired and was taken over). Zero rows is ClaimLostError,
  * never a silent success.
  */
 import { type Kysely, sql, type Transaction } from 'kysely';

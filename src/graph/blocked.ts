@@ -9,11 +9,11 @@ import type { BlockedFeature, BlockReason, GraphFeature } from './types.ts';
  *
  * A feature "can pass" if it passes, is in progress (an agent has it or will resume it, whatever
  * its dependencies), or every dependency can pass; given-up features (`givenUp`: failed
- * `maxRetries` times) cannot, even if still marked in progress. Everything else that does not pass is blocked: by a dependency
- * that names no feature, by a given-up dependency, by a cycle of features that do not pass, or
- * by a dependency that is itself blocked. Given-up features are not listed (they are `failed`).
- * Linear in the graph, apart from cycle paths: each feature in a cycle gets a simple cycle
- * through itself, so one huge cycle costs its length per member.
+ * `maxRetries` times) cannot, even if still marked in progress. Everything else that does not
+ * pass is blocked: by a dependency that names no feature, by a given-up dependency, by a cycle of
+ * features that do not pass, or by a dependency that is itself blocked. Given-up features are not
+ * listed (they are `failed`). Linear in the graph, apart from cycle paths: each feature in a
+ * cycle gets a simple cycle through itself, so one huge cycle costs its length per member.
  */
 export function blockedFeatures(features: readonly GraphFeature[], givenUp: ReadonlySet<number>): BlockedFeature[] {
   const graph = indexGraph(features);

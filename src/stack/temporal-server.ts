@@ -66,8 +66,8 @@ export function runningTemporalServer(paths: StackPaths): ProcessRecord | undefi
 /**
  * History queue readers poll at most 20 times a second per shard by default, a guard for a shared
  * cluster database. Past a short burst, every child start, child close and signal delivery then
- * waited up to 50 ms for its turn: the chain benchmark's dependency-to-start p50 fell from 133 ms
- * to 83 ms without it. One project's runs on a local server need no such guard.
+ * waited up to 50 ms for its turn (the chain benchmark's dependency-to-start p50: 133 ms with the
+ * guard, 83 ms without). One project's runs on a local server need no such guard.
  */
 const DEV_SERVER_DYNAMIC_CONFIG = [
   'history.transferProcessorMaxPollRPS=1000',

@@ -7,11 +7,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import { isProcessAlive } from '../../src/supervisor/index.ts';
 import {
   agentRunsOf,
+  agentStartsIn,
   featureRows,
   liveAgentProcesses,
   maxOverlap,
@@ -149,9 +149,7 @@ describe('scenarios 2 and 3: server restarts mid-run', suite, () => {
             ['passed'],
             `#${f.id} passed by one agent run`,
           );
-          const starts = readFileSync(mine[0]!.log_path!, 'utf8')
-            .split('\n')
-            .filter((l) => l.includes('simulated coding agent')).length;
+          const starts = agentStartsIn(mine[0]!.log_path!);
           assert.equal(starts, 1, `#${f.id}: one agent process started (log ${mine[0]!.log_path})`);
         }
         assert.deepEqual(

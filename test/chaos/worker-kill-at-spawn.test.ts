@@ -6,17 +6,18 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { agentRunsOf, liveAgentProcesses, waitForResult, waitUntil, withTemporal } from '../support/temporal.ts';
+import {
+  agentRunsOf,
+  agentStartsIn,
+  liveAgentProcesses,
+  waitForResult,
+  waitUntil,
+  withTemporal,
+} from '../support/temporal.ts';
 import { chaosSuite, repeatCount, report } from './support.ts';
 
 const N = repeatCount('CHAOS_N_SPAWN_KILL', 3);
 const suite = chaosSuite(60_000 + N * 120_000);
-
-const agentStarts = (logPath: string): number =>
-  readFileSync(logPath, 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('simulated coding agent')).length;
 
 describe('scenario 1b: worker SIGKILLed as an agent spawns', suite, () => {
   const t = withTemporal({ name: 'chaos-spawn-kill', startWorker: false });
@@ -49,7 +50,7 @@ describe('scenario 1b: worker SIGKILLed as an agent spawns', suite, () => {
       for (const r of runs) {
         if (!r.log_path) continue;
         assert.equal(
-          agentStarts(r.log_path),
+          agentStartsIn(r.log_path),
           1,
           `round ${round}: agent run ${r.id} started one agent process (${r.outcome})`,
         );

@@ -8,14 +8,14 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { sql } from 'kysely';
 import { isProcessAlive } from '../../src/supervisor/index.ts';
 import {
   agentRunsOf,
+  agentStartsIn,
   installPassAudit,
   liveAgentProcesses,
   maxOverlap,
+  passCounts,
   waitForResult,
   waitUntil,
   withTemporal,
@@ -24,12 +24,6 @@ import {
 import { chaosSuite, repeatCount, report, sleep, summarize } from './support.ts';
 
 const N = repeatCount('CHAOS_N_WORKER_KILL', 10);
-
-/** How many agent processes were started under one agent run (the simulate agent's first line). */
-const agentStarts = (logPath: string): number =>
-  readFileSync(logPath, 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('simulated coding agent')).length;
 
 const suite = chaosSuite(60_000 + N * 120_000);
 
@@ -113,16 +107,12 @@ describe('scenario 1: worker SIGKILLed mid-run', suite, () => {
             mine.length === 1 &&
             mine[0]!.id === before.id &&
             mine[0]!.pid === before.pid &&
-            agentStarts(mine[0]!.log_path!) === 1;
+            agentStartsIn(mine[0]!.log_path!) === 1;
           if (sameRun) adopted++;
           else restarted++;
         }
-        const { rows } = await sql<{ feature_id: number; n: number }>`
-        SELECT feature_id, count(*)::int AS n FROM test_pass_audit WHERE project_id = ${project} AND passes GROUP BY 1 ORDER BY 1`.execute(
-          t.db,
-        );
         assert.deepEqual(
-          rows.map((r) => [r.feature_id, r.n]),
+          await passCounts(t.db, project),
           [
             [1, 1],
             [2, 1],

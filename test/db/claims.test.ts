@@ -7,7 +7,7 @@ import {
   readyFeatureExists,
 } from '../../src/db/claims.ts';
 import { getFeature, markFeature } from '../../src/db/features.ts';
-import { recordOutcome } from '../../src/db/transitions.ts';
+import { recordOutcome, releaseClaim } from '../../src/db/transitions.ts';
 import { readyFeatures, schedulingScores } from '../../src/graph/index.ts';
 import { layeredFeatures } from '../graph/layered-dag.ts';
 import { parseAgentRunId } from '../../src/workflows/run-ids.ts';
@@ -174,25 +174,16 @@ describe('readyFeatureExists', () => {
 });
 
 describe('claimFeaturesByIds', () => {
-  test('re-claims a feature held by a stale owner for a new owner, never one held by a live owner', async () => {
+  test('never takes a feature an owner holds; a ready one is claimed as a new attempt', async () => {
     const projectId = await seedProject(t.db, flatEntries(3));
-    const [a, b] = await claimReadyFeatures(t.db, {
-      projectId,
-      limit: 2,
-      maxRetries: 3,
-    });
-    const resumed = await claimFeaturesByIds(t.db, {
-      projectId,
-      featureIds: [a!.id, b!.id],
-      maxRetries: 3,
-      staleOwners: [a!.claimedBy],
-    });
+    const [a] = await claimReadyFeatures(t.db, { projectId, limit: 1, maxRetries: 3 });
+    const resumed = await claimFeaturesByIds(t.db, { projectId, featureIds: [a!.id, 3], maxRetries: 3 });
     assert.deepEqual(
-      resumed.map((r) => [r.id, r.attempt, r.previousOwner]),
-      [[a!.id, 2, a!.claimedBy]],
+      resumed.map((r) => [r.id, r.attempt]),
+      [[3, 1]],
     );
-    assert.equal((await getFeature(t.db, projectId, a!.id))?.claimedBy, `${codingPrefix(projectId)}${a!.id}/2`);
-    assert.equal((await getFeature(t.db, projectId, b!.id))?.claimedBy, b!.claimedBy);
+    assert.equal((await getFeature(t.db, projectId, a!.id))?.claimedBy, a!.claimedBy, 'the held claim is untouched');
+    assert.equal((await getFeature(t.db, projectId, 3))?.claimedBy, `${codingPrefix(projectId)}3/1`);
   });
 
   test('claims in-progress features left without owner (imported from AutoCoder)', async () => {
@@ -206,8 +197,8 @@ describe('claimFeaturesByIds', () => {
       maxRetries: 3,
     });
     assert.deepEqual(
-      resumed.map((r) => [r.id, r.previousOwner]),
-      [[1, null]],
+      resumed.map((r) => [r.id, r.attempt]),
+      [[1, 1]],
       '#2 waits on #1',
     );
   });
@@ -221,12 +212,8 @@ describe('owners built in SQL (ownerIdSql)', () => {
     ]);
     const [first] = await claimReadyFeatures(t.db, { projectId, limit: 1, maxRetries: 3 });
     assert.deepEqual(parseAgentRunId(first!.claimedBy), { projectId, kind: 'coding', featureId: 7, attempt: 1 });
-    const [resumed] = await claimFeaturesByIds(t.db, {
-      projectId,
-      featureIds: [7],
-      maxRetries: 3,
-      staleOwners: [first!.claimedBy],
-    });
+    await releaseClaim(t.db, { projectId, featureId: 7, owner: first!.claimedBy });
+    const [resumed] = await claimFeaturesByIds(t.db, { projectId, featureIds: [7], maxRetries: 3 });
     assert.deepEqual(parseAgentRunId(resumed!.claimedBy), { projectId, kind: 'coding', featureId: 7, attempt: 2 });
     const [lease] = await claimFeaturesForTesting(t.db, { projectId, limit: 1 });
     assert.deepEqual(parseAgentRunId(lease!.owner), { projectId, kind: 'testing', featureId: 12, attempt: 1 });

@@ -6,7 +6,6 @@ import { listAgentRuns, liveAgentRuns, recordAgentStart } from '../../src/db/age
 import { claimFeaturesByIds, claimFeaturesForTesting, claimReadyFeatures } from '../../src/db/claims.ts';
 import { featureCounts, getFeature, markFeature, resetFailures } from '../../src/db/features.ts';
 import { heldClaims } from '../../src/db/held-claims.ts';
-import { reconcile } from '../../src/db/reconcile.ts';
 import { recordOutcome, releaseClaim } from '../../src/db/transitions.ts';
 import { withTestDb } from '../support/db.ts';
 import { codingPrefix, flatEntries, seedProject } from './seed.ts';
@@ -61,7 +60,9 @@ describe('owner fencing', () => {
   test('the agent run row is recorded even when the claim was lost', async () => {
     const projectId = await seedProject(t.db, flatEntries(1));
     const claim = await claimOne(projectId);
-    await reconcile(t.db, { projectId, deadOwners: [claim.claimedBy] });
+    // Someone else owns the feature now (released, then claimed again as a new attempt).
+    await releaseClaim(t.db, { projectId, featureId: claim.id, owner: claim.claimedBy });
+    await claimFeaturesByIds(t.db, { projectId, featureIds: [claim.id], maxRetries: 3 });
     await assert.rejects(
       recordOutcome(t.db, {
         projectId,
@@ -230,53 +231,25 @@ describe('testing claims', () => {
   });
 });
 
-describe('reconcile', () => {
-  test('a claim left by a crash between claim and spawn is released and returned for resume', async () => {
-    const projectId = await seedProject(t.db, flatEntries(3));
-    const crashed = await claimOne(projectId);
-    const live = await claimOne(projectId);
-    const held = await heldClaims(t.db, projectId);
-    assert.deepEqual(held.map((h) => h.owner).sort(), [crashed.claimedBy, live.claimedBy].sort());
-    const result = await reconcile(t.db, { projectId, liveOwners: [live.claimedBy] });
-    assert.deepEqual(result.releasedCoding, [crashed.id]);
-    assert.deepEqual(result.releasedClaims, [{ featureId: crashed.id, owner: crashed.claimedBy }]);
-    assert.equal(result.counts.running, 1);
-    // Resume first: the released feature is claimed again for a new attempt.
-    const resumed = await claimFeaturesByIds(t.db, {
-      projectId,
-      featureIds: result.releasedCoding,
-      maxRetries: 3,
-    });
-    assert.deepEqual(
-      resumed.map((r) => [r.id, r.attempt]),
-      [[crashed.id, 2]],
-    );
-    assert.equal((await getFeature(t.db, projectId, live.id))?.claimedBy, live.claimedBy, 'a live claim is untouched');
-  });
-
-  test('features left in progress without an owner (imported) are returned for resume', async () => {
-    const projectId = await seedProject(t.db, [
-      { id: 1, name: 'a', in_progress: true },
-      { id: 2, name: 'b', in_progress: true, passes: true },
-    ]);
-    const result = await reconcile(t.db, { projectId, deadOwners: [] });
-    assert.deepEqual(result.releasedCoding, [1]);
-    assert.deepEqual(result.releasedClaims.map((c) => c.featureId).sort(), [1, 2]);
-    assert.equal(result.counts.passing, 1);
-  });
-
-  test('testing leases older than the lease are released by the database clock; fresh ones are kept', async () => {
+describe('testing leases', () => {
+  test('a testing lease older than the lease time is taken over by the database clock; a fresh one is kept', async () => {
     const projectId = await seedProject(
       t.db,
       flatEntries(2).map((e) => ({ ...e, passes: true })),
     );
     const old = (await claimFeaturesForTesting(t.db, { projectId, limit: 1 }))[0];
     const fresh = (await claimFeaturesForTesting(t.db, { projectId, limit: 1 }))[0];
+    assert.deepEqual(
+      (await heldClaims(t.db, projectId)).map((h) => [h.kind, h.featureId, h.owner]).sort(),
+      [old!, fresh!].map((c) => ['testing', c.id, c.owner]).sort(),
+      'heldClaims lists both leases',
+    );
     await sql`UPDATE features SET testing_claimed_at = now() - interval '31 minutes' WHERE project_id = ${projectId} AND id = ${old!.id}`.execute(
       t.db,
     );
-    const result = await reconcile(t.db, { projectId });
-    assert.deepEqual(result.releasedTesting, [{ featureId: old!.id, owner: old!.owner, reason: 'expired' }]);
+    const next = (await claimFeaturesForTesting(t.db, { projectId, limit: 1 }))[0];
+    assert.equal(next?.id, old!.id, 'the expired lease is free to take over');
+    assert.notEqual(next?.owner, old!.owner);
     assert.equal((await getFeature(t.db, projectId, fresh!.id))?.testingInProgress, true);
     // The expired tester's late outcome is fenced off.
     await assert.rejects(

@@ -28,6 +28,31 @@ test('the lint fence rejects a workflow that imports node:fs', async () => {
   );
 });
 
+test('the lint fence rejects every Node.js builtin, bare, node:-prefixed or a subpath', async () => {
+  for (const spec of ['util', 'events', 'node:util', 'node:events', 'fs/promises', 'node:fs/promises', 'node:test']) {
+    const messages = await lintWorkflowSource(`import * as m from '${spec}';\nexport const x = m;\n`);
+    assert.ok(
+      messages.some((m) => m.startsWith('no-restricted-imports') && m.includes('no Node.js builtins')),
+      `${spec} passed the fence: ${messages.join('\n')}`,
+    );
+  }
+});
+
+test('the lint fence allows a type-only import of a builtin', async () => {
+  for (const source of [
+    "import type { EventEmitter } from 'events';\nexport type E = EventEmitter;\n",
+    "import type { inspect } from 'node:util';\nexport type I = typeof inspect;\n",
+    "import { type Stats } from 'fs';\nexport type S = Stats;\n",
+  ]) {
+    const messages = await lintWorkflowSource(source);
+    assert.deepEqual(
+      messages.filter((m) => m.startsWith('no-restricted')),
+      [],
+      source,
+    );
+  }
+});
+
 test('the lint fence rejects pg, execa and our activity implementations in workflows', async () => {
   for (const spec of [
     'pg',

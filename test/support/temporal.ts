@@ -388,6 +388,52 @@ export function decodePayload(payload: Payload | null | undefined): unknown {
   return payload ? defaultPayloadConverter.fromPayload(payload) : undefined;
 }
 
+export type HistoryEvent = NonNullable<History['events']>[number];
+
+/** The signals named `name` in a history: where each stands and its first argument. */
+export function signalsIn(events: readonly HistoryEvent[], name: string): Array<{ index: number; arg: unknown }> {
+  return events.flatMap((e, index) => {
+    const signaled = e.workflowExecutionSignaledEventAttributes;
+    return signaled?.signalName === name ? [{ index, arg: decodePayload(signaled.input?.payloads?.[0]) }] : [];
+  });
+}
+
+/** The workflow IDs of the children a history started (StartChildWorkflowExecutionInitiated), in order. */
+export function childStarts(events: readonly HistoryEvent[], from = 0): string[] {
+  return events.slice(from).flatMap((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? []);
+}
+
+/** Where the first timer (a poll) fired after event `index`, or -1. */
+export function firstTimerAfter(events: readonly HistoryEvent[], index: number): number {
+  return events.findIndex((e, i) => i > index && e.timerFiredEventAttributes);
+}
+
+/**
+ * Waits until the workflow has handled the event `find` points at (its index in the history, or
+ * -1 while there is none): until a workflow task that began after it has completed. An event that
+ * arrives while a task runs is written after that task's completion, so any WorkflowTaskCompleted
+ * after the event is of a task that saw it; whatever that task decided (a child started, a timer)
+ * is in the history with it. Returns the history and the index of that completion.
+ */
+export async function waitForHandled(
+  handle: WorkflowHandle,
+  what: string,
+  find: (events: readonly HistoryEvent[]) => number,
+  options: { timeoutMs?: number } = {},
+): Promise<{ events: HistoryEvent[]; handledAt: number }> {
+  return waitUntil(
+    `the workflow to handle ${what}`,
+    async () => {
+      const events = (await handle.fetchHistory()).events ?? [];
+      const index = find(events);
+      if (index < 0) return false;
+      const handledAt = events.findIndex((e, i) => i > index && e.workflowTaskCompletedEventAttributes);
+      return handledAt > index && { events, handledAt };
+    },
+    { intervalMs: 200, ...options },
+  );
+}
+
 /**
  * Records every change of `features.passes` with the database clock, so a test can tell when a
  * feature passed (agent_runs only says when its agent started and ended). Observation only: an
@@ -413,6 +459,21 @@ export async function passTimes(db: Kysely<Database>, projectId: string): Promis
     db,
   );
   return new Map(rows.map((r) => [r.feature_id, r.at]));
+}
+
+/** How many times each feature of a project passed, by feature id (from installPassAudit's table). */
+export async function passCounts(db: Kysely<Database>, projectId: string): Promise<Array<[number, number]>> {
+  const { rows } = await sql<{ feature_id: number; n: number }>`
+    SELECT feature_id, count(*)::int AS n FROM test_pass_audit WHERE project_id = ${projectId} AND passes
+    GROUP BY 1 ORDER BY 1`.execute(db);
+  return rows.map((r) => [r.feature_id, r.n]);
+}
+
+/** How many agent processes were started under one agent run: the simulate agent's first line in its log. */
+export function agentStartsIn(logPath: string): number {
+  return readFileSync(logPath, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('simulated coding agent')).length;
 }
 
 /** The database clock now (agent_runs timestamps are on it). */

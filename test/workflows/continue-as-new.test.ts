@@ -16,6 +16,7 @@ import {
 } from '../../src/workflows/messages.ts';
 import {
   agentRunsOf,
+  childStarts,
   liveAgentProcesses,
   maxOverlap,
   queryStatus,
@@ -26,7 +27,6 @@ import {
 } from '../support/temporal.ts';
 
 const t = withTemporal();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('continue-as-new with children running: the chain completes, each feature runs once', async () => {
   const features = Array.from({ length: 12 }, (_, i) => ({
@@ -89,7 +89,31 @@ test('operator state survives continue-as-new: concurrency, pause, held features
   assert.equal(paused.paused, true);
   assert.equal(paused.settings.concurrency, 2);
   const startedWhilePaused = (await agentRunsOf(t.db, project)).length;
-  await sleep(1000);
+  // Two more runs of the chain that began with no agent running: each ran a scheduling pass
+  // (every pass ends in continue-as-new here) with free slots and ready features, and started
+  // nothing.
+  const idle = paused.continuedAsNew + 1;
+  await waitUntil(
+    'two more runs after the agents ended',
+    async () => (await queryStatus(handle)).continuedAsNew >= idle + 2,
+    {
+      timeoutMs: 20_000,
+    },
+  );
+  const chain = await runChain(t.client, handle.workflowId, handle.firstExecutionRunId);
+  const idleRuns = chain.filter((r) => {
+    const n = (r.input.carried as CarriedState | undefined)?.continuedAsNew ?? 0;
+    return n >= idle && n < idle + 2;
+  });
+  assert.equal(idleRuns.length, 2);
+  for (const run of idleRuns) {
+    const events = run.history.events ?? [];
+    assert.ok(
+      events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes,
+      'the run ended in a pass that continued as new',
+    );
+    assert.deepEqual(childStarts(events), [], 'still nothing starts');
+  }
   assert.equal((await agentRunsOf(t.db, project)).length, startedWhilePaused, 'still nothing starts');
 
   await handle.signal(stopFeatureSignal, 5);

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import {
   drainSignal,
+  type AgentReport,
   pauseSignal,
   refreshSignal,
   resumeSignal,
@@ -20,8 +21,11 @@ import {
   stopSignal,
 } from '../../src/workflows/messages.ts';
 import { markFeature } from '../../src/db/features.ts';
+import { isProcessAlive } from '../../src/supervisor/index.ts';
 import {
   agentRunsOf,
+  childStarts,
+  firstTimerAfter,
   dbNow,
   decodePayload,
   featureRows,
@@ -29,22 +33,14 @@ import {
   maxOverlap,
   queryStatus,
   runningAt,
+  signalsIn,
+  waitForHandled,
   waitForResult,
   waitUntil,
   withTemporal,
 } from '../support/temporal.ts';
 
 const t = withTemporal();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test('stop kills every agent tree (hang, deaf to SIGTERM, grandchildren, tester) and releases every claim', async () => {
   const features = [1, 2, 3, 4].map((id) => ({ id, name: `f${id}` }));
@@ -85,11 +81,11 @@ test('stop kills every agent tree (hang, deaf to SIGTERM, grandchildren, tester)
   );
 
   await handle.signal(stopSignal);
-  // Bounded: the kill must not wait for a throttled heartbeat (it once took 24 s).
+  // Bounded: the kill must not wait for a throttled heartbeat (the SDK's default throttle is 24 s here).
   const result = await waitForResult(handle, 15_000);
   assert.equal(result.outcome, 'stopped');
   assert.deepEqual(liveAgentProcesses(project), [], 'no process of any agent tree is left');
-  for (const r of runs) assert.equal(isAlive(r.pid!), false, `agent pid ${r.pid} is dead`);
+  for (const r of runs) assert.equal(isProcessAlive(r.pid!), false, `agent pid ${r.pid} is dead`);
   const rows = await featureRows(t.db, project);
   assert.deepEqual(
     rows.filter((f) => f.in_progress || f.claimed_by !== null || f.testing_claimed_by !== null).map((f) => f.id),
@@ -132,18 +128,26 @@ test('stopFeature stops only that agent; the feature is held until retryFeature'
     (await agentRunsOf(t.db, project)).find((r) => r.feature_id === 1 && r.ended_at),
   );
   assert.equal(stopped.outcome, 'stopped');
-  assert.equal(isAlive(stopped.pid!), false);
+  assert.equal(isProcessAlive(stopped.pid!), false);
   for (const r of first.filter((r) => r.feature_id !== 1))
-    assert.ok(isAlive(r.pid!), `agent of #${r.feature_id} still runs`);
+    assert.ok(isProcessAlive(r.pid!), `agent of #${r.feature_id} still runs`);
   const [f1] = (await featureRows(t.db, project)).filter((f) => f.id === 1);
   assert.equal(f1?.in_progress, false, 'its claim is released');
   assert.equal(f1?.failure_count, 0, 'a stop is not a failure');
   assert.equal(f1?.passes, false);
 
-  // Held: several polls later it has not been scheduled again.
-  await sleep(1500);
+  // Held: the run has settled #1's report, which frees a slot and asks for a scheduling pass (the
+  // report of a stopped agent does not say nothing else is ready), and a poll after it has run a
+  // pass too; #1 is pending again in the database, so either pass would have claimed it unless it
+  // is held.
+  const { events } = await waitForHandled(handle, "#1's report and a poll after it", (events) => {
+    const report = signalsIn(events, 'agentFinished').find((s) => (s.arg as AgentReport).workflowId === stopped.id);
+    return report ? firstTimerAfter(events, report.index) : -1;
+  });
+  assert.deepEqual(childStarts(events).sort(), first.map((r) => r.id).sort(), 'no agent started after the stop');
   assert.deepEqual((await queryStatus(handle)).held, [1]);
   assert.equal((await agentRunsOf(t.db, project)).filter((r) => r.feature_id === 1).length, 1);
+  assert.equal((await featureRows(t.db, project)).find((f) => f.id === 1)?.in_progress, false, '#1 is not claimed');
 
   await handle.signal(retryFeatureSignal, 1);
   const result = await waitForResult(handle);
@@ -196,8 +200,19 @@ test('pause keeps running agents and starts none until resume', async () => {
   });
   await waitUntil('two agents recorded', async () => (await agentRunsOf(t.db, project)).length === 2);
   await handle.signal(pauseSignal);
-  await waitUntil('both agents ended', async () => (await agentRunsOf(t.db, project)).every((r) => r.ended_at));
-  await sleep(1500); // three poll intervals
+  // Both agents have ended and the run has settled their reports, then a poll: two slots are free,
+  // the claims the agents made for the run as they ended (claim-next) are in its hands, and two
+  // features are ready. Unpaused, the task that settled the reports, or the poll's, would have
+  // started agents.
+  const { events } = await waitForHandled(handle, 'both reports and a poll after them', (events) => {
+    const reporters = new Map<string, number>();
+    for (const s of signalsIn(events, 'agentFinished')) {
+      const { workflowId } = s.arg as AgentReport;
+      if (!reporters.has(workflowId)) reporters.set(workflowId, s.index);
+    }
+    return reporters.size >= 2 ? firstTimerAfter(events, Math.max(...reporters.values())) : -1;
+  });
+  assert.equal(childStarts(events).length, 2, 'no agent started after the pause');
   const paused = await queryStatus(handle);
   assert.equal(paused.paused, true);
   assert.deepEqual(paused.running, []);
@@ -288,12 +303,45 @@ test('refresh wakes the loop at once for a change made outside the run', async (
   await waitUntil('#1 running', async () => (await agentRunsOf(t.db, project)).length === 1);
   // An operator marks #3 passing by hand (as `autocoder feature pass 3` does), then refreshes.
   await markFeature(t.db, { projectId: project, featureId: 3, passes: true });
-  await sleep(500);
-  assert.equal((await agentRunsOf(t.db, project)).length, 1, 'nothing noticed the change yet');
   await handle.signal(refreshSignal);
   await waitUntil('#2 started', async () => (await agentRunsOf(t.db, project)).some((r) => r.feature_id === 2), {
     timeoutMs: 10_000,
   });
   await handle.signal(stopSignal);
   assert.equal((await waitForResult(handle, 15_000)).outcome, 'stopped');
+  // The refresh, and nothing else, started #2: no timer fired and no other signal came in between
+  // #1's start and #2's, and #2 is a decision of the workflow task that handled the refresh.
+  const events = (await handle.fetchHistory()).events ?? [];
+  const [refresh] = signalsIn(events, 'refresh');
+  assert.ok(refresh, 'the refresh signal is in the history');
+  const runs = await agentRunsOf(t.db, project);
+  const [start1, start2] = [1, 2].map((featureId) => {
+    const run = runs.find((r) => r.feature_id === featureId);
+    return events.findIndex((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId === run?.id);
+  }) as [number, number];
+  assert.ok(
+    start1 >= 0 && start1 < refresh.index && refresh.index < start2,
+    `#1 at ${start1}, refresh, then #2 at ${start2}`,
+  );
+  const between = events.slice(start1 + 1, start2);
+  assert.deepEqual(
+    between.flatMap((e) =>
+      e.timerFiredEventAttributes ? ['timer'] : (e.workflowExecutionSignaledEventAttributes?.signalName ?? []),
+    ),
+    ['refresh'],
+    'only the refresh woke the run',
+  );
+  // Nothing else could have: the only timers started before #2 are the minute-long poll's.
+  const shortTimers = events
+    .slice(0, start2)
+    .flatMap((e) => {
+      const timeout = e.timerStartedEventAttributes?.startToFireTimeout;
+      return timeout ? [Number(timeout.seconds ?? 0)] : [];
+    })
+    .filter((seconds) => seconds < 60);
+  assert.deepEqual(shortTimers, [], 'no timer shorter than the poll interval was started');
+  const tasksBetween = events
+    .slice(refresh.index + 1, start2)
+    .filter((e) => e.workflowTaskCompletedEventAttributes).length;
+  assert.equal(tasksBetween, 1, '#2 was started by the task that handled the refresh');
 });

@@ -7,15 +7,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { sql } from 'kysely';
+import { isProcessAlive } from '../../src/supervisor/index.ts';
 import {
   agentRunsOf,
+  agentStartsIn,
   decodePayload,
   featureRows,
   installPassAudit,
   liveAgentProcesses,
   maxOverlap,
+  passCounts,
   queryStatus,
   waitForResult,
   waitUntil,
@@ -23,21 +24,6 @@ import {
 } from '../support/temporal.ts';
 
 const t = withTemporal({ startWorker: false });
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** How many times an agent process was started under this run ID (the simulate agent's first line). */
-const agentStartsIn = (logPath: string): number =>
-  readFileSync(logPath, 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('simulated coding agent')).length;
 
 test('worker SIGKILLed mid-run: the run completes on a new worker, agents adopted, none started twice', async () => {
   await installPassAudit(t.db);
@@ -71,7 +57,7 @@ test('worker SIGKILLed mid-run: the run completes on a new worker, agents adopte
   await new Promise((resolve) => setTimeout(resolve, 500));
   crashed.process.kill('SIGKILL');
   await crashed.exited;
-  for (const r of before) assert.ok(isAlive(r.pid!), `agent of #${r.feature_id} outlives its worker`);
+  for (const r of before) assert.ok(isProcessAlive(r.pid!), `agent of #${r.feature_id} outlives its worker`);
 
   const worker = await t.startWorker();
   const result = await waitForResult(handle, 120_000);
@@ -110,12 +96,8 @@ test('worker SIGKILLed mid-run: the run completes on a new worker, agents adopte
   );
   assert.equal((await featureRows(t.db, project)).find((f) => f.id === 3)?.failure_count, 1);
   for (const id of [1, 2, 3, 4]) assert.equal(maxOverlap(byFeature(id)), 1, `#${id} never ran twice at once`);
-  const { rows } = await sql<{ feature_id: number; n: number }>`
-    SELECT feature_id, count(*)::int AS n FROM test_pass_audit WHERE project_id = ${project} AND passes GROUP BY 1 ORDER BY 1`.execute(
-    t.db,
-  );
   assert.deepEqual(
-    rows.map((r) => [r.feature_id, r.n]),
+    await passCounts(t.db, project),
     [
       [1, 1],
       [2, 1],
@@ -152,7 +134,7 @@ test('a new run after the old one was terminated adopts live agents and resumes 
   // The run dies; so does #2's agent run (its tree is killed when the activity hears of it).
   await first.terminate('test: the run is lost');
   await t.client.workflow.getHandle(run2!.id).terminate('test: this agent run is lost');
-  await waitUntil('#2 agent killed', () => !isAlive(run2!.pid!), { timeoutMs: 15_000 });
+  await waitUntil('#2 agent killed', () => !isProcessAlive(run2!.pid!), { timeoutMs: 15_000 });
 
   const second = await t.startRun(project, {
     ...settings,
@@ -206,7 +188,7 @@ test('worker shut down gracefully mid-run: agents keep running and the next work
     return runs.length === 3 && runs.every((r) => r.pid) && runs;
   });
   await first.stop();
-  for (const r of before) assert.ok(isAlive(r.pid!), `agent of #${r.feature_id} outlives the shutdown`);
+  for (const r of before) assert.ok(isProcessAlive(r.pid!), `agent of #${r.feature_id} outlives the shutdown`);
   const second = await t.startWorker();
   const result = await waitForResult(handle, 60_000);
   assert.equal(result.outcome, 'complete', result.message);

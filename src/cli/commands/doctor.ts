@@ -34,7 +34,10 @@ Examples:
     });
 }
 
-/** "temporal: ok (127.0.0.1:7233) server 1.32.0 — pid 12" or "temporal: down (127.0.0.1:7233) — fix: autocoder up". */
+/**
+ * One line per component: "temporal: ok (127.0.0.1:7233) server 1.32.0 — pid 12" or
+ * "temporal: down (127.0.0.1:7233) — fix: autocoder up".
+ */
 export function formatComponent(c: DoctorComponent): string {
   const where = c.address ? ` (${c.address})` : '';
   if (c.health === 'ok') {

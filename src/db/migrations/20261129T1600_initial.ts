@@ -76,7 +76,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .where(sql.ref('passes'), '=', true)
     .where(sql.ref('testing_claimed_by'), 'is', null)
     .execute();
-  // reconcile: claims and leases that may be stale.
+  // Claims whose owners may be gone (strandedFeatures, heldClaims).
   await db.schema
     .createIndex('features_claimed')
     .on('features')
