@@ -10,6 +10,7 @@ import { connectionExtras, connectTemporal, type TemporalTarget } from './client
 import { createDb } from './db/create-db.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { InfraError } from './errors.ts';
+import { dispatchCoreNondeterminism, nondeterminismAwareLogger, watchStuckRuns } from './stuck-runs.ts';
 import { prestartSpawnHelper } from './supervisor/spawn-helper.ts';
 import { loadWorkflowBundle } from './workflow-bundle.ts';
 
@@ -27,6 +28,12 @@ export type AutocoderWorkerOptions = {
    * src/workflows/sandbox-no-stack-traces.ts.
    */
   workflowStackTraces?: boolean;
+  /**
+   * Where the one line per run this worker cannot replay goes (default stderr), and how often the
+   * task queue is scanned for such runs (default 5 min); see src/stuck-runs.ts.
+   */
+  printStuckRun?: (line: string) => void;
+  stuckRunScanMs?: number;
 };
 
 export type AutocoderWorker = { worker: Worker; run: () => Promise<void>; shutdown: () => Promise<void> };
@@ -36,7 +43,9 @@ function installRuntime(level: NonNullable<AutocoderWorkerOptions['logLevel']>):
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({
-    logger: new DefaultLogger(level),
+    // Core's warning for a run that cannot be replayed (with the failure's stack) becomes one line
+    // per run, printed by the worker that owns the run (watchStuckRuns).
+    logger: nondeterminismAwareLogger(new DefaultLogger(level), dispatchCoreNondeterminism),
     telemetryOptions: {
       logging: {
         filter: makeTelemetryFilterString({ core: level === 'TRACE' ? 'TRACE' : level === 'DEBUG' ? 'DEBUG' : 'WARN' }),
@@ -112,6 +121,12 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
       }),
       activities.reapOrphans(),
     ]);
+    const stuckRuns = watchStuckRuns({
+      client: temporal.client,
+      taskQueue: options.taskQueue,
+      print: options.printStuckRun ?? ((line) => process.stderr.write(`${line}\n`)),
+      ...(options.stuckRunScanMs === undefined ? {} : { scanEveryMs: options.stuckRunScanMs }),
+    });
     return {
       worker,
       run: async () => {
@@ -119,9 +134,11 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
         // start (a fork of this process and ~50 ms of CPU) competed with the workflow threads'.
         // A spawn that comes before it is ready waits for it.
         prestartSpawnHelper();
+        stuckRuns.start();
         try {
           await worker.run();
         } finally {
+          stuckRuns.stop();
           await close();
         }
       },

@@ -68,6 +68,7 @@ describe('autocoder up / doctor / down on a private stack', () => {
     assert.equal(text.code, 0, text.stdout + text.stderr);
     assert.match(text.stdout, new RegExp(`temporal: ok \\(${temporalAddress.replace(/\./g, '\\.')}\\) server \\d+\\.`));
     assert.match(text.stdout, /postgres: ok \(127\.0\.0\.1:\d+\) PostgreSQL \d+/);
+    assert.match(text.stdout, /^runs: ok \(none stuck\)$/m);
     const json = await runCli(['doctor', '--json'], env);
     assert.equal(json.code, 0);
     const report = JSON.parse(json.stdout) as { ok: boolean; components: { name: string; health: string }[] };

@@ -46,6 +46,23 @@ async function withRunningProject(
   });
 }
 
+/** Terminates the run, then its running agent runs (`autocoder/<project>/…`); returns how many of those. */
+async function terminateRun(
+  rt: Runtime,
+  projectId: string,
+  handle: ReturnType<typeof projectRunHandle>,
+): Promise<number> {
+  const reason = 'autocoder stop --terminate';
+  await handle.terminate(reason);
+  const query = `WorkflowId STARTS_WITH '${handle.workflowId}/' AND ExecutionStatus = 'Running'`;
+  const children: string[] = [];
+  for await (const w of rt.temporal.client.workflow.list({ query })) children.push(w.workflowId);
+  const ended = await Promise.allSettled(
+    children.map((id) => rt.temporal.client.workflow.getHandle(id).terminate(`${reason} ${projectId}`)),
+  );
+  return ended.filter((e) => e.status === 'fulfilled').length;
+}
+
 const featureIdArg = intFlag('feature id', 1, 2_147_483_647);
 
 export function register(program: Command): void {
@@ -54,17 +71,46 @@ export function register(program: Command): void {
     .description('Stop a run: kill every agent tree, release every claim (or --drain: let running agents finish)')
     .argument('[project]', 'project id (default: the project of the current directory)', projectIdArg())
     .option('--drain', 'start nothing new and end when running agents finish', false)
-    .addHelpText('after', '\nExamples:\n  autocoder stop todo-app\n  autocoder stop todo-app --drain')
-    .action(async (project: string | undefined, opts: { drain: boolean }) =>
-      withRunningProject(project, async (_rt, projectId, handle) => {
+    .option(
+      '--terminate',
+      "end the run without its workflow code: for a run this version's workers cannot replay (see `autocoder doctor`)",
+      false,
+    )
+    .addHelpText(
+      'after',
+      `
+--terminate ends the run and its agent runs at the server, without running their workflow code
+(a plain stop is a signal that the run's own code handles, so it cannot end a run whose code
+fails). Their agents are killed by the worker that supervises them, or by the next worker to
+start; the next run of the project takes over the features they held.
+
+Examples:
+  autocoder stop todo-app
+  autocoder stop todo-app --drain
+  autocoder stop todo-app --terminate`,
+    )
+    .action(async (project: string | undefined, opts: { drain: boolean; terminate: boolean }) => {
+      if (opts.drain && opts.terminate)
+        throw new UserError('--drain and --terminate were both given', {
+          hint: '--drain lets running agents finish, --terminate ends the run at once: pick one',
+        });
+      await withRunningProject(project, async (rt, projectId, handle) => {
+        if (opts.terminate) {
+          const agents = await terminateRun(rt, projectId, handle);
+          out(
+            `terminated ${handle.workflowId} and ${agents} agent run${agents === 1 ? '' : 's'}: their agents are killed by ` +
+              `the worker that supervises them (or the next one to start); \`autocoder run\` starts ${projectId} again`,
+          );
+          return;
+        }
         await handle.signal(opts.drain ? drainSignal : stopSignal);
         out(
           opts.drain
             ? `draining ${projectId}: running agents finish, nothing new starts`
             : `stopping ${projectId}: agents are being killed and claims released`,
         );
-      }),
-    );
+      });
+    });
 
   program
     .command('stop-feature')
