@@ -4,6 +4,7 @@
  * `type` strings are stable: the activity maps them to Temporal failure types.
  */
 import type { ProcessRef } from './proc.ts';
+import { failureTypes } from '../workflows/vocabulary.ts';
 
 /**
  * Why an agent run failed:
@@ -84,11 +85,12 @@ export class AgentRunError extends Error {
   }
 }
 
+/** The stable failure type of each reason, from the one vocabulary (src/workflows/vocabulary.ts). */
 const FAILURE_TYPES: Record<AgentRunFailureReason, string> = {
-  exited: 'AgentExited',
-  crashed: 'AgentCrashed',
-  timed_out: 'AgentTimedOut',
-  stopped: 'AgentStopped',
+  exited: failureTypes.agentExited,
+  crashed: failureTypes.agentCrashed,
+  timed_out: failureTypes.agentTimedOut,
+  stopped: failureTypes.agentStopped,
 };
 
 /** Some processes of a tree were still alive after SIGKILL and the verification window. */
