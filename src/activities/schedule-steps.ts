@@ -15,7 +15,7 @@ import type { Kysely } from 'kysely';
 import { claimFeaturesByIds, claimFeaturesForTesting, claimReadyFeatures } from '../db/claims.ts';
 import { featureCounts, listFeatures } from '../db/features.ts';
 import { heldClaims, type HeldClaim } from '../db/held-claims.ts';
-import { releaseStranded, strandedFeatures } from '../db/resumable.ts';
+import { orphanedFeatures, releaseOrphan } from '../db/resumable.ts';
 import type { Database } from '../db/tables.ts';
 import { releaseClaim } from '../db/transitions.ts';
 import { ClaimLostError } from '../errors.ts';
@@ -163,9 +163,8 @@ export async function resumeStranded(
 ): Promise<{ claims: Claim[]; left: number }> {
   const { projectId, maxRetries } = input;
   const orphans: number[] = [];
-  for (const f of await strandedFeatures(db, { projectId, known: [], maxRetries })) {
-    if (f.owner !== null) continue; // an owner's claim is step 1's
-    if (f.overRetryCap) await releaseStranded(db, { projectId, featureId: f.id, owner: null });
+  for (const f of await orphanedFeatures(db, { projectId, maxRetries })) {
+    if (f.overRetryCap) await releaseOrphan(db, { projectId, featureId: f.id });
     else orphans.push(f.id);
   }
   const notHeld = (id: number) => !input.exclude.includes(id);
