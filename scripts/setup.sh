@@ -51,6 +51,19 @@ fi
 #    npm skips that script under --ignore-scripts or a strict policy, so check and repair.
 "$node_bin" scripts/check-install.ts
 
-# 4. The workflow bundle, prepared now so workers start fast.
+# 4. Claude Code's OS sandbox needs bubblewrap and socat on Linux; claude agents refuse to start
+#    without them (sandbox.failIfUnavailable), and `doctor` and the tests check for them. Installed
+#    with apt when missing and apt is there as root; otherwise said, not fatal (the simulate and
+#    command adapters need neither).
+if [ "$(uname -s)" = Linux ] && ! { command -v bwrap && command -v socat; } >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap socat >/dev/null) \
+      || echo "setup: could not install bubblewrap and socat; claude agents need them (apt-get install bubblewrap socat)" >&2
+  else
+    echo "setup: bubblewrap or socat is missing; claude agents need them: apt-get install bubblewrap socat" >&2
+  fi
+fi
+
+# 5. The workflow bundle, prepared now so workers start fast.
 "$node_bin" src/workflow-bundle.ts
 echo "setup: done. Next: bin/autocoder demo"

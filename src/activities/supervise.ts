@@ -14,6 +14,7 @@ import { ApplicationFailure, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { buildLaunch } from '../agents/adapters.ts';
 import { readClaudeResult } from '../agents/claude-result.ts';
+import { DEFAULT_MAX_TURNS } from '../agents/claude-safety.ts';
 import { liveAgentRuns, recordAgentStart } from '../db/agent-runs.ts';
 import { lastSessionOf, recordAgentUsage } from '../db/agent-usage.ts';
 import { claimReadyFeatures, readyFeatureExists } from '../db/claims.ts';
@@ -270,6 +271,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
           handle = await spawnAgent({
             argv: launch.argv,
             env: launch.env,
+            ...(launch.inheritEnv ? { inheritEnv: launch.inheritEnv } : {}),
             cwd: launch.cwd,
             logPath: logFileFor(deps.stateDir, runId),
             signal: stop.signal,
@@ -302,9 +304,9 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
         ...(sessionId ? { sessionId } : {}),
       });
       const timer = setInterval(() => ctx.heartbeat(beat()), HEARTBEAT_EVERY_MS);
-      const recordUsage = async () => {
+      const recordUsage = async (): Promise<string | null> => {
         // Claude Code's result message carries cost, tokens and the session to resume next time.
-        if (spec.adapter !== 'claude') return;
+        if (spec.adapter !== 'claude') return null;
         const result = await readClaudeResult(handle.logPath);
         if (result.found)
           await recordAgentUsage(db, {
@@ -313,10 +315,15 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
             tokens: result.tokens,
             sessionId: result.sessionId,
           });
+        // Reaching --max-turns is a failed attempt whatever the exit code (result subtype
+        // `error_max_turns`, code.claude.com/docs/en/agent-sdk "Handling results").
+        return result.subtype === 'error_max_turns'
+          ? `error_max_turns: the agent reached --max-turns ${spec.safety?.maxTurns[spec.kind] ?? DEFAULT_MAX_TURNS[spec.kind] ?? ''} after ${result.numTurns ?? '?'} turns without finishing`
+          : null;
       };
       try {
         const exit = await Promise.race([handle.wait(), lettingGo]);
-        await recordUsage();
+        const maxTurns = await recordUsage();
         const summary: AgentExitSummary = {
           exitCode: exit.exitCode,
           signal: exit.signal,
@@ -324,12 +331,14 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
           adopted: exit.adopted,
           pid: exit.pid,
         };
-        const end = { outcome: 'exited', exitCode: exit.exitCode, signal: exit.signal, error: null } as const;
+        const end = maxTurns
+          ? ({ outcome: 'failed', exitCode: exit.exitCode, signal: exit.signal, error: maxTurns } as const)
+          : ({ outcome: 'exited', exitCode: exit.exitCode, signal: exit.signal, error: null } as const);
         return { ...summary, ...(await reportEnd(spec, runId, end)) };
       } catch (err) {
         if (!(err instanceof AgentRunError)) throw toFailure(err);
-        await recordUsage();
-        const end = { outcome: err.reason, exitCode: err.exitCode, signal: err.signal, error: err.message };
+        const maxTurns = await recordUsage();
+        const end = { outcome: err.reason, exitCode: err.exitCode, signal: err.signal, error: maxTurns ?? err.message };
         throw toFailure(err, await reportEnd(spec, runId, end));
       } finally {
         clearInterval(timer);

@@ -52,6 +52,19 @@ export type ScheduleResult = {
   finished: { outcome: 'complete' | 'blocked' | 'failed'; message: string } | null;
 };
 
+/**
+ * How an agent is kept in bounds (src/agents/claude-safety.ts): the command policy, the hosts its
+ * sandbox may reach, --max-turns per kind, more environment names to pass, and what the policy
+ * files added (read from the project dir at run start).
+ */
+export type AgentSafety = {
+  policy: 'strict' | 'original' | 'off';
+  allowHosts: string[];
+  maxTurns: Record<string, number>;
+  env: string[];
+  additions: { commands: string[]; pkillProcesses: string[]; blocked: string[] };
+};
+
 export type AgentSpec = {
   projectId: string;
   projectDir: string;
@@ -65,6 +78,8 @@ export type AgentSpec = {
   yolo: boolean;
   simulate?: Record<string, unknown> | undefined;
   timeoutMs: number;
+  /** The run's agent safety settings (absent in histories from before them: strict, defaults). */
+  safety?: AgentSafety | undefined;
   /**
    * For coding agents: as the agent ends, claim the next ready feature for the
    * parent (what its next scheduling pass would claim for the freed slot) and send the claim with

@@ -4,7 +4,9 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { AgentSpec } from '../activities/types.ts';
+import { INHERITED_ENV_NAMES } from '../supervisor/env.ts';
 import { buildClaudeLaunch } from './claude.ts';
+import { CLAUDE_ENV_NAMES } from './claude-safety.ts';
 
 export type AgentLaunch = {
   argv: string[];
@@ -12,6 +14,8 @@ export type AgentLaunch = {
   cwd: string;
   /** claude: the Claude Code session id of this run (record it, so the next attempt can resume it). */
   sessionId?: string;
+  /** Worker variables the agent inherits by name (the supervisor's defaults when absent). */
+  inheritEnv?: readonly string[];
 };
 export type LaunchContext = {
   runId: string;
@@ -58,21 +62,38 @@ export function substitutePlaceholders(template: readonly string[], spec: AgentS
   );
 }
 
+/**
+ * Worker variables an agent inherits by name: the supervisor's few, the run's `--agent-env`
+ * names, and for claude the auth, provider and proxy variables Claude Code documents. Names only:
+ * the values are read from the worker's environment at spawn and never logged.
+ */
+export function inheritedNames(spec: AgentSpec): string[] {
+  return [
+    ...new Set([
+      ...INHERITED_ENV_NAMES,
+      ...(spec.adapter === 'claude' ? CLAUDE_ENV_NAMES : []),
+      ...(spec.safety?.env ?? []),
+    ]),
+  ];
+}
+
 export function buildLaunch(spec: AgentSpec, ctx: LaunchContext): AgentLaunch {
   const env = agentEnvironment(spec, ctx);
+  const inheritEnv = inheritedNames(spec);
   switch (spec.adapter) {
     case 'simulate':
       return {
         argv: [process.execPath, simulateAgentPath],
         env: { ...env, AUTOCODER_SIMULATE: JSON.stringify(spec.simulate ?? {}) },
         cwd: spec.projectDir,
+        inheritEnv,
       };
     case 'command':
       if (!spec.agentCmd?.length) throw new TypeError('the command adapter needs agentCmd (an argv template)');
-      return { argv: substitutePlaceholders(spec.agentCmd, spec), env, cwd: spec.projectDir };
+      return { argv: substitutePlaceholders(spec.agentCmd, spec), env, cwd: spec.projectDir, inheritEnv };
     case 'claude': {
       const claude = buildClaudeLaunch(spec, ctx.runId, env, ctx);
-      return { argv: claude.argv, env, cwd: spec.projectDir, sessionId: claude.sessionId };
+      return { argv: claude.argv, env, cwd: spec.projectDir, sessionId: claude.sessionId, inheritEnv };
     }
   }
 }

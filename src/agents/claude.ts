@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentSpec } from '../activities/types.ts';
 import { loadPromptTemplate, promptVariables, renderPrompt } from './claude-prompts.ts';
+import { DEFAULT_SAFETY, writeSafetyFiles } from './claude-safety.ts';
 
 /** The MCP server name in the config: its tools appear to the model as `mcp__features__<tool>`. */
 export const MCP_SERVER_NAME = 'features';
@@ -91,7 +92,14 @@ export type ClaudeOptions = {
   sessionId?: string | undefined;
 };
 
-export type ClaudeLaunch = { argv: string[]; sessionId: string; mcpConfigPath: string; prompt: string };
+export type ClaudeLaunch = {
+  argv: string[];
+  sessionId: string;
+  mcpConfigPath: string;
+  prompt: string;
+  /** The run's `--settings` file (hook and sandbox); null under `--agent-policy off`. */
+  settingsPath: string | null;
+};
 
 /** Where the MCP config of a run goes: one flat file name per run id. */
 export const mcpConfigPathFor = (stateDir: string, runId: string): string =>
@@ -127,6 +135,15 @@ export function buildClaudeLaunch(
   writeFileSync(mcpConfigPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   chmodSync(mcpConfigPath, 0o600); // mode applies only when the file is created
 
+  const safety = writeSafetyFiles({
+    stateDir,
+    runId,
+    dir: spec.projectDir,
+    kind: spec.kind,
+    safety: spec.safety ?? DEFAULT_SAFETY,
+    autocoderBin: AUTOCODER_BIN,
+  });
+
   const mine = FEATURE_TOOLS_BY_KIND[spec.kind];
   const qualified = (tool: string) => `mcp__${MCP_SERVER_NAME}__${tool}`;
   const allowed = [...BUILTIN_TOOLS, ...mine.map(qualified)];
@@ -151,8 +168,9 @@ export function buildClaudeLaunch(
     ...(spec.model ? ['--model', spec.model] : []),
     ...(resume ? ['--resume', resume, '--fork-session'] : []),
     ...(options.maxBudgetUsd !== undefined ? ['--max-budget-usd', String(options.maxBudgetUsd)] : []),
+    ...safety.argv,
     '--',
     prompt,
   ];
-  return { argv, sessionId, mcpConfigPath, prompt };
+  return { argv, sessionId, mcpConfigPath, prompt, settingsPath: safety.settingsPath };
 }

@@ -47,6 +47,18 @@ export async function recordFeatureEvents(db: Db, events: readonly FeatureEvent[
     .execute();
 }
 
+/** The newest events of one feature (guard blocks among them), newest first. */
+export async function listFeatureEvents(db: Db, projectId: string, featureId: number, limit = 20) {
+  return db
+    .selectFrom('feature_events')
+    .select(['run_id', 'action', 'detail', 'created_at'])
+    .where('project_id', '=', projectId)
+    .where('feature_id', '=', featureId)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+}
+
 export type NewFeature = {
   category: string;
   name: string;

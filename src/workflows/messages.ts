@@ -18,6 +18,9 @@ import {
 } from './vocabulary.ts';
 
 export const TASK_QUEUE_DEFAULT = 'autocoder';
+/** The command policies of `--agent-policy` (src/guard/policy.ts applies them). */
+export const agentPolicies = ['strict', 'original', 'off'] as const;
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const PROJECT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export { projectRunId } from './run-ids.ts';
@@ -112,6 +115,28 @@ function buildSchemas() {
       agentTimeoutMs: zod.number().int().min(1000).optional(),
       simulate: zod.record(zod.string(), zod.unknown()).optional().describe('behaviour of the simulate adapter'),
       budgetUsd: zod.number().positive().optional(),
+      agentSafety: zod
+        .object({
+          policy: zod.enum(agentPolicies).default('strict'),
+          allowHosts: zod.array(zod.string().min(1)).default([]),
+          maxTurns: zod.record(zod.string(), zod.number().int().min(1)).default({}),
+          env: zod.array(zod.string().regex(ENV_NAME_PATTERN)).default([]),
+          additions: zod
+            .object({
+              commands: zod.array(zod.string()).default([]),
+              pkillProcesses: zod.array(zod.string()).default([]),
+              blocked: zod.array(zod.string()).default([]),
+            })
+            .default({ commands: [], pkillProcesses: [], blocked: [] }),
+        })
+        .default({
+          policy: 'strict',
+          allowHosts: [],
+          maxTurns: {},
+          env: [],
+          additions: { commands: [], pkillProcesses: [], blocked: [] },
+        })
+        .describe('agent safety: --agent-policy, --allow-host, --max-turns, --agent-env and the policy files'),
       continueAsNewAfterPasses: zod
         .number()
         .int()
@@ -182,6 +207,10 @@ export type ProjectRunStatus = {
     yolo: boolean;
     agent: AgentAdapter;
     maxRetries: number;
+    /** The command policy of claude agents; `off` is shown as a warning by `status`. */
+    agentPolicy: (typeof agentPolicies)[number];
+    /** Names only: hosts, turns per kind and environment names, never values. */
+    agentSafety: { allowHosts: string[]; maxTurns: Record<string, number>; env: string[] };
   };
   counts: FeatureCounts;
   running: RunningAgent[];

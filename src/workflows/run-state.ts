@@ -109,8 +109,17 @@ export function wake(s: RunState, reason: WakeReason): void {
 }
 
 export function settingsOf(s: RunState): ProjectRunStatus['settings'] {
-  const { maxAgents, yolo, agent, maxRetries } = s.input;
-  return { concurrency: s.concurrency, testingRatio: s.testingRatio, maxAgents, yolo, agent, maxRetries };
+  const { maxAgents, yolo, agent, maxRetries, agentSafety } = s.input;
+  return {
+    concurrency: s.concurrency,
+    testingRatio: s.testingRatio,
+    maxAgents,
+    yolo,
+    agent,
+    maxRetries,
+    agentPolicy: agentSafety.policy,
+    agentSafety: { allowHosts: agentSafety.allowHosts, maxTurns: agentSafety.maxTurns, env: agentSafety.env },
+  };
 }
 
 export function statusOf(s: RunState): ProjectRunStatus {

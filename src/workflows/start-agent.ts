@@ -31,6 +31,7 @@ export async function startAgentRun(
     yolo: input.yolo,
     simulate: input.simulate,
     timeoutMs: input.agentTimeoutMs ?? options.timeoutMs,
+    safety: input.agentSafety,
     ...(options.claimNext ? { claimNext: options.claimNext } : {}),
   };
   try {

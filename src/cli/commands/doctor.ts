@@ -38,12 +38,16 @@ Examples:
           ? await doctorRuns(cfg, temporal.address)
           : { checked: false, reason: 'Temporal is down' };
       const stuck = runs.checked ? runs.stuck : [];
+      // Reported, not an exit code: runs with the simulate or command adapter need no sandbox.
+      const { checkSandboxTools, formatSandboxCheck } = await import('../../guard/sandbox-check.ts');
+      const sandbox = checkSandboxTools();
       if (opts.json) {
         const ok = healthy && stuck.length === 0;
-        process.stdout.write(`${JSON.stringify({ ok, home: cfg.home, components, runs }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ ok, home: cfg.home, components, runs, sandbox }, null, 2)}\n`);
       } else {
         for (const component of components) process.stdout.write(`${formatComponent(component)}\n`);
         for (const line of formatRuns(runs)) process.stdout.write(`${line}\n`);
+        process.stdout.write(`${formatSandboxCheck(sandbox)}\n`);
       }
       // 3 = infrastructure unreachable, 1 = a run is blocked (the CLI's exit-code contract); not an
       // exception, because the report above already says what is wrong and how to fix it.

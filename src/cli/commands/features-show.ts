@@ -27,13 +27,19 @@ Examples:
     .action(async (idText: string, options: ShowOptions) => {
       const featureId = parseFeatureId(idText);
       const maxRetries = parseMaxRetries(options.maxRetries);
-      const [{ listAgentRuns }, { connectForCli }, { listFeatures, unknownFeature }, { requireProject }] =
-        await Promise.all([
-          import('../../db/agent-runs.ts'),
-          import('../../db/connect-cli.ts'),
-          import('../../db/features.ts'),
-          import('../../db/projects.ts'),
-        ]);
+      const [
+        { listAgentRuns },
+        { connectForCli },
+        { listFeatures, unknownFeature },
+        { requireProject },
+        { listFeatureEvents },
+      ] = await Promise.all([
+        import('../../db/agent-runs.ts'),
+        import('../../db/connect-cli.ts'),
+        import('../../db/features.ts'),
+        import('../../db/projects.ts'),
+        import('../../db/feature-edits.ts'),
+      ]);
       const { db, close } = await connectForCli();
       try {
         await requireProject(db, options.project);
@@ -43,6 +49,7 @@ Examples:
         if (!feature) throw unknownFeature(options.project, featureId);
         const blockedBy = blockReasons(all).get(featureId) ?? null;
         const runs = await listAgentRuns(db, { projectId: options.project, featureId, limit: 10 });
+        const events = await listFeatureEvents(db, options.project, featureId);
         if (options.json) {
           const json = {
             ...featureJson(feature),
@@ -50,6 +57,7 @@ Examples:
             steps: feature.steps,
             blockedBy,
             agentRuns: runs,
+            events,
           };
           process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
           return;
@@ -70,6 +78,17 @@ Examples:
         ];
         if (feature.steps.length > 0) lines.push('', 'Steps:', ...feature.steps.map((s, i) => `  ${i + 1}. ${t(s)}`));
         lines.push('', runs.length === 0 ? 'No agent runs yet.' : 'Agent runs (newest first):', ...runs.map(runLine));
+        if (events.length > 0) {
+          lines.push('', 'Events (newest first):');
+          for (const e of events) {
+            const d = e.detail as Record<string, unknown>;
+            const what =
+              e.action === 'guard_blocked'
+                ? `: ${t(String(d.command ?? ''))} (${d.policy}: ${t(String(d.reason ?? ''))})`
+                : '';
+            lines.push(`  ${e.created_at.toISOString()}  ${e.action}  ${e.run_id}${what}`);
+          }
+        }
         process.stdout.write(`${lines.join('\n')}\n`);
       } finally {
         await close();

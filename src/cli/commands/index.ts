@@ -14,6 +14,7 @@ import { register as featuresList } from './features-list.ts';
 import { register as featuresShow } from './features-show.ts';
 import { register as mcp } from './mcp.ts';
 import { register as feature } from './feature.ts';
+import { register as guard } from './guard.ts';
 
 /** Each command file exports one `register(program)`; the order here is the order in --help. */
 export type RegisterCommand = (program: Command) => void;
@@ -34,4 +35,5 @@ export const commands: RegisterCommand[] = [
   featuresShow,
   mcp,
   feature,
+  guard,
 ];

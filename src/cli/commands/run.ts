@@ -3,8 +3,12 @@ import type { Command } from 'commander';
 import { UserError, showValue } from '../../errors.ts';
 import { agentAdapters, PROJECT_ID_PATTERN, type AgentAdapter } from '../../workflows/messages.ts';
 import { intFlag, out, projectIdArg } from '../options.ts';
+import type { SafetyFlags } from '../agent-safety-flags.ts';
 
-type RunFlags = {
+/** commander's collector for a repeatable option. */
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+type RunFlags = SafetyFlags & {
   project?: string;
   features?: string;
   concurrency: number;
@@ -64,6 +68,10 @@ export function register(program: Command): void {
       intFlag('--poll-interval', 100, 3_600_000),
       5000,
     )
+    .option('--agent-policy <policy>', 'command policy of claude agents: strict|original|off', 'strict')
+    .option('--allow-host <host>', 'a host the agent sandbox may reach (repeatable)', collect, [])
+    .option('--max-turns <kind=n>', 'Claude Code --max-turns per agent kind, e.g. coding=200 (repeatable)', collect, [])
+    .option('--agent-env <name>', "pass this variable of the worker's environment to agents (repeatable)", collect, [])
     .option('--reset', 'with --features: take the file as the truth, passing features included', false)
     .option('--detach', 'start the run and return; a separate `autocoder worker` runs it', false)
     .addHelpText(
@@ -89,6 +97,10 @@ Examples:
         });
       }
       const projectId = flags.project ?? projectIdFromDir(dir);
+      // Before anything is written: a bad policy file or flag stops the run here (exit 2).
+      const { agentSafetyFromFlags, POLICY_OFF_WARNING } = await import('../agent-safety-flags.ts');
+      const agentSafety = agentSafetyFromFlags(flags, dir);
+      if (agentSafety.policy === 'off') process.stderr.write(`${POLICY_OFF_WARNING}\n`);
       const [{ withRuntime }, { runProject }] = await Promise.all([
         import('../runtime.ts'),
         import('../run-project.ts'),
@@ -107,6 +119,7 @@ Examples:
             agent: flags.agent as AgentAdapter,
             maxRetries: flags.maxRetries,
             pollIntervalMs: flags.pollInterval,
+            agentSafety,
             ...(flags.model ? { model: flags.model } : {}),
             ...(flags.agentCmd ? { agentCmd: [resolve(flags.agentCmd)] } : {}),
           },

@@ -73,6 +73,7 @@ Examples:
               running,
               workflowId,
               runId,
+              ...(report.status ? { settings: report.status.settings } : {}),
               ...(unanswered ? { unanswered } : {}),
             }),
           );
@@ -87,6 +88,17 @@ Examples:
         out(
           `features: ${c.passing}/${c.total} passing, ${c.running} running, ${c.pending} pending, ${c.blocked} blocked, ${c.failed} failed`,
         );
+        const settings = report.status?.settings;
+        if (settings) {
+          // Names only: hosts, turn limits and variable names, never a variable's value.
+          const safety = settings.agentSafety;
+          out(
+            `agents: ${settings.agent}, policy ${settings.agentPolicy}, max turns ${Object.entries(safety.maxTurns)
+              .map(([k, n]) => `${k}=${n}`)
+              .join(' ')}, hosts ${safety.allowHosts.join(' ') || '(none)'}, env ${safety.env.join(' ') || '(none)'}`,
+          );
+          if (settings.agentPolicy === 'off') out((await import('../agent-safety-flags.ts')).POLICY_OFF_WARNING);
+        }
         for (const a of report.running)
           out(
             `  ${a.kind.padEnd(8)} ${a.featureId === null ? '' : `#${a.featureId} `}${escapeForTerminal(a.featureName)} (since ${a.startedAt})`,
