@@ -82,7 +82,7 @@ export function problemResponse(c: Context, err: unknown): Response {
   const cause = (err as { cause?: Error }).cause;
   if (cause?.message && /update/i.test(String((err as Error).name) + String((err as Error).message)))
     return c.json({ error: cause.message }, 400);
-  return c.json({ error: `internal error: ${err instanceof Error ? err.message : String(err)}` }, 500 as 400);
+  return c.json({ error: `internal error: ${err instanceof Error ? err.message : String(err)}` }, 500);
 }
 
 export function registerApi(app: Hono, deps: ApiDeps): void {
