@@ -217,6 +217,18 @@ test('off loopback: a token is required, kept in a cookie, and controls need the
     });
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { error: string }).error, /project/);
+    // Dependency edits get the feature import's validation: a cycle is refused and named.
+    const project = await t.seedProject([
+      { id: 1, name: 'a' },
+      { id: 2, name: 'b', dependencies: [1] },
+    ]);
+    const cycle = await fetch(`${base}/api/projects/${project}/features/1/dependencies`, {
+      method: 'POST',
+      headers: { cookie: jar, origin: base, 'content-type': 'application/json' },
+      body: '{"dependencies":[2]}',
+    });
+    assert.equal(cycle.status, 400);
+    assert.match(((await cycle.json()) as { error: string }).error, /cycle.*1.*2/);
   } finally {
     await open.close();
   }
