@@ -28,7 +28,7 @@ import {
   stopSignal,
 } from '../workflows/messages.ts';
 import type { Feeds } from './feed.ts';
-import type { LayoutCache } from './graph-layout.ts';
+import type { LayoutCache } from './graph-cache.ts';
 import { registerEdits, wake } from './api-edits.ts';
 import { listProjects } from './projects.ts';
 
@@ -141,7 +141,7 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
         .where('project_id', '=', projectId)
         .orderBy('id')
         .execute();
-      return c.json(deps.layouts.get(projectId, rows));
+      return c.json(await deps.layouts.get(projectId, rows));
     }),
   );
 

@@ -13,6 +13,7 @@ import { listHumanRequests } from '../db/human-requests.ts';
 import type { Database } from '../db/tables.ts';
 import type { RunningAgent } from '../workflows/messages.ts';
 import { describeAgents, type AgentView } from './agents.ts';
+import type { LayoutCache } from './graph-cache.ts';
 
 /** The board's columns, in order. `merging` and `needs_input` fill as soon as the status carries them. */
 export const boardColumns = ['pending', 'ready', 'running', 'merging', 'passing', 'failed', 'held', 'needs_input'];
@@ -71,6 +72,8 @@ export type FeedDeps = {
   namespace: string;
   temporalUiUrl: string | null;
   intervalMs?: number;
+  /** Warmed with the features' shape on the first read and whenever features change. */
+  layouts?: LayoutCache;
 };
 
 const ACTIVITY_KEPT = 50;
@@ -217,6 +220,7 @@ export class ProjectFeed {
       this.featureJson = new Map(next.features.map((f) => [f.id, JSON.stringify(f)]));
       this.current = next;
       this.send({ type: 'snapshot', data: next });
+      this.warmLayout(next.features);
       return;
     }
     const changed: FeatureView[] = [];
@@ -237,7 +241,10 @@ export class ProjectFeed {
     this.featureJson = seen;
     next.activity = [...activity.reverse(), ...previous.activity].slice(0, ACTIVITY_KEPT);
     this.current = next;
-    if (changed.length > 0 || removed.length > 0) this.send({ type: 'features', data: { changed, removed } });
+    if (changed.length > 0 || removed.length > 0) {
+      this.send({ type: 'features', data: { changed, removed } });
+      this.warmLayout(next.features); // a no-op unless ids or dependencies changed
+    }
     if (JSON.stringify(previous.run) !== JSON.stringify(next.run)) this.send({ type: 'run', data: next.run });
     if (JSON.stringify(previous.requests) !== JSON.stringify(next.requests))
       this.send({ type: 'requests', data: next.requests });
@@ -245,6 +252,15 @@ export class ProjectFeed {
       this.send({ type: 'agents', data: next.agents });
     if (activity.length > 0) this.send({ type: 'activity', data: next.activity });
     if (previous.error !== next.error) this.send({ type: 'error', data: next.error });
+  }
+
+  /** Lays the graph out (off this thread) before a page asks for it. */
+  private warmLayout(features: FeatureView[]): void {
+    if (features.length === 0) return;
+    const input = features.map((f) => ({ id: f.id, dependencies: f.dependencies, passes: f.state === 'passing' }));
+    this.deps.layouts?.warm(this.projectId, input).catch(() => {
+      // The graph request reports the failure; the feed carries on.
+    });
   }
 
   private send(message: FeedMessage): void {

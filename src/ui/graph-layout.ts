@@ -1,18 +1,25 @@
 /**
- * The dependency graph's layout, computed on the server with dagre (the original's library) and
- * cached per graph shape: states change every second, the shape rarely, and the page colours the
- * nodes from the live feed. dagre's default ranker (network simplex) took 5.9 s for 1,000 features
- * and 1,960 edges on our 2-core machine; the longest-path ranker takes under 1 s for the same
- * graph, and a dependency graph is layered by longest path anyway.
+ * The dependency graph's layout, computed on the server and cached per graph shape: states change
+ * every second, the shape rarely, and the page colours the nodes from the live feed. Up to
+ * DAGRE_MAX_NODES features, dagre (the original's library) with the longest-path ranker (its
+ * default, network simplex, took 5.9 s for 1,000 features); above, our layered layout
+ * (graph-layered.ts), since dagre's ordering and positioning still took 2.0 s for 1,000 features
+ * and 2,379 edges. The layout runs in a worker thread (graph-worker.ts), started by the project's
+ * feed when a page opens, so the graph is ready before it is asked for and the event streams never
+ * wait on it.
  */
+import { createHash } from 'node:crypto';
 import dagre from '@dagrejs/dagre';
+import { layeredLayout } from './graph-layered.ts';
 
 export type GraphInput = { id: number; dependencies: readonly number[]; passes: boolean };
 export type GraphLayout = {
+  /** A hash of the graph's shape (ids and dependencies): the page rebuilds its SVG only when it changes. */
+  shape: string;
   width: number;
   height: number;
   nodes: { id: number; x: number; y: number }[];
-  /** dependency → dependent, with the polyline dagre routed. */
+  /** dependency → dependent: dagre's polyline, or two points the page joins with a curve. */
   edges: { from: number; to: number; points: { x: number; y: number }[] }[];
   /** The longest chain of features that do not pass yet: what bounds the run's remaining time. */
   critical: number[];
@@ -21,6 +28,11 @@ export type GraphLayout = {
 
 export const NODE_WIDTH = 180;
 export const NODE_HEIGHT = 34;
+/** Above this many features, dagre takes more than ~0.25 s and our layered layout takes over. */
+export const DAGRE_MAX_NODES = 200;
+const NODESEP = 12;
+const RANKSEP = 60;
+const MARGIN = 10;
 
 /**
  * The longest path, by feature count, through features that do not pass, following dependencies
@@ -74,10 +86,23 @@ export function criticalPath(features: readonly GraphInput[]): number[] {
   return path;
 }
 
-export function layoutGraph(features: readonly GraphInput[]): GraphLayout {
-  const started = performance.now();
+/** The key a layout is cached under: ids and dependencies, not states. */
+export function shapeOf(features: readonly GraphInput[]): string {
+  const hash = createHash('sha1');
+  for (const f of features) hash.update(`${f.id}:${f.dependencies.join(',')};`);
+  return hash.digest('base64url').slice(0, 16);
+}
+
+function dagreLayout(features: readonly GraphInput[]): Omit<GraphLayout, 'critical' | 'layoutMs' | 'shape'> {
   const g = new dagre.graphlib.Graph();
-  g.setGraph({ rankdir: 'LR', nodesep: 12, ranksep: 60, marginx: 10, marginy: 10, ranker: 'longest-path' });
+  g.setGraph({
+    rankdir: 'LR',
+    nodesep: NODESEP,
+    ranksep: RANKSEP,
+    marginx: MARGIN,
+    marginy: MARGIN,
+    ranker: 'longest-path',
+  });
   g.setDefaultEdgeLabel(() => ({}));
   const ids = new Set(features.map((f) => f.id));
   for (const f of features) g.setNode(String(f.id), { width: NODE_WIDTH, height: NODE_HEIGHT });
@@ -100,23 +125,26 @@ export function layoutGraph(features: readonly GraphInput[]): GraphLayout {
         y: Math.round(p.y),
       })),
     })),
-    critical: criticalPath(features),
-    layoutMs: Math.round(performance.now() - started),
   };
 }
 
-/**
- * One layout per project and graph shape (ids and dependencies); the critical path, which moves
- * as features pass, is computed on every request (linear in the graph).
- */
-export class LayoutCache {
-  private readonly entries = new Map<string, { key: string; layout: GraphLayout }>();
-  get(projectId: string, features: readonly GraphInput[]): GraphLayout {
-    const key = features.map((f) => `${f.id}:${f.dependencies.join(',')}`).join(';');
-    const hit = this.entries.get(projectId);
-    if (hit?.key === key) return { ...hit.layout, critical: criticalPath(features) };
-    const layout = layoutGraph(features);
-    this.entries.set(projectId, { key, layout });
-    return layout;
-  }
+/** The layout of a graph, synchronously (the worker thread's job; tests call it directly). */
+export function layoutGraph(features: readonly GraphInput[]): GraphLayout {
+  const started = performance.now();
+  const placed =
+    features.length <= DAGRE_MAX_NODES
+      ? dagreLayout(features)
+      : layeredLayout(features, {
+          width: NODE_WIDTH,
+          height: NODE_HEIGHT,
+          nodesep: NODESEP,
+          ranksep: RANKSEP,
+          margin: MARGIN,
+        });
+  return {
+    shape: shapeOf(features),
+    ...placed,
+    critical: criticalPath(features),
+    layoutMs: Math.round(performance.now() - started),
+  };
 }

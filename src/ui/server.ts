@@ -18,7 +18,7 @@ import { parseAgentRunId } from '../workflows/run-ids.ts';
 import { agentRunOf, followLog } from './agents.ts';
 import { HttpProblem, problemResponse, registerApi } from './api.ts';
 import { Feeds } from './feed.ts';
-import { LayoutCache } from './graph-layout.ts';
+import { LayoutCache } from './graph-cache.ts';
 import { accessControl, type UiAccess } from './security.ts';
 
 export type UiServerOptions = {
@@ -33,6 +33,8 @@ export type UiServerOptions = {
 };
 
 export type UiServer = { url: string; port: number; feeds: Feeds; close: () => Promise<void> };
+
+type UiApp = { app: Hono; feeds: Feeds; layouts: LayoutCache };
 
 const webDir = new URL('./web/', import.meta.url);
 const types: Record<string, string> = {
@@ -54,8 +56,10 @@ function loadAssets(): Map<string, { body: Buffer; type: string }> {
 
 const runQuery = z.object({ run: z.string().min(1).max(500) });
 
-export function createUiApp(options: UiServerOptions): { app: Hono; feeds: Feeds } {
+export function createUiApp(options: UiServerOptions): UiApp {
+  const layouts = new LayoutCache();
   const feeds = new Feeds({
+    layouts,
     db: options.db,
     client: options.client,
     namespace: options.namespace,
@@ -64,7 +68,7 @@ export function createUiApp(options: UiServerOptions): { app: Hono; feeds: Feeds
   });
   const app = new Hono();
   app.use('*', accessControl(options.access));
-  registerApi(app, { ...options, feeds, layouts: new LayoutCache() });
+  registerApi(app, { ...options, feeds, layouts });
 
   app.get('/api/projects/:project/events', async (c) => {
     const projectId = c.req.param('project');
@@ -144,11 +148,11 @@ export function createUiApp(options: UiServerOptions): { app: Hono; feeds: Feeds
     c.header('Cache-Control', 'no-cache');
     return c.body(new Uint8Array(asset.body));
   });
-  return { app, feeds };
+  return { app, feeds, layouts };
 }
 
 export async function startUiServer(options: UiServerOptions): Promise<UiServer> {
-  const { app, feeds } = createUiApp(options);
+  const { app, feeds, layouts } = createUiApp(options);
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: options.access.port, hostname: options.access.host }, () => resolve(s));
     s.once('error', reject);
@@ -164,6 +168,6 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
         // Event streams stay open for ever: end them rather than wait.
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
         server.close(() => resolve());
-      }),
+      }).then(() => layouts.close()),
   };
 }

@@ -74,8 +74,11 @@ export function openProject(root, projectId) {
     addFeatureForm(api),
   );
 
-  /** @param {any} f */
-  function upsertCard(f) {
+  /**
+   * @param {any} f
+   * @param {Map<HTMLElement, DocumentFragment>} [batch] new cards gathered per column, appended at once
+   */
+  function upsertCard(f, batch) {
     let card = cards.get(f.id);
     if (!card) {
       card = h('a', { class: 'card', href: `#/p/${projectId}/f/${f.id}`, 'data-feature': f.id });
@@ -90,7 +93,11 @@ export function openProject(root, projectId) {
     );
     card.dataset.state = f.state;
     const column = columns.get(f.column) ?? columns.get('pending');
-    if (column && card.parentElement !== column.list) column.list.append(card);
+    if (!column || card.parentElement === column.list) return;
+    if (!batch) return void column.list.append(card);
+    let fragment = batch.get(column.list);
+    if (!fragment) batch.set(column.list, (fragment = document.createDocumentFragment()));
+    fragment.append(card);
   }
   /** @param {number} id @param {HTMLElement | undefined} card */
   function removeCard(id, card) {
@@ -135,39 +142,20 @@ export function openProject(root, projectId) {
       ),
     );
     const live = run && run.outcome === null;
+    // Built once per mode, not on every update: an error shown beside a control, or a value being
+    // typed, survives the next status tick.
+    if (live && controls.dataset.mode !== 'live') replace(controls, liveControls(api, projectId));
+    else if (!live && controls.dataset.mode !== 'start') replace(controls, startForm(api));
     if (live) {
-      const number = (/** @type {string} */ name, /** @type {number} */ value) =>
-        h('input', { type: 'number', name, value, min: 0, class: 'num' });
-      const conc = number('concurrency', s?.settings.concurrency ?? 3);
-      const ratio = number('testingRatio', s?.settings.testingRatio ?? 1);
-      replace(
-        controls,
-        control('Pause', () => post(`${api}/control`, { action: 'pause' }), { testid: 'pause' }),
-        control('Resume', () => post(`${api}/control`, { action: 'resume' }), { testid: 'resume' }),
-        control('Drain', () => post(`${api}/control`, { action: 'drain' }), {
-          confirm: `Drain ${projectId}? Nothing new starts.`,
-          testid: 'drain',
-        }),
-        control('Stop', () => post(`${api}/control`, { action: 'stop' }), {
-          confirm: `Stop ${projectId}? Every agent is killed.`,
-          className: 'danger',
-          testid: 'stop-run',
-        }),
-        h('label', {}, ' concurrency ', conc),
-        control(
-          'Set',
-          () => post(`${api}/settings`, { concurrency: Number(/** @type {HTMLInputElement} */ (conc).value) }),
-          { testid: 'set-concurrency' },
-        ),
-        h('label', {}, ' testing ratio ', ratio),
-        control(
-          'Set',
-          () => post(`${api}/settings`, { testingRatio: Number(/** @type {HTMLInputElement} */ (ratio).value) }),
-          { testid: 'set-testing-ratio' },
-        ),
-      );
-    } else if (controls.dataset.mode !== 'start') {
-      replace(controls, startForm(api));
+      for (const name of ['concurrency', 'testingRatio']) {
+        const input = /** @type {HTMLInputElement | null} */ (controls.querySelector(`input[name="${name}"]`));
+        const value = String(s?.settings[name] ?? '');
+        // Follow the run's value when it changes, unless someone is editing the field.
+        if (input && input.dataset.shown !== value) {
+          if (document.activeElement !== input) input.value = value;
+          input.dataset.shown = value;
+        }
+      }
     }
     controls.dataset.mode = live ? 'live' : 'start';
     counts();
@@ -205,7 +193,11 @@ export function openProject(root, projectId) {
     state.run = s.run;
     state.features = new Map(s.features.map((/** @type {any} */ f) => [f.id, f]));
     for (const [id, card] of cards) if (!state.features.has(id)) removeCard(id, card);
-    for (const f of s.features) upsertCard(f);
+    // One insertion per column, not one per card: the first snapshot of 1,000 features lays out once.
+    /** @type {Map<HTMLElement, DocumentFragment>} */
+    const batch = new Map();
+    for (const f of s.features) upsertCard(f, batch);
+    for (const [list, fragment] of batch) list.append(fragment);
     Object.assign(state, { requests: s.requests, agents: s.agents, activity: s.activity });
     error.textContent = s.error ?? '';
     renderRun();
@@ -243,6 +235,32 @@ export function openProject(root, projectId) {
     window.removeEventListener('feature-route', onFeature);
     closePanel();
   };
+}
+
+/** The controls of a run in progress. @param {string} api @param {string} projectId */
+function liveControls(api, projectId) {
+  const number = (/** @type {string} */ name) =>
+    h('input', { type: 'number', name, min: 0, class: 'num', 'data-testid': `input-${name}` });
+  const conc = number('concurrency');
+  const ratio = number('testingRatio');
+  const v = (/** @type {HTMLElement} */ el) => Number(/** @type {HTMLInputElement} */ (el).value);
+  return [
+    control('Pause', () => post(`${api}/control`, { action: 'pause' }), { testid: 'pause' }),
+    control('Resume', () => post(`${api}/control`, { action: 'resume' }), { testid: 'resume' }),
+    control('Drain', () => post(`${api}/control`, { action: 'drain' }), {
+      confirm: `Drain ${projectId}? Nothing new starts.`,
+      testid: 'drain',
+    }),
+    control('Stop', () => post(`${api}/control`, { action: 'stop' }), {
+      confirm: `Stop ${projectId}? Every agent is killed.`,
+      className: 'danger',
+      testid: 'stop-run',
+    }),
+    h('label', {}, ' concurrency ', conc),
+    control('Set', () => post(`${api}/settings`, { concurrency: v(conc) }), { testid: 'set-concurrency' }),
+    h('label', {}, ' testing ratio ', ratio),
+    control('Set', () => post(`${api}/settings`, { testingRatio: v(ratio) }), { testid: 'set-testing-ratio' }),
+  ];
 }
 
 /** @param {string} api */
