@@ -12,7 +12,16 @@ import { after, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createHumanRequest } from '../../src/db/human-requests.ts';
 import { startUiServer, type UiServer } from '../../src/ui/server.ts';
-import { agentRunsOf, repoRoot, waitUntil, withTemporal, type TestWorker } from '../support/temporal.ts';
+import {
+  agentRunsOf,
+  queryStatus,
+  repoRoot,
+  signalsIn,
+  waitForResult,
+  waitUntil,
+  withTemporal,
+  type TestWorker,
+} from '../support/temporal.ts';
 import { chromiumPath } from './browser.ts';
 
 const t = withTemporal({ name: 'ui' });
@@ -25,8 +34,9 @@ let worker: TestWorker;
 let page: Page;
 const alerts: string[] = [];
 
-// Set up in the first test: withTemporal's own before() hook must have run.
+// Set up in the first test that needs it: withTemporal's own before() hook must have run.
 async function setUp(): Promise<void> {
+  if (browser) return;
   mkdirSync(artifacts, { recursive: true });
   worker = await t.startWorker();
   server = await startUiServer({
@@ -177,6 +187,90 @@ test('board, live moves, stop and retry, human input, hostile text', async () =>
 
   assert.deepEqual(alerts, [], 'no script ran');
   await handle.signal('stop');
+});
+
+test('run controls: live log, pause and resume, concurrency (and its validator), add a feature, drain, stop', async () => {
+  await setUp();
+  const projectId = await t.seedProject(
+    [
+      { id: 1, name: 'Prints and hangs' },
+      { id: 2, name: 'Waits for a slot' },
+    ],
+    { base: 'ctl' },
+  );
+  const handle = await t.startRun(projectId, { concurrency: 1, simulate: { default: { action: 'hang' } } });
+  const first = await waitUntil('one agent to run with a pid', async () =>
+    (await agentRunsOf(t.db, projectId, 'coding')).find((r) => r.pid && !r.ended_at),
+  );
+  await page.goto(`${server.url}#/p/${projectId}`);
+  await page.waitForSelector('[data-testid="pause"]');
+
+  // The live log shows the line the agent printed (src/agents/simulate-agent.ts) when it started.
+  await page.click(`[data-agent="${first.id}"] [data-testid="tail"]`);
+  await page.waitForFunction(
+    (id) => document.querySelector('[data-testid="log"]')?.textContent?.includes(`[Feature #${id}] simulated coding`),
+    first.feature_id,
+  );
+
+  // Pause, then resume: the run's status says so, and the header shows it.
+  await page.click('[data-testid="pause"]');
+  await waitUntil('the run to be paused', async () => (await queryStatus(handle)).paused);
+  await page.waitForSelector('[data-testid="paused"]');
+  await page.click('[data-testid="resume"]');
+  await waitUntil('the run to resume', async () => !(await queryStatus(handle)).paused);
+  await page.waitForSelector('[data-testid="paused"]', { state: 'detached' });
+
+  // 9 is over the run's maximum: its update validator refuses it, and the page says why beside the control.
+  await page.fill('[data-testid="input-concurrency"]', '9');
+  await page.click('[data-testid="set-concurrency"]');
+  const refused = page.locator('.control:has([data-testid="set-concurrency"]) .error');
+  await refused.filter({ hasText: 'concurrency must be an integer in 1..5, got 9' }).waitFor();
+  assert.equal((await queryStatus(handle)).settings.concurrency, 1);
+  // 2 is taken: the second feature starts.
+  await page.fill('[data-testid="input-concurrency"]', '2');
+  await page.click('[data-testid="set-concurrency"]');
+  await waitUntil('both features to run', async () => {
+    const running = (await agentRunsOf(t.db, projectId, 'coding')).filter((r) => !r.ended_at);
+    return running.length === 2 && (await queryStatus(handle)).settings.concurrency === 2;
+  });
+  assert.equal(await refused.textContent(), '', 'the old error is cleared');
+
+  // Add a feature depending on #1: stored through createFeatures, and on the board as pending.
+  await page.click('details.add summary');
+  await page.fill('[data-testid="new-name"]', 'Added from the page');
+  await page.fill('[data-testid="new-deps"]', '1');
+  await page.click('[data-testid="add-feature"]');
+  const added = await waitUntil('the new feature to be stored', () =>
+    t.db
+      .selectFrom('features')
+      .select(['id', 'dependencies'])
+      .where('project_id', '=', projectId)
+      .where('name', '=', 'Added from the page')
+      .executeTakeFirst(),
+  );
+  assert.deepEqual(added.dependencies, [1]);
+  await waitUntil('the new card to show pending', async () => (await columnOf(added.id)) === 'pending', {
+    timeoutMs: 5000,
+  });
+
+  // Drain: the run starts nothing new (its phase says so); then stop: every agent dies, the run ends.
+  await page.click('[data-testid="drain"]');
+  await waitUntil('the run to drain', async () => (await queryStatus(handle)).phase === 'draining');
+  const pids = (await agentRunsOf(t.db, projectId, 'coding')).filter((r) => !r.ended_at).map((r) => r.pid!);
+  await page.click('[data-testid="stop-run"]');
+  const result = await waitForResult(handle, 30_000);
+  assert.equal(result.outcome, 'stopped');
+  await waitUntil('every agent to be dead', () => pids.every((pid) => !isAlive(pid)), { timeoutMs: 15_000 });
+  const events = (await handle.fetchHistory()).events ?? [];
+  assert.deepEqual(
+    ['pause', 'resume', 'drain', 'stop'].map((name) => signalsIn(events, name).length),
+    [1, 1, 1, 1],
+    'each control sent its signal once',
+  );
+  await page.waitForFunction(() =>
+    document.querySelector('[data-testid="run"]')?.textContent?.includes('ended stopped'),
+  );
+  await page.waitForSelector('[data-testid="start-run"]');
 });
 
 test('off loopback: a token is required, kept in a cookie, and controls need the same origin', async () => {
