@@ -1,22 +1,16 @@
-/** Feature edits from the dashboard: add, set dependencies, skip (the MCP feature tools' functions and checks). */
-import type { Client } from '@temporalio/client';
-import type { Context, Hono } from 'hono';
+/**
+ * Feature edits from the dashboard: add, edit the text, set dependencies, skip. The functions and
+ * checks are the MCP feature tools' and the CLI's (src/db/feature-edits.ts), so an edit here is
+ * validated as `features import` validates a file.
+ */
+import type { Hono } from 'hono';
 import { z } from 'zod';
-import { createFeatures, setDependencies, skipFeature } from '../db/feature-edits.ts';
-import { refreshSignal } from '../workflows/messages.ts';
-import { projectRunHandle } from '../client.ts';
-import { idParam, parse, UI_ACTOR, type ApiDeps, type body } from './api.ts';
+import { createFeatures, editFeature, featureTextEdit, setDependencies, skipFeature } from '../db/feature-edits.ts';
+import { body, idParam, parse, routeHelpers, UI_ACTOR, wake, type ApiDeps } from './api-http.ts';
 
-export type Helpers = {
-  project: (c: Context) => Promise<string>;
-  route: (work: (c: Context) => Promise<Response>) => (c: Context) => Promise<Response>;
-  body: typeof body;
-  done: (c: Context, projectId: string, extra?: Record<string, unknown>) => Promise<Response>;
-};
-
-/** Add a feature, set its dependencies, skip it: the MCP feature tools' functions and checks. */
-export function registerEdits(app: Hono, deps: ApiDeps, { project, route, body, done }: Helpers): void {
+export function registerEdits(app: Hono, deps: ApiDeps): void {
   const { db, client } = deps;
+  const { project, route, done } = routeHelpers(deps);
   const text = (max: number) => z.string().trim().min(1).max(max);
   app.post(
     '/api/projects/:project/features',
@@ -53,6 +47,17 @@ export function registerEdits(app: Hono, deps: ApiDeps, { project, route, body, 
     }),
   );
   app.post(
+    '/api/projects/:project/features/:feature/edit',
+    route(async (c) => {
+      const projectId = await project(c);
+      const featureId = parse(idParam, c.req.param('feature'), 'feature');
+      const changes = await body(c, featureTextEdit);
+      const result = await editFeature(db, { projectId, featureId, runId: UI_ACTOR, changes });
+      await wake(client, projectId);
+      return done(c, projectId, result);
+    }),
+  );
+  app.post(
     '/api/projects/:project/features/:feature/dependencies',
     route(async (c) => {
       const projectId = await project(c);
@@ -77,13 +82,4 @@ export function registerEdits(app: Hono, deps: ApiDeps, { project, route, body, 
       return done(c, projectId, { ...result });
     }),
   );
-}
-
-/** Tells a running run that its features changed (as the CLI does after an edit); no run, no-op. */
-export async function wake(client: Client, projectId: string): Promise<void> {
-  try {
-    await projectRunHandle(client, projectId).signal(refreshSignal);
-  } catch {
-    // No run in progress: the next run reads the change anyway.
-  }
 }

@@ -4,22 +4,19 @@
  * (src/cli/commands/control.ts), so the run's history records each one. Every body, path and
  * query parameter is validated with zod; a problem is a 400 naming the field.
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Context, Hono } from 'hono';
-import { sql, type Kysely } from 'kysely';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { Hono } from 'hono';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import { projectRunHandle, readRunStatus, startOrJoinRun, workflowUiUrl, type ProjectRunHandle } from '../client.ts';
 import { listAgentRuns } from '../db/agent-runs.ts';
 import { getFeature } from '../db/features.ts';
 import { answerHumanRequest, listHumanRequests } from '../db/human-requests.ts';
 import { getProject } from '../db/projects.ts';
-import type { Database } from '../db/tables.ts';
-import { InfraError, UserError } from '../errors.ts';
 import {
   drainSignal,
   limits,
   pauseSignal,
-  PROJECT_ID_PATTERN,
   resumeSignal,
   retryFeatureSignal,
   setConcurrencyUpdate,
@@ -27,71 +24,13 @@ import {
   stopFeatureSignal,
   stopSignal,
 } from '../workflows/messages.ts';
-import type { Feeds } from './feed.ts';
-import type { LayoutCache } from './graph-cache.ts';
-import { registerEdits, wake } from './api-edits.ts';
+import { registerEdits } from './api-edits.ts';
+import { body, HttpProblem, idParam, parse, routeHelpers, wake, type ApiDeps } from './api-http.ts';
 import { listProjects } from './projects.ts';
-
-export type ApiDeps = {
-  db: Kysely<Database>;
-  client: Client;
-  namespace: string;
-  temporalUiUrl: string | null;
-  taskQueue: string;
-  feeds: Feeds;
-  layouts: LayoutCache;
-};
-
-/** The actor recorded in feature_events for edits made from the dashboard. */
-export const UI_ACTOR = 'operator:ui';
-
-const projectParam = z.string().regex(PROJECT_ID_PATTERN, 'must be a project id (a slug such as todo-app)');
-export const idParam = z.coerce.number().int().min(1).max(2_147_483_647);
-
-export class HttpProblem extends Error {
-  readonly status: 400 | 404 | 409 | 503;
-  constructor(status: 400 | 404 | 409 | 503, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
-
-export function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${[what, ...i.path].join('.')}: ${i.message}`);
-  throw new HttpProblem(400, problems.join('; '));
-}
-
-export async function body<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
-  let json: unknown;
-  try {
-    json = await c.req.json();
-  } catch {
-    throw new HttpProblem(400, 'the request body must be JSON');
-  }
-  return parse(schema, json, 'body');
-}
-
-/** Turns our typed errors into statuses; the message is what a person can act on. */
-export function problemResponse(c: Context, err: unknown): Response {
-  if (err instanceof HttpProblem) return c.json({ error: err.message }, err.status);
-  if (err instanceof UserError) return c.json({ error: err.message, ...(err.hint ? { hint: err.hint } : {}) }, 400);
-  if (err instanceof InfraError) return c.json({ error: err.message }, 503);
-  // An update validator's rejection arrives as the failure's cause (as in `autocoder set`).
-  const cause = (err as { cause?: Error }).cause;
-  if (cause?.message && /update/i.test(String((err as Error).name) + String((err as Error).message)))
-    return c.json({ error: cause.message }, 400);
-  return c.json({ error: `internal error: ${err instanceof Error ? err.message : String(err)}` }, 500);
-}
 
 export function registerApi(app: Hono, deps: ApiDeps): void {
   const { db, client } = deps;
-  const project = async (c: Context): Promise<string> => {
-    const id = parse(projectParam, c.req.param('project'), 'project');
-    if (!(await getProject(db, id))) throw new HttpProblem(404, `unknown project ${JSON.stringify(id)}`);
-    return id;
-  };
+  const { project, route, done } = routeHelpers(deps);
   const running = async (projectId: string): Promise<ProjectRunHandle> => {
     const handle = projectRunHandle(client, projectId);
     try {
@@ -106,19 +45,6 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
       throw err;
     }
     return handle;
-  };
-  const route =
-    (work: (c: Context) => Promise<Response>) =>
-    async (c: Context): Promise<Response> => {
-      try {
-        return await work(c);
-      } catch (err) {
-        return problemResponse(c, err);
-      }
-    };
-  const done = async (c: Context, projectId: string, extra: Record<string, unknown> = {}) => {
-    deps.feeds.of(projectId).poke();
-    return c.json({ ok: true, ...extra });
   };
 
   app.get(
@@ -303,5 +229,5 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
     }),
   );
 
-  registerEdits(app, deps, { project, route, body, done });
+  registerEdits(app, deps);
 }

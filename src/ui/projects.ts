@@ -2,7 +2,7 @@
 import { sql } from 'kysely';
 import { readRunStatus, workflowUiUrl } from '../client.ts';
 import { featureCounts } from '../db/features.ts';
-import type { ApiDeps } from './api.ts';
+import type { ApiDeps } from './api-http.ts';
 
 export type ProjectSummary = {
   id: string;
