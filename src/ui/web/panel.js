@@ -42,6 +42,7 @@ export async function openPanel(api, projectId, id, state) {
       {},
       f.steps.map((/** @type {string} */ s) => h('li', {}, s)),
     ),
+    editForm(api, f),
     h('h3', {}, 'Depends on'),
     h(
       'ul',
@@ -116,6 +117,44 @@ export async function openPanel(api, projectId, id, state) {
           ),
         ),
       ),
+    ),
+  );
+}
+
+/**
+ * The feature's text, editable: the server checks it as `features import` does (a name that is not
+ * blank), and an error names the field.
+ * @param {string} api @param {any} f
+ */
+function editForm(api, f) {
+  const name = h('input', { name: 'name', value: f.name, 'data-testid': 'edit-name' });
+  const category = h('input', { name: 'category', value: f.category });
+  const description = h('textarea', { name: 'description', rows: 3, 'data-testid': 'edit-description' });
+  const steps = h('textarea', { name: 'steps', rows: 3, 'data-testid': 'edit-steps' });
+  /** @type {HTMLTextAreaElement} */ (description).value = f.description;
+  /** @type {HTMLTextAreaElement} */ (steps).value = f.steps.join('\n');
+  const v = (/** @type {HTMLElement} */ el) => /** @type {HTMLInputElement} */ (el).value;
+  return h(
+    'details',
+    { class: 'edit' },
+    h('summary', { 'data-testid': 'edit-feature' }, 'Edit'),
+    h('label', {}, 'name ', name),
+    h('label', {}, 'category ', category),
+    h('label', {}, 'description ', description),
+    h('label', {}, 'steps, one a line ', steps),
+    control(
+      'Save',
+      () =>
+        post(`${api}/features/${f.id}/edit`, {
+          name: v(name),
+          category: v(category),
+          description: v(description),
+          steps: v(steps)
+            .split('\n')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        }),
+      { testid: 'save-edit' },
     ),
   );
 }
