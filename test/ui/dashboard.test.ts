@@ -5,7 +5,7 @@
  * .autocoder-test/artifacts/ui/.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -271,6 +271,40 @@ test('run controls: live log, pause and resume, concurrency (and its validator),
     document.querySelector('[data-testid="run"]')?.textContent?.includes('ended stopped'),
   );
   await page.waitForSelector('[data-testid="start-run"]');
+
+  // Edit a feature's text from its panel: stored through editFeature, recorded as an edit.
+  await page.goto(`${server.url}#/p/${projectId}/f/2`);
+  await page.click('[data-testid="edit-feature"]');
+  await page.fill('[data-testid="edit-name"]', 'Renamed <b>from</b> the page');
+  await page.fill('[data-testid="edit-steps"]', 'open the page\nsee the new name');
+  await page.click('[data-testid="save-edit"]');
+  await waitUntil('the edit to be stored', async () => {
+    const row = await t.db
+      .selectFrom('features')
+      .select(['name', 'steps'])
+      .where('project_id', '=', projectId)
+      .where('id', '=', 2)
+      .executeTakeFirstOrThrow();
+    return (
+      row.name === 'Renamed <b>from</b> the page' &&
+      JSON.stringify(row.steps) === '["open the page","see the new name"]'
+    );
+  });
+  const edit = await t.db
+    .selectFrom('feature_events')
+    .select(['run_id', 'action'])
+    .where('project_id', '=', projectId)
+    .where('feature_id', '=', 2)
+    .where('action', '=', 'edit')
+    .executeTakeFirstOrThrow();
+  assert.equal(edit.run_id, 'operator:ui');
+  await page.waitForFunction(() =>
+    document.querySelector('.card[data-feature="2"] .name')?.textContent?.startsWith('Renamed <b>'),
+  );
+  // A blank name is refused as `features import` refuses it, the field named beside the control.
+  await page.fill('[data-testid="edit-name"]', '   ');
+  await page.click('[data-testid="save-edit"]');
+  await page.locator('.control:has([data-testid="save-edit"]) .error').filter({ hasText: /name/ }).waitFor();
 });
 
 test('off loopback: a token is required, kept in a cookie, and controls need the same origin', async () => {
@@ -338,4 +372,46 @@ test('off loopback: a token is required, kept in a cookie, and controls need the
   }
   assert.equal(status, 2);
   assert.match(stderr, /needs a token/);
+  assert.match(stderr, /--token/);
+  assert.match(stderr, /AUTOCODER_UI_TOKEN/);
+});
+
+test('`autocoder ui --no-worker` serves the dashboard on a free port and stops on SIGTERM', async () => {
+  const projectId = await t.seedProject([{ id: 1, name: 'Served by the command' }], { base: 'cmd' });
+  const child = spawn(join(repoRoot, 'bin/autocoder'), ['ui', '--port', '0', '--no-worker'], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: t.stack.address,
+      TEMPORAL_NAMESPACE: t.stack.namespace,
+      DATABASE_URL: t.databaseUrl,
+      AUTOCODER_HOME: t.stateDir,
+      AUTOCODER_UI_TOKEN: '',
+      NODE_TEST_CONTEXT: undefined,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    let out = '';
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const link = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];
+        if (link && out.includes('no worker here (--no-worker)')) resolve(link); // its last line at start
+      });
+      void exited.then((code) => reject(new Error(`autocoder ui exited (${code}) before serving: ${out}`)));
+    });
+    const page = await fetch(url);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<script type="module"/);
+    const projects = (await (await fetch(`${url}api/projects`)).json()) as { id: string }[];
+    assert.ok(
+      projects.some((p) => p.id === projectId),
+      'the project is listed',
+    );
+  } finally {
+    process.kill(child.pid!, 'SIGTERM');
+  }
+  assert.equal(await exited, 0);
 });
