@@ -2,22 +2,21 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { loadEnvConfig, uiTokenSchema } from '../../config/env.ts';
 import { UserError, showValue } from '../../errors.ts';
 import { intFlag, out } from '../options.ts';
 
-const tokenSchema = z
-  .string()
-  .min(16, 'must be at least 16 characters')
-  .max(512, 'must be at most 512 characters')
-  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 const hostSchema = z.string().regex(/^[A-Za-z0-9.:[\]-]{1,255}$/, 'must be an IP address or a host name');
 
 type UiFlags = { port: number; host: string; open: boolean; worker: boolean; token?: string };
 
-/** The token from --token or AUTOCODER_UI_TOKEN, validated; required off loopback. */
+/**
+ * The token from --token, else AUTOCODER_UI_TOKEN (the environment or the config file, already
+ * validated by src/config/env.ts); required off loopback.
+ */
 export function resolveAccess(
   flags: Pick<UiFlags, 'host' | 'token'>,
-  env: NodeJS.ProcessEnv,
+  configured: string | undefined,
   isLoopback: (host: string) => boolean,
 ): string | null {
   const host = hostSchema.safeParse(flags.host);
@@ -25,18 +24,17 @@ export function resolveAccess(
     throw new UserError(`--host ${host.error.issues[0]!.message}, got ${showValue(flags.host)}`, {
       hint: 'for example --host 127.0.0.1 or --host 0.0.0.0 (with a token)',
     });
-  const [raw, source] =
-    flags.token !== undefined ? [flags.token, '--token'] : [env.AUTOCODER_UI_TOKEN || undefined, 'AUTOCODER_UI_TOKEN'];
+  const raw = flags.token ?? configured;
   if (raw === undefined) {
     if (isLoopback(flags.host)) return null;
     throw new UserError(`--host ${flags.host} is not a loopback address, so the dashboard needs a token`, {
       hint: 'give one with --token or AUTOCODER_UI_TOKEN (e.g. AUTOCODER_UI_TOKEN=$(openssl rand -hex 24)), or drop --host',
     });
   }
-  const token = tokenSchema.safeParse(raw);
+  const token = uiTokenSchema.safeParse(raw);
   // The value is a secret: say what is wrong with it, never what it is.
   if (!token.success)
-    throw new UserError(`${source} ${token.error.issues[0]!.message}`, {
+    throw new UserError(`--token ${token.error.issues[0]!.message}`, {
       hint: 'use a long random value, e.g. $(openssl rand -hex 24)',
     });
   return token.data;
@@ -65,7 +63,7 @@ Examples:
     )
     .action(async (flags: UiFlags) => {
       const { isLoopbackHost } = await import('../../ui/security.ts');
-      const token = resolveAccess(flags, process.env, isLoopbackHost);
+      const token = resolveAccess(flags, loadEnvConfig(process.env).uiToken, isLoopbackHost);
       const [{ openRuntime }, { startUiServer }, { createAutocoderWorker }] = await Promise.all([
         import('../runtime.ts'),
         import('../../ui/server.ts'),
