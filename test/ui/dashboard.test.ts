@@ -182,6 +182,7 @@ test('board, live moves, stop and retry, human input, hostile text', async () =>
   await page.click('[data-node="4"]');
   await page.waitForFunction(() => document.querySelector('[data-testid="panel-title"]')?.textContent?.includes('#4'));
   await page.goto(`${server.url}#/p/${projectId}`);
+  await page.click('[data-testid="board-tab"]');
   await page.waitForFunction(() => document.querySelectorAll('.card').length === 6);
   await page.screenshot({ path: join(artifacts, 'project.png'), fullPage: true });
 

@@ -46,7 +46,11 @@ export function openProject(root, projectId) {
   const tabs = h(
     'nav',
     { class: 'tabs' },
-    h('button', { onclick: () => ((board.hidden = false), (graph.hidden = true)) }, 'Board'),
+    h(
+      'button',
+      { 'data-testid': 'board-tab', onclick: () => ((board.hidden = false), (graph.hidden = true)) },
+      'Board',
+    ),
     h(
       'button',
       {
