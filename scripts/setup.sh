@@ -64,6 +64,18 @@ if [ "$(uname -s)" = Linux ] && ! { command -v bwrap && command -v socat; } >/de
   fi
 fi
 
-# 5. The workflow bundle, prepared now so workers start fast.
+# 5. The browser the dashboard's tests drive (test/ui): Debian's chromium, through apt when it is
+#    missing. Without apt or root, say so and go on: only the browser tests need it.
+if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then
+  :
+elif command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "setup: installing chromium with apt (for the dashboard's browser tests)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+else
+  echo "setup: chromium is missing and apt-get is not usable here (not root, or no apt): install chromium yourself" \
+    "(or set AUTOCODER_CHROMIUM to a Chromium binary) before running the dashboard's browser tests (test/ui)" >&2
+fi
+
+# 6. The workflow bundle, prepared now so workers start fast.
 "$node_bin" src/workflow-bundle.ts
 echo "setup: done. Next: bin/autocoder demo"

@@ -40,4 +40,6 @@ export async function printSummary(
   );
   for (const b of result.blocked.slice(0, 10)) out(`  blocked: ${escapeForTerminal(b.reason)}`);
   if (uiUrl) out(`Temporal UI: ${uiUrl}`);
+  // The dashboard's default address; `autocoder ui` serves it (loopback needs no token).
+  out(`Dashboard: http://127.0.0.1:8765/#/p/${projectId} (run \`autocoder ui\`)`);
 }

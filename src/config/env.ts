@@ -32,6 +32,13 @@ const hostPort = z.string().refine((text) => {
   return match !== null && Number(match[2]) >= 1 && Number(match[2]) <= 65535;
 }, 'must be host:port with a port 1-65535, such as 127.0.0.1:7233');
 
+/** The dashboard's token (`autocoder ui --token`): a secret, so no message ever shows its value. */
+export const uiTokenSchema = z
+  .string()
+  .min(16, 'must be at least 16 characters')
+  .max(512, 'must be at most 512 characters')
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+
 /** The environment variables we read, with their defaults; the descriptions are the docs. */
 export const envSchema = z.object({
   AUTOCODER_HOME: z
@@ -80,6 +87,9 @@ export const envSchema = z.object({
     .describe(
       "1: workflows keep stack traces (errors, the UI's Stack Trace tab) at ~10 ms of worker CPU per agent run; the worker then bundles at start",
     ),
+  AUTOCODER_UI_TOKEN: uiTokenSchema
+    .optional()
+    .describe('Token `autocoder ui` requires on every request (needed for any --host but loopback; --token wins)'),
 });
 
 export type EnvVarName = keyof typeof envSchema.shape;
@@ -102,6 +112,8 @@ export type EnvConfig = {
   taskQueue: string;
   /** keep stack traces in workflow code (AUTOCODER_WORKFLOW_STACK_TRACES=1) */
   workflowStackTraces: boolean;
+  /** the dashboard's token (AUTOCODER_UI_TOKEN), if set */
+  uiToken: string | undefined;
 };
 
 /**
@@ -120,6 +132,7 @@ const fields: Record<keyof EnvConfig, { env: EnvVarName; flag?: string }> = {
   pgPort: { env: 'AUTOCODER_PG_PORT', flag: '--pg-port' },
   taskQueue: { env: 'AUTOCODER_TASK_QUEUE' },
   workflowStackTraces: { env: 'AUTOCODER_WORKFLOW_STACK_TRACES' },
+  uiToken: { env: 'AUTOCODER_UI_TOKEN' },
 };
 
 /** Values from CLI flags (or a caller); they win over the environment. */
@@ -207,6 +220,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
   };
   const shown = (name: string) => {
     const raw = input[name];
+    if (name === 'AUTOCODER_UI_TOKEN') return 'a value (not shown: it is a secret)';
     return showValue(name === 'DATABASE_URL' && raw !== undefined ? redactUrl(raw) : raw);
   };
   if (!parsed.success) {
@@ -232,6 +246,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
     pgPort: v.AUTOCODER_PG_PORT,
     taskQueue: v.AUTOCODER_TASK_QUEUE,
     workflowStackTraces: v.AUTOCODER_WORKFLOW_STACK_TRACES,
+    uiToken: v.AUTOCODER_UI_TOKEN,
   };
 
   // The local stack binds all three ports on 127.0.0.1, so they must differ.

@@ -1,6 +1,7 @@
 /**
- * Structural edits agents make to a feature list (the MCP feature server): create features,
- * add/remove/set dependencies, move a feature to the end of the queue. Each edit is one
+ * Edits to a feature list, by agents (the MCP feature server) and operators (the dashboard):
+ * create features, edit one's text, add/remove/set dependencies, move a feature to the end of the
+ * queue. Each edit is one
  * transaction that
  * - serialises on the project row (as import does), so two edits never compute scores or cycle
  *   checks from each other's half-written lists;
@@ -11,7 +12,9 @@
  * Problems are UserErrors whose message says what was wrong and which feature; nothing changes then.
  */
 import { type Kysely, sql, type Transaction } from 'kysely';
+import type { z } from 'zod';
 import { UserError, showValue } from '../errors.ts';
+import { featureEntrySchema } from '../features/schema.ts';
 import { MAX_DEPENDENCIES_PER_FEATURE, validateDependencies, type GraphFeature } from '../graph/index.ts';
 import { unknownFeature } from './features.ts';
 import { requireProject } from './projects.ts';
@@ -188,6 +191,70 @@ export async function removeDependency(
       ]);
     }
     return current.filter((id) => id !== input.dependencyId);
+  });
+}
+
+/** What an edit may change: a feature's text, checked by the feature file's own schema. */
+export const featureTextEdit = featureEntrySchema
+  .pick({ name: true, category: true, description: true, steps: true })
+  .partial()
+  .strict()
+  .refine((v) => Object.keys(v).length > 0, 'give at least one of name, category, description, steps');
+export type FeatureTextEdit = z.input<typeof featureTextEdit>;
+
+/**
+ * Changes a feature's name, category, description or steps, with the rules of `features import`
+ * (a name that is not blank, steps as strings, no NUL). The feature's state, dependencies and
+ * priority stay; a running agent keeps the text it started with.
+ */
+export async function editFeature(
+  db: Kysely<Database>,
+  input: DependencyEditInput & { changes: FeatureTextEdit },
+): Promise<{ id: number; changed: string[] }> {
+  const parsed = featureTextEdit.safeParse(input.changes);
+  if (!parsed.success)
+    throw new UserError(
+      `feature #${input.featureId}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(edit)'}: ${i.message}`).join('; ')}`,
+    );
+  const changes = parsed.data;
+  const texts = [changes.name, changes.category, changes.description, ...(changes.steps ?? [])];
+  if (texts.some((t) => t?.includes('\u0000')))
+    throw new UserError(`feature #${input.featureId}: the text must not contain NUL characters`);
+  return db.transaction().execute(async (trx) => {
+    await lockProject(trx, input.projectId);
+    const before = await trx
+      .selectFrom('features')
+      .select(['id', 'name', 'category', 'description', 'steps'])
+      .where('project_id', '=', input.projectId)
+      .where('id', '=', input.featureId)
+      .executeTakeFirst();
+    if (!before) throw unknownFeature(input.projectId, input.featureId);
+    const changed = (['name', 'category', 'description', 'steps'] as const).filter(
+      (k) => changes[k] !== undefined && JSON.stringify(changes[k]) !== JSON.stringify(before[k]),
+    );
+    if (changed.length === 0) return { id: before.id, changed };
+    await trx
+      .updateTable('features')
+      .set({
+        ...(changes.name === undefined ? {} : { name: changes.name }),
+        ...(changes.category === undefined ? {} : { category: changes.category }),
+        ...(changes.description === undefined ? {} : { description: changes.description }),
+        ...(changes.steps === undefined ? {} : { steps: JSON.stringify(changes.steps) }),
+        updated_at: sql`now()`,
+      })
+      .where('project_id', '=', input.projectId)
+      .where('id', '=', input.featureId)
+      .execute();
+    await recordFeatureEvents(trx, [
+      {
+        projectId: input.projectId,
+        featureId: input.featureId,
+        runId: input.runId,
+        action: 'edit',
+        detail: Object.fromEntries(changed.map((k) => [k, { from: before[k], to: changes[k] }])),
+      },
+    ]);
+    return { id: before.id, changed };
   });
 }
 

@@ -37,6 +37,7 @@ test('demo runs every example feature to passing and links the run in the UI', a
       `Temporal UI: http://localhost:${env.AUTOCODER_TEMPORAL_UI_PORT}/namespaces/default/workflows/autocoder%2Ftodo-app/[0-9a-f-]+/history`,
     ),
   );
+  assert.match(first.stdout, /Dashboard: http:\/\/127\.0\.0\.1:8765\/#\/p\/todo-app/);
   assert.ok(!hasStackTrace(first.stderr), first.stderr);
 
   const status = await runCli(['status', 'todo-app', '--json'], env);

@@ -31,6 +31,7 @@ describe('loadEnvConfig', () => {
       pgPort: 54329,
       taskQueue: 'autocoder',
       workflowStackTraces: false,
+      uiToken: undefined,
     });
   });
 
@@ -143,6 +144,20 @@ describe('config file', () => {
       assert.equal(cfg.temporalPort, 7400, 'environment beats file');
       assert.equal(cfg.taskQueue, 'from-file', 'file beats default');
       assert.equal(cfg.temporalUiPort, 8233, 'default');
+    } finally {
+      done();
+    }
+  });
+
+  test("AUTOCODER_UI_TOKEN comes from the file too, and a bad one's value is never shown", () => {
+    const token = 'from-the-file-0123456789';
+    const { home, done } = withFile(JSON.stringify({ AUTOCODER_UI_TOKEN: token }));
+    try {
+      assert.equal(loadEnvConfig({ AUTOCODER_HOME: home }).uiToken, token);
+      assert.equal(loadEnvConfig({ AUTOCODER_HOME: home, AUTOCODER_UI_TOKEN: '' }).uiToken, token, 'empty means unset');
+      const message = problemsOf(() => loadEnvConfig({ AUTOCODER_HOME: home, AUTOCODER_UI_TOKEN: 'short secret' }));
+      assert.match(message, /AUTOCODER_UI_TOKEN must be at least 16 characters, got a value \(not shown/);
+      assert.doesNotMatch(message, /short secret/);
     } finally {
       done();
     }

@@ -7,6 +7,7 @@ import { register as run } from './run.ts';
 import { register as status } from './status.ts';
 import { register as control } from './control.ts';
 import { register as worker } from './worker.ts';
+import { register as ui } from './ui.ts';
 import { register as logs } from './logs.ts';
 import { register as featuresPlan } from './features-plan.ts';
 import { register as featuresImport } from './features-import.ts';
@@ -29,6 +30,7 @@ export const commands: RegisterCommand[] = [
   control,
   logs,
   worker,
+  ui,
   featuresPlan,
   featuresImport,
   featuresList,
