@@ -90,11 +90,14 @@ export async function startOrJoinRun(
   input: ProjectRunInput,
 ): Promise<{ handle: ProjectRunHandle; joined: boolean }> {
   const workflowId = projectRunId(input.projectId);
+  // Every project of one Claude account shares its usage limit: the default key names the account's config dir.
+  const { defaultQuotaKey } = await import('./activities/quota.ts');
+  const args = { ...input, quotaKey: input.quotaKey ?? defaultQuotaKey() };
   try {
     const handle = await client.workflow.start<typeof projectRun>('projectRun', {
       workflowId,
       taskQueue,
-      args: [input],
+      args: [args],
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       staticSummary: `project ${input.projectId}`,
       staticDetails: `Directory: ${input.projectDir}\nAgent: ${input.agent ?? 'claude'}, concurrency ${input.concurrency ?? 3}`,

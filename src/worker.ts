@@ -34,6 +34,9 @@ export type AutocoderWorkerOptions = {
    */
   printStuckRun?: (line: string) => void;
   stuckRunScanMs?: number;
+  /** Days' time zone (AUTOCODER_TZ, default UTC) and the installation's daily budget (AUTOCODER_DAILY_BUDGET_USD). */
+  timeZone?: string | undefined;
+  installationDailyBudgetUsd?: number | undefined;
 };
 
 export type AutocoderWorker = { worker: Worker; run: () => Promise<void>; shutdown: () => Promise<void> };
@@ -99,6 +102,8 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
       stateDir: options.stateDir,
       host: hostname(),
       killGraceMs: options.killGraceMs,
+      taskQueue: options.taskQueue,
+      spend: { timeZone: options.timeZone ?? 'UTC', installationDailyUsd: options.installationDailyBudgetUsd },
     });
     const [worker] = await allOrThrowAfterAll([
       Worker.create({

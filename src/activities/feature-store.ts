@@ -9,7 +9,9 @@ import { featureCounts, resetFailures } from '../db/features.ts';
 import { getProject } from '../db/projects.ts';
 import type { Database } from '../db/tables.ts';
 import { failureTypes } from '../workflows/vocabulary.ts';
+import { DEFAULT_SPEND_CONFIG, type SpendConfig } from './budget.ts';
 import {
+  checkBudgets,
   claimReady,
   claimTesters,
   decideEnd,
@@ -21,9 +23,17 @@ import {
 } from './schedule-steps.ts';
 import type { Claim, PrepareRunInput, PrepareRunResult, ScheduleInput, ScheduleResult } from './types.ts';
 
-export type FeatureStoreDeps = { db: Kysely<Database>; temporal: Client };
+export type FeatureStoreDeps = {
+  db: Kysely<Database>;
+  temporal: Client;
+  /** Days' time zone and the installation's daily budget (AUTOCODER_TZ, AUTOCODER_DAILY_BUDGET_USD). */
+  spend?: SpendConfig | undefined;
+  /** The task queue quotaGovernor workflows are started on (the worker's own). */
+  taskQueue?: string | undefined;
+};
 
-export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps) {
+export function createFeatureStoreActivities({ db, temporal, spend: spendConfig }: FeatureStoreDeps) {
+  const spendOf = spendConfig ?? DEFAULT_SPEND_CONFIG;
   return {
     async prepareRun({ projectId, maxRetries }: PrepareRunInput): Promise<PrepareRunResult> {
       if (!(await getProject(db, projectId))) {
@@ -37,7 +47,16 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
       return { featureCount: (await featureCounts(db, projectId, { maxRetries })).total };
     },
 
-    async schedule(input: ScheduleInput): Promise<ScheduleResult> {
+    async schedule(scheduleInput: ScheduleInput): Promise<ScheduleResult> {
+      const budget = await checkBudgets(db, spendOf, scheduleInput);
+      const stopped = budget?.reached ?? null;
+      // A reached budget: no slot is free, and claims recorded for unstarted runs are given back.
+      const input: ScheduleInput = stopped
+        ? { ...scheduleInput, codingSlots: 0, testingSlots: 0, analyseBlocked: false, ending: true }
+        : {
+            ...scheduleInput,
+            exclude: [...scheduleInput.exclude, ...(budget?.overBudget.map((f) => f.featureId) ?? [])],
+          };
       const foreign = await foreignClaims(db, temporal, input);
       const settled = await settleClosed(db, input, foreign.closed);
       // Adopted agents take slots the workflow counted as free: it did not know of them.
@@ -50,17 +69,29 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
         releaseRest: input.ending ?? false,
         held: input.exclude,
       });
-      const crashed = settled.flatMap((r) =>
-        r.fresh && r.kind === 'coding' && r.featureId !== null && !r.featurePasses ? [r.featureId] : [],
-      );
+      const crashed = [
+        ...(input.resumeFirst ?? []),
+        ...settled.flatMap((r) =>
+          r.fresh && r.kind === 'coding' && r.featureId !== null && !r.featurePasses ? [r.featureId] : [],
+        ),
+      ];
       const resumed = await resumeStranded(db, input, crashed, recorded.coding);
       const fresh = await claimReady(db, input, recorded.coding - resumed.claims.length);
       const coding = [...recorded.start, ...resumed.claims, ...fresh].filter((c) => c.kind === 'coding');
       const codingNow = input.codingRunning > 0 || coding.length > 0 || adoptedCoding > 0 || resumed.left > 0;
-      const end = await decideEnd(db, input, codingNow);
+      let end = await decideEnd(db, input, codingNow);
+      let reached = stopped;
+      const overBudget = budget?.overBudget ?? [];
+      if (end.finished && end.finished.outcome !== 'complete' && overBudget.length > 0 && !input.ending) {
+        // What is left waits on features over their own budget: paused, not over (setBudget resumes it).
+        const top = overBudget.reduce((a, b) => (b.spentUsd > a.spentUsd ? b : a));
+        reached = { reason: 'budget', budget: 'feature', spentUsd: top.spentUsd, limitUsd: top.limitUsd };
+        end = { ...end, finished: null };
+      }
       const testers =
         end.finished || end.counts.passing === 0 ? [] : await claimTesters(db, input.projectId, recorded.testing);
       return {
+        ...(budget ? { spend: budget.spend, budget: reached, overBudget } : {}),
         claims: [...recorded.start, ...resumed.claims, ...fresh, ...testers],
         adopt: foreign.adopt,
         settled: settled.map(({ fresh: _fresh, ...report }) => report),

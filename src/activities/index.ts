@@ -4,7 +4,8 @@
 import { createFeatureStoreActivities, type FeatureStoreDeps } from './feature-store.ts';
 import { createSupervisionActivities, type SupervisionDeps } from './supervise.ts';
 import { createOutcomeActivities } from './outcome.ts';
-import type { AgentActivities, RunActivities } from './types.ts';
+import { createQuotaActivities } from './quota.ts';
+import type { AgentActivities, QuotaActivities, RunActivities } from './types.ts';
 
 export type ActivityDeps = FeatureStoreDeps & SupervisionDeps;
 
@@ -13,7 +14,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createFeatureStoreActivities(deps),
     ...createOutcomeActivities(deps),
     ...createSupervisionActivities(deps),
-  } satisfies RunActivities & AgentActivities & Record<string, unknown>;
+    ...createQuotaActivities(deps),
+  } satisfies RunActivities & AgentActivities & QuotaActivities & Record<string, unknown>;
 }
 
 export type Activities = ReturnType<typeof createActivities>;

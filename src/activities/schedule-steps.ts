@@ -9,6 +9,8 @@
  *   5. claimReady      the original's order for the coding slots left
  *   6. decideEnd       counts, and whether the run is over (complete, blocked, failed)
  *   7. claimTesters    passing features for the testing slots, in one statement
+ * Before them, checkBudgets (budget.ts): a reached budget claims nothing, and features over their
+ * own budget are left out.
  */
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
@@ -23,6 +25,7 @@ import { blockedFeatures, describeBlockReason } from '../graph/index.ts';
 import type { AgentReport, BlockedFeature, FeatureCounts, RunningAgent } from '../workflows/messages.ts';
 import { parseAgentRunId } from '../workflows/run-ids.ts';
 import type { AgentKind } from '../workflows/vocabulary.ts';
+import { checkBudget, type BudgetCheck, type SpendConfig } from './budget.ts';
 import { settleAgentRun } from './outcome.ts';
 import type { Claim, ScheduleInput, ScheduleResult } from './types.ts';
 
@@ -283,4 +286,17 @@ async function analyseBlocked(
   for (const b of blockedFeatures(features, givenUp))
     blocked.push({ featureId: b.id, reason: describeBlockReason(b.id, b.reason) });
   return blocked;
+}
+
+/**
+ * Step 0: what the run spent and whether a budget stops it. Without a budget input (histories
+ * from before budgets) nothing is checked.
+ */
+export async function checkBudgets(
+  db: Db,
+  config: SpendConfig,
+  input: Pick<ScheduleInput, 'projectId' | 'budget'>,
+): Promise<BudgetCheck | null> {
+  if (!input.budget) return null;
+  return checkBudget(db, config, input.projectId, input.budget);
 }

@@ -13,10 +13,8 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { buildLaunch } from '../agents/adapters.ts';
-import { readClaudeResult } from '../agents/claude-result.ts';
-import { DEFAULT_MAX_TURNS } from '../agents/claude-safety.ts';
 import { liveAgentRuns, recordAgentStart } from '../db/agent-runs.ts';
-import { lastSessionOf, recordAgentUsage } from '../db/agent-usage.ts';
+import { lastSessionOf } from '../db/agent-usage.ts';
 import { claimReadyFeatures, readyFeatureExists } from '../db/claims.ts';
 import type { Database } from '../db/tables.ts';
 import {
@@ -31,6 +29,8 @@ import {
 } from '../supervisor/index.ts';
 import { agentFinishedSignal, type AgentReport } from '../workflows/messages.ts';
 import { failureTypes } from '../workflows/vocabulary.ts';
+import { readAgentOutput, type OutputEnd } from './agent-output.ts';
+import { budgetLeft, checkBudget, DEFAULT_SPEND_CONFIG, hasBudget, type SpendConfig } from './budget.ts';
 import { settleAgentRun } from './outcome.ts';
 import type {
   AgentEndReport,
@@ -54,6 +54,8 @@ export type SupervisionDeps = {
   host: string;
   killGraceMs?: number | undefined;
   log?: (line: string) => void;
+  /** Days' time zone and the installation's daily budget (budget.ts). */
+  spend?: SpendConfig | undefined;
 };
 
 // A cancellation (stop, stopFeature) reaches this activity only in the answer to a heartbeat, so
@@ -71,6 +73,7 @@ export const logFileFor = (stateDir: string, runId: string): string =>
 
 export function createSupervisionActivities(deps: SupervisionDeps) {
   const { db, host } = deps;
+  const spendConfig = deps.spend ?? DEFAULT_SPEND_CONFIG;
   const log = deps.log ?? ((line: string) => Context.current().log.info(line));
 
   /** Where the previous attempt left its agent: its last heartbeat, else its agent_runs row. */
@@ -123,7 +126,12 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
     spec: SuperviseInput,
     runId: string,
     end: Pick<RecordOutcomeInput, 'outcome' | 'exitCode' | 'signal' | 'error'>,
+    output: OutputEnd = { override: null },
   ): Promise<AgentEndReport> {
+    const extra = {
+      ...(output.rateLimit ? { rateLimit: output.rateLimit } : {}),
+      ...(output.warning ? { limitWarning: output.warning } : {}),
+    };
     let settled;
     try {
       settled = await settleAgentRun(db, {
@@ -135,10 +143,15 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       });
     } catch (err) {
       log(`agent ${runId}: outcome left to the workflow (${(err as Error).message})`);
-      return {};
+      return output.rateLimit ? { rateLimit: output.rateLimit } : {};
     }
     const { recorded, fresh } = settled;
-    const handsOff = spec.claimNext && spec.kind === 'coding' && fresh && recorded.outcome !== 'stopped';
+    const handsOff =
+      spec.claimNext &&
+      spec.kind === 'coding' &&
+      fresh &&
+      recorded.outcome !== 'stopped' &&
+      recorded.outcome !== 'rate_limited';
     const handoff = handsOff ? await claimNext(spec.projectId, spec.claimNext!) : { next: [], moreReady: true };
     const report: AgentReport = {
       workflowId: runId,
@@ -146,12 +159,13 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       featureId: spec.featureId,
       ...recorded,
       ...(spec.claimNext ? handoff : {}),
+      ...extra,
     };
     try {
       await deps.temporal.withDeadline(Date.now() + REPORT_DEADLINE_MS, () =>
         deps.temporal.workflow.getHandle(spec.reportTo).signal(agentFinishedSignal, report),
       );
-      return { report: recorded, parentNotified: true };
+      return { report: recorded, parentNotified: true, ...(output.rateLimit ? { rateLimit: output.rateLimit } : {}) };
     } catch (err) {
       // The parent has closed, or the server is out of reach: the workflow signals it instead.
       // The claim stays: it is the record of the handoff, and the parent's next pass starts it
@@ -159,7 +173,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       Context.current().log.warn(
         `agent ${runId}: agentFinished not confirmed (${(err as Error).message}); the workflow reports instead`,
       );
-      return { report: recorded, parentNotified: false };
+      return { report: recorded, parentNotified: false, ...(output.rateLimit ? { rateLimit: output.rateLimit } : {}) };
     }
   }
 
@@ -169,9 +183,16 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
    */
   async function claimNext(
     projectId: string,
-    { maxRetries, exclude }: NonNullable<AgentSpec['claimNext']>,
+    { maxRetries, exclude: held, budget }: NonNullable<AgentSpec['claimNext']>,
   ): Promise<{ next: Claim[]; moreReady: boolean }> {
     try {
+      let exclude = held;
+      if (hasBudget(budget, spendConfig)) {
+        // The same check as the scheduling pass: a reached budget claims nothing (the pass pauses).
+        const check = await checkBudget(db, spendConfig, projectId, budget);
+        if (check.reached) return { next: [], moreReady: true };
+        exclude = [...held, ...check.overBudget.map((f) => f.featureId)];
+      }
       const claimed = await claimReadyFeatures(db, {
         projectId,
         limit: 1,
@@ -244,6 +265,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
             ...(deps.temporalAddress
               ? { temporalAddress: deps.temporalAddress, temporalNamespace: deps.temporalNamespace ?? 'default' }
               : {}),
+            ...(spec.adapter === 'claude' ? { maxBudgetUsd: await budgetLeft(db, spendConfig, spec) } : {}),
             // The next attempt at a feature resumes the conversation of the last one.
             ...(spec.adapter === 'claude' && spec.featureId !== null
               ? {
@@ -304,26 +326,10 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
         ...(sessionId ? { sessionId } : {}),
       });
       const timer = setInterval(() => ctx.heartbeat(beat()), HEARTBEAT_EVERY_MS);
-      const recordUsage = async (): Promise<string | null> => {
-        // Claude Code's result message carries cost, tokens and the session to resume next time.
-        if (spec.adapter !== 'claude') return null;
-        const result = await readClaudeResult(handle.logPath);
-        if (result.found)
-          await recordAgentUsage(db, {
-            runId,
-            costUsd: result.costUsd,
-            tokens: result.tokens,
-            sessionId: result.sessionId,
-          });
-        // Reaching --max-turns is a failed attempt whatever the exit code (result subtype
-        // `error_max_turns`, code.claude.com/docs/en/agent-sdk "Handling results").
-        return result.subtype === 'error_max_turns'
-          ? `error_max_turns: the agent reached --max-turns ${spec.safety?.maxTurns[spec.kind] ?? DEFAULT_MAX_TURNS[spec.kind] ?? ''} after ${result.numTurns ?? '?'} turns without finishing`
-          : null;
-      };
+      const readOutput = (): Promise<OutputEnd> => readAgentOutput(db, spec, runId, handle.logPath);
       try {
         const exit = await Promise.race([handle.wait(), lettingGo]);
-        const maxTurns = await recordUsage();
+        const output = await readOutput();
         const summary: AgentExitSummary = {
           exitCode: exit.exitCode,
           signal: exit.signal,
@@ -331,15 +337,31 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
           adopted: exit.adopted,
           pid: exit.pid,
         };
-        const end = maxTurns
-          ? ({ outcome: 'failed', exitCode: exit.exitCode, signal: exit.signal, error: maxTurns } as const)
-          : ({ outcome: 'exited', exitCode: exit.exitCode, signal: exit.signal, error: null } as const);
-        return { ...summary, ...(await reportEnd(spec, runId, end)) };
+        const end = {
+          outcome: 'exited',
+          error: null,
+          ...output.override,
+          exitCode: exit.exitCode,
+          signal: exit.signal,
+        } as const;
+        return {
+          ...summary,
+          ...(output.override ? { override: output.override } : {}),
+          ...(await reportEnd(spec, runId, end, output)),
+        };
       } catch (err) {
         if (!(err instanceof AgentRunError)) throw toFailure(err);
-        const maxTurns = await recordUsage();
-        const end = { outcome: err.reason, exitCode: err.exitCode, signal: err.signal, error: maxTurns ?? err.message };
-        throw toFailure(err, await reportEnd(spec, runId, end));
+        const output = await readOutput();
+        // A stop or a timeout is ours to name; an exit the output explains takes the output's word.
+        const override =
+          output.override && (err.reason === 'exited' || err.reason === 'crashed') ? output.override : null;
+        const end = {
+          outcome: override?.outcome ?? err.reason,
+          exitCode: err.exitCode,
+          signal: err.signal,
+          error: override?.error ?? output.override?.error ?? err.message,
+        };
+        throw toFailure(err, await reportEnd(spec, runId, end, override ? output : { override: null }), end.outcome);
       } finally {
         clearInterval(timer);
       }
@@ -384,10 +406,10 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
  * Agent failures are final for this attempt (the workflow decides about another); the rest
  * retries. The failure carries what reportEnd settled, so the workflow does not settle it again.
  */
-function toFailure(err: unknown, settled: AgentEndReport = {}): unknown {
+function toFailure(err: unknown, settled: AgentEndReport = {}, reason?: RecordOutcomeInput['outcome']): unknown {
   if (err instanceof AgentRunError) {
     const details: AgentFailureDetails = {
-      reason: err.reason,
+      reason: reason === 'rate_limited' || reason === 'stopped' ? reason : err.reason,
       exitCode: err.exitCode,
       signal: err.signal,
       durationMs: err.durationMs,

@@ -10,6 +10,29 @@ import type {
   RunningAgent,
 } from '../workflows/messages.ts';
 
+/** The run's budgets and where its spend starts (the budget check, src/activities/budget.ts). */
+export type BudgetInput = {
+  runStartedAt: string;
+  runUsd?: number | null | undefined;
+  featureUsd?: number | null | undefined;
+  dailyUsd?: number | null | undefined;
+};
+/** The status's `pause` when a budget is reached. */
+export type BudgetPause = {
+  reason: 'budget';
+  budget: 'run' | 'feature' | 'daily' | 'installation';
+  spentUsd: number;
+  limitUsd: number;
+  /** A day's budget: when the next day begins (dispatch resumes by itself then). */
+  resumesAt?: string;
+};
+/** The status's `spend`: USD of the run and of the project's day, tokens of the run. */
+export type RunSpend = {
+  runUsd: number;
+  todayUsd: number;
+  tokens: { input: number; output: number; cacheRead: number; cacheCreation: number };
+};
+
 export type Claim = { featureId: number; featureName: string; attempt: number; workflowId: string; kind: AgentKind };
 
 export type PrepareRunInput = { projectId: string; maxRetries: number };
@@ -36,6 +59,10 @@ export type ScheduleInput = {
   verifyKnown?: boolean;
   /** The run's last pass: claims recorded for agent runs never started are given back. */
   ending?: boolean;
+  /** The run's budgets: checked before anything is claimed (absent in histories from before them). */
+  budget?: BudgetInput;
+  /** Features to claim before any other (their agent was rate-limited): resumed like a crash. */
+  resumeFirst?: number[];
 };
 export type ScheduleResult = {
   /** Agent runs to start: new claims, and claims recorded for runs not started yet. */
@@ -50,6 +77,12 @@ export type ScheduleResult = {
   resumeLeft: number;
   /** Set when no coding agent runs and none can start: how the run ends. */
   finished: { outcome: 'complete' | 'blocked' | 'failed'; message: string } | null;
+  /** What the run spent (absent without a budget input). */
+  spend?: RunSpend;
+  /** A budget reached: nothing was claimed, claims not yet started were given back. */
+  budget?: BudgetPause | null;
+  /** Features over their own budget: not claimed, held with that reason. */
+  overBudget?: Array<{ featureId: number; spentUsd: number; limitUsd: number }>;
 };
 
 /**
@@ -85,7 +118,9 @@ export type AgentSpec = {
    * parent (what its next scheduling pass would claim for the freed slot) and send the claim with
    * the report, so the parent can start it without a scheduling pass of its own first.
    */
-  claimNext?: { maxRetries: number; exclude: number[] } | undefined;
+  claimNext?: { maxRetries: number; exclude: number[]; budget?: BudgetInput | undefined } | undefined;
+  /** The run's budgets: what is left is passed to claude as --max-budget-usd. */
+  budget?: BudgetInput | undefined;
 };
 
 export type AgentExitSummary = {
@@ -94,6 +129,8 @@ export type AgentExitSummary = {
   durationMs: number;
   adopted: boolean;
   pid: number;
+  /** The end the agent's output named over its exit 0 (a usage limit, --max-turns, --max-budget-usd). */
+  override?: Pick<RecordOutcomeInput, 'outcome' | 'error'>;
 } & AgentEndReport;
 
 /**
@@ -103,12 +140,19 @@ export type AgentExitSummary = {
  */
 export type SuperviseInput = AgentSpec & { reportTo: string };
 
+/** A rate or usage limit that ended an agent (src/agents/claude-limits.ts). */
+export type RateLimitEnd = {
+  /** When the limit resets, if the agent's output said (ISO); else the governor backs off. */
+  resetsAt: string | null;
+  message: string;
+};
+
 /** What superviseAgent settled and told the parent; empty when it could not (the workflow does it). */
-export type AgentEndReport = { report?: RecordOutcomeResult; parentNotified?: boolean };
+export type AgentEndReport = { report?: RecordOutcomeResult; parentNotified?: boolean; rateLimit?: RateLimitEnd };
 
 /** Details of a superviseAgent failure (ApplicationFailure details[0]). */
 export type AgentFailureDetails = {
-  reason: 'exited' | 'crashed' | 'timed_out' | 'stopped';
+  reason: 'exited' | 'crashed' | 'timed_out' | 'stopped' | 'rate_limited';
   exitCode: number | null;
   signal: string | null;
   durationMs: number | null;
@@ -127,6 +171,9 @@ export type RecordOutcomeInput = {
 };
 export type RecordOutcomeResult = Pick<AgentReport, 'outcome' | 'featurePasses' | 'failureCount' | 'error'>;
 
+/** A rate-limited agent's report to its key's quotaGovernor (signal-with-start). */
+export type QuotaReportInput = { key: string; projectId: string; resetsAt: string | null; message: string };
+
 /** Heartbeat details of superviseAgent: what a retried attempt needs to adopt the process. */
 export type AgentHeartbeat = {
   pid: number;
@@ -144,6 +191,14 @@ export interface RunActivities {
   resetFeatureFailures(input: { projectId: string; featureId: number }): Promise<void>;
   /** Frees claims made for the run (AgentSpec.claimNext) that it did not start; never counts an attempt. */
   releaseClaims(input: { projectId: string; claims: Claim[] }): Promise<void>;
+  /** Tells the key's quotaGovernor of a rate-limited agent (signal-with-start of autocoder/quota/<key>). */
+  reportQuota(input: QuotaReportInput): Promise<void>;
+}
+
+/** Activities the quotaGovernor workflow calls. */
+export interface QuotaActivities {
+  /** Sends every running projectRun the key's state (each run keeps it only if the key is its own); returns how many. */
+  broadcastQuota(input: { key: string; until: string | null }): Promise<{ projects: string[] }>;
 }
 
 /** Activities the agentRun workflow calls. */

@@ -8,6 +8,7 @@
  * and session in agent_runs (`recordAgentUsage`), so the next attempt can `--resume`.
  */
 import { open } from 'node:fs/promises';
+import { findClaudeLimits, type ClaudeLimits } from './claude-limits.ts';
 
 export type ClaudeResult = {
   /** A result message was found (false: the run ended before Claude reported, e.g. it crashed). */
@@ -24,6 +25,8 @@ export type ClaudeResult = {
   durationMs: number | null;
   /** The final text (cut to 2000 characters), or the errors Claude listed. */
   result: string | null;
+  /** A rate or usage limit the run ended on, and the last allowed_warning (claude-limits.ts). */
+  limits: ClaudeLimits;
 };
 
 /** The result message is near the end; the init message (session id) is at the start. */
@@ -41,6 +44,7 @@ const NONE: ClaudeResult = {
   numTurns: null,
   durationMs: null,
   result: null,
+  limits: { limit: null, warning: null },
 };
 
 export async function readClaudeResult(logPath: string): Promise<ClaudeResult> {
@@ -54,13 +58,14 @@ export async function readClaudeResult(logPath: string): Promise<ClaudeResult> {
   try {
     const { size } = await file.stat();
     const tail = await readRange(file, Math.max(0, size - TAIL_BYTES), size);
+    const limits = findClaudeLimits(tail);
     const found = lastResult(tail);
-    if (found) return found;
+    if (found) return { ...found, limits };
     // No result: keep at least the session id, so a crashed run can still be resumed.
     const sessionId =
       lastSessionId(tail) ??
       (size > TAIL_BYTES ? lastSessionId(await readRange(file, 0, Math.min(size, HEAD_BYTES))) : null);
-    return { ...NONE, sessionId };
+    return { ...NONE, sessionId, limits };
   } finally {
     await file.close();
   }
@@ -87,7 +92,7 @@ function parse(line: string): Record<string, unknown> | null {
   }
 }
 
-function lastResult(lines: readonly string[]): ClaudeResult | null {
+function lastResult(lines: readonly string[]): Omit<ClaudeResult, 'limits'> | null {
   for (let i = lines.length - 1; i >= 0; i--) {
     const message = parse(lines[i] as string);
     if (message?.type !== 'result') continue;

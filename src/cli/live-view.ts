@@ -9,6 +9,7 @@ import { createLogUpdate } from 'log-update';
 import { logFileFor } from '../activities/supervise.ts';
 import { escapeForTerminal } from '../features/terminal.ts';
 import type { ProjectRunStatus, RunningAgent } from '../workflows/messages.ts';
+import { describePause, describeSpend } from './pause-line.ts';
 import { describeChanges } from './progress.ts';
 
 const POLL_MS = 500;
@@ -65,12 +66,16 @@ const color = (style: Parameters<typeof styleText>[0], text: string) =>
 export function renderFrame(status: ProjectRunStatus, stateDir: string, width: number): string {
   const c = status.counts;
   const elapsed = formatDuration(Date.now() - Date.parse(status.startedAt));
-  const phase = status.pause ? `${status.phase} (paused: ${status.pause.reason})` : status.phase;
+  const paused = describePause(status.pause);
+  const phase = paused ? `${status.phase} (${paused})` : status.phase;
   const s = status.settings;
   const lines = [
     `${color('bold', status.project)}  ${color('cyan', phase)}  ·  concurrency ${s.concurrency} · testing ratio ${s.yolo ? 'off (yolo)' : s.testingRatio} · ${elapsed}`,
     `${progressBar(c.passing, c.total, Math.min(30, Math.max(10, width - 60)))}  ${c.passing}/${c.total} passing · ${status.running.length} running · ${c.failed} failed · ${c.blocked} blocked`,
   ];
+  // Histories from before spend have no spend in their status.
+  if (status.spend) lines.push(`  ${describeSpend(status)}`);
+  if (status.quotaWarning) lines.push(color('yellow', `  ${escapeForTerminal(status.quotaWarning.message)}`));
   for (const agent of status.running) lines.push(agentLine(agent, stateDir, width));
   for (const f of status.failures.slice(0, 5)) {
     lines.push(

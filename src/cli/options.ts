@@ -31,3 +31,16 @@ export function projectIdArg(label = 'project id') {
 export const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
+
+/** A positive amount of USD (`--budget-usd 12.50`). */
+export function usdFlag(flag: string) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (!/^\d+(\.\d+)?$/.test(raw.trim()) || !Number.isFinite(value) || value <= 0 || value > 1_000_000) {
+      throw new UserError(`${flag} must be a positive amount of USD, got ${showValue(raw)}`, {
+        hint: `e.g. ${flag} 25 or ${flag} 12.50`,
+      });
+    }
+    return value;
+  };
+}

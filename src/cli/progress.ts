@@ -3,6 +3,7 @@
  */
 import type { ProjectRunStatus } from '../workflows/messages.ts';
 import { escapeForTerminal } from '../features/terminal.ts';
+import { describePause } from './pause-line.ts';
 
 export function describeChanges(before: ProjectRunStatus | null, now: ProjectRunStatus): string[] {
   const lines: string[] = [];
@@ -12,6 +13,8 @@ export function describeChanges(before: ProjectRunStatus | null, now: ProjectRun
   const is = new Map(now.running.map((a) => [a.workflowId, a]));
   if (before?.phase !== now.phase)
     lines.push(`phase: ${now.phase}${now.pause ? ` (paused: ${now.pause.reason})` : ''}`);
+  const paused = describePause(now.pause);
+  if (paused !== describePause(before?.pause ?? null)) lines.push(paused ?? 'resumed');
   for (const [id, agent] of was) if (!is.has(id)) lines.push(`finished ${label(agent)}`);
   for (const [id, agent] of is) if (!was.has(id)) lines.push(`started  ${label(agent)}`);
   const c = now.counts;

@@ -59,6 +59,8 @@ export async function runProject(rt: Runtime, options: RunProjectOptions): Promi
       databaseUrl: rt.stack.databaseUrl,
       stateDir: rt.config.home,
       workflowStackTraces: rt.config.workflowStackTraces,
+      timeZone: rt.config.timeZone,
+      installationDailyBudgetUsd: rt.config.dailyBudgetUsd,
     });
     workerDone = worker.run();
   }

@@ -87,6 +87,18 @@ export const envSchema = z.object({
     .describe(
       "1: workflows keep stack traces (errors, the UI's Stack Trace tab) at ~10 ms of worker CPU per agent run; the worker then bundles at start",
     ),
+  AUTOCODER_TZ: z
+    .string()
+    .refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Lisbon')
+    .default('UTC')
+    .describe('Time zone in which a day begins, for daily budgets and `autocoder spend --by day`'),
+  AUTOCODER_DAILY_BUDGET_USD: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be a positive number of USD such as 25 or 12.50')
+    .transform(Number)
+    .pipe(z.number().positive('must be a positive number of USD such as 25 or 12.50'))
+    .optional()
+    .describe("The whole installation's budget per day (USD): every project's dispatch pauses once it is spent"),
   AUTOCODER_UI_TOKEN: uiTokenSchema
     .optional()
     .describe('Token `autocoder ui` requires on every request (needed for any --host but loopback; --token wins)'),
@@ -114,6 +126,10 @@ export type EnvConfig = {
   workflowStackTraces: boolean;
   /** the dashboard's token (AUTOCODER_UI_TOKEN), if set */
   uiToken: string | undefined;
+  /** where days begin (AUTOCODER_TZ) */
+  timeZone: string;
+  /** the installation's daily budget in USD (AUTOCODER_DAILY_BUDGET_USD), if set */
+  dailyBudgetUsd: number | undefined;
 };
 
 /**
@@ -133,6 +149,8 @@ const fields: Record<keyof EnvConfig, { env: EnvVarName; flag?: string }> = {
   taskQueue: { env: 'AUTOCODER_TASK_QUEUE' },
   workflowStackTraces: { env: 'AUTOCODER_WORKFLOW_STACK_TRACES' },
   uiToken: { env: 'AUTOCODER_UI_TOKEN' },
+  timeZone: { env: 'AUTOCODER_TZ' },
+  dailyBudgetUsd: { env: 'AUTOCODER_DAILY_BUDGET_USD' },
 };
 
 /** Values from CLI flags (or a caller); they win over the environment. */
@@ -247,6 +265,8 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
     taskQueue: v.AUTOCODER_TASK_QUEUE,
     workflowStackTraces: v.AUTOCODER_WORKFLOW_STACK_TRACES,
     uiToken: v.AUTOCODER_UI_TOKEN,
+    timeZone: v.AUTOCODER_TZ,
+    dailyBudgetUsd: v.AUTOCODER_DAILY_BUDGET_USD,
   };
 
   // The local stack binds all three ports on 127.0.0.1, so they must differ.
@@ -278,6 +298,15 @@ function configError(problems: string[]): UserError {
       hint: 'fix those values (flags override environment variables)',
     },
   );
+}
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function expandHome(path: string): string {

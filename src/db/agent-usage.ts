@@ -52,3 +52,32 @@ export async function lastSessionOf(
   const row = await query.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
   return row?.session_id ?? null;
 }
+
+/**
+ * Adds a command agent's reported usage (`autocoder feature usage`) to its run: cost and each
+ * token count are summed with what the row has. False when the project has no such run.
+ */
+export async function addAgentUsage(
+  db: Kysely<Database>,
+  usage: { runId: string; projectId: string; costUsd: number; tokens: Record<string, number> },
+): Promise<boolean> {
+  const row = await db
+    .updateTable('agent_runs')
+    .set({
+      cost_usd: sql`coalesce(cost_usd, 0) + ${usage.costUsd}::numeric`,
+      tokens: sql`(
+        SELECT jsonb_object_agg(k, v) FROM (
+          SELECT k, sum(v::numeric) AS v FROM (
+            SELECT key AS k, value AS v FROM jsonb_each_text(coalesce(agent_runs.tokens, '{}'::jsonb))
+            UNION ALL
+            SELECT key, value FROM jsonb_each_text(${JSON.stringify(usage.tokens)}::jsonb)
+          ) parts GROUP BY k
+        ) sums
+      )`,
+    })
+    .where('id', '=', usage.runId)
+    .where('project_id', '=', usage.projectId)
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}

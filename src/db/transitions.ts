@@ -78,7 +78,7 @@ export type OutcomeResult = {
  * report) calls this, and every later call returns what the first one recorded (`fresh: false`).
  * The agent_runs row is locked first (created when the process never started), so two settlers
  * serialise on it and never both write. The first call:
- * - coding: releases the claim; unless the run was stopped, a feature that does not pass now
+ * - coding: releases the claim; unless the run was stopped or rate-limited, a feature that does not pass now
  *   costs one durable failure (non-zero exit, crash, timeout, or exit 0 without passing) and
  *   keeps the error as last_error;
  * - testing: releases the lease and stamps last_tested_at (a regression is reported by the
@@ -88,7 +88,8 @@ export type OutcomeResult = {
  */
 export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): Promise<OutcomeResult> {
   const maxRetries = input.maxRetries ?? DEFAULT_MAX_RETRIES;
-  const stopped = input.outcome === 'stopped';
+  // A stop and the account's usage limit are nobody's fault: no failure is counted.
+  const stopped = input.outcome === 'stopped' || input.outcome === 'rate_limited';
   const result = await db.transaction().execute(async (trx) => {
     const earlier = await lockAgentRun(trx, input);
     if (earlier) return earlier;

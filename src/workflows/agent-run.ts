@@ -58,7 +58,7 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
   });
 
   const end = await superviseAgent({ ...spec, reportTo: parentWorkflowId }).then(
-    (exit): AgentEnd => ({ outcome: 'exited', error: null, ...exit }),
+    (exit): AgentEnd => ({ outcome: 'exited', error: null, ...exit, ...exit.override }),
     endOfFailure,
   );
 
@@ -78,7 +78,13 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
         signal,
         error,
       }));
-    const report: AgentReport = { workflowId, kind: spec.kind, featureId: spec.featureId, ...recorded };
+    const report: AgentReport = {
+      workflowId,
+      kind: spec.kind,
+      featureId: spec.featureId,
+      ...recorded,
+      ...(end.rateLimit && recorded.outcome === 'rate_limited' ? { rateLimit: end.rateLimit } : {}),
+    };
     if (end.parentNotified) return report;
     try {
       await wf.getExternalWorkflowHandle(parentWorkflowId).signal(agentFinishedSignal, report);
@@ -110,6 +116,7 @@ function endOfFailure(err: unknown): AgentEnd {
     signal: details?.signal ?? null,
     error: cause instanceof Error ? cause.message : String(cause),
     ...(details?.report ? { report: details.report, parentNotified: details.parentNotified ?? false } : {}),
+    ...(details?.rateLimit ? { rateLimit: details.rateLimit } : {}),
   };
 }
 
@@ -119,6 +126,8 @@ function failureTypeOf(report: AgentReport, exitCode: number | null): string {
       return failureTypes.agentCrashed;
     case 'timed_out':
       return failureTypes.agentTimedOut;
+    case 'rate_limited':
+      return failureTypes.agentRateLimited;
     default:
       return exitCode === 0 ? failureTypes.featureNotPassing : failureTypes.agentExited;
   }

@@ -10,6 +10,8 @@ import {
   agentAdapters,
   agentKinds,
   agentRunOutcomes,
+  budgetKinds,
+  onBudgetActions,
   pauseReasons,
   type AgentAdapter,
   type FeatureState,
@@ -22,6 +24,8 @@ export const TASK_QUEUE_DEFAULT = 'autocoder';
 export const agentPolicies = ['strict', 'original', 'off'] as const;
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const PROJECT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** A quota key (`--quota-key`): a slug, the tail of the governor's ID `autocoder/quota/<key>`. */
+export const QUOTA_KEY_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export { projectRunId } from './run-ids.ts';
 export {
@@ -50,8 +54,28 @@ const projectIdRule =
  * of its first workflow task although only projectRun parses anything.
  */
 function buildSchemas() {
-  /** Why a run starts no new agents; later reasons (budget, quota) carry their details beside it. */
-  const pause = zod.looseObject({ reason: zod.enum(pauseReasons) });
+  /**
+   * Why a run starts no new agents. budget: which one, spent and limit (and, for a day's, when it
+   * frees itself); quota: the key and the reset (`until`, null while unknown).
+   */
+  const pause = zod.looseObject({
+    reason: zod.enum(pauseReasons),
+    budget: zod.enum(budgetKinds).optional(),
+    spentUsd: zod.number().optional(),
+    limitUsd: zod.number().optional(),
+    resumesAt: zod.string().optional(),
+    until: zod.string().nullable().optional(),
+    key: zod.string().optional(),
+  });
+  const usd = zod.number().positive().finite();
+  /** The budgets setBudget changes (null removes one). */
+  const budgets = zod
+    .object({
+      runUsd: usd.nullable().optional(),
+      featureUsd: usd.nullable().optional(),
+      dailyUsd: usd.nullable().optional(),
+    })
+    .strict();
   const runningAgent = zod.object({
     workflowId: zod.string(),
     kind: zod.enum(agentKinds),
@@ -85,6 +109,10 @@ function buildSchemas() {
     continuedAsNew: zod.number().int(),
     /** Claims agents made for the run (AgentSpec.claimNext) that reached it as it continued as new. */
     handoffs: zod.array(claim).optional(),
+    /** Budgets as setBudget left them. */
+    budgets: budgets.optional(),
+    /** Features whose agent was rate-limited: claimed before any other. */
+    retryFirst: zod.array(zod.number().int()).optional(),
   });
   const projectRunInput = zod
     .object({
@@ -114,7 +142,20 @@ function buildSchemas() {
       pollIntervalMs: zod.number().int().min(100).max(3_600_000).default(5000),
       agentTimeoutMs: zod.number().int().min(1000).optional(),
       simulate: zod.record(zod.string(), zod.unknown()).optional().describe('behaviour of the simulate adapter'),
-      budgetUsd: zod.number().positive().optional(),
+      budgetUsd: usd.optional().describe('the run stops dispatch once its agents spent this much (--budget-usd)'),
+      featureBudgetUsd: usd
+        .optional()
+        .describe('a feature is held once its attempts spent this much (--feature-budget-usd)'),
+      dailyBudgetUsd: usd.optional().describe("the project's budget per day in AUTOCODER_TZ (--daily-budget-usd)"),
+      onBudget: zod
+        .enum(onBudgetActions)
+        .default('finish')
+        .describe('at a reached budget: running agents finish, or are stopped'),
+      quotaKey: zod
+        .string()
+        .regex(QUOTA_KEY_PATTERN, 'must be a slug: lowercase letters, digits and dashes')
+        .optional()
+        .describe('the account whose usage limit this project shares (--quota-key); absent: the claude config dir'),
       agentSafety: zod
         .object({
           policy: zod.enum(agentPolicies).default('strict'),
@@ -165,7 +206,13 @@ function buildSchemas() {
     next: zod.array(claim).optional(),
     /** With next: false when the agent found no other feature ready, so a scheduling pass can wait. */
     moreReady: zod.boolean().optional(),
+    /** outcome rate_limited: when the limit resets (null: unknown) and what the agent printed. */
+    rateLimit: zod.object({ resetsAt: zod.string().nullable(), message: zod.string() }).optional(),
+    /** A `rate_limit_event` of status allowed_warning the agent saw: not a stop, shown by status. */
+    limitWarning: zod.string().optional(),
   });
+  /** The quotaGovernor's word to every project run: paused on `key` until `until`, or clear (null). */
+  const quotaNotice = zod.object({ key: zod.string(), until: zod.string().nullable() });
   return {
     pause,
     runningAgent,
@@ -173,6 +220,8 @@ function buildSchemas() {
     carried,
     projectRunInput,
     agentReport,
+    budgets,
+    quotaNotice,
     featureIdArg: zod.number().int().min(1),
   };
 }
@@ -221,6 +270,15 @@ export type ProjectRunStatus = {
   startedAt: string;
   agentsStarted: number;
   continuedAsNew: number;
+  /** Spend as of the last scheduling pass. */
+  spend: SpendStatus;
+  /** The run's budgets (null: none) and what a reached one does. */
+  budgets: { runUsd: number | null; featureUsd: number | null; dailyUsd: number | null; onBudget: 'finish' | 'stop' };
+  /** Features held because they spent their own budget. */
+  budgetHeld: Array<{ featureId: number; spentUsd: number; limitUsd: number }>;
+  /** The quota key this project shares, and the last `allowed_warning` an agent saw on it. */
+  quotaKey: string | null;
+  quotaWarning: { at: string; message: string } | null;
   costUsd?: number;
 };
 
@@ -235,6 +293,15 @@ export type ProjectRunResult = {
 };
 
 export type AgentReport = z.infer<Schemas['agentReport']>;
+export type Budgets = z.infer<Schemas['budgets']>;
+export type QuotaNotice = z.infer<Schemas['quotaNotice']>;
+
+/** The status's `spend`: USD of this run and of the project's day, and the run's tokens. */
+export type SpendStatus = {
+  runUsd: number;
+  todayUsd: number;
+  tokens: { input: number; output: number; cacheRead: number; cacheCreation: number };
+};
 
 export const stopSignal = defineSignal('stop');
 export const drainSignal = defineSignal('drain');
@@ -247,6 +314,9 @@ export const agentFinishedSignal = defineSignal<[AgentReport]>('agentFinished');
 export const statusQuery = defineQuery<ProjectRunStatus>('status');
 export const setConcurrencyUpdate = defineUpdate<ProjectRunStatus['settings'], [number]>('setConcurrency');
 export const setTestingRatioUpdate = defineUpdate<ProjectRunStatus['settings'], [number]>('setTestingRatio');
+export const setBudgetUpdate = defineUpdate<ProjectRunStatus['budgets'], [Budgets]>('setBudget');
+/** From the quotaGovernor of the run's key (runs on other keys ignore it). */
+export const quotaSignal = defineSignal<[QuotaNotice]>('quota');
 
 /** Update validators: an out-of-range value is rejected before it reaches the history. */
 export function checkRange(name: string, value: unknown, min: number, max: number): void {

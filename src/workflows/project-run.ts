@@ -23,7 +23,15 @@ import {
   type RunningAgent,
 } from './messages.ts';
 import { agentRunId } from './run-ids.ts';
-import { carriedOf, createRunState, installHandlers, requestsPending, wake, type RunState } from './run-state.ts';
+import {
+  carriedOf,
+  createRunState,
+  installHandlers,
+  quotaKeyOf,
+  requestsPending,
+  wake,
+  type RunState,
+} from './run-state.ts';
 import { freeSlots, sortHandoffs } from './slots.ts';
 import { startAgentRun } from './start-agent.ts';
 import type { RunOutcome } from './vocabulary.ts';
@@ -89,6 +97,7 @@ class ProjectRun {
       s.woken = false;
       s.passes++;
       this.settleReports();
+      if (s.quotaReports.length) await this.reportQuota();
       if (s.handoffs.length) await this.takeHandoffs();
       if (s.stopRequested) return this.stopAll();
       this.applyStopFeatures();
@@ -99,7 +108,8 @@ class ProjectRun {
           return this.finish('drained', 'drained: running agents finished, nothing new started');
         continue;
       }
-      if (!s.pause && !this.passCanWait()) {
+      // A budget pause is the pass's own finding: each pass checks it again (a raised budget, a new day).
+      if ((!s.pause || s.pause.reason === 'budget') && !this.passCanWait()) {
         const finished = await this.fill();
         if (finished) return finished;
       }
@@ -196,9 +206,11 @@ class ProjectRun {
       // A second report of one run (a pass settled it, then its own report came) or one of a run
       // this run never tracked: nothing left to settle.
       if (!s.running.delete(report.workflowId)) continue;
+      if (report.limitWarning) s.quotaWarning = { at: new Date().toISOString(), message: report.limitWarning };
+      if (report.outcome === 'rate_limited') this.rateLimited(report);
       if (report.kind !== 'coding' || report.featureId === null) continue;
       if (report.featurePasses) s.failures.delete(report.featureId);
-      else if (report.outcome !== 'stopped') {
+      else if (report.outcome !== 'stopped' && report.outcome !== 'rate_limited') {
         s.failures.set(report.featureId, {
           featureId: report.featureId,
           count: report.failureCount,
@@ -206,6 +218,25 @@ class ProjectRun {
         });
       }
     }
+  }
+
+  /**
+   * An agent hit the account's usage limit: pause at once (the key's governor then pauses every
+   * project on the key and resumes them at the reset), and retry its feature first.
+   */
+  private rateLimited(report: AgentReport): void {
+    const { s } = this;
+    const resetsAt = report.rateLimit?.resetsAt ?? null;
+    s.quotaReports.push({ resetsAt, message: report.rateLimit?.message ?? report.error ?? 'rate limited' });
+    if (s.pause?.reason !== 'operator') s.pause = { reason: 'quota', until: resetsAt, key: quotaKeyOf(this.input) };
+    if (report.kind === 'coding' && report.featureId !== null && !report.featurePasses)
+      if (!s.retryFirst.includes(report.featureId)) s.retryFirst.push(report.featureId);
+  }
+
+  private async reportQuota(): Promise<void> {
+    const key = quotaKeyOf(this.input);
+    for (const r of this.s.quotaReports.splice(0))
+      await activities.reportQuota({ key, projectId: this.input.projectId, ...r });
   }
 
   private applyStopFeatures(): void {
@@ -247,7 +278,10 @@ class ProjectRun {
       exclude: [...s.held],
       analyseBlocked: coding === 0,
       ...(verifyKnown ? { verifyKnown } : {}),
+      budget: { runStartedAt: s.startedAt, ...s.budgets },
+      ...(s.retryFirst.length ? { resumeFirst: [...s.retryFirst] } : {}),
     });
+    this.applyBudget(result);
     for (const agent of result.adopt) s.running.set(agent.workflowId, agent);
     if (result.settled.length > 0) {
       // Runs that closed without reporting, settled by the store: their reports, as if they had sent them.
@@ -273,6 +307,29 @@ class ProjectRun {
     return null;
   }
 
+  /** What the pass found about spend: the status's spend, a budget pause or its end, held features. */
+  private applyBudget(result: Awaited<ReturnType<RunActivities['schedule']>>): void {
+    const { s } = this;
+    if (result.spend) s.spend = result.spend;
+    s.budgetHeld = result.overBudget ?? [];
+    const claimed = new Set(result.claims.map((c) => c.featureId));
+    s.retryFirst = s.retryFirst.filter((id) => !claimed.has(id));
+    if (result.budget) {
+      const newly = s.pause?.reason !== 'budget';
+      s.pause = result.budget;
+      if (newly && this.input.onBudget === 'stop') for (const agent of s.running.values()) this.cancelAgent(agent);
+      const resumesAt = result.budget.resumesAt;
+      if (resumesAt && s.budgetTimerFor !== resumesAt) {
+        // A day's budget frees itself at the next day boundary: a durable timer wakes the loop then.
+        s.budgetTimerFor = resumesAt;
+        void wf
+          .sleep(Math.max(1, Date.parse(resumesAt) - Date.now()))
+          .then(() => wake(s, 'settings'))
+          .catch(() => undefined);
+      }
+    } else if (s.pause?.reason === 'budget') s.pause = null;
+  }
+
   private async startAgent(claim: Claim, timeoutMs: number): Promise<void> {
     const { s } = this;
     // Both a handoff's report and a pass that found its claim unstarted may start it: once is enough.
@@ -283,9 +340,12 @@ class ProjectRun {
     s.agentsStarted++;
     // A coding agent claims the next feature for this run as it ends (see takeHandoffs), unless
     // stranded features wait to be resumed first: only a scheduling pass knows them.
-    const handsOff = claim.kind === 'coding' && s.resumeLeft === 0;
-    const claimNext = handsOff ? { maxRetries: this.input.maxRetries, exclude: [...s.held] } : undefined;
-    await startAgentRun(this.input, claim, { parentWorkflowId: s.workflowId, timeoutMs, claimNext });
+    const handsOff = claim.kind === 'coding' && s.resumeLeft === 0 && s.retryFirst.length === 0;
+    const budget = { runStartedAt: s.startedAt, ...s.budgets };
+    const claimNext = handsOff
+      ? { maxRetries: this.input.maxRetries, exclude: [...s.held, ...s.budgetHeld.map((f) => f.featureId)], budget }
+      : undefined;
+    await startAgentRun(this.input, claim, { parentWorkflowId: s.workflowId, timeoutMs, claimNext, budget });
   }
 
   /** Claims that finished agents made for this run (AgentSpec.claimNext): start or release each. */

@@ -47,3 +47,7 @@ export function parseAgentRunId(id: string): ParsedAgentRunId | null {
 
 /** The attempt number of an agent run ID; 0 when it has none (the initializer's). */
 export const attemptOf = (id: string): number => parseAgentRunId(id)?.attempt ?? 0;
+
+/** The quotaGovernor of one quota key (one account's usage limit): `autocoder/quota/<key>`. */
+export const QUOTA_GOVERNOR_PREFIX = `${ROOT}/quota/`;
+export const quotaGovernorId = (key: string): string => `${QUOTA_GOVERNOR_PREFIX}${key}`;

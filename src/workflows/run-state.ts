@@ -12,10 +12,12 @@ import {
   drainSignal,
   limits,
   pauseSignal,
+  quotaSignal,
   refreshSignal,
   resumeSignal,
   retryFeatureSignal,
   schemas,
+  setBudgetUpdate,
   setConcurrencyUpdate,
   setTestingRatioUpdate,
   statusQuery,
@@ -23,6 +25,7 @@ import {
   stopSignal,
   type AgentReport,
   type BlockedFeature,
+  type Budgets,
   type CarriedState,
   type FeatureCounts,
   type FeatureFailure,
@@ -30,6 +33,7 @@ import {
   type ProjectRunSettings,
   type ProjectRunStatus,
   type RunningAgent,
+  type SpendStatus,
 } from './messages.ts';
 import type { RunOutcome, RunPhase } from './vocabulary.ts';
 
@@ -71,7 +75,22 @@ export type RunState = {
   passes: number;
   agentsStarted: number;
   continuedAsNew: number;
+  /** Budgets as the input set them and setBudget changed them (null: none). */
+  budgets: Required<{ [K in keyof Budgets]: number | null }>;
+  /** Spend and features over their own budget, as of the last scheduling pass. */
+  spend: SpendStatus;
+  budgetHeld: ProjectRunStatus['budgetHeld'];
+  /** Features whose agent was rate-limited: the next pass claims them before any other. */
+  retryFirst: number[];
+  /** Rate-limited ends not yet reported to the key's quotaGovernor. */
+  quotaReports: Array<{ resetsAt: string | null; message: string }>;
+  quotaWarning: ProjectRunStatus['quotaWarning'];
+  /** The day boundary a timer already waits for (a daily budget frees itself there). */
+  budgetTimerFor: string | null;
 };
+
+/** The key this run shares a usage limit on (the client fills in the default). */
+export const quotaKeyOf = (input: ProjectRunSettings): string => input.quotaKey ?? 'claude-default';
 
 export function createRunState(input: ProjectRunSettings, workflowId: string): RunState {
   const carried = input.carried;
@@ -100,8 +119,21 @@ export function createRunState(input: ProjectRunSettings, workflowId: string): R
     passes: 0,
     agentsStarted: carried?.agentsStarted ?? 0,
     continuedAsNew: carried?.continuedAsNew ?? 0,
+    budgets: {
+      runUsd: carried?.budgets ? (carried.budgets.runUsd ?? null) : (input.budgetUsd ?? null),
+      featureUsd: carried?.budgets ? (carried.budgets.featureUsd ?? null) : (input.featureBudgetUsd ?? null),
+      dailyUsd: carried?.budgets ? (carried.budgets.dailyUsd ?? null) : (input.dailyBudgetUsd ?? null),
+    },
+    spend: { runUsd: 0, todayUsd: 0, tokens: { input: 0, output: 0, cacheRead: 0, cacheCreation: 0 } },
+    budgetHeld: [],
+    retryFirst: [...(carried?.retryFirst ?? [])],
+    quotaReports: [],
+    quotaWarning: null,
+    budgetTimerFor: null,
   };
 }
+
+export const budgetsOf = (s: RunState): ProjectRunStatus['budgets'] => ({ ...s.budgets, onBudget: s.input.onBudget });
 
 export function wake(s: RunState, reason: WakeReason): void {
   s.woken = true;
@@ -138,6 +170,11 @@ export function statusOf(s: RunState): ProjectRunStatus {
     startedAt: s.startedAt,
     agentsStarted: s.agentsStarted,
     continuedAsNew: s.continuedAsNew,
+    spend: s.spend,
+    budgets: budgetsOf(s),
+    budgetHeld: s.budgetHeld,
+    quotaKey: quotaKeyOf(s.input),
+    quotaWarning: s.quotaWarning,
   };
 }
 
@@ -155,6 +192,8 @@ export function carriedOf(s: RunState): CarriedState {
     agentsStarted: s.agentsStarted,
     continuedAsNew: s.continuedAsNew + 1,
     handoffs: s.handoffs.splice(0),
+    budgets: s.budgets,
+    retryFirst: s.retryFirst,
   };
 }
 
@@ -206,6 +245,34 @@ export function installHandlers(s: RunState): void {
     s.inbox.reports.push(parsed.data);
     wake(s, parsed.data.moreReady === false ? 'idle-report' : 'report');
   });
+  wf.setHandler(quotaSignal, (notice) => {
+    const parsed = schemas().quotaNotice.safeParse(notice);
+    if (!parsed.success || parsed.data.key !== quotaKeyOf(s.input)) return; // another account's limit
+    const { key, until } = parsed.data;
+    // An operator's pause stays; a budget pause is checked again by the pass after the quota clears.
+    if (until === null) {
+      if (s.pause?.reason === 'quota') s.pause = null;
+    } else if (s.pause?.reason !== 'operator') s.pause = { reason: 'quota', until, key };
+    wake(s, 'operator');
+  });
+  wf.setHandler(
+    setBudgetUpdate,
+    (budgets) => {
+      const parsed = schemas().budgets.parse(budgets);
+      for (const name of ['runUsd', 'featureUsd', 'dailyUsd'] as const)
+        if (parsed[name] !== undefined) s.budgets[name] = parsed[name];
+      wake(s, 'settings');
+      return budgetsOf(s);
+    },
+    {
+      validator: (budgets) => {
+        const parsed = schemas().budgets.safeParse(budgets);
+        if (!parsed.success) throw new RangeError(`setBudget: ${describeIssues(parsed.error)}`);
+        if (Object.keys(parsed.data).length === 0)
+          throw new RangeError('setBudget: give at least one of runUsd, featureUsd, dailyUsd');
+      },
+    },
+  );
   wf.setHandler(statusQuery, () => statusOf(s));
   wf.setHandler(
     setConcurrencyUpdate,

@@ -9,7 +9,12 @@ import { agentRun } from './agent-run.ts';
 import type { ProjectRunSettings } from './messages.ts';
 import { searchAttributes } from './search-attributes.ts';
 
-export type StartAgentOptions = { parentWorkflowId: string; timeoutMs: number; claimNext?: AgentSpec['claimNext'] };
+export type StartAgentOptions = {
+  parentWorkflowId: string;
+  timeoutMs: number;
+  claimNext?: AgentSpec['claimNext'];
+  budget?: AgentSpec['budget'];
+};
 
 export async function startAgentRun(
   input: ProjectRunSettings,
@@ -33,6 +38,7 @@ export async function startAgentRun(
     timeoutMs: input.agentTimeoutMs ?? options.timeoutMs,
     safety: input.agentSafety,
     ...(options.claimNext ? { claimNext: options.claimNext } : {}),
+    ...(options.budget ? { budget: options.budget } : {}),
   };
   try {
     await wf.startChild(agentRun, {

@@ -18,7 +18,7 @@ export const agentKinds = ['initializer', 'coding', 'testing'] as const;
 export type AgentKind = (typeof agentKinds)[number];
 
 /** How an agent run ended, once settled. Stored in agent_runs.outcome. */
-export const agentRunOutcomes = ['passed', 'failed', 'crashed', 'timed_out', 'stopped'] as const;
+export const agentRunOutcomes = ['passed', 'failed', 'crashed', 'timed_out', 'stopped', 'rate_limited'] as const;
 export type AgentRunOutcome = (typeof agentRunOutcomes)[number];
 
 /**
@@ -36,9 +36,24 @@ export type RunPhase = (typeof runPhases)[number];
 export const runOutcomes = ['complete', 'stopped', 'drained', 'blocked', 'failed'] as const;
 export type RunOutcome = (typeof runOutcomes)[number];
 
-/** Why a project run starts no new agents (the status query's `pause.reason`). */
-export const pauseReasons = ['operator'] as const;
+/**
+ * Why a project run starts no new agents (the status query's `pause.reason`): an operator's pause,
+ * a budget reached (`pause.budget` says which), or the account's usage limit (the quota governor).
+ */
+export const pauseReasons = ['operator', 'budget', 'quota'] as const;
 export type PauseReason = (typeof pauseReasons)[number];
+
+/** Which budget stopped dispatch (`pause.budget`): the run's, one feature's, the project's day, the installation's day. */
+export const budgetKinds = ['run', 'feature', 'daily', 'installation'] as const;
+export type BudgetKind = (typeof budgetKinds)[number];
+
+/** What a reached budget does to running agents (`--on-budget`): let them finish, or stop them. */
+export const onBudgetActions = ['finish', 'stop'] as const;
+export type OnBudgetAction = (typeof onBudgetActions)[number];
+
+/** A quota key's state (`autocoder quota`): dispatch paused until the reset, or clear. */
+export const quotaStates = ['paused', 'clear'] as const;
+export type QuotaState = (typeof quotaStates)[number];
 
 /** How an agent is run (`--agent`). */
 export const agentAdapters = ['claude', 'simulate', 'command'] as const;
@@ -57,4 +72,5 @@ export const failureTypes = {
   agentTimedOut: 'AgentTimedOut',
   agentStopped: 'AgentStopped',
   featureNotPassing: 'FeatureNotPassing',
+  agentRateLimited: 'AgentRateLimited',
 } as const;

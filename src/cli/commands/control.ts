@@ -7,12 +7,13 @@ import {
   pauseSignal,
   resumeSignal,
   retryFeatureSignal,
+  setBudgetUpdate,
   setConcurrencyUpdate,
   setTestingRatioUpdate,
   stopFeatureSignal,
   stopSignal,
 } from '../../workflows/messages.ts';
-import { intFlag, out, projectIdArg } from '../options.ts';
+import { intFlag, out, projectIdArg, usdFlag } from '../options.ts';
 import type { Runtime } from '../runtime.ts';
 
 async function withRunningProject(
@@ -159,34 +160,68 @@ Examples:
       );
   }
 
+  const budgetSettings = {
+    'budget-usd': 'runUsd',
+    'feature-budget-usd': 'featureUsd',
+    'daily-budget-usd': 'dailyUsd',
+  } as const;
   program
     .command('set')
-    .description('Change a setting of a running project: concurrency (1..5) or testing-ratio (0..3)')
-    .argument('<setting>', 'concurrency | testing-ratio')
+    .description(
+      'Change a setting of a running project: concurrency (1..5), testing-ratio (0..3), or a budget in USD (budget-usd, feature-budget-usd, daily-budget-usd)',
+    )
+    .argument('<setting>', 'concurrency | testing-ratio | budget-usd | feature-budget-usd | daily-budget-usd')
     .argument('<value>', 'the new value')
     .option('--project <id>', 'project id', projectIdArg('--project'))
     .addHelpText(
       'after',
-      '\nExamples:\n  autocoder set concurrency 5 --project todo-app\n  autocoder set testing-ratio 0 --project todo-app',
+      `
+A raised budget resumes dispatch at once.
+
+Examples:
+  autocoder set concurrency 5 --project todo-app
+  autocoder set testing-ratio 0 --project todo-app
+  autocoder set budget-usd 50 --project todo-app
+  autocoder set feature-budget-usd 5 --project todo-app`,
     )
     .action(async (setting: string, value: string, opts: { project?: string }) => {
+      if (setting in budgetSettings) {
+        const field = budgetSettings[setting as keyof typeof budgetSettings];
+        // Checked here, before anything is sent: a bad value exits 2 and the run records nothing.
+        const usd = usdFlag(setting)(value);
+        await withRunningProject(opts.project, async (_rt, projectId, handle) => {
+          const budgets = await executeOrExplain(setting, () =>
+            handle.executeUpdate(setBudgetUpdate, { args: [{ [field]: usd }] }),
+          );
+          const show = (v: number | null) => (v === null ? 'none' : `$${v}`);
+          out(
+            `${projectId}: budgets run ${show(budgets.runUsd)}, feature ${show(budgets.featureUsd)}, daily ${show(budgets.dailyUsd)}`,
+          );
+        });
+        return;
+      }
       const update =
         setting === 'concurrency' ? setConcurrencyUpdate : setting === 'testing-ratio' ? setTestingRatioUpdate : null;
       if (!update)
         throw new UserError(`unknown setting ${JSON.stringify(setting)}`, {
-          hint: 'use `set concurrency N` or `set testing-ratio N`',
+          hint: `use one of: concurrency, testing-ratio, ${Object.keys(budgetSettings).join(', ')}`,
         });
       const n =
         setting === 'concurrency' ? intFlag('concurrency', 1, 50)(value) : intFlag('testing-ratio', 0, 3)(value);
       await withRunningProject(opts.project, async (_rt, projectId, handle) => {
-        try {
-          const settings = await handle.executeUpdate(update, { args: [n] });
-          out(`${projectId}: concurrency ${settings.concurrency}, testing ratio ${settings.testingRatio}`);
-        } catch (err) {
-          const cause = (err as { cause?: Error }).cause;
-          if (cause?.message) throw new UserError(`${setting} rejected by the run: ${cause.message}`);
-          throw new InfraError(`update failed: ${(err as Error).message}`);
-        }
+        const settings = await executeOrExplain(setting, () => handle.executeUpdate(update, { args: [n] }));
+        out(`${projectId}: concurrency ${settings.concurrency}, testing ratio ${settings.testingRatio}`);
       });
     });
+}
+
+/** An update the run's validator refused is the user's mistake (exit 2); anything else is infrastructure. */
+async function executeOrExplain<T>(setting: string, update: () => Promise<T>): Promise<T> {
+  try {
+    return await update();
+  } catch (err) {
+    const cause = (err as { cause?: Error }).cause;
+    if (cause?.message) throw new UserError(`${setting} rejected by the run: ${cause.message}`);
+    throw new InfraError(`update failed: ${(err as Error).message}`);
+  }
 }

@@ -45,6 +45,80 @@ Examples:
       )
       .action(async (idText: string, options: MarkOptions) => markFromCli(idText, passes, options));
   }
+  feature
+    .command('usage')
+    .description('Report what this agent run cost (USD and tokens), for agents other than Claude')
+    .requiredOption('--cost-usd <usd>', 'USD this run spent since its last report')
+    .option('--input-tokens <n>', 'input tokens')
+    .option('--output-tokens <n>', 'output tokens')
+    .option('--cache-read-tokens <n>', 'cache read input tokens')
+    .option('--cache-creation-tokens <n>', 'cache creation input tokens')
+    .addHelpText(
+      'after',
+      `
+Adds to the agent run named by AUTOCODER_RUN_ID (required), so budgets and \`autocoder spend\`
+count it. Report each increment once.
+
+Examples:
+  autocoder feature usage --cost-usd 0.42 --input-tokens 12000 --output-tokens 800`,
+    )
+    .action(async (options: UsageOptions) => usageFromCli(options));
+}
+
+type UsageOptions = {
+  costUsd: string;
+  inputTokens?: string;
+  outputTokens?: string;
+  cacheReadTokens?: string;
+  cacheCreationTokens?: string;
+};
+
+async function usageFromCli(options: UsageOptions): Promise<void> {
+  // Every value is checked before the database is touched: a bad one records nothing.
+  const costText = options.costUsd.trim();
+  const costUsd = Number(costText);
+  if (!/^\d+(\.\d+)?$/.test(costText) || !Number.isFinite(costUsd) || costUsd > 10_000)
+    throw new UserError(`--cost-usd must be a number of USD ≥ 0, got ${showValue(options.costUsd)}`, {
+      hint: 'e.g. --cost-usd 0.42',
+    });
+  const tokens: Record<string, number> = {};
+  for (const [flag, value, key] of [
+    ['--input-tokens', options.inputTokens, 'input_tokens'],
+    ['--output-tokens', options.outputTokens, 'output_tokens'],
+    ['--cache-read-tokens', options.cacheReadTokens, 'cache_read_input_tokens'],
+    ['--cache-creation-tokens', options.cacheCreationTokens, 'cache_creation_input_tokens'],
+  ] as const) {
+    if (value === undefined) continue;
+    if (!/^\d{1,12}$/.test(value.trim()))
+      throw new UserError(`${flag} must be a whole number of tokens ≥ 0, got ${showValue(value)}`, {
+        hint: `e.g. ${flag} 1200`,
+      });
+    tokens[key] = Number(value);
+  }
+  const [{ readAgentScope }, { connectForCli }, { addAgentUsage }] = await Promise.all([
+    import('../../mcp/env.ts'),
+    import('../../db/connect-cli.ts'),
+    import('../../db/agent-usage.ts'),
+  ]);
+  const scope = readAgentScope(process.env);
+  if (!scope.runId)
+    throw new UserError('feature usage needs AUTOCODER_RUN_ID: usage is recorded on an agent run', {
+      hint: 'run it from an agent started by autocoder (its environment names the run)',
+    });
+  const { db, close } = await connectForCli({ migrate: false });
+  try {
+    const added = await addAgentUsage(db, { runId: scope.runId, projectId: scope.projectId, costUsd, tokens });
+    if (!added)
+      throw new UserError(
+        `no agent run ${showValue(scope.runId)} in project ${scope.projectId}; nothing was recorded`,
+        {
+          hint: 'AUTOCODER_RUN_ID must name a run that autocoder started',
+        },
+      );
+    process.stdout.write(`recorded $${costUsd} on ${scope.runId}\n`);
+  } finally {
+    await close();
+  }
 }
 
 async function markFromCli(idText: string, passes: boolean, options: MarkOptions): Promise<void> {

@@ -33,12 +33,14 @@ Examples:
         { listFeatures, unknownFeature },
         { requireProject },
         { listFeatureEvents },
+        { featureSpend, roundUsd },
       ] = await Promise.all([
         import('../../db/agent-runs.ts'),
         import('../../db/connect-cli.ts'),
         import('../../db/features.ts'),
         import('../../db/projects.ts'),
         import('../../db/feature-edits.ts'),
+        import('../../db/spend.ts'),
       ]);
       const { db, close } = await connectForCli();
       try {
@@ -50,12 +52,15 @@ Examples:
         const blockedBy = blockReasons(all).get(featureId) ?? null;
         const runs = await listAgentRuns(db, { projectId: options.project, featureId, limit: 10 });
         const events = await listFeatureEvents(db, options.project, featureId);
+        const spent = await featureSpend(db, { projectId: options.project, featureId });
+        const spend = { usd: roundUsd(spent.usd), tokens: spent.tokens, agentRuns: spent.runs };
         if (options.json) {
           const json = {
             ...featureJson(feature),
             description: feature.description,
             steps: feature.steps,
             blockedBy,
+            spend,
             agentRuns: runs,
             events,
           };
@@ -72,6 +77,7 @@ Examples:
           `  depends on   ${feature.dependencies.length === 0 ? '-' : feature.dependencies.map((d) => `#${d} (${byId.get(d)?.state ?? 'missing'})`).join(', ')}`,
           `  failures     ${feature.failureCount}/${maxRetries}${feature.lastError ? `, last: ${t(feature.lastError)}` : ''}`,
           `  attempts     ${feature.attempts}${feature.claimedBy ? `, claimed by ${feature.claimedBy} since ${feature.claimedAt?.toISOString()}` : ''}`,
+          `  spend        $${spend.usd.toFixed(2)} over ${spend.agentRuns} agent run${spend.agentRuns === 1 ? '' : 's'} (tokens: ${spend.tokens.input} in, ${spend.tokens.output} out, ${spend.tokens.cacheRead} cache read, ${spend.tokens.cacheCreation} cache write)`,
           `  last tested  ${feature.lastTestedAt?.toISOString() ?? '-'}${feature.testingInProgress ? ` (being re-tested by ${feature.testingClaimedBy})` : ''}`,
           '',
           t(feature.description) || '(no description)',

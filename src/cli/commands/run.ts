@@ -1,8 +1,9 @@
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError, showValue } from '../../errors.ts';
-import { agentAdapters, PROJECT_ID_PATTERN, type AgentAdapter } from '../../workflows/messages.ts';
-import { intFlag, out, projectIdArg } from '../options.ts';
+import { agentAdapters, PROJECT_ID_PATTERN, QUOTA_KEY_PATTERN, type AgentAdapter } from '../../workflows/messages.ts';
+import { onBudgetActions, type OnBudgetAction } from '../../workflows/vocabulary.ts';
+import { intFlag, out, projectIdArg, usdFlag } from '../options.ts';
 import type { SafetyFlags } from '../agent-safety-flags.ts';
 
 /** commander's collector for a repeatable option. */
@@ -21,6 +22,11 @@ type RunFlags = SafetyFlags & {
   detach: boolean;
   reset: boolean;
   pollInterval: number;
+  budgetUsd?: number;
+  featureBudgetUsd?: number;
+  dailyBudgetUsd?: number;
+  onBudget: string;
+  quotaKey?: string;
 };
 
 /** A directory name as a project id: `My App` → `my-app`. */
@@ -72,6 +78,22 @@ export function register(program: Command): void {
     .option('--allow-host <host>', 'a host the agent sandbox may reach (repeatable)', collect, [])
     .option('--max-turns <kind=n>', 'Claude Code --max-turns per agent kind, e.g. coding=200 (repeatable)', collect, [])
     .option('--agent-env <name>', "pass this variable of the worker's environment to agents (repeatable)", collect, [])
+    .option('--budget-usd <usd>', "stop dispatch once this run's agents spent this much", usdFlag('--budget-usd'))
+    .option(
+      '--feature-budget-usd <usd>',
+      'hold a feature once its attempts spent this much (the others go on)',
+      usdFlag('--feature-budget-usd'),
+    )
+    .option(
+      '--daily-budget-usd <usd>',
+      'stop dispatch once the project spent this much today (AUTOCODER_TZ); resumes the next day',
+      usdFlag('--daily-budget-usd'),
+    )
+    .option('--on-budget <action>', `at a reached budget, running agents: ${onBudgetActions.join('|')}`, 'finish')
+    .option(
+      '--quota-key <slug>',
+      'the account whose usage limit this project shares (default: claude- and a hash of the Claude config dir)',
+    )
     .option('--reset', 'with --features: take the file as the truth, passing features included', false)
     .option('--detach', 'start the run and return; a separate `autocoder worker` runs it', false)
     .addHelpText(
@@ -83,6 +105,7 @@ The run is durable: Ctrl-C stops this worker only; the run continues when a work
 Examples:
   autocoder run ./my-app --features features.json --concurrency 3
   autocoder run ./my-app --agent command --agent-cmd ./scripts/agent.sh
+  autocoder run ./my-app --budget-usd 20 --feature-budget-usd 3 --daily-budget-usd 50
   autocoder run ./my-app --detach && autocoder worker`,
     )
     .action(async (dir: string, flags: RunFlags) => {
@@ -96,6 +119,17 @@ Examples:
           hint: 'give the executable each agent runs, e.g. --agent-cmd ./agent.sh',
         });
       }
+      if (!(onBudgetActions as readonly string[]).includes(flags.onBudget))
+        throw new UserError(
+          `--on-budget must be one of ${onBudgetActions.join(', ')}, got ${showValue(flags.onBudget)}`,
+          {
+            hint: '--on-budget stop stops running agents when a budget is reached; finish lets them end',
+          },
+        );
+      if (flags.quotaKey !== undefined && !QUOTA_KEY_PATTERN.test(flags.quotaKey))
+        throw new UserError(`--quota-key must be a slug, got ${showValue(flags.quotaKey)}`, {
+          hint: 'lowercase letters, digits and dashes, e.g. --quota-key team-account',
+        });
       const projectId = flags.project ?? projectIdFromDir(dir);
       // Before anything is written: a bad policy file or flag stops the run here (exit 2).
       const { agentSafetyFromFlags, POLICY_OFF_WARNING } = await import('../agent-safety-flags.ts');
@@ -120,6 +154,11 @@ Examples:
             maxRetries: flags.maxRetries,
             pollIntervalMs: flags.pollInterval,
             agentSafety,
+            onBudget: flags.onBudget as OnBudgetAction,
+            ...(flags.budgetUsd !== undefined ? { budgetUsd: flags.budgetUsd } : {}),
+            ...(flags.featureBudgetUsd !== undefined ? { featureBudgetUsd: flags.featureBudgetUsd } : {}),
+            ...(flags.dailyBudgetUsd !== undefined ? { dailyBudgetUsd: flags.dailyBudgetUsd } : {}),
+            ...(flags.quotaKey !== undefined ? { quotaKey: flags.quotaKey } : {}),
             ...(flags.model ? { model: flags.model } : {}),
             ...(flags.agentCmd ? { agentCmd: [resolve(flags.agentCmd)] } : {}),
           },

@@ -10,7 +10,11 @@ export function register(program: Command): void {
     .command('status')
     .description("Show a project's run: phase, outcome, feature counts and running agents")
     .argument('[project]', 'project id (default: the project whose directory is the current one)', projectIdArg())
-    .option('--json', 'print JSON: { project, phase, outcome, counts, running }', false)
+    .option(
+      '--json',
+      'print JSON: { project, phase, outcome, counts, running, paused, pause, spend, budgets, quotaKey, settings }',
+      false,
+    )
     .option(
       '-w, --watch',
       'follow the run live until it ends (a live view on a terminal, plain lines otherwise)',
@@ -73,7 +77,18 @@ Examples:
               running,
               workflowId,
               runId,
-              ...(report.status ? { settings: report.status.settings } : {}),
+              ...(report.status
+                ? {
+                    paused: report.status.paused,
+                    pause: report.status.pause,
+                    spend: report.status.spend,
+                    budgets: report.status.budgets,
+                    budgetHeld: report.status.budgetHeld,
+                    quotaKey: report.status.quotaKey,
+                    quotaWarning: report.status.quotaWarning,
+                    settings: report.status.settings,
+                  }
+                : {}),
               ...(unanswered ? { unanswered } : {}),
             }),
           );
@@ -88,6 +103,18 @@ Examples:
         out(
           `features: ${c.passing}/${c.total} passing, ${c.running} running, ${c.pending} pending, ${c.blocked} blocked, ${c.failed} failed`,
         );
+        if (report.status) {
+          const { describePause, describeSpend } = await import('../pause-line.ts');
+          const paused = describePause(report.status.pause);
+          if (paused) out(paused);
+          if (report.status.spend) out(describeSpend(report.status));
+          for (const f of report.status.budgetHeld ?? [])
+            out(
+              `  held #${f.featureId}: its feature budget is spent ($${f.spentUsd.toFixed(2)} of $${f.limitUsd.toFixed(2)})`,
+            );
+          if (report.status.quotaWarning)
+            out(`quota warning: ${escapeForTerminal(report.status.quotaWarning.message)}`);
+        }
         const settings = report.status?.settings;
         if (settings) {
           // Names only: hosts, turn limits and variable names, never a variable's value.

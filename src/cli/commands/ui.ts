@@ -77,6 +77,8 @@ Examples:
             databaseUrl: rt.stack.databaseUrl,
             stateDir: rt.config.home,
             workflowStackTraces: rt.config.workflowStackTraces,
+            timeZone: rt.config.timeZone,
+            installationDailyBudgetUsd: rt.config.dailyBudgetUsd,
           })
         : undefined;
       const workerDone = worker?.run();

@@ -31,6 +31,8 @@ Examples:
         maxConcurrentAgents: opts.maxAgents,
         logLevel: 'INFO',
         workflowStackTraces: rt.config.workflowStackTraces,
+        timeZone: rt.config.timeZone,
+        installationDailyBudgetUsd: rt.config.dailyBudgetUsd,
       });
       let interrupts = 0;
       const onSignal = (signal: NodeJS.Signals) => {
