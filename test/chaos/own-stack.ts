@@ -24,6 +24,8 @@ import { repoRoot, liveAgentProcesses } from '../support/temporal.ts';
 
 export type OwnStack = {
   stack: StackInfo;
+  /** The task queue runs are started on (and the in-process worker, if any, polls). */
+  taskQueue: string;
   db: Kysely<Database>;
   client: TemporalClient['client'];
   stateDir: string;
@@ -36,7 +38,7 @@ export type OwnStack = {
   close: () => Promise<void>;
 };
 
-export async function createOwnStack(name: string): Promise<OwnStack> {
+export async function createOwnStack(name: string, options: { worker?: boolean } = {}): Promise<OwnStack> {
   process.env.AUTOCODER_TOOLS_DIR ??= join(repoRoot, '.autocoder-test', 'tools');
   const home = mkdtempSync(join(tmpdir(), `ac-chaos-${name}-`));
   const cfg = await privateStackConfig(home);
@@ -47,15 +49,19 @@ export async function createOwnStack(name: string): Promise<OwnStack> {
   const temporal = await connectTemporal({ address: stack.temporal.address, namespace: stack.temporal.namespace });
   const taskQueue = `chaos-${name}-${randomBytes(3).toString('hex')}`;
   const stateDir = join(home, 'state');
-  const worker = await createAutocoderWorker({
-    temporal: { address: stack.temporal.address, namespace: stack.temporal.namespace },
-    taskQueue,
-    databaseUrl: stack.databaseUrl,
-    stateDir,
-    killGraceMs: 500,
-    logLevel: (process.env.AUTOCODER_TEST_LOG_LEVEL as 'WARN' | undefined) ?? 'ERROR',
-  });
-  const running = worker.run();
+  // Without one, the test runs its own (e.g. in a child process it can SIGKILL).
+  const worker =
+    options.worker === false
+      ? null
+      : await createAutocoderWorker({
+          temporal: { address: stack.temporal.address, namespace: stack.temporal.namespace },
+          taskQueue,
+          databaseUrl: stack.databaseUrl,
+          stateDir,
+          killGraceMs: 500,
+          logLevel: (process.env.AUTOCODER_TEST_LOG_LEVEL as 'WARN' | undefined) ?? 'ERROR',
+        });
+  const running = worker?.run() ?? Promise.resolve();
   const projects: string[] = [];
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const restart = async (stop: () => Promise<unknown>, downMs: number) => {
@@ -67,6 +73,7 @@ export async function createOwnStack(name: string): Promise<OwnStack> {
   };
   return {
     stack,
+    taskQueue,
     db: database.db,
     client: temporal.client,
     stateDir,
@@ -93,7 +100,7 @@ export async function createOwnStack(name: string): Promise<OwnStack> {
     restartTemporal: (downMs) => restart(() => stopTemporalServer(paths), downMs),
     restartPostgres: (downMs) => restart(() => stopPostgres(paths), downMs),
     async close() {
-      await worker.shutdown();
+      await worker?.shutdown();
       await running.catch(() => undefined);
       for (const projectId of projects)
         for (const pid of liveAgentProcesses(projectId)) {
