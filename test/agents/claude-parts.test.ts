@@ -158,6 +158,8 @@ describe('readClaudeResult', () => {
       numTurns: 1,
       durationMs: 186,
       result: 'Not logged in · Please run /login',
+      // An error result of subtype success that is no rate limit: not a limit.
+      limits: { limit: null, warning: null },
     });
   });
 
@@ -224,6 +226,7 @@ describe('readClaudeResult', () => {
       numTurns: null,
       durationMs: null,
       result: null,
+      limits: { limit: null, warning: null },
     });
     assert.equal((await readClaudeResult(join(work, 'no-such.log'))).found, false);
   });

@@ -32,7 +32,19 @@ describe('loadEnvConfig', () => {
       taskQueue: 'autocoder',
       workflowStackTraces: false,
       uiToken: undefined,
+      timeZone: 'UTC',
+      dailyBudgetUsd: undefined,
     });
+  });
+
+  test('AUTOCODER_TZ is an IANA zone and AUTOCODER_DAILY_BUDGET_USD a positive amount, named with the fix', () => {
+    const cfg = loadEnvConfig({ AUTOCODER_TZ: 'Europe/Lisbon', AUTOCODER_DAILY_BUDGET_USD: '12.50' });
+    assert.deepEqual([cfg.timeZone, cfg.dailyBudgetUsd], ['Europe/Lisbon', 12.5]);
+    assert.throws(() => loadEnvConfig({ AUTOCODER_TZ: 'Mars/Olympus' }), /AUTOCODER_TZ must be an IANA time zone/);
+    assert.throws(
+      () => loadEnvConfig({ AUTOCODER_DAILY_BUDGET_USD: '-3' }),
+      /AUTOCODER_DAILY_BUDGET_USD must be a positive number of USD such as 25 or 12.50, got "-3"/,
+    );
   });
 
   test('AUTOCODER_WORKFLOW_STACK_TRACES is 0 or 1, and anything else is named with the fix', () => {
