@@ -9,8 +9,9 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { quotaSignal } from '../workflows/messages.ts';
+import { quotaStatusQuery } from '../workflows/quota-governor.ts';
 import { quotaGovernorId } from '../workflows/run-ids.ts';
-import type { QuotaActivities, QuotaReportInput } from './types.ts';
+import type { QuotaActivities, QuotaReportInput, RunActivities } from './types.ts';
 
 /**
  * The default quota key: `claude-` and the first 8 hex digits of the SHA-256 of the Claude config
@@ -35,6 +36,22 @@ export function createQuotaActivities({ temporal, taskQueue }: { temporal: Clien
       });
     },
 
+    async quotaState({ key }: { key: string }): Promise<{ until: string } | null> {
+      const handle = temporal.workflow.getHandle(quotaGovernorId(key));
+      try {
+        if ((await handle.describe()).status.name !== 'RUNNING') return null;
+        const status = await temporal.withDeadline(Date.now() + 5000, () => handle.query(quotaStatusQuery));
+        return status.state === 'paused' && status.until ? { until: status.until } : null;
+      } catch (err) {
+        // No governor, or none answering: the run starts; a limited agent will tell it soon enough.
+        if ((err as Error).name !== 'WorkflowNotFoundError')
+          (await import('@temporalio/activity')).Context.current().log.warn(
+            `quota state of ${key} unknown: ${(err as Error).message}`,
+          );
+        return null;
+      }
+    },
+
     async broadcastQuota({ key, until }: { key: string; until: string | null }): Promise<{ projects: string[] }> {
       const runs: string[] = [];
       for await (const w of temporal.workflow.list({
@@ -52,5 +69,5 @@ export function createQuotaActivities({ temporal, taskQueue }: { temporal: Clien
       if (failed) throw failed.reason;
       return { projects: runs.map((id) => id.replace(/^autocoder\//, '')) };
     },
-  } satisfies Pick<QuotaActivities, 'broadcastQuota'> & Record<string, unknown>;
+  } satisfies QuotaActivities & Pick<RunActivities, 'reportQuota' | 'quotaState'>;
 }

@@ -193,6 +193,8 @@ export interface RunActivities {
   releaseClaims(input: { projectId: string; claims: Claim[] }): Promise<void>;
   /** Tells the key's quotaGovernor of a rate-limited agent (signal-with-start of autocoder/quota/<key>). */
   reportQuota(input: QuotaReportInput): Promise<void>;
+  /** The key's pause, if its governor has one now: a run that starts during a pause waits too. */
+  quotaState(input: { key: string }): Promise<{ until: string } | null>;
 }
 
 /** Activities the quotaGovernor workflow calls. */

@@ -87,6 +87,10 @@ class ProjectRun {
     if (!this.input.carried) {
       const done = await this.prepare();
       if (done) return done;
+      // Started during a pause of its key: it waits too (the governor's broadcast reached only running runs).
+      const key = quotaKeyOf(this.input);
+      const quota = await activities.quotaState({ key });
+      if (quota && !s.pause) s.pause = { reason: 'quota', until: quota.until, key };
     }
     if (s.draining) s.phase = 'draining';
     // One poll timer for the whole run, not one started and cancelled by every pass (two events

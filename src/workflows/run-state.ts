@@ -175,6 +175,8 @@ export function statusOf(s: RunState): ProjectRunStatus {
     budgetHeld: s.budgetHeld,
     quotaKey: quotaKeyOf(s.input),
     quotaWarning: s.quotaWarning,
+    // The dashboard's header shows it.
+    costUsd: s.spend.runUsd,
   };
 }
 

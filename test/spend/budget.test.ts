@@ -7,7 +7,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,5 +100,113 @@ describe('budgets stop dispatch', () => {
     );
     await handle.terminate('test done');
     assert.deepEqual(liveAgentProcesses(projectId), []);
+  });
+});
+
+describe('feature budgets and --on-budget stop', () => {
+  const t = withTemporal({ name: 'budget-more' });
+
+  test('a feature over its own budget is held, the others go on; with only held ones left the run pauses', async () => {
+    process.env.FAKE_CLAUDE_MODE = 'no-mark'; // every attempt spends 0.40 and fails
+    try {
+      const projectId = await t.seedProject(
+        [
+          { id: 1, name: 'a' },
+          { id: 2, name: 'b' },
+        ],
+        { base: 'fbudget' },
+      );
+      const handle = await t.startRun(projectId, {
+        agent: 'claude',
+        concurrency: 1,
+        testingRatio: 0,
+        maxRetries: 10,
+        featureBudgetUsd: 0.7,
+        quotaKey: `test-${projectId}`,
+        agentSafety: { ...safety, env: ['FAKE_CLAUDE_COST_USD', 'FAKE_CLAUDE_MODE'] },
+      });
+      const status = await waitUntil(
+        'both features held for budget',
+        async () => {
+          const s = await handle.query(statusQuery);
+          return s.budgetHeld.length === 2 && s.running.length === 0 && s.pause?.reason === 'budget' && s;
+        },
+        { timeoutMs: 90_000, intervalMs: 250 },
+      );
+      assert.equal(status.pause?.budget, 'feature');
+      assert.deepEqual(
+        status.budgetHeld.map((f) => [f.featureId, f.spentUsd, f.limitUsd]),
+        [
+          [1, 0.8, 0.7],
+          [2, 0.8, 0.7],
+        ],
+      );
+      const runs = await agentRunsOf(t.db, projectId);
+      assert.deepEqual(
+        runs.map((r) => [r.feature_id, r.outcome]),
+        [
+          [1, 'failed'],
+          [1, 'stopped'],
+          [2, 'failed'],
+          [2, 'stopped'],
+        ],
+        'the second attempt of each got 0.30 as --max-budget-usd and ended error_max_budget_usd',
+      );
+      assert.equal(status.outcome, null, 'paused, not ended blocked');
+      await handle.executeUpdate(setBudgetUpdate, { args: [{ featureUsd: null }] });
+      await waitUntil('dispatch resumed', async () => (await agentRunsOf(t.db, projectId)).length > 4, {
+        timeoutMs: 30_000,
+      });
+      await handle.terminate('test done');
+    } finally {
+      delete process.env.FAKE_CLAUDE_MODE;
+    }
+  });
+
+  test('--on-budget stop stops the agents still running when the run budget is reached', async () => {
+    // A command agent that reports 0.40 through `autocoder feature usage`: #1 then passes; #2 reports
+    // later (spend 0.80, over the 0.50 budget) and works on, until the run stops it.
+    const dir = mkdtempSync(join(tmpdir(), 'ac-onbudget-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const script = join(dir, 'spend-agent.sh');
+    const bin = join(fileURLToPath(new URL('../../', import.meta.url)), 'bin/autocoder');
+    writeFileSync(
+      script,
+      `#!/bin/sh\nif [ "$AUTOCODER_FEATURE_ID" = 2 ]; then sleep 3; fi\n"${bin}" feature usage --cost-usd 0.40 --input-tokens 100 || exit 3\nif [ "$AUTOCODER_FEATURE_ID" = 1 ]; then "${bin}" feature pass 1; exit 0; fi\nexec sleep 120\n`,
+      { mode: 0o755 },
+    );
+    const projectId = await t.seedProject(
+      [
+        { id: 1, name: 'quick' },
+        { id: 2, name: 'slow' },
+      ],
+      { base: 'onbudget' },
+    );
+    const handle = await t.startRun(projectId, {
+      agent: 'command',
+      agentCmd: [script],
+      concurrency: 2,
+      testingRatio: 0,
+      budgetUsd: 0.5,
+      onBudget: 'stop',
+      quotaKey: `test-${projectId}`,
+    });
+    const status = await waitUntil(
+      'the budget pause with nothing running',
+      async () => {
+        const s = await handle.query(statusQuery);
+        return s.pause?.reason === 'budget' && s.running.length === 0 && s;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    assert.deepEqual(status.pause, { reason: 'budget', budget: 'run', spentUsd: 0.8, limitUsd: 0.5 });
+    const runs = await agentRunsOf(t.db, projectId);
+    assert.deepEqual(runs.map((r) => [r.feature_id, r.outcome]).sort(), [
+      [1, 'passed'],
+      [2, 'stopped'],
+    ]);
+    assert.ok(Date.now() - runs.find((r) => r.feature_id === 2)!.started_at.getTime() < 60_000, 'stopped, not ended');
+    assert.deepEqual(liveAgentProcesses(projectId), []);
+    await handle.terminate('test done');
   });
 });

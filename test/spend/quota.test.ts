@@ -85,12 +85,25 @@ describe('the quota governor pauses every project on the key', () => {
       assert.deepEqual(status.pause, { reason: 'quota', until: paused.until, key });
     }
     assert.equal(limited.error?.startsWith('rate limited'), true, limited.error ?? '');
+    // A project started during the pause asks the governor first, and waits too.
+    const c = await t.seedProject([{ id: 1, name: 'c1' }], { base: 'qc' });
+    const runC = await t.startRun(c, settings);
+    const statusC = await waitUntil(
+      'C started, paused',
+      async () => {
+        const status: ProjectRunStatus = await runC.query(statusQuery);
+        return status.pause !== null && status;
+      },
+      { timeoutMs: 10_000 },
+    );
+    assert.deepEqual(statusC.pause, { reason: 'quota', until: paused.until, key });
 
-    // Both runs go on to the end; A's feature is retried after the reset and passes.
-    const [resultA, resultB] = await Promise.all([waitForResult(runA, 120_000), waitForResult(runB, 120_000)]);
-    assert.equal(resultA.outcome, 'complete', resultA.message);
-    assert.equal(resultB.outcome, 'complete', resultB.message);
-    for (const project of [a, b]) {
+    // The runs go on to the end; A's feature is retried after the reset and passes.
+    const [resultA, resultB, resultC] = await Promise.all([runA, runB, runC].map((run) => waitForResult(run, 120_000)));
+    assert.equal(resultA!.outcome, 'complete', resultA!.message);
+    assert.equal(resultB!.outcome, 'complete', resultB!.message);
+    assert.equal(resultC!.outcome, 'complete', resultC!.message);
+    for (const project of [a, b, c]) {
       const startedInPause = (await agentRunsOf(t.db, project)).filter(
         (r) => r.started_at.getTime() > reportedAt && r.started_at.getTime() < until,
       );
