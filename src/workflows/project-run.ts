@@ -113,8 +113,10 @@ class ProjectRun {
         continue;
       }
       // A budget pause is the pass's own finding: each pass checks it again (a raised budget, a new day).
-      if ((!s.pause || s.pause.reason === 'budget') && !this.passCanWait()) {
-        const finished = await this.fill();
+      // Paused otherwise, a pass still runs, with no slot: it settles, counts and reads the spend.
+      const dispatching = !s.pause || s.pause.reason === 'budget';
+      if (!dispatching || !this.passCanWait()) {
+        const finished = await this.fill(!dispatching);
         if (finished) return finished;
       }
       if (this.shouldContinueAsNew()) await this.continueAsNew();
@@ -261,9 +263,11 @@ class ProjectRun {
   }
 
   /** One scheduling pass; returns the result when the run is over. */
-  private async fill(): Promise<ProjectRunResult | null> {
+  private async fill(paused = false): Promise<ProjectRunResult | null> {
     const { s } = this;
-    const { coding, codingSlots, testingSlots } = this.slots();
+    const free = this.slots();
+    const { coding } = free;
+    const { codingSlots, testingSlots } = paused ? { codingSlots: 0, testingSlots: 0 } : free;
     // On a poll pass the store also checks that the agent runs this run counts are still alive
     // (one terminated from the UI never reports back), even when every slot is taken.
     const verifyKnown = s.due.has('poll') && s.running.size > 0;
@@ -280,7 +284,7 @@ class ProjectRun {
       codingRunning: coding,
       known: [...s.running.keys()],
       exclude: [...s.held],
-      analyseBlocked: coding === 0,
+      analyseBlocked: !paused && coding === 0,
       ...(verifyKnown ? { verifyKnown } : {}),
       budget: { runStartedAt: s.startedAt, ...s.budgets },
       ...(s.retryFirst.length ? { resumeFirst: [...s.retryFirst] } : {}),
@@ -318,6 +322,8 @@ class ProjectRun {
     s.budgetHeld = result.overBudget ?? [];
     const claimed = new Set(result.claims.map((c) => c.featureId));
     s.retryFirst = s.retryFirst.filter((id) => !claimed.has(id));
+    // An operator's or the quota's pause stays; the budget is looked at again when it ends.
+    if (s.pause && s.pause.reason !== 'budget') return;
     if (result.budget) {
       const newly = s.pause?.reason !== 'budget';
       s.pause = result.budget;
