@@ -23,10 +23,13 @@ import {
   pauseSignal,
   resumeSignal,
   retryFeatureSignal,
+  setBudgetUpdate,
   setConcurrencyUpdate,
   stopFeatureSignal,
   stopSignal,
 } from '../src/workflows/messages.ts';
+import { quotaStatusQuery } from '../src/workflows/quota-governor.ts';
+import { quotaGovernorId } from '../src/workflows/run-ids.ts';
 import {
   agentRunsOf,
   createTemporalTestEnv,
@@ -44,7 +47,13 @@ import {
 export const historiesDir = join(repoRoot, 'test', 'histories');
 
 /** A finished run, and the worker that ran it (stopped after its histories are saved). */
-type Recorded = { handle: StartedRun; projectId: string; worker: TestWorker };
+type Recorded = {
+  handle: StartedRun;
+  projectId: string;
+  worker: TestWorker;
+  /** Other workflows the scenario ran (a quotaGovernor), saved beside the run's. */
+  others?: Array<{ workflowId: string; workflowType: string; label: string }>;
+};
 type Scenario = (env: TemporalTestEnv) => Promise<Recorded>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -79,6 +88,46 @@ const scenarios: Record<string, Scenario> = {
     });
     await waitForResult(handle);
     return { handle, projectId, worker };
+  },
+
+  /**
+   * A usage-limit pause from the key's quotaGovernor (reported as a rate-limited run would, with a
+   * reset 3 s ahead) and its end at the timer; a budget raised by setBudget.
+   */
+  async quota(env) {
+    const worker = await env.startWorker();
+    const projectId = await env.seedProject(
+      [1, 2, 3, 4].map((id) => ({ id, name: `Feature ${id}` })),
+      { base: 'quota' },
+    );
+    const key = `record-${projectId}`;
+    const handle = await env.startRun(projectId, {
+      concurrency: 1,
+      pollIntervalMs: 500,
+      budgetUsd: 10,
+      quotaKey: key,
+      simulate: { default: { action: 'pass', delayMs: 1500 } },
+    });
+    await agentsRecorded(env, projectId, 1);
+    await handle.executeUpdate(setBudgetUpdate, { args: [{ runUsd: 20, dailyUsd: 50 }] });
+    await env.client.workflow.signalWithStart('quotaGovernor', {
+      workflowId: quotaGovernorId(key),
+      taskQueue: env.taskQueue,
+      args: [{ key }],
+      signal: 'quotaReport',
+      signalArgs: [{ projectId, resetsAt: new Date(Date.now() + 3000).toISOString(), message: 'recorded limit' }],
+    });
+    await waitUntil('the pause', async () => (await queryStatus(handle)).pause?.reason === 'quota');
+    await waitForResult(handle);
+    const governor = env.client.workflow.getHandle(quotaGovernorId(key));
+    await waitUntil('the governor clear', async () => (await governor.query(quotaStatusQuery)).state === 'clear');
+    await governor.terminate('recorded');
+    return {
+      handle,
+      projectId,
+      worker,
+      others: [{ workflowId: governor.workflowId, workflowType: 'quotaGovernor', label: 'governor' }],
+    };
   },
 
   /** Operator signals and updates: setConcurrency, pause/resume, stopFeature/retryFeature, drain. */
@@ -226,7 +275,19 @@ function save(
 async function record(env: TemporalTestEnv, name: string, scenario: Scenario): Promise<void> {
   const started = Date.now();
   console.log(`${name} …`);
-  const { handle, projectId, worker } = await scenario(env);
+  const { handle, projectId, worker, others = [] } = await scenario(env);
+  for (const other of others) {
+    const h = env.client.workflow.getHandle(other.workflowId);
+    const { runId } = await h.describe();
+    const history = await h.fetchHistory();
+    // A terminated run's last event is its termination: replay needs only what its code did.
+    save(name, other.label, {
+      workflowId: other.workflowId,
+      runId,
+      workflowType: other.workflowType,
+      history: historyToObject(history),
+    });
+  }
   await worker.stop();
   const chain = await runChain(env.client, handle.workflowId, handle.firstExecutionRunId);
   for (const [i, run] of chain.entries()) {
