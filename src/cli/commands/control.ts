@@ -55,7 +55,8 @@ async function terminateRun(
 ): Promise<number> {
   const reason = 'autocoder stop --terminate';
   await handle.terminate(reason);
-  const query = `WorkflowId STARTS_WITH '${handle.workflowId}/' AND ExecutionStatus = 'Running'`;
+  // Agent runs only: a project named "quota" shares its prefix with the quota governors (autocoder/quota/<key>).
+  const query = `WorkflowId STARTS_WITH '${handle.workflowId}/' AND WorkflowType = 'agentRun' AND ExecutionStatus = 'Running'`;
   const children: string[] = [];
   for await (const w of rt.temporal.client.workflow.list({ query })) children.push(w.workflowId);
   const ended = await Promise.allSettled(
