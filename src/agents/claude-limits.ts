@@ -158,7 +158,8 @@ function zonedToInstant(wall: Date, zone: string): Date {
   return new Date(guess);
 }
 
-function parseObject(text: string): Record<string, unknown> | null {
+/** One stream-json line as an object; null for any other line (text, a cut line, an array). */
+export function parseObject(text: string): Record<string, unknown> | null {
   if (!text.startsWith('{')) return null;
   try {
     const value: unknown = JSON.parse(text);

@@ -8,7 +8,7 @@
  * and session in agent_runs (`recordAgentUsage`), so the next attempt can `--resume`.
  */
 import { open } from 'node:fs/promises';
-import { findClaudeLimits, type ClaudeLimits } from './claude-limits.ts';
+import { findClaudeLimits, parseObject, type ClaudeLimits } from './claude-limits.ts';
 
 export type ClaudeResult = {
   /** A result message was found (false: the run ended before Claude reported, e.g. it crashed). */
@@ -79,18 +79,7 @@ async function readRange(file: Awaited<ReturnType<typeof open>>, start: number, 
   return lines;
 }
 
-function parse(line: string): Record<string, unknown> | null {
-  const text = line.trim();
-  if (!text.startsWith('{')) return null;
-  try {
-    const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : null;
-  } catch {
-    return null;
-  }
-}
+const parse = (line: string): Record<string, unknown> | null => parseObject(line.trim());
 
 function lastResult(lines: readonly string[]): Omit<ClaudeResult, 'limits'> | null {
   for (let i = lines.length - 1; i >= 0; i--) {

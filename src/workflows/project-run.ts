@@ -33,6 +33,7 @@ import {
   type RunState,
 } from './run-state.ts';
 import { freeSlots, sortHandoffs } from './slots.ts';
+import { applyBudget, noteRateLimited } from './run-spend.ts';
 import { startAgentRun } from './start-agent.ts';
 import type { RunOutcome } from './vocabulary.ts';
 
@@ -213,7 +214,7 @@ class ProjectRun {
       // this run never tracked: nothing left to settle.
       if (!s.running.delete(report.workflowId)) continue;
       if (report.limitWarning) s.quotaWarning = { at: new Date().toISOString(), message: report.limitWarning };
-      if (report.outcome === 'rate_limited') this.rateLimited(report);
+      if (report.outcome === 'rate_limited') noteRateLimited(this.s, report);
       if (report.kind !== 'coding' || report.featureId === null) continue;
       if (report.featurePasses) s.failures.delete(report.featureId);
       else if (report.outcome !== 'stopped' && report.outcome !== 'rate_limited') {
@@ -224,19 +225,6 @@ class ProjectRun {
         });
       }
     }
-  }
-
-  /**
-   * An agent hit the account's usage limit: pause at once (the key's governor then pauses every
-   * project on the key and resumes them at the reset), and retry its feature first.
-   */
-  private rateLimited(report: AgentReport): void {
-    const { s } = this;
-    const resetsAt = report.rateLimit?.resetsAt ?? null;
-    s.quotaReports.push({ resetsAt, message: report.rateLimit?.message ?? report.error ?? 'rate limited' });
-    if (s.pause?.reason !== 'operator') s.pause = { reason: 'quota', until: resetsAt, key: quotaKeyOf(this.input) };
-    if (report.kind === 'coding' && report.featureId !== null && !report.featurePasses)
-      if (!s.retryFirst.includes(report.featureId)) s.retryFirst.push(report.featureId);
   }
 
   private async reportQuota(): Promise<void> {
@@ -289,7 +277,7 @@ class ProjectRun {
       budget: { runStartedAt: s.startedAt, ...s.budgets },
       ...(s.retryFirst.length ? { resumeFirst: [...s.retryFirst] } : {}),
     });
-    this.applyBudget(result);
+    applyBudget(this.s, result, (agent) => this.cancelAgent(agent));
     for (const agent of result.adopt) s.running.set(agent.workflowId, agent);
     if (result.settled.length > 0) {
       // Runs that closed without reporting, settled by the store: their reports, as if they had sent them.
@@ -313,31 +301,6 @@ class ProjectRun {
       return this.finish(result.finished.outcome, result.finished.message);
     }
     return null;
-  }
-
-  /** What the pass found about spend: the status's spend, a budget pause or its end, held features. */
-  private applyBudget(result: Awaited<ReturnType<RunActivities['schedule']>>): void {
-    const { s } = this;
-    if (result.spend) s.spend = result.spend;
-    s.budgetHeld = result.overBudget ?? [];
-    const claimed = new Set(result.claims.map((c) => c.featureId));
-    s.retryFirst = s.retryFirst.filter((id) => !claimed.has(id));
-    // An operator's or the quota's pause stays; the budget is looked at again when it ends.
-    if (s.pause && s.pause.reason !== 'budget') return;
-    if (result.budget) {
-      const newly = s.pause?.reason !== 'budget';
-      s.pause = result.budget;
-      if (newly && this.input.onBudget === 'stop') for (const agent of s.running.values()) this.cancelAgent(agent);
-      const resumesAt = result.budget.resumesAt;
-      if (resumesAt && s.budgetTimerFor !== resumesAt) {
-        // A day's budget frees itself at the next day boundary: a durable timer wakes the loop then.
-        s.budgetTimerFor = resumesAt;
-        void wf
-          .sleep(Math.max(1, Date.parse(resumesAt) - Date.now()))
-          .then(() => wake(s, 'settings'))
-          .catch(() => undefined);
-      }
-    } else if (s.pause?.reason === 'budget') s.pause = null;
   }
 
   private async startAgent(claim: Claim, timeoutMs: number): Promise<void> {
