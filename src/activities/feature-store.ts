@@ -6,7 +6,11 @@
 import { ApplicationFailure, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { featureCounts, resetFailures } from '../db/features.ts';
+import { answerFeatureRequest, openRequests } from '../db/human-requests.ts';
 import { getProject } from '../db/projects.ts';
+import { UserError } from '../errors.ts';
+import type { AnswerInput } from '../workflows/human-answer.ts';
+import type { AnswerResult } from '../workflows/messages.ts';
 import type { Database } from '../db/tables.ts';
 import { failureTypes } from '../workflows/vocabulary.ts';
 import {
@@ -58,13 +62,17 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
       const coding = [...recorded.start, ...resumed.claims, ...fresh].filter((c) => c.kind === 'coding');
       const codingNow = input.codingRunning > 0 || coding.length > 0 || adoptedCoding > 0 || resumed.left > 0;
       const end = await decideEnd(db, input, codingNow);
+      // No testers while the run only waits for a person: they would keep it busy for nothing.
       const testers =
-        end.finished || end.counts.passing === 0 ? [] : await claimTesters(db, input.projectId, recorded.testing);
+        end.finished || end.waitingForHuman || end.counts.passing === 0
+          ? []
+          : await claimTesters(db, input.projectId, recorded.testing);
       return {
         claims: [...recorded.start, ...resumed.claims, ...fresh, ...testers],
         adopt: foreign.adopt,
         settled: settled.map(({ fresh: _fresh, ...report }) => report),
         ...end,
+        awaiting: await openRequests(db, { projectId: input.projectId }),
         resumeLeft: resumed.left,
       };
     },
@@ -75,6 +83,15 @@ export function createFeatureStoreActivities({ db, temporal }: FeatureStoreDeps)
 
     async releaseClaims({ projectId, claims }: { projectId: string; claims: Claim[] }): Promise<void> {
       await releaseClaims(db, projectId, claims);
+    },
+
+    async storeAnswer({ projectId, answer }: { projectId: string; answer: AnswerInput }): Promise<AnswerResult> {
+      try {
+        return await answerFeatureRequest(db, { projectId, answer });
+      } catch (err) {
+        if (!(err instanceof UserError)) throw err;
+        throw ApplicationFailure.create({ type: failureTypes.invalidInput, nonRetryable: true, message: err.message });
+      }
     },
   };
 }

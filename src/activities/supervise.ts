@@ -18,6 +18,7 @@ import { DEFAULT_MAX_TURNS } from '../agents/claude-safety.ts';
 import { liveAgentRuns, recordAgentStart } from '../db/agent-runs.ts';
 import { lastSessionOf, recordAgentUsage } from '../db/agent-usage.ts';
 import { claimReadyFeatures, readyFeatureExists } from '../db/claims.ts';
+import { latestAnswer } from '../db/human-requests.ts';
 import type { Database } from '../db/tables.ts';
 import {
   adoptAgent,
@@ -243,6 +244,12 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
             stateDir: deps.stateDir,
             ...(deps.temporalAddress
               ? { temporalAddress: deps.temporalAddress, temporalNamespace: deps.temporalNamespace ?? 'default' }
+              : {}),
+            ...(spec.kind === 'coding' && spec.featureId !== null
+              ? {
+                  humanAnswer:
+                    (await latestAnswer(db, { projectId: spec.projectId, featureId: spec.featureId })) ?? undefined,
+                }
               : {}),
             // The next attempt at a feature resumes the conversation of the last one.
             ...(spec.adapter === 'claude' && spec.featureId !== null

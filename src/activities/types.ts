@@ -1,8 +1,10 @@
 /**
  * Shapes that cross the workflow ↔ activity boundary. Workflows import this file for types only.
  */
+import type { AnswerInput, OpenRequest } from '../workflows/human-answer.ts';
 import type {
   AgentAdapter,
+  AnswerResult,
   AgentKind,
   AgentReport,
   BlockedFeature,
@@ -48,6 +50,10 @@ export type ScheduleResult = {
   blocked: BlockedFeature[];
   /** Stranded features still to resume (no slot for them in this pass): they go before any other. */
   resumeLeft: number;
+  /** Open requests of the project's features (human_requests), oldest first. */
+  awaiting: OpenRequest[];
+  /** Nothing codes and nothing can until a person answers a parked feature (needs_human_input). */
+  waitingForHuman: boolean;
   /** Set when no coding agent runs and none can start: how the run ends. */
   finished: { outcome: 'complete' | 'blocked' | 'failed'; message: string } | null;
 };
@@ -144,6 +150,8 @@ export interface RunActivities {
   resetFeatureFailures(input: { projectId: string; featureId: number }): Promise<void>;
   /** Frees claims made for the run (AgentSpec.claimNext) that it did not start; never counts an attempt. */
   releaseClaims(input: { projectId: string; claims: Claim[] }): Promise<void>;
+  /** Stores a person's answer to the feature's open request (answerFeature); InvalidInput when it does not fit. */
+  storeAnswer(input: { projectId: string; answer: AnswerInput }): Promise<AnswerResult>;
 }
 
 /** Activities the agentRun workflow calls. */

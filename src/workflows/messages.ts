@@ -5,6 +5,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { z } from 'zod';
+import type { AnswerInput, OpenRequest } from './human-answer.ts';
 import { zod } from './sandbox-shared-modules.ts';
 import {
   agentAdapters,
@@ -166,8 +167,18 @@ function buildSchemas() {
     /** With next: false when the agent found no other feature ready, so a scheduling pass can wait. */
     moreReady: zod.boolean().optional(),
   });
+  /** answerFeature's argument: exactly one of text, option (1-based) and fields (checkAnswer says which fits). */
+  const answer = zod
+    .object({
+      featureId: zod.number().int().min(1),
+      text: zod.string().optional(),
+      option: zod.number().int().optional(),
+      fields: zod.record(zod.string(), zod.string()).optional(),
+    })
+    .strict();
   return {
     pause,
+    answer,
     runningAgent,
     failure,
     carried,
@@ -222,6 +233,8 @@ export type ProjectRunStatus = {
   agentsStarted: number;
   continuedAsNew: number;
   costUsd?: number;
+  /** Open requests of features this run knows (from its last pass): what a person is asked. */
+  humanRequests?: OpenRequest[];
 };
 
 export type ProjectRunResult = {
@@ -246,6 +259,9 @@ export const retryFeatureSignal = defineSignal<[number]>('retryFeature');
 export const agentFinishedSignal = defineSignal<[AgentReport]>('agentFinished');
 export const statusQuery = defineQuery<ProjectRunStatus>('status');
 export const setConcurrencyUpdate = defineUpdate<ProjectRunStatus['settings'], [number]>('setConcurrency');
+/** What answerFeature stored: the request it answered and the answer as text. */
+export type AnswerResult = { requestId: number; featureId: number; question: string; answer: string };
+export const answerFeatureUpdate = defineUpdate<AnswerResult, [AnswerInput]>('answerFeature');
 export const setTestingRatioUpdate = defineUpdate<ProjectRunStatus['settings'], [number]>('setTestingRatio');
 
 /** Update validators: an out-of-range value is rejected before it reaches the history. */

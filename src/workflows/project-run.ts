@@ -22,6 +22,7 @@ import {
   type ProjectRunSettings,
   type RunningAgent,
 } from './messages.ts';
+import { installHumanHandlers } from './human-loop.ts';
 import { agentRunId } from './run-ids.ts';
 import { carriedOf, createRunState, installHandlers, requestsPending, wake, type RunState } from './run-state.ts';
 import { freeSlots, sortHandoffs } from './slots.ts';
@@ -60,6 +61,7 @@ export async function projectRun(rawInput: ProjectRunInput): Promise<ProjectRunR
   }
   const state = createRunState(parsed.data, wf.workflowInfo().workflowId);
   installHandlers(state);
+  installHumanHandlers(state);
   return new ProjectRun(state).run();
 }
 
@@ -109,6 +111,8 @@ class ProjectRun {
 
   private async pollForever(): Promise<void> {
     for (;;) {
+      // Waiting for a person: no agent to check on, so no timer either (an answer wakes the loop).
+      await wf.condition(() => this.s.phase !== 'waiting_for_human');
       await wf.sleep(this.input.pollIntervalMs);
       wake(this.s, 'poll');
     }
@@ -198,7 +202,7 @@ class ProjectRun {
       if (!s.running.delete(report.workflowId)) continue;
       if (report.kind !== 'coding' || report.featureId === null) continue;
       if (report.featurePasses) s.failures.delete(report.featureId);
-      else if (report.outcome !== 'stopped') {
+      else if (report.outcome !== 'stopped' && report.outcome !== 'waiting') {
         s.failures.set(report.featureId, {
           featureId: report.featureId,
           count: report.failureCount,
@@ -259,6 +263,9 @@ class ProjectRun {
     s.resumeLeft = result.resumeLeft;
     await Promise.all(result.claims.map((claim) => this.startAgent(claim, CODING_TIMEOUT_MS)));
     if (s.phase === 'resuming') s.phase = 'running';
+    s.awaiting = result.awaiting;
+    if (result.waitingForHuman && s.running.size === 0) s.phase = 'waiting_for_human';
+    else if (s.phase === 'waiting_for_human') s.phase = 'running';
 
     if (result.finished) {
       // Nothing codes and nothing can: let testers finish, then end with what is left.

@@ -31,6 +31,7 @@ import {
   type ProjectRunStatus,
   type RunningAgent,
 } from './messages.ts';
+import type { OpenRequest } from './human-answer.ts';
 import type { RunOutcome, RunPhase } from './vocabulary.ts';
 
 /**
@@ -71,6 +72,8 @@ export type RunState = {
   passes: number;
   agentsStarted: number;
   continuedAsNew: number;
+  /** Open requests of the project's features, as of the last pass (answerFeature's validator reads them). */
+  awaiting: OpenRequest[];
 };
 
 export function createRunState(input: ProjectRunSettings, workflowId: string): RunState {
@@ -94,12 +97,13 @@ export function createRunState(input: ProjectRunSettings, workflowId: string): R
     held: new Set(carried?.held ?? []),
     handoffs: [...(carried?.handoffs ?? [])],
     resumeLeft: 0,
-    counts: { total: 0, passing: 0, running: 0, pending: 0, blocked: 0, failed: 0 },
+    counts: { total: 0, passing: 0, running: 0, pending: 0, blocked: 0, failed: 0, needs_human_input: 0 },
     blocked: [],
     lastPassAt: 0,
     passes: 0,
     agentsStarted: carried?.agentsStarted ?? 0,
     continuedAsNew: carried?.continuedAsNew ?? 0,
+    awaiting: [],
   };
 }
 
@@ -138,6 +142,7 @@ export function statusOf(s: RunState): ProjectRunStatus {
     startedAt: s.startedAt,
     agentsStarted: s.agentsStarted,
     continuedAsNew: s.continuedAsNew,
+    humanRequests: s.awaiting,
   };
 }
 

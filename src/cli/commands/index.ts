@@ -16,6 +16,7 @@ import { register as featuresShow } from './features-show.ts';
 import { register as mcp } from './mcp.ts';
 import { register as feature } from './feature.ts';
 import { register as guard } from './guard.ts';
+import { register as human } from './human.ts';
 
 /** Each command file exports one `register(program)`; the order here is the order in --help. */
 export type RegisterCommand = (program: Command) => void;
@@ -28,6 +29,7 @@ export const commands: RegisterCommand[] = [
   run,
   status,
   control,
+  human,
   logs,
   worker,
   ui,
