@@ -3,8 +3,9 @@
  */
 import { createFeatureStoreActivities, type FeatureStoreDeps } from './feature-store.ts';
 import { createSupervisionActivities, type SupervisionDeps } from './supervise.ts';
+import { createNotifyActivities } from './notify.ts';
 import { createOutcomeActivities } from './outcome.ts';
-import type { AgentActivities, RunActivities } from './types.ts';
+import type { AgentActivities, NotifyActivities, RunActivities } from './types.ts';
 
 export type ActivityDeps = FeatureStoreDeps & SupervisionDeps;
 
@@ -13,7 +14,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createFeatureStoreActivities(deps),
     ...createOutcomeActivities(deps),
     ...createSupervisionActivities(deps),
-  } satisfies RunActivities & AgentActivities & Record<string, unknown>;
+    ...createNotifyActivities(),
+  } satisfies RunActivities & AgentActivities & NotifyActivities & Record<string, unknown>;
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -2,6 +2,7 @@
  * Shapes that cross the workflow ↔ activity boundary. Workflows import this file for types only.
  */
 import type { AnswerInput, OpenRequest } from '../workflows/human-answer.ts';
+import type { NotificationInput } from '../workflows/notifications.ts';
 import type {
   AgentAdapter,
   AnswerResult,
@@ -158,4 +159,9 @@ export interface RunActivities {
 export interface AgentActivities {
   superviseAgent(input: SuperviseInput): Promise<AgentExitSummary>;
   recordAgentOutcome(input: RecordOutcomeInput): Promise<RecordOutcomeResult>;
+}
+
+/** The notification activity (src/activities/notify.ts). */
+export interface NotifyActivities {
+  postNotification(input: NotificationInput): Promise<void>;
 }

@@ -31,3 +31,46 @@ export function projectIdArg(label = 'project id') {
 export const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
+
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration flag: `<n>s|m|h|d` (e.g. 4h, 30m), as milliseconds, at least one second. */
+export function durationFlag(flag: string) {
+  return (raw: string): number => {
+    const m = /^(\d{1,6})([smhd])$/.exec(raw.trim());
+    const ms = m ? Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS] : 0;
+    if (!m || ms < 1000) {
+      throw new UserError(`${flag} must be a duration like 30s, 15m, 4h or 2d, got ${showValue(raw)}`, {
+        hint: `e.g. ${flag} 4h`,
+      });
+    }
+    return ms;
+  };
+}
+
+/**
+ * The run's notification settings: --notify-url, else AUTOCODER_NOTIFY_URL, checked as an http(s)
+ * URL (the value is never shown: a chat webhook's URL is its secret).
+ */
+export function notifySettings(
+  flag: string | undefined,
+  remindAfterMs: number | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): { notifyUrl?: string; remindAfterMs?: number } {
+  const from = flag !== undefined ? '--notify-url' : 'AUTOCODER_NOTIFY_URL';
+  const url = flag ?? (env.AUTOCODER_NOTIFY_URL || undefined);
+  if (url !== undefined) {
+    let ok = false;
+    try {
+      const parsed = new URL(url);
+      ok = (parsed.protocol === 'http:' || parsed.protocol === 'https:') && !/\s/.test(url);
+    } catch {
+      ok = false;
+    }
+    if (!ok)
+      throw new UserError(`${from} must be an http(s) URL, got a value that is not one`, {
+        hint: 'e.g. --notify-url https://hooks.example.com/autocoder',
+      });
+  }
+  return { ...(url ? { notifyUrl: url } : {}), ...(remindAfterMs ? { remindAfterMs } : {}) };
+}

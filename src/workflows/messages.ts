@@ -72,6 +72,13 @@ function buildSchemas() {
     count: zod.number().int(),
     lastError: zod.string().nullable(),
   });
+  const notifyState = zod.object({
+    announced: zod.array(zod.number().int()),
+    sent: zod.number().int(),
+    failed: zod.number().int(),
+    lastError: zod.string().nullable(),
+    pauseNotified: zod.boolean(),
+  });
   /** What a run carries across continue-as-new: everything the loop cannot re-read from Postgres. */
   const carried = zod.object({
     startedAt: zod.string(),
@@ -86,6 +93,8 @@ function buildSchemas() {
     continuedAsNew: zod.number().int(),
     /** Claims agents made for the run (AgentSpec.claimNext) that reached it as it continued as new. */
     handoffs: zod.array(claim).optional(),
+    /** Notifications so far: requests announced (request.opened sent), counts, the last failure. */
+    notify: notifyState.optional(),
   });
   const projectRunInput = zod
     .object({
@@ -116,6 +125,18 @@ function buildSchemas() {
       agentTimeoutMs: zod.number().int().min(1000).optional(),
       simulate: zod.record(zod.string(), zod.unknown()).optional().describe('behaviour of the simulate adapter'),
       budgetUsd: zod.number().positive().optional(),
+      notifyUrl: zod
+        .string()
+        .regex(/^https?:\/\/[^\s/]+\S*$/, 'must be an http(s) URL')
+        .optional()
+        .describe('--notify-url (default AUTOCODER_NOTIFY_URL): receives a JSON POST on each event'),
+      remindAfterMs: zod
+        .number()
+        .int()
+        .min(1000)
+        .default(4 * 3_600_000)
+        .describe('--remind-after: first request.reminder after this long unanswered, then doubling'),
+      uiUrl: zod.string().optional().describe("the run's page, shown in notifications"),
       agentSafety: zod
         .object({
           policy: zod.enum(agentPolicies).default('strict'),
@@ -179,6 +200,7 @@ function buildSchemas() {
   return {
     pause,
     answer,
+    notifyState,
     runningAgent,
     failure,
     carried,
@@ -196,6 +218,7 @@ export type RunningAgent = z.infer<Schemas['runningAgent']>;
 export type Pause = z.infer<Schemas['pause']>;
 export type FeatureFailure = z.infer<Schemas['failure']>;
 export type CarriedState = z.infer<Schemas['carried']>;
+export type NotifyState = z.infer<Schemas['notifyState']>;
 export type ProjectRunInput = z.input<Schemas['projectRunInput']>;
 export type ProjectRunSettings = z.output<Schemas['projectRunInput']>;
 
@@ -233,6 +256,8 @@ export type ProjectRunStatus = {
   agentsStarted: number;
   continuedAsNew: number;
   costUsd?: number;
+  /** Webhook deliveries of this run chain (--notify-url): failures never stop the run. */
+  notifications?: { sent: number; failed: number; lastError: string | null };
   /** Open requests of features this run knows (from its last pass): what a person is asked. */
   humanRequests?: OpenRequest[];
 };

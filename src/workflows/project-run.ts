@@ -23,6 +23,7 @@ import {
   type RunningAgent,
 } from './messages.ts';
 import { installHumanHandlers } from './human-loop.ts';
+import { Notifier } from './notifications.ts';
 import { agentRunId } from './run-ids.ts';
 import { carriedOf, createRunState, installHandlers, requestsPending, wake, type RunState } from './run-state.ts';
 import { freeSlots, sortHandoffs } from './slots.ts';
@@ -67,9 +68,11 @@ export async function projectRun(rawInput: ProjectRunInput): Promise<ProjectRunR
 
 class ProjectRun {
   private readonly s: RunState;
+  private readonly notifier: Notifier;
 
   constructor(state: RunState) {
     this.s = state;
+    this.notifier = new Notifier(state.input, state.notify, (id) => state.awaiting.some((r) => r.requestId === id));
   }
 
   private get input(): ProjectRunSettings {
@@ -95,6 +98,7 @@ class ProjectRun {
       if (s.stopRequested) return this.stopAll();
       this.applyStopFeatures();
       if (s.inbox.retryFeature.length) await this.applyRetries();
+      this.notifier.pause(s.pause?.reason ?? null);
       if (s.draining) {
         s.phase = 'draining';
         if (s.running.size === 0)
@@ -264,6 +268,7 @@ class ProjectRun {
     await Promise.all(result.claims.map((claim) => this.startAgent(claim, CODING_TIMEOUT_MS)));
     if (s.phase === 'resuming') s.phase = 'running';
     s.awaiting = result.awaiting;
+    this.notifier.requests(result.awaiting);
     if (result.waitingForHuman && s.running.size === 0) s.phase = 'waiting_for_human';
     else if (s.phase === 'waiting_for_human') s.phase = 'running';
 
@@ -353,6 +358,7 @@ class ProjectRun {
       s.counts = final.counts;
       if (outcome === 'blocked') s.blocked = final.blocked;
     }
+    await this.notifier.ended(outcome, message);
     await wf.condition(wf.allHandlersFinished);
     return {
       outcome,

@@ -47,3 +47,7 @@ export function parseAgentRunId(id: string): ParsedAgentRunId | null {
 
 /** The attempt number of an agent run ID; 0 when it has none (the initializer's). */
 export const attemptOf = (id: string): number => parseAgentRunId(id)?.attempt ?? 0;
+
+/** A notification sent after its run ended (`autocoder/<project>/notify/<event>/<tail>`): never an agent run. */
+export const notifyRunId = (projectId: string, event: string, tail: string): string =>
+  `${projectRunId(projectId)}/notify/${event}/${tail}`;

@@ -26,6 +26,7 @@ import {
   type CarriedState,
   type FeatureCounts,
   type FeatureFailure,
+  type NotifyState,
   type Pause,
   type ProjectRunSettings,
   type ProjectRunStatus,
@@ -74,6 +75,8 @@ export type RunState = {
   continuedAsNew: number;
   /** Open requests of the project's features, as of the last pass (answerFeature's validator reads them). */
   awaiting: OpenRequest[];
+  /** Notifications (--notify-url): announced requests, counts, the last failure. Carried. */
+  notify: NotifyState;
 };
 
 export function createRunState(input: ProjectRunSettings, workflowId: string): RunState {
@@ -104,6 +107,7 @@ export function createRunState(input: ProjectRunSettings, workflowId: string): R
     agentsStarted: carried?.agentsStarted ?? 0,
     continuedAsNew: carried?.continuedAsNew ?? 0,
     awaiting: [],
+    notify: carried?.notify ?? { announced: [], sent: 0, failed: 0, lastError: null, pauseNotified: false },
   };
 }
 
@@ -143,6 +147,9 @@ export function statusOf(s: RunState): ProjectRunStatus {
     agentsStarted: s.agentsStarted,
     continuedAsNew: s.continuedAsNew,
     humanRequests: s.awaiting,
+    ...(s.input.notifyUrl
+      ? { notifications: { sent: s.notify.sent, failed: s.notify.failed, lastError: s.notify.lastError } }
+      : {}),
   };
 }
 
@@ -160,6 +167,7 @@ export function carriedOf(s: RunState): CarriedState {
     agentsStarted: s.agentsStarted,
     continuedAsNew: s.continuedAsNew + 1,
     handoffs: s.handoffs.splice(0),
+    notify: s.notify,
   };
 }
 

@@ -55,6 +55,17 @@ export type RunOutcome = (typeof runOutcomes)[number];
 export const pauseReasons = ['operator'] as const;
 export type PauseReason = (typeof pauseReasons)[number];
 
+/** Events a run POSTs to --notify-url (the body's `event`). */
+export const notifyEvents = [
+  'request.opened',
+  'request.reminder',
+  'run.completed',
+  'run.blocked',
+  'run.failed',
+  'run.paused',
+] as const;
+export type NotifyEvent = (typeof notifyEvents)[number];
+
 /** How an agent is run (`--agent`). */
 export const agentAdapters = ['claude', 'simulate', 'command'] as const;
 export type AgentAdapter = (typeof agentAdapters)[number];

@@ -2,7 +2,7 @@ import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError, showValue } from '../../errors.ts';
 import { agentAdapters, PROJECT_ID_PATTERN, type AgentAdapter } from '../../workflows/messages.ts';
-import { intFlag, out, projectIdArg } from '../options.ts';
+import { durationFlag, intFlag, notifySettings, out, projectIdArg } from '../options.ts';
 import type { SafetyFlags } from '../agent-safety-flags.ts';
 
 /** commander's collector for a repeatable option. */
@@ -21,6 +21,8 @@ type RunFlags = SafetyFlags & {
   detach: boolean;
   reset: boolean;
   pollInterval: number;
+  notifyUrl?: string;
+  remindAfter?: number;
 };
 
 /** A directory name as a project id: `My App` → `my-app`. */
@@ -72,6 +74,15 @@ export function register(program: Command): void {
     .option('--allow-host <host>', 'a host the agent sandbox may reach (repeatable)', collect, [])
     .option('--max-turns <kind=n>', 'Claude Code --max-turns per agent kind, e.g. coding=200 (repeatable)', collect, [])
     .option('--agent-env <name>', "pass this variable of the worker's environment to agents (repeatable)", collect, [])
+    .option(
+      '--notify-url <url>',
+      'POST a JSON event here (questions, reminders, the end); default AUTOCODER_NOTIFY_URL',
+    )
+    .option(
+      '--remind-after <duration>',
+      'remind of an unanswered question after this long, e.g. 4h, 30m (default 4h)',
+      durationFlag('--remind-after'),
+    )
     .option('--reset', 'with --features: take the file as the truth, passing features included', false)
     .option('--detach', 'start the run and return; a separate `autocoder worker` runs it', false)
     .addHelpText(
@@ -120,6 +131,7 @@ Examples:
             maxRetries: flags.maxRetries,
             pollIntervalMs: flags.pollInterval,
             agentSafety,
+            ...notifySettings(flags.notifyUrl, flags.remindAfter),
             ...(flags.model ? { model: flags.model } : {}),
             ...(flags.agentCmd ? { agentCmd: [resolve(flags.agentCmd)] } : {}),
           },

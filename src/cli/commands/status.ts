@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { answerCommand } from '../../workflows/human-answer.ts';
 import type { StatusReport } from '../../client.ts';
 import { UserError, showValue } from '../../errors.ts';
 import { out, projectIdArg } from '../options.ts';
@@ -74,6 +75,8 @@ Examples:
               workflowId,
               runId,
               ...(report.status ? { settings: report.status.settings } : {}),
+              ...(report.status?.humanRequests ? { humanRequests: report.status.humanRequests } : {}),
+              ...(report.status?.notifications ? { notifications: report.status.notifications } : {}),
               ...(unanswered ? { unanswered } : {}),
             }),
           );
@@ -86,8 +89,17 @@ Examples:
             `project ${projectId}: ${report.phase === null ? 'never run' : report.outcome === null ? `running (phase ${report.phase})` : `ended ${report.outcome}`}`,
           );
         out(
-          `features: ${c.passing}/${c.total} passing, ${c.running} running, ${c.pending} pending, ${c.blocked} blocked, ${c.failed} failed`,
+          `features: ${c.passing}/${c.total} passing, ${c.running} running, ${c.pending} pending, ${c.blocked} blocked, ${c.failed} failed${c.needs_human_input ? `, ${c.needs_human_input} waiting for a person` : ''}`,
         );
+        for (const r of report.status?.humanRequests ?? [])
+          out(
+            `  asks #${r.featureId}: ${escapeForTerminal(r.question.split('\n')[0] ?? '')} (answer: ${answerCommand(projectId, r)})`,
+          );
+        const notify = report.status?.notifications;
+        if (notify && notify.failed > 0)
+          out(
+            `notifications: ${notify.failed} of ${notify.sent + notify.failed} failed; last: ${escapeForTerminal(notify.lastError ?? '')}`,
+          );
         const settings = report.status?.settings;
         if (settings) {
           // Names only: hosts, turn limits and variable names, never a variable's value.
