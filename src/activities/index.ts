@@ -5,7 +5,8 @@ import { createFeatureStoreActivities, type FeatureStoreDeps } from './feature-s
 import { createSupervisionActivities, type SupervisionDeps } from './supervise.ts';
 import { createNotifyActivities } from './notify.ts';
 import { createOutcomeActivities } from './outcome.ts';
-import type { AgentActivities, NotifyActivities, RunActivities } from './types.ts';
+import type { AgentActivities, NotifyActivities, RunActivities, WindowActivities } from './types.ts';
+import { createWindowActivities } from './windows.ts';
 
 export type ActivityDeps = FeatureStoreDeps & SupervisionDeps;
 
@@ -15,7 +16,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createOutcomeActivities(deps),
     ...createSupervisionActivities(deps),
     ...createNotifyActivities(),
-  } satisfies RunActivities & AgentActivities & NotifyActivities & Record<string, unknown>;
+    ...createWindowActivities(deps),
+  } satisfies RunActivities & AgentActivities & NotifyActivities & WindowActivities & Record<string, unknown>;
 }
 
 export type Activities = ReturnType<typeof createActivities>;

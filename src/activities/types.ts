@@ -3,6 +3,7 @@
  */
 import type { AnswerInput, OpenRequest } from '../workflows/human-answer.ts';
 import type { NotificationInput } from '../workflows/notifications.ts';
+import type { WindowSpec } from '../schedules/window.ts';
 import type {
   AgentAdapter,
   AnswerResult,
@@ -10,6 +11,7 @@ import type {
   AgentReport,
   BlockedFeature,
   FeatureCounts,
+  ProjectRunInput,
   RunningAgent,
 } from '../workflows/messages.ts';
 
@@ -164,4 +166,14 @@ export interface AgentActivities {
 /** The notification activity (src/activities/notify.ts). */
 export interface NotifyActivities {
   postNotification(input: NotificationInput): Promise<void>;
+}
+
+/** windowRun's activities (src/activities/windows.ts). */
+export interface WindowActivities {
+  windowBounds(input: {
+    window: WindowSpec;
+    nowMs: number;
+  }): Promise<{ startMs: number; endMs: number; open: boolean }>;
+  joinWindowRun(input: { input: ProjectRunInput }): Promise<{ firstRunId: string; joined: boolean }>;
+  drainWindowRun(input: { projectId: string; firstRunId: string }): Promise<'drained' | 'ended' | 'not-ours'>;
 }

@@ -2,3 +2,4 @@
 export { projectRun } from './project-run.ts';
 export { agentRun } from './agent-run.ts';
 export { notifyWebhook } from './notifications.ts';
+export { windowRun } from './window-run.ts';

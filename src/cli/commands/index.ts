@@ -17,6 +17,7 @@ import { register as mcp } from './mcp.ts';
 import { register as feature } from './feature.ts';
 import { register as guard } from './guard.ts';
 import { register as human } from './human.ts';
+import { register as schedule } from './schedule.ts';
 
 /** Each command file exports one `register(program)`; the order here is the order in --help. */
 export type RegisterCommand = (program: Command) => void;
@@ -30,6 +31,7 @@ export const commands: RegisterCommand[] = [
   status,
   control,
   human,
+  schedule,
   logs,
   worker,
   ui,
