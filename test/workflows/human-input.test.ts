@@ -121,6 +121,19 @@ test('ask, park, wait durably across a worker restart and continue-as-new, answe
   }
   assert.equal((await listHumanRequests(t.db, { projectId: project, open: true })).length, 1, 'still open');
 
+  // `feature ask` refuses bad input with exit 2 and records nothing.
+  const agentEnv = { ...env, AUTOCODER_PROJECT_ID: project };
+  for (const [args, expected] of [
+    [['feature', 'ask', '3', ''], /the question must be 1\.\.10000 characters, got 0/],
+    [['feature', 'ask', '99', 'why?'], /no feature #99/],
+    [['feature', 'ask', '3', 'why?', '--option', ''], /--option must be 1\.\.500 characters/],
+  ] as const) {
+    const bad = await runCli([...args], agentEnv);
+    assert.equal(bad.code, 2, `${args.join(' ')}: ${bad.stderr}`);
+    assert.match(bad.stderr, expected);
+  }
+  assert.equal((await listHumanRequests(t.db, { projectId: project })).length, 1, 'nothing recorded');
+
   const answered = await runCli(['answer', project, '2', '--option', '2'], env);
   assert.equal(answered.code, 0, answered.stderr);
   assert.match(answered.stdout, /answered request #\d+ of .* #2: blue/);

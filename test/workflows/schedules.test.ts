@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createWindowActivities } from '../../src/activities/windows.ts';
 import { projectRunHandle } from '../../src/client.ts';
+import { stopSignal } from '../../src/workflows/messages.ts';
 import { scheduleId } from '../../src/workflows/run-ids.ts';
 import type { WindowRunResult } from '../../src/workflows/window-run.ts';
 import { cliEnv, runCli } from '../chaos/support.ts';
@@ -102,6 +104,7 @@ test('catch-up: added while its window is open, it starts at once; trigger start
     const described = await t.client.schedule.getHandle(scheduleId(later)).describe();
     assert.deepEqual(described.memo, { project: later, window: far, days: 'daily', tz: 'UTC' });
     assert.equal(described.policies.overlap, 'SKIP');
+    assert.equal(described.policies.catchupWindow, 3_600_000, "the catch-up window is the window's length");
     for (const [cmd, paused] of [
       ['pause', true],
       ['unpause', false],
@@ -164,4 +167,21 @@ test('a real window of about a minute: the run starts at its start and drains at
   } finally {
     await cleanUp(project);
   }
+});
+
+test("a manual run or stop inside a window holds: the window's end drains only the run it joined", async () => {
+  const project = await t.seedProject([{ id: 1, name: 'long' }], { base: 'sched-hold' });
+  const drain = createWindowActivities({ db: t.db, temporal: t.client }).drainWindowRun;
+  const simulate = { default: { action: 'pass', delayMs: 60_000 } };
+  const joined = await t.startRun(project, { simulate });
+  // Stopped by hand inside the window, then started again by hand: another chain.
+  await joined.signal(stopSignal);
+  await waitForResult(joined, 30_000);
+  assert.equal(await drain({ projectId: project, firstRunId: joined.firstExecutionRunId }), 'ended');
+  const manual = await t.startRun(project, { simulate });
+  assert.equal(await drain({ projectId: project, firstRunId: joined.firstExecutionRunId }), 'not-ours');
+  assert.equal((await manual.describe()).status.name, 'RUNNING', 'the manual run goes on');
+  assert.equal(await drain({ projectId: project, firstRunId: manual.firstExecutionRunId }), 'drained');
+  await manual.signal(stopSignal);
+  await waitForResult(manual, 30_000);
 });
