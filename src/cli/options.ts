@@ -49,28 +49,16 @@ export function durationFlag(flag: string) {
 }
 
 /**
- * The run's notification settings: --notify-url, else AUTOCODER_NOTIFY_URL, checked as an http(s)
- * URL (the value is never shown: a chat webhook's URL is its secret).
+ * The run's notification settings: --notify-url, else AUTOCODER_NOTIFY_URL (environment or config
+ * file), checked by the config schema; a bad one exits 2 without showing the value (a chat
+ * webhook's URL is its secret).
  */
-export function notifySettings(
+export async function notifySettings(
   flag: string | undefined,
   remindAfterMs: number | undefined,
   env: NodeJS.ProcessEnv = process.env,
-): { notifyUrl?: string; remindAfterMs?: number } {
-  const from = flag !== undefined ? '--notify-url' : 'AUTOCODER_NOTIFY_URL';
-  const url = flag ?? (env.AUTOCODER_NOTIFY_URL || undefined);
-  if (url !== undefined) {
-    let ok = false;
-    try {
-      const parsed = new URL(url);
-      ok = (parsed.protocol === 'http:' || parsed.protocol === 'https:') && !/\s/.test(url);
-    } catch {
-      ok = false;
-    }
-    if (!ok)
-      throw new UserError(`${from} must be an http(s) URL, got a value that is not one`, {
-        hint: 'e.g. --notify-url https://hooks.example.com/autocoder',
-      });
-  }
+): Promise<{ notifyUrl?: string; remindAfterMs?: number }> {
+  const { loadEnvConfig } = await import('../config/env.ts');
+  const url = loadEnvConfig(env, flag === undefined ? {} : { notifyUrl: flag }).notifyUrl;
   return { ...(url ? { notifyUrl: url } : {}), ...(remindAfterMs ? { remindAfterMs } : {}) };
 }

@@ -39,6 +39,16 @@ export const uiTokenSchema = z
   .max(512, 'must be at most 512 characters')
   .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 
+/** A webhook URL (`run --notify-url`): a chat webhook's URL is its secret, so no message shows it. */
+export const notifyUrlSchema = z.string().refine((text) => {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && !/\s/.test(text);
+  } catch {
+    return false;
+  }
+}, 'must be an http(s) URL');
+
 /** The environment variables we read, with their defaults; the descriptions are the docs. */
 export const envSchema = z.object({
   AUTOCODER_HOME: z
@@ -90,6 +100,9 @@ export const envSchema = z.object({
   AUTOCODER_UI_TOKEN: uiTokenSchema
     .optional()
     .describe('Token `autocoder ui` requires on every request (needed for any --host but loopback; --token wins)'),
+  AUTOCODER_NOTIFY_URL: notifyUrlSchema
+    .optional()
+    .describe('Webhook that receives the events of runs (`run --notify-url` wins)'),
 });
 
 export type EnvVarName = keyof typeof envSchema.shape;
@@ -114,6 +127,8 @@ export type EnvConfig = {
   workflowStackTraces: boolean;
   /** the dashboard's token (AUTOCODER_UI_TOKEN), if set */
   uiToken: string | undefined;
+  /** the runs' webhook (AUTOCODER_NOTIFY_URL), if set */
+  notifyUrl: string | undefined;
 };
 
 /**
@@ -133,6 +148,7 @@ const fields: Record<keyof EnvConfig, { env: EnvVarName; flag?: string }> = {
   taskQueue: { env: 'AUTOCODER_TASK_QUEUE' },
   workflowStackTraces: { env: 'AUTOCODER_WORKFLOW_STACK_TRACES' },
   uiToken: { env: 'AUTOCODER_UI_TOKEN' },
+  notifyUrl: { env: 'AUTOCODER_NOTIFY_URL', flag: '--notify-url' },
 };
 
 /** Values from CLI flags (or a caller); they win over the environment. */
@@ -220,7 +236,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
   };
   const shown = (name: string) => {
     const raw = input[name];
-    if (name === 'AUTOCODER_UI_TOKEN') return 'a value (not shown: it is a secret)';
+    if (name === 'AUTOCODER_UI_TOKEN' || name === 'AUTOCODER_NOTIFY_URL') return 'a value (not shown: it is a secret)';
     return showValue(name === 'DATABASE_URL' && raw !== undefined ? redactUrl(raw) : raw);
   };
   if (!parsed.success) {
@@ -247,6 +263,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
     taskQueue: v.AUTOCODER_TASK_QUEUE,
     workflowStackTraces: v.AUTOCODER_WORKFLOW_STACK_TRACES,
     uiToken: v.AUTOCODER_UI_TOKEN,
+    notifyUrl: v.AUTOCODER_NOTIFY_URL,
   };
 
   // The local stack binds all three ports on 127.0.0.1, so they must differ.

@@ -112,6 +112,7 @@ Examples:
       const { agentSafetyFromFlags, POLICY_OFF_WARNING } = await import('../agent-safety-flags.ts');
       const agentSafety = agentSafetyFromFlags(flags, dir);
       if (agentSafety.policy === 'off') process.stderr.write(`${POLICY_OFF_WARNING}\n`);
+      const notify = await notifySettings(flags.notifyUrl, flags.remindAfter);
       const [{ withRuntime }, { runProject }] = await Promise.all([
         import('../runtime.ts'),
         import('../run-project.ts'),
@@ -131,7 +132,7 @@ Examples:
             maxRetries: flags.maxRetries,
             pollIntervalMs: flags.pollInterval,
             agentSafety,
-            ...notifySettings(flags.notifyUrl, flags.remindAfter),
+            ...notify,
             ...(flags.model ? { model: flags.model } : {}),
             ...(flags.agentCmd ? { agentCmd: [resolve(flags.agentCmd)] } : {}),
           },

@@ -169,7 +169,7 @@ async function add(project: string, flags: AddFlags): Promise<void> {
     throw new UserError(`--agent must be one of ${agentAdapters.join(', ')}, got ${showValue(flags.agent)}`);
   if (flags.agent === 'command' && !flags.agentCmd)
     throw new UserError('--agent command needs --agent-cmd PATH', { hint: 'e.g. --agent-cmd ./agent.sh' });
-  const notify = notifySettings(flags.notifyUrl, flags.remindAfter);
+  const notify = await notifySettings(flags.notifyUrl, flags.remindAfter);
   const [{ getProject }, { agentSafetyFromFlags }, { ScheduleAlreadyRunning, DAYS_OF_WEEK }, { workflowUiUrl }] =
     await Promise.all([
       import('../../db/projects.ts'),
