@@ -7,6 +7,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNotifyActivities } from '../../src/activities/notify.ts';
 import { answerFeatureUpdate } from '../../src/workflows/messages.ts';
@@ -122,6 +124,44 @@ test('a webhook that never answers does not slow the run', async () => {
   assert.equal((await waitForResult(handle, 60_000)).outcome, 'complete');
   const took = Date.now() - answeredAt;
   assert.ok(took < 5000, `completed ${took} ms after the answer, within one webhook timeout`);
+});
+
+test('a budget pause sends run.paused once (an operator pause would not)', async () => {
+  // A command agent that reports 0.60 through `feature usage` and passes: over the 0.50 budget after #1.
+  const dir = mkdtempSync(join(tmpdir(), 'ac-notify-pause-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const script = join(dir, 'spend-agent.sh');
+  const bin = join(repoRoot, 'bin/autocoder');
+  writeFileSync(
+    script,
+    `#!/bin/sh\n"${bin}" feature usage --cost-usd 0.60 || exit 3\n"${bin}" feature pass "$AUTOCODER_FEATURE_ID"\n`,
+    { mode: 0o755 },
+  );
+  const project = await t.seedProject(
+    [
+      { id: 1, name: 'first' },
+      { id: 2, name: 'second' },
+    ],
+    { base: 'notify-pause' },
+  );
+  const path = `/ok/${project}`;
+  const handle = await t.startRun(project, {
+    agent: 'command',
+    agentCmd: [script],
+    concurrency: 1,
+    testingRatio: 0,
+    budgetUsd: 0.5,
+    quotaKey: `test-${project}`,
+    notifyUrl: `${base}${path}`,
+  });
+  await waitUntil('run.paused', () => events(path).includes('run.paused'), { timeoutMs: 60_000 });
+  const paused = received.get(path)!.find((b) => b.event === 'run.paused')!;
+  assert.deepEqual([paused.project, paused.feature, paused.question], [project, null, null]);
+  assert.match(paused.text, /paused \(budget\)/);
+  assert.equal((await queryStatus(handle)).pause?.reason, 'budget');
+  await new Promise((resolve) => setTimeout(resolve, 1500)); // more passes, still paused: no second event
+  assert.equal(events(path).filter((e) => e === 'run.paused').length, 1);
+  await handle.terminate('test done');
 });
 
 test('postNotification: no URL in its errors, a timeout of its own', async () => {
