@@ -100,6 +100,28 @@ describe('a question parks its feature', () => {
     assert.deepEqual([crashed.outcome, crashed.failureCount], ['waiting', 0]);
   });
 
+  test('an agent that asked and then hit the usage limit ends rate_limited (the quota path), no failure counted', async () => {
+    const projectId = await seedProject(t.db, [{ id: 1, name: 'a' }]);
+    const [claim] = await claimReadyFeatures(t.db, { projectId, limit: 1, maxRetries: 3 });
+    await createHumanRequest(t.db, {
+      projectId,
+      featureId: 1,
+      runId: claim!.claimedBy,
+      kind: 'feature',
+      question: 'q',
+      options: [],
+    });
+    const limited = await recordOutcome(t.db, {
+      projectId,
+      featureId: 1,
+      owner: claim!.claimedBy,
+      kind: 'coding',
+      outcome: 'rate_limited',
+    });
+    assert.deepEqual([limited.outcome, limited.failureCount], ['rate_limited', 0]);
+    assert.deepEqual(await claimReadyFeatures(t.db, { projectId, limit: 1, maxRetries: 3 }), [], 'still parked');
+  });
+
   test('a fields request: text is refused, required fields are checked, the record is stored', async () => {
     const projectId = await seedProject(t.db, [{ id: 1, name: 'a' }]);
     await createHumanRequest(t.db, {
