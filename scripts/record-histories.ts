@@ -18,7 +18,10 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import proto from '@temporalio/proto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
+  answerFeatureUpdate,
   drainSignal,
   pauseSignal,
   resumeSignal,
@@ -218,6 +221,45 @@ const scenarios: Record<string, Scenario> = {
     });
     await waitForResult(handle);
     return { handle, projectId, worker };
+  },
+
+  /**
+   * A question to a person: the feature parked, the run waiting in waiting_for_human, an answer
+   * refused by answerFeature's validator (not in history) and one accepted; notifications to a
+   * local webhook (opened, a reminder, the end by a notifyWebhook child).
+   */
+  async human(env) {
+    const worker = await env.startWorker();
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(204).end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const projectId = await env.seedProject(
+        [
+          { id: 1, name: 'Header' },
+          { id: 2, name: 'Button colour' },
+        ],
+        { base: 'human' },
+      );
+      const handle = await env.startRun(projectId, {
+        agent: 'command',
+        agentCmd: [join(repoRoot, 'test/fixtures/agents/asks-once')],
+        notifyUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+        remindAfterMs: 1000,
+      });
+      await waitUntil('waiting for a person', async () => (await queryStatus(handle)).phase === 'waiting_for_human', {
+        timeoutMs: 60_000,
+      });
+      await sleep(1500);
+      await handle.executeUpdate(answerFeatureUpdate, { args: [{ featureId: 2, option: 9 }] }).catch(() => undefined);
+      await handle.executeUpdate(answerFeatureUpdate, { args: [{ featureId: 2, option: 2 }] });
+      await waitForResult(handle);
+      return { handle, projectId, worker };
+    } finally {
+      server.close();
+    }
   },
 
   /** The worker is SIGKILLed mid-run; a new worker adopts the agents after the heartbeat timeout. */

@@ -6,7 +6,11 @@
 import { ApplicationFailure, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { featureCounts, resetFailures } from '../db/features.ts';
+import { answerFeatureRequest, openRequests } from '../db/human-requests.ts';
 import { getProject } from '../db/projects.ts';
+import { UserError } from '../errors.ts';
+import type { AnswerInput } from '../workflows/human-answer.ts';
+import type { AnswerResult } from '../workflows/messages.ts';
 import type { Database } from '../db/tables.ts';
 import { failureTypes } from '../workflows/vocabulary.ts';
 import { DEFAULT_SPEND_CONFIG, type SpendConfig } from './budget.ts';
@@ -88,14 +92,18 @@ export function createFeatureStoreActivities({ db, temporal, spend: spendConfig 
         reached = { reason: 'budget', budget: 'feature', spentUsd: top.spentUsd, limitUsd: top.limitUsd };
         end = { ...end, finished: null };
       }
+      // No testers while the run only waits for a person: they would keep it busy for nothing.
       const testers =
-        end.finished || end.counts.passing === 0 ? [] : await claimTesters(db, input.projectId, recorded.testing);
+        end.finished || end.waitingForHuman || end.counts.passing === 0
+          ? []
+          : await claimTesters(db, input.projectId, recorded.testing);
       return {
         ...(budget ? { spend: budget.spend, budget: reached, overBudget } : {}),
         claims: [...recorded.start, ...resumed.claims, ...fresh, ...testers],
         adopt: foreign.adopt,
         settled: settled.map(({ fresh: _fresh, ...report }) => report),
         ...end,
+        awaiting: await openRequests(db, { projectId: input.projectId }),
         resumeLeft: resumed.left,
       };
     },
@@ -106,6 +114,15 @@ export function createFeatureStoreActivities({ db, temporal, spend: spendConfig 
 
     async releaseClaims({ projectId, claims }: { projectId: string; claims: Claim[] }): Promise<void> {
       await releaseClaims(db, projectId, claims);
+    },
+
+    async storeAnswer({ projectId, answer }: { projectId: string; answer: AnswerInput }): Promise<AnswerResult> {
+      try {
+        return await answerFeatureRequest(db, { projectId, answer });
+      } catch (err) {
+        if (!(err instanceof UserError)) throw err;
+        throw ApplicationFailure.create({ type: failureTypes.invalidInput, nonRetryable: true, message: err.message });
+      }
     },
   };
 }

@@ -3,9 +3,11 @@
  */
 import { createFeatureStoreActivities, type FeatureStoreDeps } from './feature-store.ts';
 import { createSupervisionActivities, type SupervisionDeps } from './supervise.ts';
+import { createNotifyActivities } from './notify.ts';
 import { createOutcomeActivities } from './outcome.ts';
 import { createQuotaActivities } from './quota.ts';
-import type { AgentActivities, QuotaActivities, RunActivities } from './types.ts';
+import type { AgentActivities, NotifyActivities, QuotaActivities, RunActivities, WindowActivities } from './types.ts';
+import { createWindowActivities } from './windows.ts';
 
 export type ActivityDeps = FeatureStoreDeps & SupervisionDeps;
 
@@ -15,7 +17,14 @@ export function createActivities(deps: ActivityDeps) {
     ...createOutcomeActivities(deps),
     ...createSupervisionActivities(deps),
     ...createQuotaActivities(deps),
-  } satisfies RunActivities & AgentActivities & QuotaActivities & Record<string, unknown>;
+    ...createNotifyActivities(),
+    ...createWindowActivities(deps),
+  } satisfies RunActivities &
+    AgentActivities &
+    QuotaActivities &
+    NotifyActivities &
+    WindowActivities &
+    Record<string, unknown>;
 }
 
 export type Activities = ReturnType<typeof createActivities>;

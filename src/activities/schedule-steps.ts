@@ -204,16 +204,24 @@ export async function decideEnd(
   db: Db,
   input: Pick<ScheduleInput, 'projectId' | 'maxRetries' | 'exclude' | 'codingSlots' | 'analyseBlocked'>,
   codingNow: boolean,
-): Promise<Pick<ScheduleResult, 'counts' | 'blocked' | 'finished'>> {
+): Promise<Pick<ScheduleResult, 'counts' | 'blocked' | 'finished' | 'waitingForHuman'>> {
   const { projectId, maxRetries, exclude } = input;
   const counts: FeatureCounts = await featureCounts(db, projectId, { maxRetries });
   const nothingCodes = !codingNow && counts.running === 0;
   if (nothingCodes && counts.passing === counts.total) {
-    return { counts, blocked: [], finished: { outcome: 'complete', message: `all ${counts.total} features pass` } };
+    return {
+      counts,
+      blocked: [],
+      finished: { outcome: 'complete', message: `all ${counts.total} features pass` },
+      waitingForHuman: false,
+    };
   }
+  // A parked feature may unblock the rest once answered: the run waits for the person, it does not end.
+  if (nothingCodes && counts.needs_human_input > 0)
+    return { counts, blocked: [], finished: null, waitingForHuman: true };
   if (!nothingCodes || !(input.codingSlots > 0 || input.analyseBlocked)) {
     const blocked = input.analyseBlocked ? await analyseBlocked(db, projectId, maxRetries, exclude) : [];
-    return { counts, blocked, finished: null };
+    return { counts, blocked, finished: null, waitingForHuman: false };
   }
   const blocked = await analyseBlocked(db, projectId, maxRetries, exclude);
   const stuck = counts.total - counts.passing - counts.failed;
@@ -228,7 +236,7 @@ export async function decideEnd(
           outcome: 'failed' as const,
           message: `${counts.failed} feature(s) failed ${maxRetries} times and were given up (retry-feature schedules one again)`,
         };
-  return { counts, blocked, finished };
+  return { counts, blocked, finished, waitingForHuman: false };
 }
 
 /** Step 7: passing features for the testing slots, each to one tester, in one statement. */

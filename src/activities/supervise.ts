@@ -16,6 +16,7 @@ import { buildLaunch } from '../agents/adapters.ts';
 import { liveAgentRuns, recordAgentStart } from '../db/agent-runs.ts';
 import { lastSessionOf } from '../db/agent-usage.ts';
 import { claimReadyFeatures, readyFeatureExists } from '../db/claims.ts';
+import { latestAnswer } from '../db/human-requests.ts';
 import type { Database } from '../db/tables.ts';
 import {
   adoptAgent,
@@ -266,6 +267,12 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
               ? { temporalAddress: deps.temporalAddress, temporalNamespace: deps.temporalNamespace ?? 'default' }
               : {}),
             ...(spec.adapter === 'claude' ? { maxBudgetUsd: await budgetLeft(db, spendConfig, spec) } : {}),
+            ...(spec.kind === 'coding' && spec.featureId !== null
+              ? {
+                  humanAnswer:
+                    (await latestAnswer(db, { projectId: spec.projectId, featureId: spec.featureId })) ?? undefined,
+                }
+              : {}),
             // The next attempt at a feature resumes the conversation of the last one.
             ...(spec.adapter === 'claude' && spec.featureId !== null
               ? {

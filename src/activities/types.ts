@@ -1,12 +1,17 @@
 /**
  * Shapes that cross the workflow ↔ activity boundary. Workflows import this file for types only.
  */
+import type { AnswerInput, OpenRequest } from '../workflows/human-answer.ts';
+import type { NotificationInput } from '../workflows/notifications.ts';
+import type { WindowSpec } from '../schedules/window.ts';
 import type {
   AgentAdapter,
+  AnswerResult,
   AgentKind,
   AgentReport,
   BlockedFeature,
   FeatureCounts,
+  ProjectRunInput,
   RunningAgent,
 } from '../workflows/messages.ts';
 
@@ -75,6 +80,10 @@ export type ScheduleResult = {
   blocked: BlockedFeature[];
   /** Stranded features still to resume (no slot for them in this pass): they go before any other. */
   resumeLeft: number;
+  /** Open requests of the project's features (human_requests), oldest first. */
+  awaiting: OpenRequest[];
+  /** Nothing codes and nothing can until a person answers a parked feature (needs_human_input). */
+  waitingForHuman: boolean;
   /** Set when no coding agent runs and none can start: how the run ends. */
   finished: { outcome: 'complete' | 'blocked' | 'failed'; message: string } | null;
   /** What the run spent (absent without a budget input). */
@@ -191,6 +200,8 @@ export interface RunActivities {
   resetFeatureFailures(input: { projectId: string; featureId: number }): Promise<void>;
   /** Frees claims made for the run (AgentSpec.claimNext) that it did not start; never counts an attempt. */
   releaseClaims(input: { projectId: string; claims: Claim[] }): Promise<void>;
+  /** Stores a person's answer to the feature's open request (answerFeature); InvalidInput when it does not fit. */
+  storeAnswer(input: { projectId: string; answer: AnswerInput }): Promise<AnswerResult>;
   /** Tells the key's quotaGovernor of a rate-limited agent (signal-with-start of autocoder/quota/<key>). */
   reportQuota(input: QuotaReportInput): Promise<void>;
   /** The key's pause, if its governor has one now: a run that starts during a pause waits too. */
@@ -207,4 +218,19 @@ export interface QuotaActivities {
 export interface AgentActivities {
   superviseAgent(input: SuperviseInput): Promise<AgentExitSummary>;
   recordAgentOutcome(input: RecordOutcomeInput): Promise<RecordOutcomeResult>;
+}
+
+/** The notification activity (src/activities/notify.ts). */
+export interface NotifyActivities {
+  postNotification(input: NotificationInput): Promise<void>;
+}
+
+/** windowRun's activities (src/activities/windows.ts). */
+export interface WindowActivities {
+  windowBounds(input: {
+    window: WindowSpec;
+    nowMs: number;
+  }): Promise<{ startMs: number; endMs: number; open: boolean }>;
+  joinWindowRun(input: { input: ProjectRunInput }): Promise<{ firstRunId: string; joined: boolean }>;
+  drainWindowRun(input: { projectId: string; firstRunId: string }): Promise<'drained' | 'ended' | 'not-ours'>;
 }

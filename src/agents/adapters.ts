@@ -31,6 +31,8 @@ export type LaunchContext = {
   maxBudgetUsd?: number;
   /** claude: the executable (default `claude` on PATH). */
   claudeCommand?: string;
+  /** The feature's latest answered question to a person: in the environment and the prompt. */
+  humanAnswer?: { question: string; answer: string } | undefined;
 };
 
 const simulateAgentPath = fileURLToPath(new URL('./simulate-agent.ts', import.meta.url));
@@ -47,6 +49,9 @@ export function agentEnvironment(spec: AgentSpec, ctx: LaunchContext): Record<st
     DATABASE_URL: ctx.databaseUrl,
     ...(ctx.temporalAddress ? { TEMPORAL_ADDRESS: ctx.temporalAddress } : {}),
     ...(ctx.temporalAddress && ctx.temporalNamespace ? { TEMPORAL_NAMESPACE: ctx.temporalNamespace } : {}),
+    ...(ctx.humanAnswer
+      ? { AUTOCODER_HUMAN_QUESTION: ctx.humanAnswer.question, AUTOCODER_HUMAN_ANSWER: ctx.humanAnswer.answer }
+      : {}),
   };
 }
 

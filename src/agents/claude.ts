@@ -90,7 +90,21 @@ export type ClaudeOptions = {
   claudeCommand?: string | undefined;
   /** Session id to use (default a new random UUID). */
   sessionId?: string | undefined;
+  /** The feature's latest answered question to a person. */
+  humanAnswer?: { question: string; answer: string } | undefined;
 };
+
+/** What the next agent of a feature is told about the question asked for it and its answer. */
+export function humanAnswerNote({ question, answer }: { question: string; answer: string }): string {
+  return [
+    '## A person answered the question asked for this feature',
+    '',
+    `Question: ${question}`,
+    `Answer: ${answer}`,
+    '',
+    'Use this answer and go on with the feature (also in AUTOCODER_HUMAN_QUESTION and AUTOCODER_HUMAN_ANSWER).',
+  ].join('\n');
+}
 
 export type ClaudeLaunch = {
   argv: string[];
@@ -124,10 +138,12 @@ export function buildClaudeLaunch(
       `maxBudgetUsd must be a positive number of USD, got ${String(options.maxBudgetUsd)} (do not start an agent with no budget left)`,
     );
   }
-  const prompt = renderPrompt(
+  const rendered = renderPrompt(
     loadPromptTemplate(spec.kind, spec.projectDir),
     promptVariables(spec, runId, resume !== undefined),
   );
+  // After the template, so a project's own prompt gets it too.
+  const prompt = options.humanAnswer ? `${rendered}\n\n${humanAnswerNote(options.humanAnswer)}` : rendered;
 
   const mcpConfigPath = mcpConfigPathFor(stateDir, runId);
   const config = { mcpServers: { [MCP_SERVER_NAME]: { type: 'stdio', command: AUTOCODER_BIN, args: ['mcp'], env } } };

@@ -44,3 +44,33 @@ export function usdFlag(flag: string) {
     return value;
   };
 }
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration flag: `<n>s|m|h|d` (e.g. 4h, 30m), as milliseconds, at least one second. */
+export function durationFlag(flag: string) {
+  return (raw: string): number => {
+    const m = /^(\d{1,6})([smhd])$/.exec(raw.trim());
+    const ms = m ? Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS] : 0;
+    if (!m || ms < 1000) {
+      throw new UserError(`${flag} must be a duration like 30s, 15m, 4h or 2d, got ${showValue(raw)}`, {
+        hint: `e.g. ${flag} 4h`,
+      });
+    }
+    return ms;
+  };
+}
+
+/**
+ * The run's notification settings: --notify-url, else AUTOCODER_NOTIFY_URL (environment or config
+ * file), checked by the config schema; a bad one exits 2 without showing the value (a chat
+ * webhook's URL is its secret).
+ */
+export async function notifySettings(
+  flag: string | undefined,
+  remindAfterMs: number | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ notifyUrl?: string; remindAfterMs?: number }> {
+  const { loadEnvConfig } = await import('../config/env.ts');
+  const url = loadEnvConfig(env, flag === undefined ? {} : { notifyUrl: flag }).notifyUrl;
+  return { ...(url ? { notifyUrl: url } : {}), ...(remindAfterMs ? { remindAfterMs } : {}) };
+}

@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { statusQuery, type ProjectRunInput, type ProjectRunResult } from '../workflows/messages.ts';
+import { projectRunId, statusQuery, type ProjectRunInput, type ProjectRunResult } from '../workflows/messages.ts';
 import { readRunStatus, startOrJoinRun, workflowUiUrl, type ProjectRunHandle } from '../client.ts';
 import { importFeatures, type FeatureEntry } from '../db/import.ts';
 import { upsertProject } from '../db/projects.ts';
@@ -68,6 +68,10 @@ export async function runProject(rt: Runtime, options: RunProjectOptions): Promi
     const { handle, joined } = await startOrJoinRun(client, rt.config.taskQueue, {
       projectId,
       projectDir,
+      // The run's page, for notifications to link to.
+      ...(rt.temporalTarget.uiUrl
+        ? { uiUrl: workflowUiUrl(rt.temporalTarget.uiUrl, rt.temporalTarget.namespace, projectRunId(projectId)) }
+        : {}),
       ...options.settings,
     });
     const firstRunId = (await handle.describe()).runId;

@@ -39,6 +39,16 @@ export const uiTokenSchema = z
   .max(512, 'must be at most 512 characters')
   .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 
+/** A webhook URL (`run --notify-url`): a chat webhook's URL is its secret, so no message shows it. */
+export const notifyUrlSchema = z.string().refine((text) => {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && !/\s/.test(text);
+  } catch {
+    return false;
+  }
+}, 'must be an http(s) URL');
+
 /** The environment variables we read, with their defaults; the descriptions are the docs. */
 export const envSchema = z.object({
   AUTOCODER_HOME: z
@@ -102,6 +112,9 @@ export const envSchema = z.object({
   AUTOCODER_UI_TOKEN: uiTokenSchema
     .optional()
     .describe('Token `autocoder ui` requires on every request (needed for any --host but loopback; --token wins)'),
+  AUTOCODER_NOTIFY_URL: notifyUrlSchema
+    .optional()
+    .describe('Webhook that receives the events of runs (`run --notify-url` wins)'),
 });
 
 export type EnvVarName = keyof typeof envSchema.shape;
@@ -130,6 +143,8 @@ export type EnvConfig = {
   timeZone: string;
   /** the installation's daily budget in USD (AUTOCODER_DAILY_BUDGET_USD), if set */
   dailyBudgetUsd: number | undefined;
+  /** the runs' webhook (AUTOCODER_NOTIFY_URL), if set */
+  notifyUrl: string | undefined;
 };
 
 /**
@@ -151,6 +166,7 @@ const fields: Record<keyof EnvConfig, { env: EnvVarName; flag?: string }> = {
   uiToken: { env: 'AUTOCODER_UI_TOKEN' },
   timeZone: { env: 'AUTOCODER_TZ' },
   dailyBudgetUsd: { env: 'AUTOCODER_DAILY_BUDGET_USD' },
+  notifyUrl: { env: 'AUTOCODER_NOTIFY_URL', flag: '--notify-url' },
 };
 
 /** Values from CLI flags (or a caller); they win over the environment. */
@@ -238,7 +254,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
   };
   const shown = (name: string) => {
     const raw = input[name];
-    if (name === 'AUTOCODER_UI_TOKEN') return 'a value (not shown: it is a secret)';
+    if (name === 'AUTOCODER_UI_TOKEN' || name === 'AUTOCODER_NOTIFY_URL') return 'a value (not shown: it is a secret)';
     return showValue(name === 'DATABASE_URL' && raw !== undefined ? redactUrl(raw) : raw);
   };
   if (!parsed.success) {
@@ -267,6 +283,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
     uiToken: v.AUTOCODER_UI_TOKEN,
     timeZone: v.AUTOCODER_TZ,
     dailyBudgetUsd: v.AUTOCODER_DAILY_BUDGET_USD,
+    notifyUrl: v.AUTOCODER_NOTIFY_URL,
   };
 
   // The local stack binds all three ports on 127.0.0.1, so they must differ.

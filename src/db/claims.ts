@@ -5,6 +5,7 @@
  */
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { agentRunPrefix } from '../workflows/run-ids.ts';
+import { awaitsHuman } from './features.ts';
 import type { Database } from './tables.ts';
 
 export type ClaimedFeature = {
@@ -79,7 +80,8 @@ function readyToClaim(input: Omit<ClaimReadyInput, 'limit'>) {
   return sql<boolean>`f.project_id = ${input.projectId}
         AND NOT f.passes AND NOT f.in_progress AND f.unmet_deps = 0
         AND f.failure_count < ${input.maxRetries}::int
-        AND f.id <> ALL(${[...(input.exclude ?? [])]}::int[])`;
+        AND f.id <> ALL(${[...(input.exclude ?? [])]}::int[])
+        AND NOT ${awaitsHuman}`;
 }
 
 export async function claimReadyFeatures(db: Kysely<Database>, input: ClaimReadyInput): Promise<ClaimedFeature[]> {
@@ -146,6 +148,7 @@ export async function claimFeaturesByIds(db: Kysely<Database>, input: ClaimByIds
         AND f.failure_count < ${input.maxRetries}::int
         AND CASE WHEN f.in_progress THEN f.claimed_by IS NULL
                  ELSE f.unmet_deps = 0 END
+        AND NOT ${awaitsHuman}
       ORDER BY f.score DESC, f.priority, f.id
       FOR UPDATE OF f SKIP LOCKED
     ), claimed AS (

@@ -56,12 +56,18 @@ export type FeatureCounts = {
   pending: number;
   blocked: number;
   failed: number;
+  needs_human_input: number;
 };
+
+/** Feature `f` has an open 'feature' request: parked until a person answers (partial index human_requests_open). */
+export const awaitsHuman = sql<boolean>`EXISTS (SELECT 1 FROM human_requests h
+    WHERE h.project_id = f.project_id AND h.feature_id = f.id AND h.answered_at IS NULL AND h.kind = 'feature')`;
 
 function stateOf(maxRetries: number): RawBuilder<FeatureState> {
   return sql<FeatureState>`CASE
     WHEN f.passes THEN 'passing'
     WHEN f.in_progress THEN 'running'
+    WHEN ${awaitsHuman} THEN 'needs_human_input'
     WHEN f.failure_count >= ${maxRetries}::int THEN 'failed'
     WHEN f.unmet_deps = 0 THEN 'pending'
     ELSE 'blocked' END`;
@@ -173,7 +179,15 @@ export async function featureCounts(
   const { rows } = await sql<{ state: FeatureState; n: number }>`
     SELECT ${stateOf(options.maxRetries ?? DEFAULT_MAX_RETRIES)} AS state, count(*)::int AS n
     FROM features f WHERE f.project_id = ${projectId} GROUP BY 1`.execute(db);
-  const counts: FeatureCounts = { total: 0, passing: 0, running: 0, pending: 0, blocked: 0, failed: 0 };
+  const counts: FeatureCounts = {
+    total: 0,
+    passing: 0,
+    running: 0,
+    pending: 0,
+    blocked: 0,
+    failed: 0,
+    needs_human_input: 0,
+  };
   for (const { state, n } of rows) {
     counts[state] = n;
     counts.total += n;

@@ -1,10 +1,19 @@
 /**
  * Questions agents ask a person: `feature_request_human_input` (kind 'feature': the feature
- * cannot go on without it) and `ask_user` (kind 'ask'). Recorded, listed, answered; the workflow
- * side (parking the feature, an update that answers, reminders) comes later (DESIGN.md §9).
+ * cannot go on without it, and `autocoder feature ask`) and `ask_user` (kind 'ask'). Recorded,
+ * listed, answered. An open 'feature' request parks its feature (state needs_human_input, never
+ * claimed); the run's answerFeature update and `autocoder answer` store the answer here.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { UserError } from '../errors.ts';
+import {
+  answerText,
+  checkAnswer,
+  requestForm,
+  storedAnswer,
+  type AnswerInput,
+  type OpenRequest,
+} from '../workflows/human-answer.ts';
 import { unknownFeature } from './features.ts';
 import type { Database, HumanRequestKind, HumanRequestRow } from './tables.ts';
 
@@ -95,7 +104,7 @@ export async function featuresAwaitingHumans(db: Kysely<Database>, projectId: st
 
 /** Answers an open request; false when it does not exist or was answered already. */
 export async function answerHumanRequest(
-  db: Kysely<Database>,
+  db: Kysely<Database> | Transaction<Database>,
   input: { projectId: string; requestId: number; answer: unknown },
 ): Promise<boolean> {
   const row = await db
@@ -107,4 +116,90 @@ export async function answerHumanRequest(
     .returning('id')
     .executeTakeFirst();
   return row !== undefined;
+}
+
+export type OpenRequestRow = OpenRequest & { project: string; kind: HumanRequestKind };
+
+function toOpen(r: HumanRequestRow): OpenRequestRow {
+  return {
+    project: r.project_id,
+    kind: r.kind,
+    requestId: Number(r.id),
+    featureId: r.feature_id ?? 0,
+    question: r.question,
+    askedAt: r.created_at.toISOString(),
+    ...requestForm(r.kind, r.options),
+  };
+}
+
+/**
+ * Open requests that name a feature, oldest first: of one project, or of every project (the
+ * inbox). A feature's 'feature' request comes before its 'ask' ones.
+ */
+export async function openRequests(
+  db: Kysely<Database> | Transaction<Database>,
+  options: { projectId?: string; featureId?: number } = {},
+): Promise<OpenRequestRow[]> {
+  let query = db
+    .selectFrom('human_requests')
+    .selectAll()
+    .where('answered_at', 'is', null)
+    .where('feature_id', 'is not', null);
+  if (options.projectId !== undefined) query = query.where('project_id', '=', options.projectId);
+  if (options.featureId !== undefined) query = query.where('feature_id', '=', options.featureId);
+  const rows = await query.orderBy('id').execute();
+  return rows.map(toOpen).sort((a, b) => Number(b.kind === 'feature') - Number(a.kind === 'feature'));
+}
+
+/**
+ * Answers the feature's open request (its 'feature' request first, else its oldest 'ask'), checked
+ * by `checkAnswer` under the request's row lock: a bad answer is a UserError and nothing changes.
+ */
+export async function answerFeatureRequest(
+  db: Kysely<Database>,
+  input: { projectId: string; answer: AnswerInput },
+): Promise<{ requestId: number; featureId: number; question: string; answer: string }> {
+  return db.transaction().execute(async (trx) => {
+    const open = (await openRequests(trx, { projectId: input.projectId, featureId: input.answer.featureId }))[0];
+    if (open) {
+      await trx.selectFrom('human_requests').select('id').where('id', '=', open.requestId).forUpdate().execute();
+    }
+    const problem = checkAnswer(open ?? null, input.answer);
+    if (problem || !open)
+      throw new UserError(`${input.projectId}: ${problem ?? 'no open request'}`, {
+        hint: 'see the open requests with `autocoder inbox`',
+      });
+    const stored = storedAnswer(open, input.answer);
+    const answered = await answerHumanRequest(trx, {
+      projectId: input.projectId,
+      requestId: open.requestId,
+      answer: stored,
+    });
+    if (!answered) throw new UserError(`request #${open.requestId} of ${input.projectId} was answered meanwhile`);
+    return {
+      requestId: open.requestId,
+      featureId: open.featureId,
+      question: open.question,
+      answer: answerText(stored),
+    };
+  });
+}
+
+/** The feature's latest answered request with an answer: what its next agent is told. */
+export async function latestAnswer(
+  db: Kysely<Database>,
+  input: { projectId: string; featureId: number },
+): Promise<{ question: string; answer: string } | null> {
+  const row = await db
+    .selectFrom('human_requests')
+    .select(['question', 'answer'])
+    .where('project_id', '=', input.projectId)
+    .where('feature_id', '=', input.featureId)
+    .where('answered_at', 'is not', null)
+    .where('answer', 'is not', null)
+    .orderBy('answered_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? { question: row.question, answer: answerText(row.answer) } : null;
 }

@@ -155,7 +155,7 @@ ALTER TABLE ONLY agent_runs
     ADD CONSTRAINT agent_runs_kind_check CHECK (kind = ANY (ARRAY['initializer'::text, 'coding'::text, 'testing'::text]));
 
 ALTER TABLE ONLY agent_runs
-    ADD CONSTRAINT agent_runs_outcome_check CHECK (outcome = ANY (ARRAY['passed'::text, 'failed'::text, 'crashed'::text, 'timed_out'::text, 'stopped'::text, 'rate_limited'::text]));
+    ADD CONSTRAINT agent_runs_outcome_check CHECK (outcome = ANY (ARRAY['passed'::text, 'failed'::text, 'crashed'::text, 'timed_out'::text, 'stopped'::text, 'rate_limited'::text, 'waiting'::text]));
 
 ALTER TABLE ONLY agent_runs
     ADD CONSTRAINT agent_runs_pkey PRIMARY KEY (id);

@@ -78,7 +78,7 @@ export type OutcomeResult = {
  * report) calls this, and every later call returns what the first one recorded (`fresh: false`).
  * The agent_runs row is locked first (created when the process never started), so two settlers
  * serialise on it and never both write. The first call:
- * - coding: releases the claim; unless the run was stopped or rate-limited, a feature that does not pass now
+ * - coding: releases the claim; unless the run was stopped, rate-limited or waits for a person, a feature that does not pass now
  *   costs one durable failure (non-zero exit, crash, timeout, or exit 0 without passing) and
  *   keeps the error as last_error;
  * - testing: releases the lease and stamps last_tested_at (a regression is reported by the
@@ -93,6 +93,14 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
   const result = await db.transaction().execute(async (trx) => {
     const earlier = await lockAgentRun(trx, input);
     if (earlier) return earlier;
+    // An agent that asked a person and ended is waiting, not failing: its feature is parked
+    // (needs_human_input) until the answer comes, and no attempt is counted against it.
+    const waiting =
+      input.kind === 'coding' &&
+      input.featureId !== null &&
+      !stopped &&
+      (await featureAwaitsHuman(trx, input.projectId, input.featureId));
+    const uncounted = stopped || waiting;
     let feature: { passes: boolean; failure_count: number; counted: boolean } | undefined;
     if (input.featureId !== null && input.kind === 'coding') {
       const error =
@@ -103,8 +111,8 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
       feature = await trx
         .updateTable('features')
         .set({
-          failure_count: sql`failure_count + CASE WHEN passes OR ${stopped} THEN 0 ELSE 1 END`,
-          last_error: sql`CASE WHEN passes OR ${stopped} THEN last_error ELSE ${error}::text END`,
+          failure_count: sql`failure_count + CASE WHEN passes OR ${uncounted} THEN 0 ELSE 1 END`,
+          last_error: sql`CASE WHEN passes OR ${uncounted} THEN last_error ELSE ${error}::text END`,
           in_progress: false,
           claimed_by: null,
           claimed_at: null,
@@ -113,7 +121,7 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
         .where('project_id', '=', input.projectId)
         .where('id', '=', input.featureId)
         .where('claimed_by', '=', input.owner)
-        .returning(['passes', 'failure_count', sql<boolean>`NOT (passes OR ${stopped})`.as('counted')])
+        .returning(['passes', 'failure_count', sql<boolean>`NOT (passes OR ${uncounted})`.as('counted')])
         .executeTakeFirst();
     } else if (input.featureId !== null && input.kind === 'testing') {
       const row = await trx
@@ -128,11 +136,17 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
     }
     const passes = feature?.passes ?? false;
     const outcome: AgentOutcome =
-      input.kind === 'coding' && input.outcome === 'passed' && !passes ? 'failed' : input.outcome;
+      waiting && !passes
+        ? 'waiting'
+        : input.kind === 'coding' && input.outcome === 'passed' && !passes
+          ? 'failed'
+          : input.outcome;
     const error =
       outcome === 'passed'
         ? null
-        : (input.error ?? (outcome !== input.outcome ? 'exited 0 without the feature passing' : null));
+        : outcome === 'waiting'
+          ? `waiting for a person to answer feature #${input.featureId}'s question (autocoder inbox)`
+          : (input.error ?? (outcome !== input.outcome ? 'exited 0 without the feature passing' : null));
     await recordAgentEnd(trx, {
       id: input.owner,
       projectId: input.projectId,
@@ -164,6 +178,19 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
     throw new ClaimLostError(input.projectId, input.featureId, input.owner, `record outcome ${input.outcome}`);
   }
   return result.settled;
+}
+
+async function featureAwaitsHuman(trx: Transaction<Database>, projectId: string, featureId: number): Promise<boolean> {
+  const row = await trx
+    .selectFrom('human_requests')
+    .select('id')
+    .where('project_id', '=', projectId)
+    .where('feature_id', '=', featureId)
+    .where('kind', '=', 'feature')
+    .where('answered_at', 'is', null)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /**

@@ -94,7 +94,8 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
     }
     return report;
   });
-  if (report.outcome === 'passed') return report;
+  // An agent that asked a person ended well: its feature waits for the answer (not a failed attempt).
+  if (report.outcome === 'passed' || report.outcome === 'waiting') return report;
   if (report.outcome === 'stopped') throw new CancelledFailure(report.error ?? 'stopped by operator');
   throw ApplicationFailure.create({
     type: failureTypeOf(report, end.exitCode),

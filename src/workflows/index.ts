@@ -2,3 +2,5 @@
 export { projectRun } from './project-run.ts';
 export { agentRun } from './agent-run.ts';
 export { quotaGovernor } from './quota-governor.ts';
+export { notifyWebhook } from './notifications.ts';
+export { windowRun } from './window-run.ts';

@@ -5,6 +5,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { z } from 'zod';
+import type { AnswerInput, OpenRequest } from './human-answer.ts';
 import { zod } from './sandbox-shared-modules.ts';
 import {
   agentAdapters,
@@ -95,6 +96,13 @@ function buildSchemas() {
     count: zod.number().int(),
     lastError: zod.string().nullable(),
   });
+  const notifyState = zod.object({
+    announced: zod.array(zod.number().int()),
+    sent: zod.number().int(),
+    failed: zod.number().int(),
+    lastError: zod.string().nullable(),
+    pauseNotified: zod.boolean(),
+  });
   /** What a run carries across continue-as-new: everything the loop cannot re-read from Postgres. */
   const carried = zod.object({
     startedAt: zod.string(),
@@ -113,6 +121,8 @@ function buildSchemas() {
     budgets: budgets.optional(),
     /** Features whose agent was rate-limited: claimed before any other. */
     retryFirst: zod.array(zod.number().int()).optional(),
+    /** Notifications so far: requests announced (request.opened sent), counts, the last failure. */
+    notify: notifyState.optional(),
   });
   const projectRunInput = zod
     .object({
@@ -156,6 +166,18 @@ function buildSchemas() {
         .regex(QUOTA_KEY_PATTERN, 'must be a slug: lowercase letters, digits and dashes')
         .optional()
         .describe('the account whose usage limit this project shares (--quota-key); absent: the claude config dir'),
+      notifyUrl: zod
+        .string()
+        .regex(/^https?:\/\/[^\s/]+\S*$/, 'must be an http(s) URL')
+        .optional()
+        .describe('--notify-url (default AUTOCODER_NOTIFY_URL): receives a JSON POST on each event'),
+      remindAfterMs: zod
+        .number()
+        .int()
+        .min(1000)
+        .default(4 * 3_600_000)
+        .describe('--remind-after: first request.reminder after this long unanswered, then doubling'),
+      uiUrl: zod.string().optional().describe("the run's page, shown in notifications"),
       agentSafety: zod
         .object({
           policy: zod.enum(agentPolicies).default('strict'),
@@ -213,8 +235,19 @@ function buildSchemas() {
   });
   /** The quotaGovernor's word to every project run: paused on `key` until `until`, or clear (null). */
   const quotaNotice = zod.object({ key: zod.string(), until: zod.string().nullable() });
+  /** answerFeature's argument: exactly one of text, option (1-based) and fields (checkAnswer says which fits). */
+  const answer = zod
+    .object({
+      featureId: zod.number().int().min(1),
+      text: zod.string().optional(),
+      option: zod.number().int().optional(),
+      fields: zod.record(zod.string(), zod.string()).optional(),
+    })
+    .strict();
   return {
     pause,
+    answer,
+    notifyState,
     runningAgent,
     failure,
     carried,
@@ -234,6 +267,7 @@ export type RunningAgent = z.infer<Schemas['runningAgent']>;
 export type Pause = z.infer<Schemas['pause']>;
 export type FeatureFailure = z.infer<Schemas['failure']>;
 export type CarriedState = z.infer<Schemas['carried']>;
+export type NotifyState = z.infer<Schemas['notifyState']>;
 export type ProjectRunInput = z.input<Schemas['projectRunInput']>;
 export type ProjectRunSettings = z.output<Schemas['projectRunInput']>;
 
@@ -280,6 +314,10 @@ export type ProjectRunStatus = {
   quotaKey: string | null;
   quotaWarning: { at: string; message: string } | null;
   costUsd?: number;
+  /** Webhook deliveries of this run chain (--notify-url): failures never stop the run. */
+  notifications?: { sent: number; failed: number; lastError: string | null };
+  /** Open requests of features this run knows (from its last pass): what a person is asked. */
+  humanRequests?: OpenRequest[];
 };
 
 export type ProjectRunResult = {
@@ -313,6 +351,9 @@ export const retryFeatureSignal = defineSignal<[number]>('retryFeature');
 export const agentFinishedSignal = defineSignal<[AgentReport]>('agentFinished');
 export const statusQuery = defineQuery<ProjectRunStatus>('status');
 export const setConcurrencyUpdate = defineUpdate<ProjectRunStatus['settings'], [number]>('setConcurrency');
+/** What answerFeature stored: the request it answered and the answer as text. */
+export type AnswerResult = { requestId: number; featureId: number; question: string; answer: string };
+export const answerFeatureUpdate = defineUpdate<AnswerResult, [AnswerInput]>('answerFeature');
 export const setTestingRatioUpdate = defineUpdate<ProjectRunStatus['settings'], [number]>('setTestingRatio');
 export const setBudgetUpdate = defineUpdate<ProjectRunStatus['budgets'], [Budgets]>('setBudget');
 /** From the quotaGovernor of the run's key (runs on other keys ignore it). */

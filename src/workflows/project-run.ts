@@ -22,6 +22,8 @@ import {
   type ProjectRunSettings,
   type RunningAgent,
 } from './messages.ts';
+import { installHumanHandlers } from './human-loop.ts';
+import { Notifier } from './notifications.ts';
 import { agentRunId } from './run-ids.ts';
 import {
   carriedOf,
@@ -69,14 +71,17 @@ export async function projectRun(rawInput: ProjectRunInput): Promise<ProjectRunR
   }
   const state = createRunState(parsed.data, wf.workflowInfo().workflowId);
   installHandlers(state);
+  installHumanHandlers(state);
   return new ProjectRun(state).run();
 }
 
 class ProjectRun {
   private readonly s: RunState;
+  private readonly notifier: Notifier;
 
   constructor(state: RunState) {
     this.s = state;
+    this.notifier = new Notifier(state.input, state.notify, (id) => state.awaiting.some((r) => r.requestId === id));
   }
 
   private get input(): ProjectRunSettings {
@@ -107,6 +112,7 @@ class ProjectRun {
       if (s.stopRequested) return this.stopAll();
       this.applyStopFeatures();
       if (s.inbox.retryFeature.length) await this.applyRetries();
+      this.notifier.pause(s.pause?.reason ?? null);
       if (s.draining) {
         s.phase = 'draining';
         if (s.running.size === 0)
@@ -126,6 +132,8 @@ class ProjectRun {
 
   private async pollForever(): Promise<void> {
     for (;;) {
+      // Waiting for a person: no agent to check on, so no timer either (an answer wakes the loop).
+      await wf.condition(() => this.s.phase !== 'waiting_for_human');
       await wf.sleep(this.input.pollIntervalMs);
       wake(this.s, 'poll');
     }
@@ -217,7 +225,7 @@ class ProjectRun {
       if (report.outcome === 'rate_limited') noteRateLimited(this.s, report);
       if (report.kind !== 'coding' || report.featureId === null) continue;
       if (report.featurePasses) s.failures.delete(report.featureId);
-      else if (report.outcome !== 'stopped' && report.outcome !== 'rate_limited') {
+      else if (report.outcome !== 'stopped' && report.outcome !== 'rate_limited' && report.outcome !== 'waiting') {
         s.failures.set(report.featureId, {
           featureId: report.featureId,
           count: report.failureCount,
@@ -289,6 +297,10 @@ class ProjectRun {
     s.resumeLeft = result.resumeLeft;
     await Promise.all(result.claims.map((claim) => this.startAgent(claim, CODING_TIMEOUT_MS)));
     if (s.phase === 'resuming') s.phase = 'running';
+    s.awaiting = result.awaiting;
+    this.notifier.requests(result.awaiting);
+    if (result.waitingForHuman && s.running.size === 0) s.phase = 'waiting_for_human';
+    else if (s.phase === 'waiting_for_human') s.phase = 'running';
 
     if (result.finished) {
       // Nothing codes and nothing can: let testers finish, then end with what is left.
@@ -379,6 +391,7 @@ class ProjectRun {
       s.counts = final.counts;
       if (outcome === 'blocked') s.blocked = final.blocked;
     }
+    await this.notifier.ended(outcome, message);
     await wf.condition(wf.allHandlersFinished);
     return {
       outcome,

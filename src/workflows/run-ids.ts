@@ -51,3 +51,15 @@ export const attemptOf = (id: string): number => parseAgentRunId(id)?.attempt ??
 /** The quotaGovernor of one quota key (one account's usage limit): `autocoder/quota/<key>`. */
 export const QUOTA_GOVERNOR_PREFIX = `${ROOT}/quota/`;
 export const quotaGovernorId = (key: string): string => `${QUOTA_GOVERNOR_PREFIX}${key}`;
+/** A notification sent after its run ended (`autocoder/<project>/notify/<event>/<tail>`): never an agent run. */
+export const notifyRunId = (projectId: string, event: string, tail: string): string =>
+  `${projectRunId(projectId)}/notify/${event}/${tail}`;
+
+/** The Temporal Schedule of a project's time windows (`autocoder schedule`). */
+export const scheduleId = (projectId: string): string => `${ROOT}/schedule/${projectId}`;
+
+/**
+ * What a schedule names the windowRun workflows it starts (it appends a timestamp). Outside
+ * `autocoder/<project>/`, so nothing that lists a project's runs by that prefix takes one for its own.
+ */
+export const windowRunId = (projectId: string): string => `${ROOT}-window/${projectId}`;

@@ -29,12 +29,14 @@ import {
   type CarriedState,
   type FeatureCounts,
   type FeatureFailure,
+  type NotifyState,
   type Pause,
   type ProjectRunSettings,
   type ProjectRunStatus,
   type RunningAgent,
   type SpendStatus,
 } from './messages.ts';
+import type { OpenRequest } from './human-answer.ts';
 import type { RunOutcome, RunPhase } from './vocabulary.ts';
 
 /**
@@ -87,6 +89,10 @@ export type RunState = {
   quotaWarning: ProjectRunStatus['quotaWarning'];
   /** The day boundary a timer already waits for (a daily budget frees itself there). */
   budgetTimerFor: string | null;
+  /** Open requests of the project's features, as of the last pass (answerFeature's validator reads them). */
+  awaiting: OpenRequest[];
+  /** Notifications (--notify-url): announced requests, counts, the last failure. Carried. */
+  notify: NotifyState;
 };
 
 /** The key this run shares a usage limit on (the client fills in the default). */
@@ -113,7 +119,7 @@ export function createRunState(input: ProjectRunSettings, workflowId: string): R
     held: new Set(carried?.held ?? []),
     handoffs: [...(carried?.handoffs ?? [])],
     resumeLeft: 0,
-    counts: { total: 0, passing: 0, running: 0, pending: 0, blocked: 0, failed: 0 },
+    counts: { total: 0, passing: 0, running: 0, pending: 0, blocked: 0, failed: 0, needs_human_input: 0 },
     blocked: [],
     lastPassAt: 0,
     passes: 0,
@@ -130,6 +136,8 @@ export function createRunState(input: ProjectRunSettings, workflowId: string): R
     quotaReports: [],
     quotaWarning: null,
     budgetTimerFor: null,
+    awaiting: [],
+    notify: carried?.notify ?? { announced: [], sent: 0, failed: 0, lastError: null, pauseNotified: false },
   };
 }
 
@@ -177,6 +185,10 @@ export function statusOf(s: RunState): ProjectRunStatus {
     quotaWarning: s.quotaWarning,
     // The dashboard's header shows it.
     costUsd: s.spend.runUsd,
+    humanRequests: s.awaiting,
+    ...(s.input.notifyUrl
+      ? { notifications: { sent: s.notify.sent, failed: s.notify.failed, lastError: s.notify.lastError } }
+      : {}),
   };
 }
 
@@ -196,6 +208,7 @@ export function carriedOf(s: RunState): CarriedState {
     handoffs: s.handoffs.splice(0),
     budgets: s.budgets,
     retryFirst: s.retryFirst,
+    notify: s.notify,
   };
 }
 

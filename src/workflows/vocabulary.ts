@@ -8,17 +8,30 @@
 
 /**
  * What a feature is doing, derived from its row (src/db/features.ts `stateOf`): passes, then the
- * live claim, then the retry cap, then its dependencies.
+ * live claim, then an open question to a person (needs_human_input), then the retry cap, then its
+ * dependencies.
  */
-export const featureStates = ['pending', 'running', 'passing', 'failed', 'blocked'] as const;
+export const featureStates = ['pending', 'running', 'passing', 'failed', 'blocked', 'needs_human_input'] as const;
 export type FeatureState = (typeof featureStates)[number];
 
 /** What an agent run works on: the project (initializer) or one feature. Stored in agent_runs.kind. */
 export const agentKinds = ['initializer', 'coding', 'testing'] as const;
 export type AgentKind = (typeof agentKinds)[number];
 
-/** How an agent run ended, once settled. Stored in agent_runs.outcome. */
-export const agentRunOutcomes = ['passed', 'failed', 'crashed', 'timed_out', 'stopped', 'rate_limited'] as const;
+/**
+ * How an agent run ended, once settled. Stored in agent_runs.outcome. `waiting`: it asked a person
+ * (`feature ask`, feature_request_human_input) and ended; not a failure, the feature is parked.
+ * `rate_limited`: the account's usage limit stopped it; not a failure either.
+ */
+export const agentRunOutcomes = [
+  'passed',
+  'failed',
+  'crashed',
+  'timed_out',
+  'stopped',
+  'rate_limited',
+  'waiting',
+] as const;
 export type AgentRunOutcome = (typeof agentRunOutcomes)[number];
 
 /**
@@ -28,8 +41,19 @@ export type AgentRunOutcome = (typeof agentRunOutcomes)[number];
 export const humanRequestKinds = ['feature', 'ask'] as const;
 export type HumanRequestKind = (typeof humanRequestKinds)[number];
 
-/** Where a project run is in its life (the status query's `phase`). */
-export const runPhases = ['initializing', 'resuming', 'running', 'draining', 'stopping', 'done'] as const;
+/**
+ * Where a project run is in its life (the status query's `phase`). `waiting_for_human`: nothing
+ * can run until a person answers a parked feature's question (no timer runs meanwhile).
+ */
+export const runPhases = [
+  'initializing',
+  'resuming',
+  'running',
+  'draining',
+  'stopping',
+  'done',
+  'waiting_for_human',
+] as const;
 export type RunPhase = (typeof runPhases)[number];
 
 /** How a project run ended (its result's `outcome`). */
@@ -54,6 +78,16 @@ export type OnBudgetAction = (typeof onBudgetActions)[number];
 /** A quota key's state (`autocoder quota`): dispatch paused until the reset, or clear. */
 export const quotaStates = ['paused', 'clear'] as const;
 export type QuotaState = (typeof quotaStates)[number];
+/** Events a run POSTs to --notify-url (the body's `event`). */
+export const notifyEvents = [
+  'request.opened',
+  'request.reminder',
+  'run.completed',
+  'run.blocked',
+  'run.failed',
+  'run.paused',
+] as const;
+export type NotifyEvent = (typeof notifyEvents)[number];
 
 /** How an agent is run (`--agent`). */
 export const agentAdapters = ['claude', 'simulate', 'command'] as const;

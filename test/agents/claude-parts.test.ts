@@ -81,6 +81,24 @@ describe('claude argv', () => {
     }
   });
 
+  test("a person's answer reaches the next agent: environment and prompt", () => {
+    const humanAnswer = { question: 'Which colour?', answer: 'blue' };
+    const launch = buildLaunch(spec({ attempt: 2 }), { ...ctx, humanAnswer });
+    assert.deepEqual(
+      [launch.env.AUTOCODER_HUMAN_QUESTION, launch.env.AUTOCODER_HUMAN_ANSWER],
+      ['Which colour?', 'blue'],
+    );
+    assert.match(
+      launch.argv.at(-1) ?? '',
+      /A person answered the question asked for this feature\n\nQuestion: Which colour\?\nAnswer: blue/,
+    );
+    const command = buildLaunch(spec({ adapter: 'command', agentCmd: ['/bin/true'] }), { ...ctx, humanAnswer });
+    assert.equal(command.env.AUTOCODER_HUMAN_ANSWER, 'blue');
+    const none = buildLaunch(spec(), ctx);
+    assert.equal(none.env.AUTOCODER_HUMAN_ANSWER, undefined, 'no answer, no variable');
+    assert.doesNotMatch(none.argv.at(-1) ?? '', /A person answered/);
+  });
+
   test('resume, budget and Temporal come from the launch context', () => {
     const launch = buildLaunch(spec({ attempt: 2 }), {
       ...ctx,

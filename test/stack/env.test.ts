@@ -34,6 +34,7 @@ describe('loadEnvConfig', () => {
       uiToken: undefined,
       timeZone: 'UTC',
       dailyBudgetUsd: undefined,
+      notifyUrl: undefined,
     });
   });
 
@@ -170,6 +171,23 @@ describe('config file', () => {
       const message = problemsOf(() => loadEnvConfig({ AUTOCODER_HOME: home, AUTOCODER_UI_TOKEN: 'short secret' }));
       assert.match(message, /AUTOCODER_UI_TOKEN must be at least 16 characters, got a value \(not shown/);
       assert.doesNotMatch(message, /short secret/);
+    } finally {
+      done();
+    }
+  });
+
+  test("AUTOCODER_NOTIFY_URL: from the file, the flag wins, and a bad one's value is never shown", () => {
+    const url = 'https://hooks.example.com/services/T0/B0/secret-part';
+    const { home, done } = withFile(JSON.stringify({ AUTOCODER_NOTIFY_URL: url }));
+    try {
+      assert.equal(loadEnvConfig({ AUTOCODER_HOME: home }).notifyUrl, url);
+      assert.equal(
+        loadEnvConfig({ AUTOCODER_HOME: home }, { notifyUrl: 'http://127.0.0.1:9/x' }).notifyUrl,
+        'http://127.0.0.1:9/x',
+      );
+      const message = problemsOf(() => loadEnvConfig({ AUTOCODER_HOME: home }, { notifyUrl: 'ftp://secret-host/x' }));
+      assert.match(message, /--notify-url must be an http\(s\) URL, got a value \(not shown/);
+      assert.doesNotMatch(message, /secret-host/);
     } finally {
       done();
     }

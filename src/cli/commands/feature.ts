@@ -1,6 +1,6 @@
 /**
- * `autocoder feature pass|fail ID [--reason TEXT]`: an agent (or a script it runs) reports on a
- * feature without MCP. Project and database come from the agent environment; with
+ * `autocoder feature pass|fail ID [--reason TEXT]` and `feature ask ID TEXT [--option A …]`: an
+ * agent (or a script it runs) reports on a feature, or asks a person about it, without MCP. Project and database come from the agent environment; with
  * AUTOCODER_RUN_ID the write is fenced by the run's claim, as the MCP tools' are.
  */
 import type { Command } from 'commander';
@@ -63,6 +63,67 @@ Examples:
   autocoder feature usage --cost-usd 0.42 --input-tokens 12000 --output-tokens 800`,
     )
     .action(async (options: UsageOptions) => usageFromCli(options));
+  feature
+    .command('ask')
+    .description('Ask a person about the feature; it waits (needs_human_input) until answered. Returns at once.')
+    .argument('<id>', 'feature id')
+    .argument('<question>', 'what you need from the person, and why')
+    .option('--option <text>', 'a choice the person picks from (repeatable; answered with --option N)', collect, [])
+    .option('--project <id>', 'project id (default: AUTOCODER_PROJECT_ID)')
+    .addHelpText(
+      'after',
+      `
+The request is recorded and this exits 0: end the agent afterwards. The run goes on with other
+features; the feature's next agent gets the answer in AUTOCODER_HUMAN_QUESTION/AUTOCODER_HUMAN_ANSWER.
+
+Examples:
+  autocoder feature ask 12 "Which payment provider should checkout use?" --option Stripe --option Adyen
+  autocoder feature ask 12 "Please create a Stripe test account and give me its secret key"`,
+    )
+    .action(async (idText: string, question: string, options: AskOptions) => askFromCli(idText, question, options));
+}
+
+type AskOptions = { option: string[]; project?: string };
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+const QUESTION_MAX = 10_000;
+
+async function askFromCli(idText: string, question: string, options: AskOptions): Promise<void> {
+  const featureId = parseId(idText);
+  if (question.trim().length === 0 || question.length > QUESTION_MAX)
+    throw new UserError(`the question must be 1..${QUESTION_MAX} characters, got ${question.length}`, {
+      hint: 'e.g. `autocoder feature ask 12 "Which payment provider should checkout use?"`',
+    });
+  const bad = options.option.find((o) => o.trim().length === 0 || o.length > 500);
+  if (bad !== undefined || options.option.length > 20)
+    throw new UserError(
+      `--option must be 1..500 characters, at most 20 of them, got ${showValue(bad ?? options.option.length)}`,
+      {
+        hint: 'e.g. --option Stripe --option Adyen',
+      },
+    );
+  const env = options.project === undefined ? process.env : { ...process.env, AUTOCODER_PROJECT_ID: options.project };
+  const [{ readAgentScope }, { connectForCli }, { createHumanRequest }] = await Promise.all([
+    import('../../mcp/env.ts'),
+    import('../../db/connect-cli.ts'),
+    import('../../db/human-requests.ts'),
+  ]);
+  const scope = readAgentScope(env);
+  const { db, close } = await connectForCli({ migrate: false, env });
+  try {
+    const request = await createHumanRequest(db, {
+      projectId: scope.projectId,
+      featureId,
+      runId: scope.actor,
+      kind: 'feature',
+      question,
+      options: options.option,
+    });
+    process.stdout.write(
+      `request #${request.id} recorded: feature #${featureId} waits for a person (autocoder inbox); end this agent now\n`,
+    );
+  } finally {
+    await close();
+  }
 }
 
 type UsageOptions = {

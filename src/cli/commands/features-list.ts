@@ -120,6 +120,8 @@ function renderList(
           : 'ready';
       case 'passing':
         return f.testingInProgress ? 'being re-tested' : '';
+      case 'needs_human_input':
+        return 'waiting for a person (autocoder inbox)';
     }
   };
   const rows = features.map((f) => [

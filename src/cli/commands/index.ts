@@ -18,6 +18,8 @@ import { register as feature } from './feature.ts';
 import { register as guard } from './guard.ts';
 import { register as spend } from './spend.ts';
 import { register as quota } from './quota.ts';
+import { register as human } from './human.ts';
+import { register as schedule } from './schedule.ts';
 
 /** Each command file exports one `register(program)`; the order here is the order in --help. */
 export type RegisterCommand = (program: Command) => void;
@@ -32,6 +34,8 @@ export const commands: RegisterCommand[] = [
   control,
   spend,
   quota,
+  human,
+  schedule,
   logs,
   worker,
   ui,

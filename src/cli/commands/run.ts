@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { UserError, showValue } from '../../errors.ts';
 import { agentAdapters, PROJECT_ID_PATTERN, QUOTA_KEY_PATTERN, type AgentAdapter } from '../../workflows/messages.ts';
 import { onBudgetActions, type OnBudgetAction } from '../../workflows/vocabulary.ts';
-import { intFlag, out, projectIdArg, usdFlag } from '../options.ts';
+import { durationFlag, intFlag, notifySettings, out, projectIdArg, usdFlag } from '../options.ts';
 import type { SafetyFlags } from '../agent-safety-flags.ts';
 
 /** commander's collector for a repeatable option. */
@@ -27,6 +27,8 @@ type RunFlags = SafetyFlags & {
   dailyBudgetUsd?: number;
   onBudget: string;
   quotaKey?: string;
+  notifyUrl?: string;
+  remindAfter?: number;
 };
 
 /** A directory name as a project id: `My App` → `my-app`. */
@@ -94,6 +96,15 @@ export function register(program: Command): void {
       '--quota-key <slug>',
       'the account whose usage limit this project shares (default: claude- and a hash of the Claude config dir)',
     )
+    .option(
+      '--notify-url <url>',
+      'POST a JSON event here (questions, reminders, the end); default AUTOCODER_NOTIFY_URL',
+    )
+    .option(
+      '--remind-after <duration>',
+      'remind of an unanswered question after this long, e.g. 4h, 30m (default 4h)',
+      durationFlag('--remind-after'),
+    )
     .option('--reset', 'with --features: take the file as the truth, passing features included', false)
     .option('--detach', 'start the run and return; a separate `autocoder worker` runs it', false)
     .addHelpText(
@@ -135,6 +146,7 @@ Examples:
       const { agentSafetyFromFlags, POLICY_OFF_WARNING } = await import('../agent-safety-flags.ts');
       const agentSafety = agentSafetyFromFlags(flags, dir);
       if (agentSafety.policy === 'off') process.stderr.write(`${POLICY_OFF_WARNING}\n`);
+      const notify = await notifySettings(flags.notifyUrl, flags.remindAfter);
       const [{ withRuntime }, { runProject }] = await Promise.all([
         import('../runtime.ts'),
         import('../run-project.ts'),
@@ -159,6 +171,7 @@ Examples:
             ...(flags.featureBudgetUsd !== undefined ? { featureBudgetUsd: flags.featureBudgetUsd } : {}),
             ...(flags.dailyBudgetUsd !== undefined ? { dailyBudgetUsd: flags.dailyBudgetUsd } : {}),
             ...(flags.quotaKey !== undefined ? { quotaKey: flags.quotaKey } : {}),
+            ...notify,
             ...(flags.model ? { model: flags.model } : {}),
             ...(flags.agentCmd ? { agentCmd: [resolve(flags.agentCmd)] } : {}),
           },

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { answerCommand } from '../../workflows/human-answer.ts';
 import type { StatusReport } from '../../client.ts';
 import { UserError, showValue } from '../../errors.ts';
 import { out, projectIdArg } from '../options.ts';
@@ -89,6 +90,8 @@ Examples:
                     settings: report.status.settings,
                   }
                 : {}),
+              ...(report.status?.humanRequests ? { humanRequests: report.status.humanRequests } : {}),
+              ...(report.status?.notifications ? { notifications: report.status.notifications } : {}),
               ...(unanswered ? { unanswered } : {}),
             }),
           );
@@ -101,7 +104,7 @@ Examples:
             `project ${projectId}: ${report.phase === null ? 'never run' : report.outcome === null ? `running (phase ${report.phase})` : `ended ${report.outcome}`}`,
           );
         out(
-          `features: ${c.passing}/${c.total} passing, ${c.running} running, ${c.pending} pending, ${c.blocked} blocked, ${c.failed} failed`,
+          `features: ${c.passing}/${c.total} passing, ${c.running} running, ${c.pending} pending, ${c.blocked} blocked, ${c.failed} failed${c.needs_human_input ? `, ${c.needs_human_input} waiting for a person` : ''}`,
         );
         if (report.status) {
           const { describePause, describeSpend } = await import('../pause-line.ts');
@@ -115,6 +118,15 @@ Examples:
           if (report.status.quotaWarning)
             out(`quota warning: ${escapeForTerminal(report.status.quotaWarning.message)}`);
         }
+        for (const r of report.status?.humanRequests ?? [])
+          out(
+            `  asks #${r.featureId}: ${escapeForTerminal(r.question.split('\n')[0] ?? '')} (answer: ${answerCommand(projectId, r)})`,
+          );
+        const notify = report.status?.notifications;
+        if (notify && notify.failed > 0)
+          out(
+            `notifications: ${notify.failed} of ${notify.sent + notify.failed} failed; last: ${escapeForTerminal(notify.lastError ?? '')}`,
+          );
         const settings = report.status?.settings;
         if (settings) {
           // Names only: hosts, turn limits and variable names, never a variable's value.
