@@ -124,7 +124,15 @@ export type StatusReport = {
 };
 
 const QUERY_DEADLINE_MS = 5000;
-const emptyCounts = (): FeatureCounts => ({ total: 0, passing: 0, running: 0, pending: 0, blocked: 0, failed: 0 });
+const emptyCounts = (): FeatureCounts => ({
+  total: 0,
+  passing: 0,
+  running: 0,
+  pending: 0,
+  blocked: 0,
+  failed: 0,
+  merging: 0,
+});
 
 /** Status of the project's latest run: live from the query, or from the result once it ended. */
 export async function readRunStatus(client: Client, projectId: string): Promise<StatusReport | null> {

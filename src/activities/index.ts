@@ -4,6 +4,7 @@
 import { createFeatureStoreActivities, type FeatureStoreDeps } from './feature-store.ts';
 import { createSupervisionActivities, type SupervisionDeps } from './supervise.ts';
 import { createOutcomeActivities } from './outcome.ts';
+import { createMergeActivities } from './merge-steps.ts';
 import type { AgentActivities, RunActivities } from './types.ts';
 
 export type ActivityDeps = FeatureStoreDeps & SupervisionDeps;
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createFeatureStoreActivities(deps),
     ...createOutcomeActivities(deps),
     ...createSupervisionActivities(deps),
+    ...createMergeActivities(deps),
   } satisfies RunActivities & AgentActivities & Record<string, unknown>;
 }
 

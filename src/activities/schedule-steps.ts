@@ -205,6 +205,8 @@ export async function decideEnd(
   const { projectId, maxRetries, exclude } = input;
   const counts: FeatureCounts = await featureCounts(db, projectId, { maxRetries });
   const nothingCodes = !codingNow && counts.running === 0;
+  // Features the merge queue holds land (or come back) on their own: the queue wakes the run.
+  if (nothingCodes && counts.merging > 0) return { counts, blocked: [], finished: null };
   if (nothingCodes && counts.passing === counts.total) {
     return { counts, blocked: [], finished: { outcome: 'complete', message: `all ${counts.total} features pass` } };
   }

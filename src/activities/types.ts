@@ -7,12 +7,20 @@ import type {
   AgentReport,
   BlockedFeature,
   FeatureCounts,
+  IsolationSettings,
   RunningAgent,
 } from '../workflows/messages.ts';
+import type { MergeQueueInput } from '../workflows/merge-messages.ts';
+import type { IsolationMode } from '../workflows/vocabulary.ts';
 
 export type Claim = { featureId: number; featureName: string; attempt: number; workflowId: string; kind: AgentKind };
 
-export type PrepareRunInput = { projectId: string; maxRetries: number };
+export type PrepareRunInput = {
+  projectId: string;
+  maxRetries: number;
+  /** Recorded on the project: under `worktree`, an agent's "passing" means merging. */
+  isolation?: IsolationMode;
+};
 export type PrepareRunResult = { featureCount: number };
 
 export type ScheduleInput = {
@@ -78,6 +86,13 @@ export type AgentSpec = {
   yolo: boolean;
   simulate?: Record<string, unknown> | undefined;
   timeoutMs: number;
+  /**
+   * Worktree isolation: a coding agent works in its feature's worktree, a testing agent in a
+   * detached worktree of the integration head (superviseAgent makes them before the spawn).
+   */
+  isolation?: IsolationSettings | undefined;
+  /** What a reviewer said rejecting the last attempt (`autocoder reject --reason`), read at spawn. */
+  reviewNote?: string | undefined;
   /** The run's agent safety settings (absent in histories from before them: strict, defaults). */
   safety?: AgentSafety | undefined;
   /**
@@ -144,6 +159,8 @@ export interface RunActivities {
   resetFeatureFailures(input: { projectId: string; featureId: number }): Promise<void>;
   /** Frees claims made for the run (AgentSpec.claimNext) that it did not start; never counts an attempt. */
   releaseClaims(input: { projectId: string; claims: Claim[] }): Promise<void>;
+  /** Worktree isolation: signal-with-start of the project's mergeQueue (src/activities/merge-steps.ts). */
+  wakeMergeQueue(input: MergeQueueInput): Promise<void>;
 }
 
 /** Activities the agentRun workflow calls. */

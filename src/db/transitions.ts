@@ -102,8 +102,9 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
       feature = await trx
         .updateTable('features')
         .set({
-          failure_count: sql`failure_count + CASE WHEN passes OR ${stopped} THEN 0 ELSE 1 END`,
-          last_error: sql`CASE WHEN passes OR ${stopped} THEN last_error ELSE ${error}::text END`,
+          // A feature the merge queue holds (merging) passed as far as its agent goes.
+          failure_count: sql`failure_count + CASE WHEN passes OR merging_since IS NOT NULL OR ${stopped} THEN 0 ELSE 1 END`,
+          last_error: sql`CASE WHEN passes OR merging_since IS NOT NULL OR ${stopped} THEN last_error ELSE ${error}::text END`,
           in_progress: false,
           claimed_by: null,
           claimed_at: null,
@@ -112,7 +113,11 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
         .where('project_id', '=', input.projectId)
         .where('id', '=', input.featureId)
         .where('claimed_by', '=', input.owner)
-        .returning(['passes', 'failure_count', sql<boolean>`NOT (passes OR ${stopped})`.as('counted')])
+        .returning([
+          sql<boolean>`passes OR merging_since IS NOT NULL`.as('passes'),
+          'failure_count',
+          sql<boolean>`NOT (passes OR merging_since IS NOT NULL OR ${stopped})`.as('counted'),
+        ])
         .executeTakeFirst();
     } else if (input.featureId !== null && input.kind === 'testing') {
       const row = await trx
@@ -159,7 +164,9 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
     };
     return { settled, claimHeld: feature !== undefined };
   });
-  if (result.settled.fresh && input.featureId !== null && input.kind !== 'initializer' && !result.claimHeld) {
+  // Initializer and merge (resolver) runs hold no claim of their own.
+  const claims = input.kind === 'coding' || input.kind === 'testing';
+  if (result.settled.fresh && input.featureId !== null && claims && !result.claimHeld) {
     throw new ClaimLostError(input.projectId, input.featureId, input.owner, `record outcome ${input.outcome}`);
   }
   return result.settled;
@@ -197,7 +204,7 @@ async function lockAgentRun(
       ? undefined
       : await trx
           .selectFrom('features')
-          .select(['passes', 'failure_count'])
+          .select([sql<boolean>`passes OR merging_since IS NOT NULL`.as('passes'), 'failure_count'])
           .where('project_id', '=', input.projectId)
           .where('id', '=', input.featureId)
           .executeTakeFirst();

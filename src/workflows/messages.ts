@@ -10,9 +10,11 @@ import {
   agentAdapters,
   agentKinds,
   agentRunOutcomes,
+  isolationModes,
   pauseReasons,
   type AgentAdapter,
   type FeatureState,
+  type IsolationMode,
   type RunOutcome,
   type RunPhase,
 } from './vocabulary.ts';
@@ -86,6 +88,17 @@ function buildSchemas() {
     /** Claims agents made for the run (AgentSpec.claimNext) that reached it as it continued as new. */
     handoffs: zod.array(claim).optional(),
   });
+  const isolation = zod.object({
+    mode: zod.enum(isolationModes),
+    /** The integration branch: the one checked out in the project dir at run start, or --branch. */
+    branch: zod.string().min(1),
+    worktreeSetup: zod.array(zod.string()).min(1).optional().describe('argv run in each new worktree'),
+    worktreeCopy: zod.array(zod.string().min(1)).default([]).describe('ignored files copied from the project dir'),
+    verifyCmd: zod.array(zod.string()).min(1).optional().describe('argv run in the worktree before landing'),
+    verifyTimeoutMs: zod.number().int().min(1000).default(600_000),
+    keepBranches: zod.boolean().default(false),
+    review: zod.boolean().default(false),
+  });
   const projectRunInput = zod
     .object({
       projectId: zod.string().regex(PROJECT_ID_PATTERN, projectIdRule),
@@ -137,6 +150,9 @@ function buildSchemas() {
           additions: { commands: [], pkillProcesses: [], blocked: [] },
         })
         .describe('agent safety: --agent-policy, --allow-host, --max-turns, --agent-env and the policy files'),
+      isolation: isolation
+        .optional()
+        .describe('worktree isolation (--isolation and its flags); absent: shared, every agent in the project dir'),
       continueAsNewAfterPasses: zod
         .number()
         .int()
@@ -167,6 +183,7 @@ function buildSchemas() {
     moreReady: zod.boolean().optional(),
   });
   return {
+    isolation,
     pause,
     runningAgent,
     failure,
@@ -186,6 +203,7 @@ export type Pause = z.infer<Schemas['pause']>;
 export type FeatureFailure = z.infer<Schemas['failure']>;
 export type CarriedState = z.infer<Schemas['carried']>;
 export type ProjectRunInput = z.input<Schemas['projectRunInput']>;
+export type IsolationSettings = z.output<Schemas['isolation']>;
 export type ProjectRunSettings = z.output<Schemas['projectRunInput']>;
 
 /** How many features are in each state, and in all. */
@@ -211,6 +229,9 @@ export type ProjectRunStatus = {
     agentPolicy: (typeof agentPolicies)[number];
     /** Names only: hosts, turns per kind and environment names, never values. */
     agentSafety: { allowHosts: string[]; maxTurns: Record<string, number>; env: string[] };
+    /** Where coding agents work; with worktree isolation, the integration branch and the queue's settings. */
+    isolation: IsolationMode;
+    worktree?: { branch: string; verifyCmd: string[] | null; review: boolean; keepBranches: boolean };
   };
   counts: FeatureCounts;
   running: RunningAgent[];

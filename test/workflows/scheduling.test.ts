@@ -50,7 +50,7 @@ test('chain: each feature starts only after the one before it passed; runs are l
   const project = await t.seedProject(features, { base: 'chain' });
   const result = await t.runToEnd(project, { concurrency: 3, simulate: { default: { action: 'pass', delayMs: 100 } } });
   assert.equal(result.outcome, 'complete', result.message);
-  assert.deepEqual(result.counts, { total: 4, passing: 4, running: 0, pending: 0, blocked: 0, failed: 0 });
+  assert.deepEqual(result.counts, { total: 4, passing: 4, running: 0, pending: 0, blocked: 0, failed: 0, merging: 0 });
   const runs = await agentRunsOf(t.db, project, 'coding');
   assert.deepEqual(
     runs.map((r) => r.feature_id),

@@ -120,6 +120,8 @@ function renderList(
           : 'ready';
       case 'passing':
         return f.testingInProgress ? 'being re-tested' : '';
+      case 'merging':
+        return 'passed by its agent; waiting for the merge queue to land it';
     }
   };
   const rows = features.map((f) => [
