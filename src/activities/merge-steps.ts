@@ -121,13 +121,14 @@ export function createMergeActivities(deps: MergeStepDeps) {
           if (/not a fast-forward/.test((err as Error).message)) return { state: 'stale' };
           throw err;
         }
+        // Removed before the feature passes, so a run that ends on its last land leaves nothing behind.
+        await removeWorktree({ repo: ref.projectDir, path, branch, keepBranch: ref.keepBranches });
         await markLanded(db, {
           projectId: ref.projectId,
           featureId: ref.featureId,
           commit: ref.head,
           actor: QUEUE_ACTOR,
         });
-        await removeWorktree({ repo: ref.projectDir, path, branch, keepBranch: ref.keepBranches });
         await refreshRun(ref.projectId);
         return { state: 'landed' };
       });

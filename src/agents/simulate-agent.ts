@@ -43,7 +43,10 @@ switch (action) {
       // Under worktree isolation, a change of its own for the merge queue to land.
       if (env.AUTOCODER_ISOLATION === 'worktree' && env.AUTOCODER_PROJECT_DIR) {
         mkdirSync(join(env.AUTOCODER_PROJECT_DIR, 'simulated'), { recursive: true });
-        writeFileSync(join(env.AUTOCODER_PROJECT_DIR, 'simulated', `feature-${featureId}.md`), `feature #${featureId}\n`);
+        writeFileSync(
+          join(env.AUTOCODER_PROJECT_DIR, 'simulated', `feature-${featureId}.md`),
+          `feature #${featureId}\n`,
+        );
       }
       await withDb((db) =>
         markFeature(db, { projectId, featureId, passes: true, runId: env.AUTOCODER_RUN_ID ?? null }),

@@ -1,0 +1,150 @@
+/**
+ * Worktree isolation end to end, against real git, real processes, Postgres and Temporal: twelve
+ * features at concurrency 4, pairs of them editing the same line (certain conflicts, resolved by
+ * the resolver agent), landed by the merge queue in dependency order; a verify command that
+ * fails one feature, which then never lands.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FeatureEntry } from '../../src/db/import.ts';
+import { listFeatures } from '../../src/db/features.ts';
+import { agentRunsOf, repoRoot, withTemporal } from '../support/temporal.ts';
+import { commitAll, run } from '../git/repo.ts';
+import type { ProjectRunInput } from '../../src/workflows/messages.ts';
+
+const t = withTemporal({ name: 'merge-queue' });
+const agentScript = join(repoRoot, 'test/fixtures/agents/git-agent.ts');
+
+/** The project dir as a git repository on main, with the files the features edit. */
+function initRepo(dir: string, files: Record<string, string>): void {
+  run(dir, 'init', '--quiet', '--initial-branch=main');
+  for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
+  commitAll(dir, 'initial');
+}
+
+function isolation(extra: Partial<NonNullable<ProjectRunInput['isolation']>> = {}): ProjectRunInput['isolation'] {
+  return {
+    mode: 'worktree',
+    branch: 'main',
+    worktreeCopy: [],
+    verifyTimeoutMs: 60_000,
+    keepBranches: false,
+    review: false,
+    ...extra,
+  };
+}
+
+const subjects = (dir: string): string[] => run(dir, 'log', '--reverse', '--format=%s', 'main').trim().split('\n');
+
+test('12 features at concurrency 4: conflicts resolved, dependency order, linear history, nothing left behind', async () => {
+  const features: FeatureEntry[] = [
+    { id: 1, name: 'pair a left' },
+    { id: 2, name: 'pair a right' },
+    { id: 3, name: 'pair b left' },
+    { id: 4, name: 'pair b right' },
+    { id: 5, name: 'five', dependencies: [1] },
+    { id: 6, name: 'six', dependencies: [2, 3] },
+    { id: 7, name: 'seven', dependencies: [5] },
+    { id: 8, name: 'eight', dependencies: [6] },
+    { id: 9, name: 'nine', dependencies: [4] },
+    { id: 10, name: 'ten', dependencies: [7, 8] },
+    { id: 11, name: 'eleven' },
+    { id: 12, name: 'twelve', dependencies: [9, 10] },
+  ];
+  const projectId = await t.seedProject(features, { base: 'wt' });
+  const dir = t.projectDir(projectId);
+  initRepo(dir, { 'pair-a.txt': 'top\nMIDDLE\nbottom\n', 'pair-b.txt': 'top\nMIDDLE\nbottom\n' });
+  const plan: Record<string, { file: string; text: string; commit?: boolean; sleepMs?: number }> = {
+    '1': { file: 'pair-a.txt', text: 'top\nfrom feature 1\nbottom\n', sleepMs: 300 },
+    '2': { file: 'pair-a.txt', text: 'top\nfrom feature 2\nbottom\n', sleepMs: 300 },
+    '3': { file: 'pair-b.txt', text: 'top\nfrom feature 3\nbottom\n', sleepMs: 300 },
+    '4': { file: 'pair-b.txt', text: 'top\nfrom feature 4\nbottom\n', sleepMs: 300, commit: false },
+  };
+  const planPath = join(t.stateDir, `${projectId}-plan.json`);
+  writeFileSync(planPath, JSON.stringify(plan));
+
+  const result = await t.runToEnd(
+    projectId,
+    {
+      agent: 'command',
+      agentCmd: [process.execPath, agentScript, planPath],
+      concurrency: 4,
+      isolation: isolation({ verifyCmd: ['git', 'diff', '--quiet', 'HEAD'] }),
+    },
+    180_000,
+  );
+  assert.equal(result.outcome, 'complete', result.message);
+  const listed = await listFeatures(t.db, projectId);
+  assert.deepEqual(
+    listed.filter((f) => f.state !== 'passing').map((f) => [f.id, f.state, f.lastError]),
+    [],
+  );
+
+  assert.equal(run(dir, 'rev-list', '--merges', '--count', 'main').trim(), '0', 'linear history');
+  const log = subjects(dir);
+  const position = (id: number) => log.findIndex((s) => s.startsWith(`feature #${id}:`));
+  for (const f of features) {
+    assert.ok(position(f.id) > 0, `feature #${f.id} has a commit on main: ${log.join(' | ')}`);
+    for (const dep of f.dependencies ?? []) assert.ok(position(dep) < position(f.id), `#${dep} lands before #${f.id}`);
+  }
+  const pairA = readFileSync(join(dir, 'pair-a.txt'), 'utf8');
+  const pairB = readFileSync(join(dir, 'pair-b.txt'), 'utf8');
+  for (const id of [1, 2]) assert.match(pairA, new RegExp(`from feature ${id}`));
+  for (const id of [3, 4]) assert.match(pairB, new RegExp(`from feature ${id}`));
+  for (const id of [5, 6, 7, 8, 9, 10, 11, 12]) assert.ok(existsSync(join(dir, `feature-${id}.txt`)), `#${id}'s file`);
+  assert.match(log.join('\n'), /feature #4: pair b right/, 'what #4 left uncommitted was committed for it, by name');
+
+  const resolvers = await agentRunsOf(t.db, projectId, 'merge');
+  assert.ok(resolvers.length >= 2, `a resolver ran for each conflicting pair (${resolvers.length})`);
+  assert.ok(resolvers.every((r) => r.outcome === 'passed'));
+
+  assert.equal(run(dir, 'worktree', 'list', '--porcelain').match(/^worktree /gm)?.length, 1, 'no worktree left');
+  assert.equal(run(dir, 'branch', '--list', 'autocoder/*').trim(), '', 'no autocoder/* branch left');
+  run(dir, 'fsck', '--strict', '--no-progress');
+  assert.equal(run(dir, 'status', '--porcelain').trim(), '', 'the project dir checkout is at the integration head');
+});
+
+test('a feature whose verify fails never lands; it fails after its retries with verify_failed', async () => {
+  const projectId = await t.seedProject(
+    [
+      { id: 1, name: 'good' },
+      { id: 2, name: 'bad' },
+    ],
+    { base: 'wtv' },
+  );
+  const dir = t.projectDir(projectId);
+  initRepo(dir, { 'README.md': 'x\n' });
+  writeFileSync(
+    join(dir, 'verify.mjs'),
+    "import { existsSync } from 'node:fs';\nprocess.exit(existsSync('feature-2.txt') ? 1 : 0);\n",
+  );
+  commitAll(dir, 'verify script');
+  const planPath = join(t.stateDir, `${projectId}-plan.json`);
+  writeFileSync(planPath, '{}');
+  const result = await t.runToEnd(
+    projectId,
+    {
+      agent: 'command',
+      agentCmd: [process.execPath, agentScript, planPath],
+      concurrency: 2,
+      maxRetries: 2,
+      isolation: isolation({ verifyCmd: [process.execPath, 'verify.mjs'] }),
+    },
+    120_000,
+  );
+  assert.equal(result.outcome, 'failed', result.message);
+  const [good, bad] = await listFeatures(t.db, projectId, { maxRetries: 2 });
+  assert.equal(good?.state, 'passing');
+  assert.equal(bad?.state, 'failed');
+  assert.match(bad?.lastError ?? '', /^verify_failed: [\s\S]*exited 1/);
+  assert.ok(existsSync(join(dir, 'feature-1.txt')));
+  assert.equal(existsSync(join(dir, 'feature-2.txt')), false);
+  assert.doesNotMatch(run(dir, 'log', '--format=%s', 'main'), /feature #2/);
+  assert.match(
+    run(dir, 'branch', '--list', 'autocoder/*'),
+    new RegExp(`autocoder/${projectId}/2`),
+    'its branch is kept',
+  );
+});
