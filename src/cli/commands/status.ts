@@ -29,7 +29,7 @@ Examples:
     .action(async (project: string | undefined, opts: { json: boolean; watch: boolean }) => {
       const [
         { withRuntime },
-        { readRunStatus, workflowUiUrl },
+        { readRunStatus, readMergeQueue, workflowUiUrl },
         { featureCounts },
         { getProject },
         { resolveProjectId },
@@ -62,6 +62,8 @@ Examples:
         };
         // No worker answered: the feature store still knows the counts.
         if (report.unanswered) report.counts = await featureCounts(rt.database.db, projectId);
+        // Worktree isolation: the merge queue's position and step (null when no queue runs).
+        const mergeQueue = await readMergeQueue(rt.temporal.client, projectId).catch(() => null);
         if (opts.json) {
           const { project, phase, outcome, counts, running, workflowId, runId, unanswered } = report;
           out(
@@ -74,6 +76,7 @@ Examples:
               workflowId,
               runId,
               ...(report.status ? { settings: report.status.settings } : {}),
+              mergeQueue,
               ...(unanswered ? { unanswered } : {}),
             }),
           );
@@ -86,8 +89,15 @@ Examples:
             `project ${projectId}: ${report.phase === null ? 'never run' : report.outcome === null ? `running (phase ${report.phase})` : `ended ${report.outcome}`}`,
           );
         out(
-          `features: ${c.passing}/${c.total} passing, ${c.running} running, ${c.pending} pending, ${c.blocked} blocked, ${c.failed} failed`,
+          `features: ${c.passing}/${c.total} passing, ${c.running} running, ${c.pending} pending, ${c.blocked} blocked, ${c.failed} failed${c.merging ? `, ${c.merging} merging` : ''}`,
         );
+        if (mergeQueue) {
+          const now = mergeQueue.current;
+          const waiting = mergeQueue.waiting.map((id, i) => `${i + 1}. #${id}`).join(' ');
+          out(
+            `merge queue: ${now ? `#${now.featureId} ${now.step}${now.step === 'reviewing' ? ` (autocoder approve ${projectId} ${now.featureId})` : ''}` : 'idle'}${waiting ? `; then ${waiting}` : ''}; ${mergeQueue.landed} landed, ${mergeQueue.sentBack} sent back`,
+          );
+        }
         const settings = report.status?.settings;
         if (settings) {
           // Names only: hosts, turn limits and variable names, never a variable's value.
