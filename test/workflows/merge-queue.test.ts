@@ -10,7 +10,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FeatureEntry } from '../../src/db/import.ts';
 import { listFeatures } from '../../src/db/features.ts';
-import { agentRunsOf, repoRoot, withTemporal } from '../support/temporal.ts';
+import { execFile } from 'node:child_process';
+import { agentRunsOf, repoRoot, waitForResult, waitUntil, withTemporal } from '../support/temporal.ts';
+import { approveFeatureUpdate, mergeStatusQuery } from '../../src/workflows/merge-messages.ts';
+import { mergeQueueId } from '../../src/workflows/run-ids.ts';
 import { commitAll, run } from '../git/repo.ts';
 import type { ProjectRunInput } from '../../src/workflows/messages.ts';
 
@@ -148,3 +151,68 @@ test('a feature whose verify fails never lands; it fails after its retries with 
     'its branch is kept',
   );
 });
+
+test('--review: nothing lands before approve; reject sends the reason to the next agent', async () => {
+  const projectId = await t.seedProject([{ id: 1, name: 'reviewed' }], { base: 'wtr' });
+  const dir = t.projectDir(projectId);
+  initRepo(dir, { 'README.md': 'x\n' });
+  const planPath = join(t.stateDir, `${projectId}-plan.json`);
+  writeFileSync(planPath, '{}');
+  const handle = await t.startRun(projectId, {
+    agent: 'command',
+    agentCmd: [process.execPath, agentScript, planPath],
+    concurrency: 1,
+    isolation: isolation({ review: true }),
+  });
+  const queue = t.client.workflow.getHandle(mergeQueueId(projectId));
+  const inReview = () =>
+    waitUntil('feature #1 in review', async () => {
+      const s = await queue.query(mergeStatusQuery);
+      return s.current?.featureId === 1 && s.current.step === 'reviewing' ? s : null;
+    });
+  await inReview();
+  assert.equal(existsSync(join(dir, 'feature-1.txt')), false, 'not landed before approve');
+  await assert.rejects(queue.executeUpdate(approveFeatureUpdate, { args: [2] }), (err: Error) =>
+    /not waiting for review/.test(String(err.cause)),
+  );
+  // Through the CLI, as an operator does.
+  const rejected = await cli(['reject', projectId, '1', '--reason', 'add a header line']);
+  assert.equal(rejected.code, 0, rejected.stderr);
+  await waitUntil('attempt 2 in review', async () => {
+    const s = await queue.query(mergeStatusQuery);
+    return s.current?.step === 'reviewing' && s.sentBack === 1;
+  });
+  const second = (await agentRunsOf(t.db, projectId, 'coding')).find((r) => r.attempt === 2);
+  assert.match(readFileSync(second?.log_path ?? '', 'utf8'), /review note: add a header line/);
+  assert.equal(existsSync(join(dir, 'feature-1.txt')), false);
+  const approved = await cli(['approve', projectId, '1']);
+  assert.equal(approved.code, 0, approved.stderr);
+  const result = await waitForResult(handle, 60_000);
+  assert.equal(result.outcome, 'complete', result.message);
+  assert.ok(existsSync(join(dir, 'feature-1.txt')));
+  const [feature] = await listFeatures(t.db, projectId);
+  assert.equal(feature?.failureCount, 0, 'a rejection is not a failure');
+});
+
+/** The real CLI against this file's stack. */
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(
+      join(repoRoot, 'bin/autocoder'),
+      args,
+      {
+        env: {
+          ...process.env,
+          DATABASE_URL: t.databaseUrl,
+          TEMPORAL_ADDRESS: t.stack.address,
+          TEMPORAL_NAMESPACE: t.stack.namespace,
+          AUTOCODER_HOME: t.stateDir,
+          AUTOCODER_TASK_QUEUE: t.taskQueue,
+        },
+        timeout: 60_000,
+      },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+    ),
+  );
+}
