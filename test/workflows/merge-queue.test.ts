@@ -150,6 +150,28 @@ test('a feature whose verify fails never lands; it fails after its retries with 
     new RegExp(`autocoder/${projectId}/2`),
     'its branch is kept',
   );
+
+  // What an operator sees and cleans: the kept branch's diff, the list, and prune.
+  const diff = await cli(['diff', projectId, '2']);
+  assert.equal(diff.code, 0, diff.stderr);
+  assert.match(diff.stdout, /feature-2\.txt/);
+  const missing = await cli(['diff', projectId, '1']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /has no branch autocoder\//);
+  const listed = JSON.parse((await cli(['worktrees', 'list', projectId, '--json'])).stdout) as Array<{
+    featureId: number;
+    state: string;
+    path: string | null;
+  }>;
+  assert.deepEqual(
+    listed.map((w) => [w.featureId, w.state, w.path !== null]),
+    [[2, 'failed', true]],
+  );
+  assert.match((await cli(['worktrees', 'prune', projectId])).stdout, /nothing to prune/);
+  const pruned = await cli(['worktrees', 'prune', projectId, '--failed']);
+  assert.equal(pruned.code, 0, pruned.stderr);
+  assert.equal(run(dir, 'branch', '--list', 'autocoder/*').trim(), '');
+  assert.equal(run(dir, 'worktree', 'list', '--porcelain').match(/^worktree /gm)?.length, 1);
 });
 
 test('--review: nothing lands before approve; reject sends the reason to the next agent', async () => {

@@ -51,7 +51,7 @@ test('retry cap: a failing feature is given up after maxRetries, its dependants 
   assert.deepEqual(result.blocked.map((b) => b.featureId).sort(), [3, 4]);
   assert.match(result.blocked.find((b) => b.featureId === 3)!.reason, /#3 depends on #2, given up/);
   assert.match(result.message, /#2/);
-  assert.deepEqual(result.counts, { total: 5, passing: 2, running: 0, pending: 0, blocked: 2, failed: 1 });
+  assert.deepEqual(result.counts, { total: 5, passing: 2, running: 0, pending: 0, blocked: 2, failed: 1, merging: 0 });
 
   const runs = await agentRunsOf(t.db, project, 'coding');
   assert.deepEqual(

@@ -139,3 +139,18 @@ export function register(program: Command): void {
       });
     });
 }
+
+/** For `stop`: the worktrees isolation leaves in place for unfinished features (empty when none). */
+export async function worktreesLeft(rt: Runtime, projectId: string): Promise<string[]> {
+  const [{ getProject }, { repoInfo }, { projectWorktrees }] = await Promise.all([
+    import('../../db/projects.ts'),
+    import('../../git/worktrees.ts'),
+    import('../../git/project-worktrees.ts'),
+  ]);
+  const project = await getProject(rt.database.db, projectId);
+  if (!project || !(await repoInfo(project.dir)).usable) return [];
+  const list = await projectWorktrees(rt.database.db, { projectId, projectDir: project.dir, stateDir: rt.config.home });
+  return list
+    .filter((w) => w.path !== null && w.kind === 'feature')
+    .map((w) => `  #${w.featureId ?? '?'} (${w.state}) ${w.path ?? ''}`);
+}
