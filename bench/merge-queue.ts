@@ -6,7 +6,8 @@
  *
  * One private stack (Temporal dev server + embedded Postgres), a worker in this process, the
  * simulate agent (each coding agent writes one file and passes after 200 ms) at concurrency 4,
- * features in chains of 3 (so most have a dependency), and a trivial verify command (`true`).
+ * as many chains of features as agents (a dependent waits for its dependency only, never for a
+ * slot), and a trivial verify command (`true`).
  * Per mode, on a fresh git repository and database:
  *   - features landed per minute: features / (first agent start → last feature passing);
  *   - pass → dependent start: a dependency's passing agent exiting (agent_runs.ended_at) to its
@@ -36,11 +37,16 @@ const CONCURRENCY = 4;
 
 type Stack = Awaited<ReturnType<typeof stackUp>>;
 
+/**
+ * As many chains as agents (so a dependent never waits for a free slot, only for its dependency):
+ * feature i+1 depends on feature i within a chain.
+ */
 function chains(n: number): FeatureEntry[] {
+  const length = Math.ceil(n / CONCURRENCY);
   return Array.from({ length: n }, (_, i) => ({
     id: i + 1,
     name: `feature ${i + 1}`,
-    dependencies: i % 3 === 0 ? [] : [i],
+    dependencies: i % length === 0 ? [] : [i],
   }));
 }
 

@@ -29,7 +29,7 @@ export type MarkByInput = {
 export async function markFeatureBy(
   db: Kysely<Database>,
   input: MarkByInput,
-): Promise<{ id: number; passes: boolean; name: string }> {
+): Promise<{ id: number; passes: boolean; merging: boolean; name: string }> {
   return db.transaction().execute(async (trx) => {
     const marked = await markFeature(trx, {
       projectId: input.projectId,

@@ -28,9 +28,20 @@ export async function mergingFeatures(db: Db, projectId: string): Promise<Mergin
   return rows.map((r) => ({ id: r.id, name: r.name, failureCount: r.failure_count, ready: r.unmet_deps === 0 }));
 }
 
-/** The project's isolation for the run starting now: an agent's "passing" means merging under `worktree`. */
+/**
+ * The project's isolation for the run starting now: an agent's "passing" means merging under
+ * `worktree`. A shared run has no queue, so features an earlier worktree run left merging are
+ * pending again (their work stays on their branches).
+ */
 export async function setProjectIsolation(db: Db, projectId: string, isolation: 'worktree' | 'shared'): Promise<void> {
   await db.updateTable('projects').set({ isolation }).where('id', '=', projectId).execute();
+  if (isolation === 'shared')
+    await db
+      .updateTable('features')
+      .set({ merging_since: null })
+      .where('project_id', '=', projectId)
+      .where('merging_since', 'is not', null)
+      .execute();
 }
 
 /**

@@ -238,3 +238,32 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
     ),
   );
 }
+
+test('testing agents work in a detached worktree of the integration head, removed when they end', async () => {
+  const projectId = await t.seedProject(
+    [1, 2, 3, 4].map((id) => ({ id, name: `f${id}`, dependencies: id > 1 ? [id - 1] : [] })),
+    { base: 'wtt' },
+  );
+  const dir = t.projectDir(projectId);
+  initRepo(dir, { 'README.md': 'x\n' });
+  const planPath = join(t.stateDir, `${projectId}-plan.json`);
+  writeFileSync(planPath, JSON.stringify({ '1': { file: 'f1.txt', text: '1\n', sleepMs: 500 } }));
+  const result = await t.runToEnd(projectId, {
+    agent: 'command',
+    agentCmd: [process.execPath, agentScript, planPath],
+    concurrency: 1,
+    testingRatio: 1,
+    isolation: isolation(),
+  });
+  assert.equal(result.outcome, 'complete', result.message);
+  const testers = (await agentRunsOf(t.db, projectId, 'testing')).filter((r) => r.outcome === 'passed');
+  assert.ok(testers.length > 0, 'a testing agent ran');
+  for (const r of testers) {
+    const log = readFileSync(r.log_path ?? '', 'utf8');
+    const cwd = /cwd (\S+),/.exec(log)?.[1] ?? '';
+    assert.match(cwd, new RegExp(`/worktrees/${projectId}/testing-\\d+-\\d+$`), log);
+    assert.match(log, /testing at [0-9a-f]{40} \(detached\)/);
+    assert.equal(existsSync(cwd), false, `${cwd} removed`);
+  }
+  assert.equal(run(dir, 'worktree', 'list', '--porcelain').match(/^worktree /gm)?.length, 1);
+});
