@@ -22,11 +22,16 @@ export type ProjectWorktree = {
   branch: string | null;
 };
 
-type Where = { projectId: string; projectDir: string; stateDir: string };
+type Where = { projectId: string; projectDir: string; stateDir: string; maxRetries?: number };
 
 export async function projectWorktrees(db: Kysely<Database>, where: Where): Promise<ProjectWorktree[]> {
   const root = worktreesRoot(where.stateDir, where.projectId);
-  const features = new Map((await listFeatures(db, where.projectId)).map((f) => [f.id, f]));
+  const features = new Map(
+    (await listFeatures(db, where.projectId, where.maxRetries ? { maxRetries: where.maxRetries } : {})).map((f) => [
+      f.id,
+      f,
+    ]),
+  );
   const describe = (featureId: number | null) => {
     const f = featureId === null ? undefined : features.get(featureId);
     return { state: f?.state ?? 'gone', testingNow: f?.testingInProgress ?? false };

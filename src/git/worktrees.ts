@@ -143,11 +143,18 @@ export async function commitLeftovers(worktree: string, message: string): Promis
 }
 
 export async function rebaseInProgress(worktree: string): Promise<boolean> {
-  for (const name of ['rebase-merge', 'rebase-apply']) {
-    const path = (await git(worktree, ['rev-parse', '--path-format=absolute', '--git-path', name])).trim();
-    if (existsSync(path)) return true;
-  }
-  return false;
+  const out = await git(worktree, [
+    'rev-parse',
+    '--path-format=absolute',
+    '--git-path',
+    'rebase-merge',
+    '--git-path',
+    'rebase-apply',
+  ]);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .some((path) => existsSync(path));
 }
 
 /** Files with unresolved conflicts in a worktree. */

@@ -39,8 +39,10 @@ const git = wf.proxyActivities<MergeActivities>({
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '500ms', maximumInterval: '10s' },
 });
-const store = wf.proxyActivities<MergeActivities>({
+// A read of the feature store: local, so picking the next feature costs no task round trip.
+const store = wf.proxyLocalActivities<MergeActivities>({
   startToCloseTimeout: '1 minute',
+  localRetryThreshold: '10 seconds',
   retry: { initialInterval: '200ms', maximumInterval: '10s' },
 });
 

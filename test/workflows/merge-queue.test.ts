@@ -158,7 +158,9 @@ test('a feature whose verify fails never lands; it fails after its retries with 
   const missing = await cli(['diff', projectId, '1']);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /has no branch autocoder\//);
-  const listed = JSON.parse((await cli(['worktrees', 'list', projectId, '--json'])).stdout) as Array<{
+  const listed = JSON.parse(
+    (await cli(['worktrees', 'list', projectId, '--json', '--max-retries', '2'])).stdout,
+  ) as Array<{
     featureId: number;
     state: string;
     path: string | null;
@@ -167,8 +169,8 @@ test('a feature whose verify fails never lands; it fails after its retries with 
     listed.map((w) => [w.featureId, w.state, w.path !== null]),
     [[2, 'failed', true]],
   );
-  assert.match((await cli(['worktrees', 'prune', projectId])).stdout, /nothing to prune/);
-  const pruned = await cli(['worktrees', 'prune', projectId, '--failed']);
+  assert.match((await cli(['worktrees', 'prune', projectId, '--max-retries', '2'])).stdout, /nothing to prune/);
+  const pruned = await cli(['worktrees', 'prune', projectId, '--failed', '--max-retries', '2']);
   assert.equal(pruned.code, 0, pruned.stderr);
   assert.equal(run(dir, 'branch', '--list', 'autocoder/*').trim(), '');
   assert.equal(run(dir, 'worktree', 'list', '--porcelain').match(/^worktree /gm)?.length, 1);

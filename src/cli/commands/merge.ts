@@ -9,6 +9,7 @@ import { intFlag, out, projectIdArg } from '../options.ts';
 import type { Runtime } from '../runtime.ts';
 
 const featureIdArg = intFlag('feature id', 1, 2_147_483_647);
+const maxRetriesArg = intFlag('--max-retries', 1, 100);
 
 /** The project's directory and integration branch: from its run's settings, else the branch checked out. */
 async function projectGit(rt: Runtime, projectId: string): Promise<{ dir: string; branch: string }> {
@@ -107,14 +108,20 @@ export function register(program: Command): void {
     .description("List a project's feature worktrees and branches, with each feature's state")
     .argument('<project>', 'project id', projectIdArg())
     .option('--json', 'print JSON', false)
-    .action(async (projectId: string, opts: { json: boolean }) => {
+    .option('--max-retries <n>', 'failures after which a feature counts as failed (the run’s)', maxRetriesArg, 3)
+    .action(async (projectId: string, opts: { json: boolean; maxRetries: number }) => {
       const [{ withRuntime }, { projectWorktrees }] = await Promise.all([
         import('../runtime.ts'),
         import('../../git/project-worktrees.ts'),
       ]);
       await withRuntime({}, async (rt) => {
         const { dir } = await projectGit(rt, projectId);
-        const list = await projectWorktrees(rt.database.db, { projectId, projectDir: dir, stateDir: rt.config.home });
+        const list = await projectWorktrees(rt.database.db, {
+          projectId,
+          projectDir: dir,
+          stateDir: rt.config.home,
+          maxRetries: opts.maxRetries,
+        });
         if (opts.json) return out(JSON.stringify(list));
         if (list.length === 0) return out(`project ${projectId}: no worktrees or feature branches`);
         for (const w of list)
@@ -126,14 +133,15 @@ export function register(program: Command): void {
     .description('Remove worktrees and branches of features that landed or are gone (--failed: also failed ones)')
     .argument('<project>', 'project id', projectIdArg())
     .option('--failed', 'also remove those of failed features (their branches were kept for inspection)', false)
-    .action(async (projectId: string, opts: { failed: boolean }) => {
+    .option('--max-retries <n>', 'failures after which a feature counts as failed (the run’s)', maxRetriesArg, 3)
+    .action(async (projectId: string, opts: { failed: boolean; maxRetries: number }) => {
       const [{ withRuntime }, { projectWorktrees, pruneWorktrees }] = await Promise.all([
         import('../runtime.ts'),
         import('../../git/project-worktrees.ts'),
       ]);
       await withRuntime({}, async (rt) => {
         const { dir } = await projectGit(rt, projectId);
-        const where = { projectId, projectDir: dir, stateDir: rt.config.home };
+        const where = { projectId, projectDir: dir, stateDir: rt.config.home, maxRetries: opts.maxRetries };
         const removed = await pruneWorktrees(await projectWorktrees(rt.database.db, where), where, opts);
         out(removed.length === 0 ? 'nothing to prune' : removed.map((r) => `removed ${r}`).join('\n'));
       });
