@@ -13,7 +13,8 @@
  *   - pass → dependent start: a dependency's passing agent exiting (agent_runs.ended_at) to its
  *     dependent's first agent starting (started_at), for the dependency that ended last, p50/p95.
  * Under worktree isolation the second includes commit, rebase, verify, fast-forward, worktree
- * removal, the land's database write and the run's wake-up. Writes bench/results/merge-queue.json.
+ * removal, the land's database write and the run's wake-up (split at the land: passToLanded,
+ * landedToDependentStart). Writes bench/results/merge-queue.json.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -122,6 +123,12 @@ async function runMode(mode: 'worktree' | 'shared', stack: Stack, home: string) 
     .select(['id', 'updated_at'])
     .where('project_id', '=', projectId)
     .execute();
+  const landedRows = await database.db
+    .selectFrom('feature_events')
+    .select(['feature_id', 'created_at'])
+    .where('project_id', '=', projectId)
+    .where('action', '=', 'landed')
+    .execute();
   await temporal.close();
   await worker.shutdown();
   await running;
@@ -135,6 +142,9 @@ async function runMode(mode: 'worktree' | 'shared', stack: Stack, home: string) 
     if (!started.has(r.feature_id) || s < started.get(r.feature_id)!) started.set(r.feature_id, s);
     if (r.outcome === 'passed' && r.ended_at) ended.set(r.feature_id, r.ended_at.getTime());
   }
+  const landed = new Map(landedRows.map((r) => [r.feature_id, r.created_at.getTime()]));
+  const toLanded: number[] = [];
+  const landedToStart: number[] = [];
   const latencies: number[] = [];
   for (const f of chains(FEATURES)) {
     const deps = f.dependencies ?? [];
@@ -142,6 +152,12 @@ async function runMode(mode: 'worktree' | 'shared', stack: Stack, home: string) 
     const lastDep = Math.max(...deps.map((d) => ended.get(d) ?? NaN));
     const start = started.get(f.id);
     if (start !== undefined && Number.isFinite(lastDep)) latencies.push(start - lastDep);
+    const dep = deps[0]!;
+    const landedAt = landed.get(dep);
+    if (landedAt !== undefined && ended.has(dep) && start !== undefined) {
+      toLanded.push(landedAt - ended.get(dep)!);
+      landedToStart.push(start - landedAt);
+    }
   }
   const first = Math.min(...started.values());
   const last = Math.max(...passedAt.map((f) => f.updated_at.getTime()));
@@ -157,6 +173,9 @@ async function runMode(mode: 'worktree' | 'shared', stack: Stack, home: string) 
     passToDependentStartP50Ms: percentile(latencies, 0.5),
     passToDependentStartP95Ms: percentile(latencies, 0.95),
     edges: latencies.length,
+    // Worktree only: the split of the above at the land's database write.
+    passToLandedP50Ms: percentile(toLanded, 0.5),
+    landedToDependentStartP50Ms: percentile(landedToStart, 0.5),
     commitsOnMain: commits,
   };
 }
