@@ -196,6 +196,18 @@ test('--review: nothing lands before approve; reject sends the reason to the nex
     });
   await inReview();
   assert.equal(existsSync(join(dir, 'feature-1.txt')), false, 'not landed before approve');
+  const status = await cli(['status', projectId, '--json']);
+  assert.equal(status.code, 0, status.stderr);
+  const shown = JSON.parse(status.stdout) as {
+    counts: { merging: number };
+    settings: { isolation: string; worktree: { review: boolean } };
+    mergeQueue: { current: { featureId: number; step: string } };
+  };
+  assert.equal(shown.counts.merging, 1);
+  assert.deepEqual(shown.mergeQueue.current, { featureId: 1, step: 'reviewing' });
+  assert.equal(shown.settings.isolation, 'worktree');
+  assert.equal(shown.settings.worktree.review, true);
+  assert.match((await cli(['status', projectId])).stdout, /merge queue: #1 reviewing \(autocoder approve /);
   await assert.rejects(queue.executeUpdate(approveFeatureUpdate, { args: [2] }), (err: Error) =>
     /not waiting for review/.test(String(err.cause)),
   );
