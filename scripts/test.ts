@@ -18,7 +18,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const unitOnly = args.includes('--unit');
 const targets = args.filter((a) => !a.startsWith('--'));
-const UNIT = ['test/graph', 'test/lint', 'test/features', 'test/smoke.test.ts'];
+const UNIT = ['test/graph', 'test/git', 'test/lint', 'test/features', 'test/smoke.test.ts'];
 
 const testRoot = join(root, '.autocoder-test');
 const toolsDir = join(testRoot, 'tools');

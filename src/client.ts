@@ -24,6 +24,8 @@ import {
   type RunningAgent,
 } from './workflows/messages.ts';
 import { searchAttributes } from './workflows/search-attributes.ts';
+import { mergeStatusQuery, type MergeQueueStatus } from './workflows/merge-messages.ts';
+import { mergeQueueId } from './workflows/run-ids.ts';
 
 export type TemporalTarget = {
   address: string;
@@ -134,6 +136,7 @@ const emptyCounts = (): FeatureCounts => ({
   pending: 0,
   blocked: 0,
   failed: 0,
+  merging: 0,
   needs_human_input: 0,
 });
 
@@ -185,4 +188,16 @@ export async function readRunStatus(client: Client, projectId: string): Promise<
 export function workflowUiUrl(uiBase: string, namespace: string, workflowId: string, runId?: string | null): string {
   const base = `${uiBase.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
+}
+
+/** The project's merge queue status (worktree isolation), or null when no queue is running. */
+export async function readMergeQueue(client: Client, projectId: string): Promise<MergeQueueStatus | null> {
+  const handle = client.workflow.getHandle(mergeQueueId(projectId));
+  try {
+    if ((await handle.describe()).status.name !== 'RUNNING') return null;
+    return await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(mergeStatusQuery));
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
 }

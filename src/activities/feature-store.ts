@@ -3,6 +3,7 @@
  * schedule-steps.ts, in order), the operator's retry, and giving back claims a run did not start.
  * Each is a few statements, so a pass costs one activity round trip.
  */
+import { setProjectIsolation } from '../db/merging.ts';
 import { ApplicationFailure, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { featureCounts, resetFailures } from '../db/features.ts';
@@ -39,7 +40,7 @@ export type FeatureStoreDeps = {
 export function createFeatureStoreActivities({ db, temporal, spend: spendConfig }: FeatureStoreDeps) {
   const spendOf = spendConfig ?? DEFAULT_SPEND_CONFIG;
   return {
-    async prepareRun({ projectId, maxRetries }: PrepareRunInput): Promise<PrepareRunResult> {
+    async prepareRun({ projectId, maxRetries, isolation }: PrepareRunInput): Promise<PrepareRunResult> {
       if (!(await getProject(db, projectId))) {
         // A run started from the Temporal CLI for a project the store does not know: say so once.
         throw ApplicationFailure.create({
@@ -48,6 +49,7 @@ export function createFeatureStoreActivities({ db, temporal, spend: spendConfig 
           message: `unknown project ${JSON.stringify(projectId)}: register it first, e.g. \`autocoder features import FILE --project ${projectId} --dir DIR\``,
         });
       }
+      await setProjectIsolation(db, projectId, isolation ?? 'shared');
       return { featureCount: (await featureCounts(db, projectId, { maxRetries })).total };
     },
 

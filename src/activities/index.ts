@@ -5,6 +5,7 @@ import { createFeatureStoreActivities, type FeatureStoreDeps } from './feature-s
 import { createSupervisionActivities, type SupervisionDeps } from './supervise.ts';
 import { createNotifyActivities } from './notify.ts';
 import { createOutcomeActivities } from './outcome.ts';
+import { createMergeActivities } from './merge-steps.ts';
 import { createQuotaActivities } from './quota.ts';
 import type { AgentActivities, NotifyActivities, QuotaActivities, RunActivities, WindowActivities } from './types.ts';
 import { createWindowActivities } from './windows.ts';
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createQuotaActivities(deps),
     ...createNotifyActivities(),
     ...createWindowActivities(deps),
+    ...createMergeActivities(deps),
   } satisfies RunActivities &
     AgentActivities &
     QuotaActivities &

@@ -208,6 +208,10 @@ export async function decideEnd(
   const { projectId, maxRetries, exclude } = input;
   const counts: FeatureCounts = await featureCounts(db, projectId, { maxRetries });
   const nothingCodes = !codingNow && counts.running === 0;
+  // Features the merge queue holds land (or come back) on their own: the queue wakes the run. The
+  // run keeps its poll timer meanwhile (no waiting_for_human yet): a parked feature's wait begins
+  // once the queue is done, so a lost wake-up never leaves a landed dependent unstarted.
+  if (nothingCodes && counts.merging > 0) return { counts, blocked: [], finished: null, waitingForHuman: false };
   if (nothingCodes && counts.passing === counts.total) {
     return {
       counts,

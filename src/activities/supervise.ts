@@ -32,7 +32,9 @@ import { agentFinishedSignal, type AgentReport } from '../workflows/messages.ts'
 import { failureTypes } from '../workflows/vocabulary.ts';
 import { readAgentOutput, type OutputEnd } from './agent-output.ts';
 import { budgetLeft, checkBudget, DEFAULT_SPEND_CONFIG, hasBudget, type SpendConfig } from './budget.ts';
+import { reviewNoteOf } from '../db/merging.ts';
 import { settleAgentRun } from './outcome.ts';
+import { prepareWorkspace, releaseWorkspace, WorkspaceSetupError } from './workspace.ts';
 import type {
   AgentEndReport,
   AgentExitSummary,
@@ -259,33 +261,47 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       } else {
         let launch;
         try {
-          launch = buildLaunch(spec, {
-            runId,
-            databaseUrl: deps.databaseUrl,
-            stateDir: deps.stateDir,
-            ...(deps.temporalAddress
-              ? { temporalAddress: deps.temporalAddress, temporalNamespace: deps.temporalNamespace ?? 'default' }
-              : {}),
-            ...(spec.adapter === 'claude' ? { maxBudgetUsd: await budgetLeft(db, spendConfig, spec) } : {}),
-            ...(spec.kind === 'coding' && spec.featureId !== null
-              ? {
-                  humanAnswer:
-                    (await latestAnswer(db, { projectId: spec.projectId, featureId: spec.featureId })) ?? undefined,
-                }
-              : {}),
-            // The next attempt at a feature resumes the conversation of the last one.
-            ...(spec.adapter === 'claude' && spec.featureId !== null
-              ? {
-                  resumeSessionId:
-                    (await lastSessionOf(db, {
-                      projectId: spec.projectId,
-                      featureId: spec.featureId,
-                      kind: spec.kind,
-                    })) ?? undefined,
-                }
-              : {}),
+          // Under worktree isolation the agent's cwd and AUTOCODER_PROJECT_DIR are its worktree.
+          const workDir = await prepareWorkspace(spec, deps.stateDir).catch((err: unknown) => {
+            if (err instanceof WorkspaceSetupError) throw err;
+            throw new RetryableSetup(err);
           });
+          const reviewNote =
+            spec.isolation && spec.kind === 'coding' && spec.featureId !== null
+              ? await reviewNoteOf(db, spec.projectId, spec.featureId)
+              : null;
+          launch = buildLaunch(
+            { ...spec, projectDir: workDir, ...(reviewNote ? { reviewNote } : {}) },
+            {
+              runId,
+              databaseUrl: deps.databaseUrl,
+              stateDir: deps.stateDir,
+              ...(deps.temporalAddress
+                ? { temporalAddress: deps.temporalAddress, temporalNamespace: deps.temporalNamespace ?? 'default' }
+                : {}),
+              ...(spec.adapter === 'claude' ? { maxBudgetUsd: await budgetLeft(db, spendConfig, spec) } : {}),
+              ...(spec.kind === 'coding' && spec.featureId !== null
+                ? {
+                    humanAnswer:
+                      (await latestAnswer(db, { projectId: spec.projectId, featureId: spec.featureId })) ?? undefined,
+                  }
+                : {}),
+              // The next attempt at a feature resumes the conversation of the last one.
+              ...(spec.adapter === 'claude' && spec.featureId !== null
+                ? {
+                    resumeSessionId:
+                      (await lastSessionOf(db, {
+                        projectId: spec.projectId,
+                        featureId: spec.featureId,
+                        kind: spec.kind,
+                      })) ?? undefined,
+                  }
+                : {}),
+            },
+          );
         } catch (err) {
+          // git itself failing (a lock, a full disk) is retried; a bad setup command is not.
+          if (err instanceof RetryableSetup) throw err.cause;
           // A project's bad prompt template or agent command: this attempt cannot start at all.
           throw ApplicationFailure.create({
             type: failureTypes.agentCrashed,
@@ -371,6 +387,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
         throw toFailure(err, await reportEnd(spec, runId, end, override ? output : { override: null }), end.outcome);
       } finally {
         clearInterval(timer);
+        await releaseWorkspace(spec, deps.stateDir);
       }
     },
 
@@ -407,6 +424,13 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       return { reaped };
     },
   };
+}
+
+/** A git failure while making the workspace: retried by Temporal, unlike a bad setup command. */
+class RetryableSetup extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
 }
 
 /**

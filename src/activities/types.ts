@@ -11,9 +11,12 @@ import type {
   AgentReport,
   BlockedFeature,
   FeatureCounts,
+  IsolationSettings,
   ProjectRunInput,
   RunningAgent,
 } from '../workflows/messages.ts';
+import type { MergeQueueInput } from '../workflows/merge-messages.ts';
+import type { IsolationMode } from '../workflows/vocabulary.ts';
 
 /** The run's budgets and where its spend starts (the budget check, src/activities/budget.ts). */
 export type BudgetInput = {
@@ -40,7 +43,12 @@ export type RunSpend = {
 
 export type Claim = { featureId: number; featureName: string; attempt: number; workflowId: string; kind: AgentKind };
 
-export type PrepareRunInput = { projectId: string; maxRetries: number };
+export type PrepareRunInput = {
+  projectId: string;
+  maxRetries: number;
+  /** Recorded on the project: under `worktree`, an agent's "passing" means merging. */
+  isolation?: IsolationMode;
+};
 export type PrepareRunResult = { featureCount: number };
 
 export type ScheduleInput = {
@@ -120,6 +128,13 @@ export type AgentSpec = {
   yolo: boolean;
   simulate?: Record<string, unknown> | undefined;
   timeoutMs: number;
+  /**
+   * Worktree isolation: a coding agent works in its feature's worktree, a testing agent in a
+   * detached worktree of the integration head (superviseAgent makes them before the spawn).
+   */
+  isolation?: IsolationSettings | undefined;
+  /** What a reviewer said rejecting the last attempt (`autocoder reject --reason`), read at spawn. */
+  reviewNote?: string | undefined;
   /** The run's agent safety settings (absent in histories from before them: strict, defaults). */
   safety?: AgentSafety | undefined;
   /**
@@ -206,6 +221,8 @@ export interface RunActivities {
   reportQuota(input: QuotaReportInput): Promise<void>;
   /** The key's pause, if its governor has one now: a run that starts during a pause waits too. */
   quotaState(input: { key: string }): Promise<{ until: string } | null>;
+  /** Worktree isolation: signal-with-start of the project's mergeQueue (src/activities/merge-steps.ts). */
+  wakeMergeQueue(input: MergeQueueInput): Promise<void>;
 }
 
 /** Activities the quotaGovernor workflow calls. */

@@ -46,6 +46,10 @@ export function agentEnvironment(spec: AgentSpec, ctx: LaunchContext): Record<st
     AUTOCODER_AGENT_KIND: spec.kind,
     AUTOCODER_RUN_ID: ctx.runId,
     AUTOCODER_ATTEMPT: String(spec.attempt),
+    ...(spec.reviewNote ? { AUTOCODER_REVIEW_NOTE: spec.reviewNote } : {}),
+    ...(spec.isolation?.mode === 'worktree'
+      ? { AUTOCODER_ISOLATION: 'worktree', AUTOCODER_INTEGRATION_BRANCH: spec.isolation.branch }
+      : {}),
     DATABASE_URL: ctx.databaseUrl,
     ...(ctx.temporalAddress ? { TEMPORAL_ADDRESS: ctx.temporalAddress } : {}),
     ...(ctx.temporalAddress && ctx.temporalNamespace ? { TEMPORAL_NAMESPACE: ctx.temporalNamespace } : {}),

@@ -72,11 +72,14 @@ export function promptVariables(spec: AgentSpec, runId: string, resuming: boolea
       ? "Use the project's tests, type checks and a build; skip browser testing (YOLO mode)."
       : "Run it as a user would: start the app and go through each step (in a browser if it has a user interface), and run the project's tests.",
     attemptNote:
-      spec.attempt <= 1
+      (spec.reviewNote
+        ? `A reviewer rejected the previous attempt at this feature, saying: ${spec.reviewNote}\nAddress this first.\n`
+        : '') +
+      (spec.attempt <= 1
         ? ''
         : resuming
           ? `This is attempt ${spec.attempt}: you are continuing your earlier session on this feature, which did not finish it. Check what is in place before you go on.\n`
-          : `This is attempt ${spec.attempt}: an earlier attempt did not finish this feature. See what is already there (git log, claude-progress.txt) before you start.\n`,
+          : `This is attempt ${spec.attempt}: an earlier attempt did not finish this feature. See what is already there (git log, claude-progress.txt) before you start.\n`),
   };
 }
 

@@ -49,6 +49,8 @@ export const FEATURE_TOOLS_BY_KIND: Record<AgentSpec['kind'], readonly string[]>
     'feature_request_human_input',
   ],
   testing: [...READ_TOOLS, 'feature_mark_passing', 'feature_mark_failing'],
+  // A resolver finishes a rebase; the queue, not the agent, decides what happens to the feature.
+  merge: READ_TOOLS,
   initializer: [
     'feature_get_stats',
     'feature_get_ready',

@@ -7,7 +7,10 @@ import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createDb } from '../db/create-db.ts';
 import { importFeatures, markFeature } from '../db/features.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { behaviourFor, delayFor, simulatePlanSchema } from './simulate-behaviour.ts';
+import { resolveRebase } from './simulate-resolve.ts';
 
 const env = process.env;
 const projectId = env.AUTOCODER_PROJECT_ID ?? '';
@@ -37,6 +40,14 @@ async function withDb<T>(work: (db: ReturnType<typeof createDb>['db']) => Promis
 switch (action) {
   case 'pass':
     if (kind === 'coding' && featureId !== null) {
+      // Under worktree isolation, a change of its own for the merge queue to land.
+      if (env.AUTOCODER_ISOLATION === 'worktree' && env.AUTOCODER_PROJECT_DIR) {
+        mkdirSync(join(env.AUTOCODER_PROJECT_DIR, 'simulated'), { recursive: true });
+        writeFileSync(
+          join(env.AUTOCODER_PROJECT_DIR, 'simulated', `feature-${featureId}.md`),
+          `feature #${featureId}\n`,
+        );
+      }
       await withDb((db) =>
         markFeature(db, { projectId, featureId, passes: true, runId: env.AUTOCODER_RUN_ID ?? null }),
       );
@@ -50,6 +61,10 @@ switch (action) {
     } else {
       say('re-tested: still passing');
     }
+    break;
+  case 'resolve':
+    await resolveRebase(process.cwd(), say);
+    say('rebase finished');
     break;
   case 'exit0-no-pass':
     say('finished without passing the feature');

@@ -13,6 +13,7 @@ export const simulateActions = [
   'grandchildren',
   'exit0-no-pass',
   'flood',
+  'resolve',
 ] as const;
 
 const delaySchema = z.union([z.number().int().min(0), z.tuple([z.number().int().min(0), z.number().int().min(0)])]);
@@ -31,6 +32,9 @@ export const simulatePlanSchema = z.object({
   default: behaviourSchema.optional(),
   features: z.record(z.string().regex(/^\d+$/, 'keys must be feature ids'), behaviourSchema).optional(),
   testing: behaviourSchema.optional().describe('what testing agents do (default: pass after the delay)'),
+  merge: behaviourSchema
+    .optional()
+    .describe('what resolver agents do (default: resolve, keeping both sides of each conflict)'),
   initializerFeatures: z
     .array(z.record(z.string(), z.unknown()))
     .optional()
@@ -42,6 +46,7 @@ const DEFAULT_DELAY: [number, number] = [300, 1200];
 
 export function behaviourFor(plan: SimulatePlan, kind: string, featureId: number | null): SimulateBehaviour {
   if (kind === 'testing') return plan.testing ?? { action: 'pass', delayMs: plan.default?.delayMs ?? DEFAULT_DELAY };
+  if (kind === 'merge') return plan.merge ?? { action: 'resolve', delayMs: 0 };
   const specific = featureId === null ? undefined : plan.features?.[String(featureId)];
   return specific ?? plan.default ?? { action: 'pass', delayMs: DEFAULT_DELAY };
 }

@@ -78,7 +78,7 @@ function ownerIdSql(prefix: string, attempt: RawBuilder<number>): RawBuilder<str
 /** The features of `f` (an alias of features) that a coding agent may claim now. */
 function readyToClaim(input: Omit<ClaimReadyInput, 'limit'>) {
   return sql<boolean>`f.project_id = ${input.projectId}
-        AND NOT f.passes AND NOT f.in_progress AND f.unmet_deps = 0
+        AND NOT f.passes AND NOT f.in_progress AND f.unmet_deps = 0 AND f.merging_since IS NULL
         AND f.failure_count < ${input.maxRetries}::int
         AND f.id <> ALL(${[...(input.exclude ?? [])]}::int[])
         AND NOT ${awaitsHuman}`;
@@ -144,7 +144,7 @@ export async function claimFeaturesByIds(db: Kysely<Database>, input: ClaimByIds
       FROM features f
       WHERE f.project_id = ${input.projectId}
         AND f.id = ANY(${[...input.featureIds]}::int[])
-        AND NOT f.passes
+        AND NOT f.passes AND f.merging_since IS NULL
         AND f.failure_count < ${input.maxRetries}::int
         AND CASE WHEN f.in_progress THEN f.claimed_by IS NULL
                  ELSE f.unmet_deps = 0 END

@@ -29,7 +29,7 @@ export type MarkByInput = {
 export async function markFeatureBy(
   db: Kysely<Database>,
   input: MarkByInput,
-): Promise<{ id: number; passes: boolean; name: string }> {
+): Promise<{ id: number; passes: boolean; merging: boolean; name: string }> {
   return db.transaction().execute(async (trx) => {
     const marked = await markFeature(trx, {
       projectId: input.projectId,
@@ -91,7 +91,7 @@ export async function claimFeatureForRun(
           updated_at = now()
       FROM target t
       WHERE f.project_id = t.project_id AND f.id = t.id
-        AND NOT f.passes
+        AND NOT f.passes AND f.merging_since IS NULL
         AND (NOT f.in_progress OR f.claimed_by IS NULL OR t.already)
         AND NOT EXISTS (SELECT 1 FROM human_requests h
                         WHERE h.project_id = f.project_id AND h.feature_id = f.id AND h.kind = 'feature' AND h.answered_at IS NULL)

@@ -4,6 +4,7 @@
  *
  * State (DESIGN.md §1), from the row alone plus its dependencies:
  *   passing  passes
+ *   merging  passed by its agent under worktree isolation, waiting for the merge queue to land it
  *   running  not passing, in progress (claimed by a coding agent, or left in progress)
  *   failed   not passing, not running, failure_count ≥ maxRetries
  *   pending  ready to start: every dependency id names a passing feature (`unmet_deps = 0`)
@@ -56,6 +57,7 @@ export type FeatureCounts = {
   pending: number;
   blocked: number;
   failed: number;
+  merging: number;
   needs_human_input: number;
 };
 
@@ -66,6 +68,7 @@ export const awaitsHuman = sql<boolean>`EXISTS (SELECT 1 FROM human_requests h
 function stateOf(maxRetries: number): RawBuilder<FeatureState> {
   return sql<FeatureState>`CASE
     WHEN f.passes THEN 'passing'
+    WHEN f.merging_since IS NOT NULL THEN 'merging'
     WHEN f.in_progress THEN 'running'
     WHEN ${awaitsHuman} THEN 'needs_human_input'
     WHEN f.failure_count >= ${maxRetries}::int THEN 'failed'
@@ -186,6 +189,7 @@ export async function featureCounts(
     pending: 0,
     blocked: 0,
     failed: 0,
+    merging: 0,
     needs_human_input: 0,
   };
   for (const { state, n } of rows) {
@@ -209,19 +213,32 @@ export type MarkInput = {
   runId?: string | null;
 };
 
-/** Sets `passes` (`autocoder feature pass|fail`, the MCP tools). Claims are left to their owners. */
-export async function markFeature(db: Kysely<Database>, input: MarkInput): Promise<{ id: number; passes: boolean }> {
+/**
+ * Sets `passes` (`autocoder feature pass|fail`, the MCP tools). Claims are left to their owners.
+ * Under worktree isolation, a coding agent's "passing" means `merging` (merging_since): the merge
+ * queue lands its branch and only then marks it passing (landFeature). An operator's mark, or
+ * failing, is what it says and takes the feature out of the queue.
+ */
+export async function markFeature(
+  db: Kysely<Database>,
+  input: MarkInput,
+): Promise<{ id: number; passes: boolean; merging: boolean }> {
   const runId = input.runId ?? null;
   const reason = input.passes ? null : (input.reason ?? null);
+  const toMerge = sql<boolean>`(${input.passes} AND ready_lock.isolation = 'worktree' AND ${runId}::text IS NOT NULL
+    AND f.claimed_by IS NOT DISTINCT FROM ${runId}::text)`;
   const row = await db
     // The project's ready-set lock first (see migrations/20261130T0900_ready_set.ts): the trigger
     // that recounts the dependents takes it anyway, and taking it after the row lock could
     // deadlock with a concurrent recount that needs this row.
-    .with('ready_lock', (q) => q.selectFrom('projects').select('id').where('id', '=', input.projectId).forNoKeyUpdate())
+    .with('ready_lock', (q) =>
+      q.selectFrom('projects').select(['id', 'isolation']).where('id', '=', input.projectId).forNoKeyUpdate(),
+    )
     .updateTable('features as f')
     .from('ready_lock')
     .set({
-      passes: input.passes,
+      passes: sql<boolean>`CASE WHEN ${toMerge} THEN false ELSE ${input.passes} END`,
+      merging_since: sql`CASE WHEN ${toMerge} THEN coalesce(f.merging_since, now()) ELSE NULL END`,
       last_error: sql`coalesce(${reason}::text, f.last_error)`,
       updated_at: sql`now()`,
     })
@@ -230,7 +247,7 @@ export async function markFeature(db: Kysely<Database>, input: MarkInput): Promi
     .where(
       sql<boolean>`(${runId}::text IS NULL OR f.claimed_by = ${runId}::text OR f.testing_claimed_by = ${runId}::text)`,
     )
-    .returning(['f.id', 'f.passes'])
+    .returning(['f.id', 'f.passes', sql<boolean>`f.merging_since IS NOT NULL`.as('merging')])
     .executeTakeFirst();
   if (row) return row;
   if (runId !== null && (await featureExists(db, input.projectId, input.featureId))) {

@@ -128,7 +128,8 @@ CREATE TABLE features (
     position integer DEFAULT 0 NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    unmet_deps integer DEFAULT 0 NOT NULL
+    unmet_deps integer DEFAULT 0 NOT NULL,
+    merging_since timestamp with time zone
 );
 
 CREATE TABLE human_requests (
@@ -148,11 +149,12 @@ CREATE TABLE projects (
     id text NOT NULL,
     dir text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    settings jsonb DEFAULT '{}'::jsonb NOT NULL
+    settings jsonb DEFAULT '{}'::jsonb NOT NULL,
+    isolation text DEFAULT 'shared'::text NOT NULL
 );
 
 ALTER TABLE ONLY agent_runs
-    ADD CONSTRAINT agent_runs_kind_check CHECK (kind = ANY (ARRAY['initializer'::text, 'coding'::text, 'testing'::text]));
+    ADD CONSTRAINT agent_runs_kind_check CHECK (kind = ANY (ARRAY['initializer'::text, 'coding'::text, 'testing'::text, 'merge'::text]));
 
 ALTER TABLE ONLY agent_runs
     ADD CONSTRAINT agent_runs_outcome_check CHECK (outcome = ANY (ARRAY['passed'::text, 'failed'::text, 'crashed'::text, 'timed_out'::text, 'stopped'::text, 'rate_limited'::text, 'waiting'::text]));
@@ -197,6 +199,9 @@ ALTER TABLE ONLY projects
     ADD CONSTRAINT projects_id_check CHECK (id ~ '^[a-z0-9][a-z0-9-]{0,62}$'::text);
 
 ALTER TABLE ONLY projects
+    ADD CONSTRAINT projects_isolation_check CHECK (isolation = ANY (ARRAY['shared'::text, 'worktree'::text]));
+
+ALTER TABLE ONLY projects
     ADD CONSTRAINT projects_pkey PRIMARY KEY (id);
 
 CREATE INDEX agent_runs_feature ON agent_runs USING btree (project_id, feature_id, started_at);
@@ -205,7 +210,7 @@ CREATE INDEX agent_runs_live ON agent_runs USING btree (host) WHERE (ended_at IS
 
 CREATE INDEX feature_events_feature ON feature_events USING btree (project_id, feature_id, id);
 
-CREATE INDEX features_claim_order ON features USING btree (project_id, score DESC, priority, id) WHERE ((NOT passes) AND (NOT in_progress) AND (unmet_deps = 0));
+CREATE INDEX features_claim_order ON features USING btree (project_id, score DESC, priority, id) WHERE ((NOT passes) AND (NOT in_progress) AND (unmet_deps = 0) AND (merging_since IS NULL));
 
 CREATE INDEX features_claimed ON features USING btree (project_id, claimed_by) WHERE (in_progress = true);
 

@@ -10,7 +10,7 @@ type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 type Json<T> = ColumnType<T, string, string>;
 
-import type { AgentKind, AgentRunOutcome, HumanRequestKind } from '../workflows/vocabulary.ts';
+import type { AgentKind, AgentRunOutcome, HumanRequestKind, IsolationMode } from '../workflows/vocabulary.ts';
 
 export type { AgentKind, HumanRequestKind };
 export type AgentOutcome = AgentRunOutcome;
@@ -20,6 +20,8 @@ export interface ProjectsTable {
   dir: string;
   created_at: Generated<Date>;
   settings: ColumnType<Record<string, unknown>, string | undefined, string>;
+  /** The isolation of the project's current run: under `worktree`, an agent's pass means merging. */
+  isolation: Generated<IsolationMode>;
 }
 
 export interface FeaturesTable {
@@ -58,6 +60,8 @@ export interface FeaturesTable {
   position: Generated<number>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  /** Set while the merge queue holds the feature (`merging`): it does not pass yet, nor may it be claimed. */
+  merging_since: NullableTimestamp;
 }
 
 export interface AgentRunsTable {

@@ -111,8 +111,9 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
       feature = await trx
         .updateTable('features')
         .set({
-          failure_count: sql`failure_count + CASE WHEN passes OR ${uncounted} THEN 0 ELSE 1 END`,
-          last_error: sql`CASE WHEN passes OR ${uncounted} THEN last_error ELSE ${error}::text END`,
+          // A feature the merge queue holds (merging) passed as far as its agent goes.
+          failure_count: sql`failure_count + CASE WHEN passes OR merging_since IS NOT NULL OR ${uncounted} THEN 0 ELSE 1 END`,
+          last_error: sql`CASE WHEN passes OR merging_since IS NOT NULL OR ${uncounted} THEN last_error ELSE ${error}::text END`,
           in_progress: false,
           claimed_by: null,
           claimed_at: null,
@@ -121,7 +122,11 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
         .where('project_id', '=', input.projectId)
         .where('id', '=', input.featureId)
         .where('claimed_by', '=', input.owner)
-        .returning(['passes', 'failure_count', sql<boolean>`NOT (passes OR ${uncounted})`.as('counted')])
+        .returning([
+          sql<boolean>`passes OR merging_since IS NOT NULL`.as('passes'),
+          'failure_count',
+          sql<boolean>`NOT (passes OR merging_since IS NOT NULL OR ${uncounted})`.as('counted'),
+        ])
         .executeTakeFirst();
     } else if (input.featureId !== null && input.kind === 'testing') {
       const row = await trx
@@ -174,7 +179,9 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
     };
     return { settled, claimHeld: feature !== undefined };
   });
-  if (result.settled.fresh && input.featureId !== null && input.kind !== 'initializer' && !result.claimHeld) {
+  // Initializer and merge (resolver) runs hold no claim of their own.
+  const claims = input.kind === 'coding' || input.kind === 'testing';
+  if (result.settled.fresh && input.featureId !== null && claims && !result.claimHeld) {
     throw new ClaimLostError(input.projectId, input.featureId, input.owner, `record outcome ${input.outcome}`);
   }
   return result.settled;
@@ -225,7 +232,7 @@ async function lockAgentRun(
       ? undefined
       : await trx
           .selectFrom('features')
-          .select(['passes', 'failure_count'])
+          .select([sql<boolean>`passes OR merging_since IS NOT NULL`.as('passes'), 'failure_count'])
           .where('project_id', '=', input.projectId)
           .where('id', '=', input.featureId)
           .executeTakeFirst();

@@ -37,7 +37,18 @@ export const stateTools = [
         actor: ctx.scope.actor,
       });
       const woke = await ctx.wake(ctx.scope.projectId);
-      return { success: true, feature_id, name: marked.name, scheduler_notified: woke.result === 'sent' };
+      return {
+        success: true,
+        feature_id,
+        name: marked.name,
+        scheduler_notified: woke.result === 'sent',
+        ...(marked.merging
+          ? {
+              merging: true,
+              note: 'worktree isolation: the merge queue lands your commits on the integration branch; the feature passes once they land',
+            }
+          : {}),
+      };
     },
   ),
 

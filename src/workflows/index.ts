@@ -4,3 +4,4 @@ export { agentRun } from './agent-run.ts';
 export { quotaGovernor } from './quota-governor.ts';
 export { notifyWebhook } from './notifications.ts';
 export { windowRun } from './window-run.ts';
+export { mergeQueue } from './merge-queue.ts';

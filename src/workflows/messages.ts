@@ -13,9 +13,11 @@ import {
   agentRunOutcomes,
   budgetKinds,
   onBudgetActions,
+  isolationModes,
   pauseReasons,
   type AgentAdapter,
   type FeatureState,
+  type IsolationMode,
   type RunOutcome,
   type RunPhase,
 } from './vocabulary.ts';
@@ -124,6 +126,17 @@ function buildSchemas() {
     /** Notifications so far: requests announced (request.opened sent), counts, the last failure. */
     notify: notifyState.optional(),
   });
+  const isolation = zod.object({
+    mode: zod.enum(isolationModes),
+    /** The integration branch: the one checked out in the project dir at run start, or --branch. */
+    branch: zod.string().min(1),
+    worktreeSetup: zod.array(zod.string()).min(1).optional().describe('argv run in each new worktree'),
+    worktreeCopy: zod.array(zod.string().min(1)).default([]).describe('ignored files copied from the project dir'),
+    verifyCmd: zod.array(zod.string()).min(1).optional().describe('argv run in the worktree before landing'),
+    verifyTimeoutMs: zod.number().int().min(1000).default(600_000),
+    keepBranches: zod.boolean().default(false),
+    review: zod.boolean().default(false),
+  });
   const projectRunInput = zod
     .object({
       projectId: zod.string().regex(PROJECT_ID_PATTERN, projectIdRule),
@@ -200,6 +213,9 @@ function buildSchemas() {
           additions: { commands: [], pkillProcesses: [], blocked: [] },
         })
         .describe('agent safety: --agent-policy, --allow-host, --max-turns, --agent-env and the policy files'),
+      isolation: isolation
+        .optional()
+        .describe('worktree isolation (--isolation and its flags); absent: shared, every agent in the project dir'),
       continueAsNewAfterPasses: zod
         .number()
         .int()
@@ -245,6 +261,7 @@ function buildSchemas() {
     })
     .strict();
   return {
+    isolation,
     pause,
     answer,
     notifyState,
@@ -269,6 +286,7 @@ export type FeatureFailure = z.infer<Schemas['failure']>;
 export type CarriedState = z.infer<Schemas['carried']>;
 export type NotifyState = z.infer<Schemas['notifyState']>;
 export type ProjectRunInput = z.input<Schemas['projectRunInput']>;
+export type IsolationSettings = z.output<Schemas['isolation']>;
 export type ProjectRunSettings = z.output<Schemas['projectRunInput']>;
 
 /** How many features are in each state, and in all. */
@@ -294,6 +312,9 @@ export type ProjectRunStatus = {
     agentPolicy: (typeof agentPolicies)[number];
     /** Names only: hosts, turns per kind and environment names, never values. */
     agentSafety: { allowHosts: string[]; maxTurns: Record<string, number>; env: string[] };
+    /** Where coding agents work; with worktree isolation, the integration branch and the queue's settings. */
+    isolation: IsolationMode;
+    worktree?: { branch: string; verifyCmd: string[] | null; review: boolean; keepBranches: boolean };
   };
   counts: FeatureCounts;
   running: RunningAgent[];

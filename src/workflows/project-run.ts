@@ -41,6 +41,7 @@ import type { RunOutcome } from './vocabulary.ts';
 
 const INITIALIZER_TIMEOUT_MS = 30 * 60_000;
 const CODING_TIMEOUT_MS = 6 * 60 * 60_000;
+const MERGE_TIMEOUT_MS = 60 * 60_000;
 /** A pass woken only by agents that found nothing else ready waits this long after the last one. */
 const IDLE_PASS_WAIT_MS = 1000;
 
@@ -78,6 +79,8 @@ export async function projectRun(rawInput: ProjectRunInput): Promise<ProjectRunR
 class ProjectRun {
   private readonly s: RunState;
   private readonly notifier: Notifier;
+  /** A coding agent passed its feature under worktree isolation: the merge queue has work. */
+  private mergeWanted = false;
 
   constructor(state: RunState) {
     this.s = state;
@@ -98,6 +101,8 @@ class ProjectRun {
       const quota = await activities.quotaState({ key });
       if (quota && !s.pause) s.pause = { reason: 'quota', until: quota.until, key };
     }
+    // Worktree isolation: features left merging by an earlier run land now.
+    this.mergeWanted = this.input.isolation?.mode === 'worktree';
     if (s.draining) s.phase = 'draining';
     // One poll timer for the whole run, not one started and cancelled by every pass (two events
     // and two server timer tasks per pass, that is per agent that ends).
@@ -108,6 +113,7 @@ class ProjectRun {
       s.passes++;
       this.settleReports();
       if (s.quotaReports.length) await this.reportQuota();
+      if (this.mergeWanted) await this.wakeMergeQueue();
       if (s.handoffs.length) await this.takeHandoffs();
       if (s.stopRequested) return this.stopAll();
       this.applyStopFeatures();
@@ -171,13 +177,14 @@ class ProjectRun {
   /** First run of a chain: the initializer when there are no features. */
   private async prepare(): Promise<ProjectRunResult | null> {
     const { projectId, maxRetries } = this.input;
-    let prepared = await activities.prepareRun({ projectId, maxRetries });
+    const isolation = this.input.isolation?.mode ?? 'shared';
+    let prepared = await activities.prepareRun({ projectId, maxRetries, isolation });
     if (prepared.featureCount === 0) {
       this.s.phase = 'initializing';
       const report = await this.runInitializer();
       // Stopped while the initializer ran: kill it like any agent and end 'stopped'.
       if (!report) return this.stopAll();
-      prepared = await activities.prepareRun({ projectId, maxRetries });
+      prepared = await activities.prepareRun({ projectId, maxRetries, isolation });
       if (prepared.featureCount === 0) {
         const reason =
           report.outcome === 'passed'
@@ -224,6 +231,7 @@ class ProjectRun {
       if (report.limitWarning) s.quotaWarning = { at: new Date().toISOString(), message: report.limitWarning };
       if (report.outcome === 'rate_limited') noteRateLimited(this.s, report);
       if (report.kind !== 'coding' || report.featureId === null) continue;
+      if (report.featurePasses && this.input.isolation?.mode === 'worktree') this.mergeWanted = true;
       if (report.featurePasses) s.failures.delete(report.featureId);
       else if (report.outcome !== 'stopped' && report.outcome !== 'rate_limited' && report.outcome !== 'waiting') {
         s.failures.set(report.featureId, {
@@ -346,6 +354,29 @@ class ProjectRun {
     // follows runs its local activity: the new agents do not wait for it.
     await Promise.all(start.map((claim) => this.startAgent(claim, CODING_TIMEOUT_MS)));
     if (release.length) await activities.releaseClaims({ projectId: this.input.projectId, claims: release });
+  }
+
+  /** Signal-with-start of the project's merge queue (one local activity), with the run's agent settings. */
+  private async wakeMergeQueue(): Promise<void> {
+    this.mergeWanted = false;
+    const { projectId, projectDir, maxRetries, isolation, agent, agentCmd, model, yolo, simulate, agentSafety } =
+      this.input;
+    if (isolation?.mode !== 'worktree') return;
+    await activities.wakeMergeQueue({
+      projectId,
+      projectDir,
+      maxRetries,
+      isolation,
+      agent: {
+        adapter: agent,
+        yolo,
+        timeoutMs: this.input.agentTimeoutMs ?? MERGE_TIMEOUT_MS,
+        safety: agentSafety,
+        ...(agentCmd ? { agentCmd } : {}),
+        ...(model ? { model } : {}),
+        ...(simulate ? { simulate } : {}),
+      },
+    });
   }
 
   private cancelAgent(agent: RunningAgent): void {

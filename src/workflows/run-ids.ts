@@ -14,6 +14,9 @@ export const INITIALIZER_TARGET = 'init';
 
 export const projectRunId = (projectId: string): string => `${ROOT}/${projectId}`;
 
+/** The project's merge queue (worktree isolation): one per project, started by signal-with-start. */
+export const mergeQueueId = (projectId: string): string => `${projectRunId(projectId)}/merge`;
+
 /** Every agent run of this kind in this project starts with this (claims in SQL append `<feature>/<attempt>`). */
 export const agentRunPrefix = (projectId: string, kind: AgentKind): string => `${projectRunId(projectId)}/${kind}/`;
 

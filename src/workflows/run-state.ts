@@ -119,7 +119,16 @@ export function createRunState(input: ProjectRunSettings, workflowId: string): R
     held: new Set(carried?.held ?? []),
     handoffs: [...(carried?.handoffs ?? [])],
     resumeLeft: 0,
-    counts: { total: 0, passing: 0, running: 0, pending: 0, blocked: 0, failed: 0, needs_human_input: 0 },
+    counts: {
+      total: 0,
+      passing: 0,
+      running: 0,
+      pending: 0,
+      blocked: 0,
+      failed: 0,
+      merging: 0,
+      needs_human_input: 0,
+    },
     blocked: [],
     lastPassAt: 0,
     passes: 0,
@@ -149,7 +158,7 @@ export function wake(s: RunState, reason: WakeReason): void {
 }
 
 export function settingsOf(s: RunState): ProjectRunStatus['settings'] {
-  const { maxAgents, yolo, agent, maxRetries, agentSafety } = s.input;
+  const { maxAgents, yolo, agent, maxRetries, agentSafety, isolation } = s.input;
   return {
     concurrency: s.concurrency,
     testingRatio: s.testingRatio,
@@ -159,6 +168,17 @@ export function settingsOf(s: RunState): ProjectRunStatus['settings'] {
     maxRetries,
     agentPolicy: agentSafety.policy,
     agentSafety: { allowHosts: agentSafety.allowHosts, maxTurns: agentSafety.maxTurns, env: agentSafety.env },
+    isolation: isolation?.mode ?? 'shared',
+    ...(isolation?.mode === 'worktree'
+      ? {
+          worktree: {
+            branch: isolation.branch,
+            verifyCmd: isolation.verifyCmd ?? null,
+            review: isolation.review,
+            keepBranches: isolation.keepBranches,
+          },
+        }
+      : {}),
   };
 }
 

@@ -37,6 +37,7 @@ export async function startAgentRun(
     simulate: input.simulate,
     timeoutMs: input.agentTimeoutMs ?? options.timeoutMs,
     safety: input.agentSafety,
+    ...(input.isolation?.mode === 'worktree' && claim.kind !== 'initializer' ? { isolation: input.isolation } : {}),
     ...(options.claimNext ? { claimNext: options.claimNext } : {}),
     ...(options.budget ? { budget: options.budget } : {}),
   };

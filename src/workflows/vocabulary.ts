@@ -11,11 +11,19 @@
  * live claim, then an open question to a person (needs_human_input), then the retry cap, then its
  * dependencies.
  */
-export const featureStates = ['pending', 'running', 'passing', 'failed', 'blocked', 'needs_human_input'] as const;
+export const featureStates = [
+  'pending',
+  'running',
+  'passing',
+  'failed',
+  'blocked',
+  'merging',
+  'needs_human_input',
+] as const;
 export type FeatureState = (typeof featureStates)[number];
 
 /** What an agent run works on: the project (initializer) or one feature. Stored in agent_runs.kind. */
-export const agentKinds = ['initializer', 'coding', 'testing'] as const;
+export const agentKinds = ['initializer', 'coding', 'testing', 'merge'] as const;
 export type AgentKind = (typeof agentKinds)[number];
 
 /**
@@ -88,6 +96,21 @@ export const notifyEvents = [
   'run.paused',
 ] as const;
 export type NotifyEvent = (typeof notifyEvents)[number];
+
+/**
+ * Where coding agents work (`--isolation`): each feature in its own git worktree, landed by the
+ * merge queue (`worktree`), or all in the project dir (`shared`). Stored in projects.isolation.
+ */
+export const isolationModes = ['worktree', 'shared'] as const;
+export type IsolationMode = (typeof isolationModes)[number];
+
+/** The merge queue's step for the feature it works on (the status query's `mergeQueue.step`). */
+export const mergeSteps = ['rebasing', 'resolving', 'verifying', 'reviewing', 'landing'] as const;
+export type MergeStep = (typeof mergeSteps)[number];
+
+/** Why the merge queue sent a feature back to pending (counted as a failure, with the output tail). */
+export const mergeFailures = ['merge_conflict', 'verify_failed'] as const;
+export type MergeFailure = (typeof mergeFailures)[number];
 
 /** How an agent is run (`--agent`). */
 export const agentAdapters = ['claude', 'simulate', 'command'] as const;

@@ -191,6 +191,7 @@ describe('recordOutcome (coding)', () => {
       pending: 0,
       blocked: 0,
       failed: 1,
+      merging: 0,
       needs_human_input: 0,
     });
     assert.deepEqual(await claimReadyFeatures(fresh, { projectId, limit: 5, maxRetries: 3 }), []);

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadEnvConfig } from '../../src/config/env.ts';
 import { findTemporalCli } from '../../src/stack/temporal-cli.ts';
 import { hasStackTrace, makeHome, repoRoot, runCli, stackEnv } from '../stack/support.ts';
@@ -54,6 +55,16 @@ test('demo runs every example feature to passing and links the run in the UI', a
   assert.equal(report.counts.total, exampleCount);
   assert.equal(report.counts.passing, exampleCount);
   assert.deepEqual(report.running, []);
+
+  // Worktree isolation on a git copy of the example: every feature landed on main, in a linear
+  // history, with nothing left behind.
+  assert.match(first.stdout, /isolation: worktree/);
+  const projectDir = join(home, 'projects', 'todo-app');
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: projectDir, encoding: 'utf8' });
+  assert.equal(git('rev-list', '--merges', '--count', 'main').trim(), '0');
+  assert.equal(git('log', '--format=%s', 'main').match(/^feature #\d+:/gm)?.length, exampleCount);
+  assert.equal(git('worktree', 'list', '--porcelain').match(/^worktree /gm)?.length, 1);
+  assert.equal(git('branch', '--list', 'autocoder/*').trim(), '');
 
   // The Temporal CLI sees the completed run.
   const cli = findTemporalCli(loadEnvConfig(env));

@@ -58,6 +58,7 @@ test('retry cap: a failing feature is given up after maxRetries, its dependants 
     pending: 0,
     blocked: 2,
     failed: 1,
+    merging: 0,
     needs_human_input: 0,
   });
 

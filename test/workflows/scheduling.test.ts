@@ -57,6 +57,7 @@ test('chain: each feature starts only after the one before it passed; runs are l
     pending: 0,
     blocked: 0,
     failed: 0,
+    merging: 0,
     needs_human_input: 0,
   });
   const runs = await agentRunsOf(t.db, project, 'coding');

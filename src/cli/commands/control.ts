@@ -111,6 +111,14 @@ Examples:
             ? `draining ${projectId}: running agents finish, nothing new starts`
             : `stopping ${projectId}: agents are being killed and claims released`,
         );
+        // Worktree isolation: unfinished features keep their worktrees for the next run.
+        const left = await (await import('./merge.ts')).worktreesLeft(rt, projectId).catch(() => []);
+        if (left.length > 0)
+          out(
+            [`worktrees left in place (\`autocoder worktrees prune ${projectId}\` cleans landed ones):`, ...left].join(
+              '\n',
+            ),
+          );
       });
     });
 

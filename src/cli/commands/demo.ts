@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { intFlag, out } from '../options.ts';
 
-const exampleFeatures = fileURLToPath(new URL('../../../examples/todo-app/features.json', import.meta.url));
+const exampleDir = fileURLToPath(new URL('../../../examples/todo-app/', import.meta.url));
+const exampleFeatures = join(exampleDir, 'features.json');
 
 export function register(program: Command): void {
   program
@@ -24,20 +25,38 @@ Examples:
   autocoder demo --concurrency 5`,
     )
     .action(async (opts: { concurrency: number; reset: boolean }) => {
-      const [{ withRuntime }, { runProject }] = await Promise.all([
+      const [{ withRuntime }, { runProject }, { ensureDemoRepo }] = await Promise.all([
         import('../runtime.ts'),
         import('../run-project.ts'),
+        import('../demo-repo.ts'),
       ]);
-      process.exitCode = await withRuntime({ log: out, start: true }, async (rt) =>
-        runProject(rt, {
+      process.exitCode = await withRuntime({ log: out, start: true }, async (rt) => {
+        // A git copy of the example, so the demo shows worktree isolation and the merge queue.
+        const projectDir = join(rt.config.home, 'projects', 'todo-app');
+        const branch = await ensureDemoRepo(projectDir, exampleDir);
+        out(`isolation: worktree, each feature in its own git worktree, landed on ${branch} of ${projectDir}`);
+        return runProject(rt, {
           projectId: 'todo-app',
-          projectDir: join(rt.config.home, 'projects', 'todo-app'),
+          projectDir,
           featuresFile: exampleFeatures,
           reset: opts.reset,
           detach: false,
-          settings: { concurrency: opts.concurrency, agent: 'simulate', testingRatio: 1, pollIntervalMs: 5000 },
+          settings: {
+            concurrency: opts.concurrency,
+            agent: 'simulate',
+            testingRatio: 1,
+            pollIntervalMs: 5000,
+            isolation: {
+              mode: 'worktree',
+              branch,
+              worktreeCopy: [],
+              verifyTimeoutMs: 600_000,
+              keepBranches: false,
+              review: false,
+            },
+          },
           out,
-        }),
-      );
+        });
+      });
     });
 }

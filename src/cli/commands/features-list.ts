@@ -120,6 +120,8 @@ function renderList(
           : 'ready';
       case 'passing':
         return f.testingInProgress ? 'being re-tested' : '';
+      case 'merging':
+        return 'passed by its agent; waiting for the merge queue to land it';
       case 'needs_human_input':
         return 'waiting for a person (autocoder inbox)';
     }

@@ -6,6 +6,7 @@ import { register as demo } from './demo.ts';
 import { register as run } from './run.ts';
 import { register as status } from './status.ts';
 import { register as control } from './control.ts';
+import { register as merge } from './merge.ts';
 import { register as worker } from './worker.ts';
 import { register as ui } from './ui.ts';
 import { register as logs } from './logs.ts';
@@ -36,6 +37,7 @@ export const commands: RegisterCommand[] = [
   quota,
   human,
   schedule,
+  merge,
   logs,
   worker,
   ui,

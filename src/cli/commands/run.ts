@@ -5,31 +5,33 @@ import { agentAdapters, PROJECT_ID_PATTERN, QUOTA_KEY_PATTERN, type AgentAdapter
 import { onBudgetActions, type OnBudgetAction } from '../../workflows/vocabulary.ts';
 import { durationFlag, intFlag, notifySettings, out, projectIdArg, usdFlag } from '../options.ts';
 import type { SafetyFlags } from '../agent-safety-flags.ts';
+import type { IsolationFlags } from '../isolation-flags.ts';
 
 /** commander's collector for a repeatable option. */
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-type RunFlags = SafetyFlags & {
-  project?: string;
-  features?: string;
-  concurrency: number;
-  testingRatio: number;
-  yolo: boolean;
-  model?: string;
-  agent: string;
-  agentCmd?: string;
-  maxRetries: number;
-  detach: boolean;
-  reset: boolean;
-  pollInterval: number;
-  budgetUsd?: number;
-  featureBudgetUsd?: number;
-  dailyBudgetUsd?: number;
-  onBudget: string;
-  quotaKey?: string;
-  notifyUrl?: string;
-  remindAfter?: number;
-};
+type RunFlags = SafetyFlags &
+  IsolationFlags & {
+    project?: string;
+    features?: string;
+    concurrency: number;
+    testingRatio: number;
+    yolo: boolean;
+    model?: string;
+    agent: string;
+    agentCmd?: string;
+    maxRetries: number;
+    detach: boolean;
+    reset: boolean;
+    pollInterval: number;
+    budgetUsd?: number;
+    featureBudgetUsd?: number;
+    dailyBudgetUsd?: number;
+    onBudget: string;
+    quotaKey?: string;
+    notifyUrl?: string;
+    remindAfter?: number;
+  };
 
 /** A directory name as a project id: `My App` → `my-app`. */
 export function projectIdFromDir(dir: string): string {
@@ -105,6 +107,20 @@ export function register(program: Command): void {
       'remind of an unanswered question after this long, e.g. 4h, 30m (default 4h)',
       durationFlag('--remind-after'),
     )
+    .option('--isolation <mode>', 'worktree|shared (default: worktree in a git repository with a commit)')
+    .option('--allow-dirty', 'start although tracked files have uncommitted changes', false)
+    .option('--branch <name>', 'integration branch features land on (default: the one checked out)')
+    .option('--worktree-setup <cmd>', 'command run in each new worktree before its first agent, e.g. "npm ci"')
+    .option(
+      '--worktree-copy <path>',
+      'ignored file copied from the project dir into each worktree (repeatable)',
+      collect,
+      [],
+    )
+    .option('--verify-cmd <cmd>', 'command a feature must pass before it lands, e.g. "npm test" (no shell)')
+    .option('--verify-timeout <duration>', 'time limit of --verify-cmd (e.g. 90s, 10m)', '10m')
+    .option('--keep-branches', 'keep each landed feature branch', false)
+    .option('--review', 'land a feature only after `autocoder approve`', false)
     .option('--reset', 'with --features: take the file as the truth, passing features included', false)
     .option('--detach', 'start the run and return; a separate `autocoder worker` runs it', false)
     .addHelpText(
@@ -147,6 +163,9 @@ Examples:
       const agentSafety = agentSafetyFromFlags(flags, dir);
       if (agentSafety.policy === 'off') process.stderr.write(`${POLICY_OFF_WARNING}\n`);
       const notify = await notifySettings(flags.notifyUrl, flags.remindAfter);
+      const { isolationFromFlags } = await import('../isolation-flags.ts');
+      const { isolation, notes } = await isolationFromFlags(flags, dir);
+      for (const note of notes) out(note);
       const [{ withRuntime }, { runProject }] = await Promise.all([
         import('../runtime.ts'),
         import('../run-project.ts'),
@@ -172,6 +191,7 @@ Examples:
             ...(flags.dailyBudgetUsd !== undefined ? { dailyBudgetUsd: flags.dailyBudgetUsd } : {}),
             ...(flags.quotaKey !== undefined ? { quotaKey: flags.quotaKey } : {}),
             ...notify,
+            ...(isolation ? { isolation } : {}),
             ...(flags.model ? { model: flags.model } : {}),
             ...(flags.agentCmd ? { agentCmd: [resolve(flags.agentCmd)] } : {}),
           },

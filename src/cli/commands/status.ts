@@ -34,7 +34,7 @@ Examples:
     .action(async (project: string | undefined, opts: { json: boolean; watch: boolean }) => {
       const [
         { withRuntime },
-        { readRunStatus, workflowUiUrl },
+        { readRunStatus, readMergeQueue, workflowUiUrl },
         { featureCounts },
         { getProject },
         { resolveProjectId },
@@ -67,6 +67,8 @@ Examples:
         };
         // No worker answered: the feature store still knows the counts.
         if (report.unanswered) report.counts = await featureCounts(rt.database.db, projectId);
+        // Worktree isolation: the merge queue's position and step (null when no queue runs).
+        const mergeQueue = await readMergeQueue(rt.temporal.client, projectId).catch(() => null);
         if (opts.json) {
           const { project, phase, outcome, counts, running, workflowId, runId, unanswered } = report;
           out(
@@ -92,6 +94,7 @@ Examples:
                 : {}),
               ...(report.status?.humanRequests ? { humanRequests: report.status.humanRequests } : {}),
               ...(report.status?.notifications ? { notifications: report.status.notifications } : {}),
+              mergeQueue,
               ...(unanswered ? { unanswered } : {}),
             }),
           );
@@ -127,6 +130,13 @@ Examples:
           out(
             `notifications: ${notify.failed} of ${notify.sent + notify.failed} failed; last: ${escapeForTerminal(notify.lastError ?? '')}`,
           );
+        if (mergeQueue) {
+          const now = mergeQueue.current;
+          const waiting = mergeQueue.waiting.map((id, i) => `${i + 1}. #${id}`).join(' ');
+          out(
+            `merge queue: ${now ? `#${now.featureId} ${now.step}${now.step === 'reviewing' ? ` (autocoder approve ${projectId} ${now.featureId})` : ''}` : 'idle'}${waiting ? `; then ${waiting}` : ''}; ${mergeQueue.landed} landed, ${mergeQueue.sentBack} sent back`,
+          );
+        }
         const settings = report.status?.settings;
         if (settings) {
           // Names only: hosts, turn limits and variable names, never a variable's value.

@@ -1,0 +1,132 @@
+/**
+ * The feature store's side of the merge queue: which features wait to land (in the order their
+ * agents finished, never before their dependencies), and the two ends of a merge: landed
+ * (passing, so its dependents become ready) or sent back (pending, a failure counted unless a
+ * reviewer rejected it). Each write is conditional on the feature still being `merging`, so a
+ * retried activity writes once; each records a feature_events row naming the queue.
+ */
+import { type Kysely, sql } from 'kysely';
+import type { MergeFailure } from '../workflows/vocabulary.ts';
+import { recordFeatureEvents } from './feature-edits.ts';
+import type { Database } from './tables.ts';
+
+type Db = Kysely<Database>;
+
+export type MergingFeature = { id: number; name: string; failureCount: number; ready: boolean };
+
+/** Features in `merging`, in finish order; `ready` when every dependency passes (landed). */
+export async function mergingFeatures(db: Db, projectId: string): Promise<MergingFeature[]> {
+  const rows = await db
+    .selectFrom('features')
+    .select(['id', 'name', 'failure_count', 'unmet_deps'])
+    .where('project_id', '=', projectId)
+    .where('merging_since', 'is not', null)
+    .where('passes', '=', false)
+    .orderBy('merging_since')
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ id: r.id, name: r.name, failureCount: r.failure_count, ready: r.unmet_deps === 0 }));
+}
+
+/**
+ * The project's isolation for the run starting now: an agent's "passing" means merging under
+ * `worktree`. A shared run has no queue, so features an earlier worktree run left merging are
+ * pending again (their work stays on their branches).
+ */
+export async function setProjectIsolation(db: Db, projectId: string, isolation: 'worktree' | 'shared'): Promise<void> {
+  await db.updateTable('projects').set({ isolation }).where('id', '=', projectId).execute();
+  if (isolation === 'shared')
+    await db
+      .updateTable('features')
+      .set({ merging_since: null })
+      .where('project_id', '=', projectId)
+      .where('merging_since', 'is not', null)
+      .execute();
+}
+
+/**
+ * Marks a landed feature passing (its dependents' ready count drops through the triggers). The
+ * project row lock first, as markFeature takes it. True when this call landed it.
+ */
+export async function markLanded(
+  db: Db,
+  input: { projectId: string; featureId: number; commit: string; actor: string },
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    await trx.selectFrom('projects').select('id').where('id', '=', input.projectId).forNoKeyUpdate().execute();
+    const row = await trx
+      .updateTable('features')
+      .set({ passes: true, merging_since: null, updated_at: sql`now()` })
+      .where('project_id', '=', input.projectId)
+      .where('id', '=', input.featureId)
+      .where('merging_since', 'is not', null)
+      .returning('id')
+      .executeTakeFirst();
+    if (!row) return false;
+    await recordFeatureEvents(trx, [
+      {
+        projectId: input.projectId,
+        featureId: input.featureId,
+        runId: input.actor,
+        action: 'landed',
+        detail: { commit: input.commit },
+      },
+    ]);
+    return true;
+  });
+}
+
+export const REVIEW_REJECTED = 'rejected in review: ';
+
+/**
+ * Sends a feature back to pending: a merge failure counts (the feature fails at maxRetries, as
+ * any failed attempt), a review rejection does not; either way last_error says why, and the next
+ * agent is told (superviseAgent reads it). True when this call sent it back.
+ */
+export async function sendBack(
+  db: Db,
+  input: { projectId: string; featureId: number; actor: string } & (
+    { failure: MergeFailure; outputTail: string } | { rejected: string }
+  ),
+): Promise<boolean> {
+  const counted = 'failure' in input;
+  const error = counted ? `${input.failure}: ${input.outputTail}` : `${REVIEW_REJECTED}${input.rejected}`;
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('features')
+      .set({
+        merging_since: null,
+        failure_count: sql`failure_count + ${counted ? 1 : 0}::int`,
+        last_error: error,
+        updated_at: sql`now()`,
+      })
+      .where('project_id', '=', input.projectId)
+      .where('id', '=', input.featureId)
+      .where('merging_since', 'is not', null)
+      .returning('id')
+      .executeTakeFirst();
+    if (!row) return false;
+    await recordFeatureEvents(trx, [
+      {
+        projectId: input.projectId,
+        featureId: input.featureId,
+        runId: input.actor,
+        action: counted ? 'merge failed' : 'review rejected',
+        detail: counted ? { failure: input.failure, outputTail: input.outputTail } : { reason: input.rejected },
+      },
+    ]);
+    return true;
+  });
+}
+
+/** What a reviewer said when rejecting the feature's last attempt, for its next agent; null if not rejected. */
+export async function reviewNoteOf(db: Db, projectId: string, featureId: number): Promise<string | null> {
+  const row = await db
+    .selectFrom('features')
+    .select('last_error')
+    .where('project_id', '=', projectId)
+    .where('id', '=', featureId)
+    .executeTakeFirst();
+  const error = row?.last_error ?? '';
+  return error.startsWith(REVIEW_REJECTED) ? error.slice(REVIEW_REJECTED.length) : null;
+}

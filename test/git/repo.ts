@@ -1,0 +1,40 @@
+/** Real git repositories in temp dirs for the tests of worktree isolation. */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+export const run = (cwd: string, ...args: string[]): string =>
+  execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@t',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@t',
+    },
+  });
+
+export function write(dir: string, file: string, text: string): void {
+  mkdirSync(dirname(join(dir, file)), { recursive: true });
+  writeFileSync(join(dir, file), text);
+}
+
+/** A repository on branch main with one commit holding `files`. */
+export function makeRepo(files: Record<string, string> = { 'README.md': 'hello\n' }): string {
+  const base = mkdtempSync(join(tmpdir(), 'ac-git-'));
+  const dir = join(base, 'project');
+  mkdirSync(dir);
+  run(dir, 'init', '--quiet', '--initial-branch=main');
+  for (const [file, text] of Object.entries(files)) write(dir, file, text);
+  run(dir, 'add', '--all');
+  run(dir, 'commit', '--quiet', '-m', 'initial');
+  return dir;
+}
+
+export const commitAll = (dir: string, message: string): void => {
+  run(dir, 'add', '--all');
+  run(dir, 'commit', '--quiet', '-m', message);
+};
