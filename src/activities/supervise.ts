@@ -12,11 +12,8 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
-import { buildLaunch } from '../agents/adapters.ts';
 import { liveAgentRuns, recordAgentStart } from '../db/agent-runs.ts';
-import { lastSessionOf } from '../db/agent-usage.ts';
 import { claimReadyFeatures, readyFeatureExists } from '../db/claims.ts';
-import { latestAnswer } from '../db/human-requests.ts';
 import type { Database } from '../db/tables.ts';
 import {
   adoptAgent,
@@ -31,10 +28,10 @@ import {
 import { agentFinishedSignal, type AgentReport } from '../workflows/messages.ts';
 import { failureTypes } from '../workflows/vocabulary.ts';
 import { readAgentOutput, type OutputEnd } from './agent-output.ts';
-import { budgetLeft, checkBudget, DEFAULT_SPEND_CONFIG, hasBudget, type SpendConfig } from './budget.ts';
-import { reviewNoteOf } from '../db/merging.ts';
+import { prepareLaunch, RetryableSetup } from './agent-launch.ts';
+import { checkBudget, DEFAULT_SPEND_CONFIG, hasBudget, type SpendConfig } from './budget.ts';
 import { settleAgentRun } from './outcome.ts';
-import { prepareWorkspace, releaseWorkspace, WorkspaceSetupError } from './workspace.ts';
+import { releaseWorkspace } from './workspace.ts';
 import type {
   AgentEndReport,
   AgentExitSummary,
@@ -261,44 +258,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       } else {
         let launch;
         try {
-          // Under worktree isolation the agent's cwd and AUTOCODER_PROJECT_DIR are its worktree.
-          const workDir = await prepareWorkspace(spec, deps.stateDir).catch((err: unknown) => {
-            if (err instanceof WorkspaceSetupError) throw err;
-            throw new RetryableSetup(err);
-          });
-          const reviewNote =
-            spec.isolation && spec.kind === 'coding' && spec.featureId !== null
-              ? await reviewNoteOf(db, spec.projectId, spec.featureId)
-              : null;
-          launch = buildLaunch(
-            { ...spec, projectDir: workDir, ...(reviewNote ? { reviewNote } : {}) },
-            {
-              runId,
-              databaseUrl: deps.databaseUrl,
-              stateDir: deps.stateDir,
-              ...(deps.temporalAddress
-                ? { temporalAddress: deps.temporalAddress, temporalNamespace: deps.temporalNamespace ?? 'default' }
-                : {}),
-              ...(spec.adapter === 'claude' ? { maxBudgetUsd: await budgetLeft(db, spendConfig, spec) } : {}),
-              ...(spec.kind === 'coding' && spec.featureId !== null
-                ? {
-                    humanAnswer:
-                      (await latestAnswer(db, { projectId: spec.projectId, featureId: spec.featureId })) ?? undefined,
-                  }
-                : {}),
-              // The next attempt at a feature resumes the conversation of the last one.
-              ...(spec.adapter === 'claude' && spec.featureId !== null
-                ? {
-                    resumeSessionId:
-                      (await lastSessionOf(db, {
-                        projectId: spec.projectId,
-                        featureId: spec.featureId,
-                        kind: spec.kind,
-                      })) ?? undefined,
-                  }
-                : {}),
-            },
-          );
+          launch = await prepareLaunch(deps, spendConfig, spec, runId);
         } catch (err) {
           // git itself failing (a lock, a full disk) is retried; a bad setup command is not.
           if (err instanceof RetryableSetup) throw err.cause;
@@ -424,13 +384,6 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       return { reaped };
     },
   };
-}
-
-/** A git failure while making the workspace: retried by Temporal, unlike a bad setup command. */
-class RetryableSetup extends Error {
-  constructor(cause: unknown) {
-    super(cause instanceof Error ? cause.message : String(cause), { cause });
-  }
 }
 
 /**

@@ -25,23 +25,16 @@ import {
 import { installHumanHandlers } from './human-loop.ts';
 import { Notifier } from './notifications.ts';
 import { agentRunId } from './run-ids.ts';
-import {
-  carriedOf,
-  createRunState,
-  installHandlers,
-  quotaKeyOf,
-  requestsPending,
-  wake,
-  type RunState,
-} from './run-state.ts';
+import { carriedOf, createRunState, installHandlers, requestsPending, wake, type RunState } from './run-state.ts';
 import { freeSlots, sortHandoffs } from './slots.ts';
-import { applyBudget, noteRateLimited } from './run-spend.ts';
+import { applyBudget, joinQuotaPause, reportQuota } from './run-spend.ts';
+import { wakeMergeQueue } from './run-merge.ts';
+import { settleReports } from './run-reports.ts';
 import { startAgentRun } from './start-agent.ts';
 import type { RunOutcome } from './vocabulary.ts';
 
 const INITIALIZER_TIMEOUT_MS = 30 * 60_000;
 const CODING_TIMEOUT_MS = 6 * 60 * 60_000;
-const MERGE_TIMEOUT_MS = 60 * 60_000;
 /** A pass woken only by agents that found nothing else ready waits this long after the last one. */
 const IDLE_PASS_WAIT_MS = 1000;
 
@@ -79,8 +72,6 @@ export async function projectRun(rawInput: ProjectRunInput): Promise<ProjectRunR
 class ProjectRun {
   private readonly s: RunState;
   private readonly notifier: Notifier;
-  /** A coding agent passed its feature under worktree isolation: the merge queue has work. */
-  private mergeWanted = false;
 
   constructor(state: RunState) {
     this.s = state;
@@ -96,13 +87,8 @@ class ProjectRun {
     if (!this.input.carried) {
       const done = await this.prepare();
       if (done) return done;
-      // Started during a pause of its key: it waits too (the governor's broadcast reached only running runs).
-      const key = quotaKeyOf(this.input);
-      const quota = await activities.quotaState({ key });
-      if (quota && !s.pause) s.pause = { reason: 'quota', until: quota.until, key };
+      await joinQuotaPause(s, activities);
     }
-    // Worktree isolation: features left merging by an earlier run land now.
-    this.mergeWanted = this.input.isolation?.mode === 'worktree';
     if (s.draining) s.phase = 'draining';
     // One poll timer for the whole run, not one started and cancelled by every pass (two events
     // and two server timer tasks per pass, that is per agent that ends).
@@ -111,9 +97,9 @@ class ProjectRun {
       await wf.condition(() => s.woken);
       s.woken = false;
       s.passes++;
-      this.settleReports();
-      if (s.quotaReports.length) await this.reportQuota();
-      if (this.mergeWanted) await this.wakeMergeQueue();
+      settleReports(this.s);
+      if (s.quotaReports.length) await reportQuota(s, activities);
+      if (s.mergeWanted) await wakeMergeQueue(s, activities);
       if (s.handoffs.length) await this.takeHandoffs();
       if (s.stopRequested) return this.stopAll();
       this.applyStopFeatures();
@@ -217,36 +203,8 @@ class ProjectRun {
     const reported = () => this.s.inbox.reports.find((r) => r.workflowId === workflowId);
     await wf.condition(() => reported() !== undefined || this.s.stopRequested);
     const report = reported() ?? null;
-    if (report) this.settleReports();
+    if (report) settleReports(this.s);
     return report;
-  }
-
-  private settleReports(): void {
-    const { s } = this;
-    for (const report of s.inbox.reports.splice(0)) {
-      s.handoffs.push(...(report.next ?? []));
-      // A second report of one run (a pass settled it, then its own report came) or one of a run
-      // this run never tracked: nothing left to settle.
-      if (!s.running.delete(report.workflowId)) continue;
-      if (report.limitWarning) s.quotaWarning = { at: new Date().toISOString(), message: report.limitWarning };
-      if (report.outcome === 'rate_limited') noteRateLimited(this.s, report);
-      if (report.kind !== 'coding' || report.featureId === null) continue;
-      if (report.featurePasses && this.input.isolation?.mode === 'worktree') this.mergeWanted = true;
-      if (report.featurePasses) s.failures.delete(report.featureId);
-      else if (report.outcome !== 'stopped' && report.outcome !== 'rate_limited' && report.outcome !== 'waiting') {
-        s.failures.set(report.featureId, {
-          featureId: report.featureId,
-          count: report.failureCount,
-          lastError: report.error,
-        });
-      }
-    }
-  }
-
-  private async reportQuota(): Promise<void> {
-    const key = quotaKeyOf(this.input);
-    for (const r of this.s.quotaReports.splice(0))
-      await activities.reportQuota({ key, projectId: this.input.projectId, ...r });
   }
 
   private applyStopFeatures(): void {
@@ -314,7 +272,7 @@ class ProjectRun {
       // Nothing codes and nothing can: let testers finish, then end with what is left.
       s.phase = 'done';
       await wf.condition(() => {
-        this.settleReports();
+        settleReports(this.s);
         return s.running.size === 0 || s.stopRequested;
       });
       if (s.stopRequested) return this.stopAll();
@@ -356,29 +314,6 @@ class ProjectRun {
     if (release.length) await activities.releaseClaims({ projectId: this.input.projectId, claims: release });
   }
 
-  /** Signal-with-start of the project's merge queue (one local activity), with the run's agent settings. */
-  private async wakeMergeQueue(): Promise<void> {
-    this.mergeWanted = false;
-    const { projectId, projectDir, maxRetries, isolation, agent, agentCmd, model, yolo, simulate, agentSafety } =
-      this.input;
-    if (isolation?.mode !== 'worktree') return;
-    await activities.wakeMergeQueue({
-      projectId,
-      projectDir,
-      maxRetries,
-      isolation,
-      agent: {
-        adapter: agent,
-        yolo,
-        timeoutMs: this.input.agentTimeoutMs ?? MERGE_TIMEOUT_MS,
-        safety: agentSafety,
-        ...(agentCmd ? { agentCmd } : {}),
-        ...(model ? { model } : {}),
-        ...(simulate ? { simulate } : {}),
-      },
-    });
-  }
-
   private cancelAgent(agent: RunningAgent): void {
     // Cancelling the child cancels its superviseAgent activity, which kills the process tree;
     // the child then settles the claim and reports back like any other finish.
@@ -394,7 +329,7 @@ class ProjectRun {
     s.phase = 'stopping';
     for (const agent of s.running.values()) this.cancelAgent(agent);
     await wf.condition(() => {
-      this.settleReports();
+      settleReports(this.s);
       return s.running.size === 0;
     });
     return this.finish('stopped', 'stopped by operator: every agent tree killed, every claim released');
@@ -445,7 +380,7 @@ class ProjectRun {
     await wf.sleep(1);
     await wf.condition(wf.allHandlersFinished);
     if (requestsPending(this.s)) return;
-    this.settleReports();
+    settleReports(this.s);
     // Claims handed over by agents that ended meanwhile go with the run, which starts them first.
     await wf.continueAsNew<typeof projectRun>({ ...this.input, carried: carriedOf(this.s) });
   }

@@ -21,6 +21,19 @@ export function noteRateLimited(s: RunState, report: AgentReport): void {
     if (!s.retryFirst.includes(report.featureId)) s.retryFirst.push(report.featureId);
 }
 
+/** Tells the key's quotaGovernor of the rate-limited ends settled since the last pass. */
+export async function reportQuota(s: RunState, activities: Pick<RunActivities, 'reportQuota'>): Promise<void> {
+  const key = quotaKeyOf(s.input);
+  for (const r of s.quotaReports.splice(0)) await activities.reportQuota({ key, projectId: s.input.projectId, ...r });
+}
+
+/** A run that starts during a pause of its key waits too (the governor's broadcast reached only running runs). */
+export async function joinQuotaPause(s: RunState, activities: Pick<RunActivities, 'quotaState'>): Promise<void> {
+  const key = quotaKeyOf(s.input);
+  const quota = await activities.quotaState({ key });
+  if (quota && !s.pause) s.pause = { reason: 'quota', until: quota.until, key };
+}
+
 /** What the pass found about spend: the status's spend, a budget pause or its end, held features. */
 export function applyBudget(
   s: RunState,

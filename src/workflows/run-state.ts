@@ -93,6 +93,8 @@ export type RunState = {
   awaiting: OpenRequest[];
   /** Notifications (--notify-url): announced requests, counts, the last failure. Carried. */
   notify: NotifyState;
+  /** Worktree isolation: the merge queue has work (a coding agent passed; at start, what an earlier run left merging). */
+  mergeWanted: boolean;
 };
 
 /** The key this run shares a usage limit on (the client fills in the default). */
@@ -147,6 +149,7 @@ export function createRunState(input: ProjectRunSettings, workflowId: string): R
     budgetTimerFor: null,
     awaiting: [],
     notify: carried?.notify ?? { announced: [], sent: 0, failed: 0, lastError: null, pauseNotified: false },
+    mergeWanted: input.isolation?.mode === 'worktree',
   };
 }
 
