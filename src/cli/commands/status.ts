@@ -107,7 +107,7 @@ Examples:
             `project ${projectId}: ${report.phase === null ? 'never run' : report.outcome === null ? `running (phase ${report.phase})` : `ended ${report.outcome}`}`,
           );
         out(
-          `features: ${c.passing}/${c.total} passing, ${c.running} running, ${c.pending} pending, ${c.blocked} blocked, ${c.failed} failed${c.needs_human_input ? `, ${c.needs_human_input} waiting for a person` : ''}`,
+          `features: ${c.passing}/${c.total} passing, ${c.running} running, ${c.pending} pending, ${c.blocked} blocked, ${c.failed} failed${c.merging ? `, ${c.merging} merging` : ''}${c.needs_human_input ? `, ${c.needs_human_input} waiting for a person` : ''}`,
         );
         if (report.status) {
           const { describePause, describeSpend } = await import('../pause-line.ts');
