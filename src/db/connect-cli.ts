@@ -39,7 +39,7 @@ export async function connectForCli(options: CliConnectOptions = {}): Promise<Db
       throw new InfraError(
         `could not migrate the database at ${where.hostPort}/${where.database}: ${messageOf(error)}`,
         {
-          hint: 'check that the DATABASE_URL user may create tables in that database, or run `autocoder migrate` as its owner',
+          hint: 'check that the DATABASE_URL user may create tables in that database, or run `autocoder db migrate` as its owner',
           cause: error,
         },
       );
@@ -74,6 +74,8 @@ export function describeDatabaseUrl(databaseUrl: string): UrlParts {
 }
 
 function unreachable(where: UrlParts, error: unknown): InfraError {
+  const tls = tlsProblem(error);
+  if (tls) return new InfraError(`cannot reach Postgres at ${where.hostPort} (${where.shown}): ${tls.reason}`, tls);
   const code = (error as { code?: string }).code;
   const reason =
     code === 'ECONNREFUSED'
@@ -100,4 +102,39 @@ function unreachable(where: UrlParts, error: unknown): InfraError {
 function messageOf(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) return messageOf(error.errors[0]);
   return error instanceof Error ? error.message || error.name : String(error);
+}
+
+/**
+ * TLS failures, told apart from an unreachable server: the URL asks for TLS that the server does
+ * not offer, the server's certificate is not trusted, or a certificate file named in the URL
+ * (sslrootcert, sslcert, sslkey: node-postgres reads them from the URL, not from PGSSLROOTCERT)
+ * cannot be read.
+ */
+export function tlsProblem(error: unknown): { reason: string; hint: string; cause: unknown } | null {
+  const inner = error instanceof AggregateError && error.errors.length > 0 ? error.errors[0] : error;
+  const message = messageOf(inner);
+  const code = (inner as { code?: string }).code ?? '';
+  if (/does not support SSL/i.test(message)) {
+    return {
+      reason: 'the server does not accept TLS, but DATABASE_URL asks for it (sslmode)',
+      hint: 'enable TLS on that server, or for a local server without TLS drop sslmode from DATABASE_URL (or set sslmode=disable)',
+      cause: error,
+    };
+  }
+  if (/certificate|self.signed|unable to verify|ERR_TLS_CERT/i.test(message) || code.startsWith('ERR_TLS')) {
+    return {
+      reason: `the server's TLS certificate is not trusted (${message})`,
+      hint: "give the server's CA in DATABASE_URL: sslrootcert=/path/to/ca.pem (sslmode=verify-full checks the host name too)",
+      cause: error,
+    };
+  }
+  if (code === 'ENOENT' || code === 'EACCES') {
+    const path = (inner as { path?: string }).path;
+    return {
+      reason: `a certificate file named in DATABASE_URL cannot be read: ${path === undefined ? message : showValue(path)} (${code})`,
+      hint: 'check the sslrootcert, sslcert and sslkey paths in DATABASE_URL',
+      cause: error,
+    };
+  }
+  return null;
 }
