@@ -1,8 +1,9 @@
 /**
  * The state dir on disk: how big it is (for `status`, measured by a bounded walk and cached for a
  * few minutes, so status stays cheap on a dir of many files), and which per-run files retention
- * may remove (`gc`): agent logs with their status files under `logs/`, and agents' MCP configs
- * under `mcp/`, named after their run (src/activities/supervise.ts logFileFor).
+ * may remove (`gc`): agent logs with their status files under `logs/`, and agents' MCP, guard and
+ * settings files, each named after its run (src/activities/supervise.ts logFileFor,
+ * src/agents/claude.ts, src/agents/claude-safety.ts).
  */
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -93,13 +94,16 @@ export type StateFile = { path: string; bytes: number; modifiedAt: Date; runId: 
 
 /**
  * Agent runs' files last written before `before`, except those of runs in `live`: logs
- * (`logs/<run>.log`, `logs/<run>.log.status.json`) and MCP configs (`mcp/<run>.json`).
+ * (`logs/<run>.log`, `logs/<run>.log.status.json`), MCP configs (`mcp/<run>.json`) and a claude
+ * agent's guard rules and settings (`guard/<run>.json`, `settings/<run>.json`).
  */
 export function oldRunFiles(home: string, before: Date, live: ReadonlySet<string>): StateFile[] {
   const found: StateFile[] = [];
   const kinds = [
     { dir: 'logs', pattern: /^(.+)\.log(\.status\.json)?$/ },
     { dir: 'mcp', pattern: /^(.+)\.json$/ },
+    { dir: 'guard', pattern: /^(.+)\.json$/ },
+    { dir: 'settings', pattern: /^(.+)\.json$/ },
   ];
   for (const { dir, pattern } of kinds) {
     let names: string[];

@@ -67,6 +67,8 @@ test('oldRunFiles: only files named after agent runs, older than the cutoff, of 
     [`logs/${run(1)}.log`]: 100,
     [`logs/${run(1)}.log.status.json`]: 10,
     [`mcp/${run(1)}.json`]: 20,
+    [`guard/${run(1)}.json`]: 30,
+    [`settings/${run(1)}.json`]: 40,
     [`logs/${run(2)}.log`]: 100,
     [`logs/${run(3)}.log`]: 100,
     'logs/temporal.log': 100,
@@ -77,6 +79,8 @@ test('oldRunFiles: only files named after agent runs, older than the cutoff, of 
     `logs/${run(1)}.log`,
     `logs/${run(1)}.log.status.json`,
     `mcp/${run(1)}.json`,
+    `guard/${run(1)}.json`,
+    `settings/${run(1)}.json`,
     `logs/${run(2)}.log`,
     'logs/temporal.log',
     'mcp/settings.json',
@@ -90,6 +94,8 @@ test('oldRunFiles: only files named after agent runs, older than the cutoff, of 
         [`logs/${run(1)}.log`, 'autocoder/todo/coding/1/1', 100],
         [`logs/${run(1)}.log.status.json`, 'autocoder/todo/coding/1/1', 10],
         [`mcp/${run(1)}.json`, 'autocoder/todo/coding/1/1', 20],
+        [`guard/${run(1)}.json`, 'autocoder/todo/coding/1/1', 30],
+        [`settings/${run(1)}.json`, 'autocoder/todo/coding/1/1', 40],
       ],
     );
   } finally {

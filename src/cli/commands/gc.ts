@@ -35,7 +35,8 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
-Logs are those of this host's state dir (AUTOCODER_HOME): run gc on every worker host. Logs of
+Files are those of this host's state dir (AUTOCODER_HOME): logs/ (with their status files), mcp/,
+guard/ and settings/ of agent runs; run gc on every worker host. Those of
 agents still running are never removed, whatever their age. A branch autocoder/<project>/<feature>
 goes only when its feature passes, its tip is in another branch's history (it landed), it is
 checked out nowhere, and its last commit is older than the cutoff. Postgres reuses the space of
