@@ -3,6 +3,7 @@
  * stack (started on demand), checked and migrated, with errors a user can act on.
  */
 import { sql } from 'kysely';
+import { redactUrl } from '../config/env.ts';
 import { InfraError, UserError, showValue } from '../errors.ts';
 import { createDb, type DbHandle } from './create-db.ts';
 import { migrateToLatest } from './migrate.ts';
@@ -50,7 +51,7 @@ export async function connectForCli(options: CliConnectOptions = {}): Promise<Db
 
 type UrlParts = { hostPort: string; database: string; shown: string };
 
-/** host:port and database of a connection URL, with the password hidden. Bad URLs are UserErrors. */
+/** host:port and database of a connection URL, with the password (and secret-looking query values) hidden. Bad URLs are UserErrors. */
 export function describeDatabaseUrl(databaseUrl: string): UrlParts {
   let url: URL;
   try {
@@ -70,7 +71,11 @@ export function describeDatabaseUrl(databaseUrl: string): UrlParts {
   }
   if (url.password) url.password = '***';
   const hostPort = `${url.hostname || 'localhost'}:${url.port || '5432'}`;
-  return { hostPort, database: decodeURIComponent(url.pathname.slice(1)) || '(default)', shown: url.toString() };
+  return {
+    hostPort,
+    database: decodeURIComponent(url.pathname.slice(1)) || '(default)',
+    shown: redactUrl(databaseUrl),
+  };
 }
 
 function unreachable(where: UrlParts, error: unknown): InfraError {

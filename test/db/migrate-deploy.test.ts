@@ -125,7 +125,10 @@ test('--lock-timeout: a deploy gives up on a lock held too long, exit 3, nothing
 test('TLS asked of a server without it: a clear message and the fix, exit 3, no stack trace', async () => {
   const url = new URL(await emptyDatabase());
   url.searchParams.set('sslmode', 'require');
+  url.searchParams.set('application_name', 'deploy');
+  url.searchParams.set('sslpassword', 'key-passphrase');
   const result = await migrate(url.toString());
+  assert.ok(!`${result.stdout}${result.stderr}`.includes('key-passphrase'), 'secret-looking query values are hidden');
   assert.equal(result.code, 3, result.stderr);
   assert.match(result.stderr, /the server does not accept TLS, but DATABASE_URL asks for it \(sslmode\)/);
   assert.match(result.stderr, /fix: .*sslmode=disable/);
