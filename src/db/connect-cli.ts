@@ -111,7 +111,8 @@ function messageOf(error: unknown): string {
 
 /**
  * TLS failures, told apart from an unreachable server: the URL asks for TLS that the server does
- * not offer, the server's certificate is not trusted, or a certificate file named in the URL
+ * not offer (or for none where the server requires it), the server's certificate is not trusted,
+ * or a certificate file named in the URL
  * (sslrootcert, sslcert, sslkey: node-postgres reads them from the URL, not from PGSSLROOTCERT)
  * cannot be read.
  */
@@ -123,6 +124,13 @@ export function tlsProblem(error: unknown): { reason: string; hint: string; caus
     return {
       reason: 'the server does not accept TLS, but DATABASE_URL asks for it (sslmode)',
       hint: 'enable TLS on that server, or for a local server without TLS drop sslmode from DATABASE_URL (or set sslmode=disable)',
+      cause: error,
+    };
+  }
+  if (code === '28000' && /no pg_hba\.conf entry.*no encryption/i.test(message)) {
+    return {
+      reason: 'the server accepts TLS connections only, and DATABASE_URL asks for none',
+      hint: 'add sslmode=verify-full to DATABASE_URL (with sslrootcert=/path/to/ca.pem for a private CA)',
       cause: error,
     };
   }
