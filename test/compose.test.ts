@@ -46,8 +46,9 @@ test('the schema check catches a misspelt key and a wrong type', () => {
   assert.equal(validate(wrongType), false);
 });
 
-test('compose has postgres, temporal, its UI, the migration and two workers', () => {
+test('compose has postgres, temporal, its UI, the migration, two workers and the CLI', () => {
   assert.deepEqual(Object.keys(compose.services).sort(), [
+    'cli',
     'migrate',
     'postgres',
     'temporal',
@@ -55,11 +56,16 @@ test('compose has postgres, temporal, its UI, the migration and two workers', ()
     'temporal-ui',
     ...workers,
   ]);
-  for (const name of ['migrate', ...workers]) {
+  for (const name of ['migrate', 'cli', ...workers]) {
     const dockerfile = compose.services[name]?.build?.dockerfile;
     assert.ok(dockerfile && existsSync(`${root}${dockerfile}`), name);
   }
   assert.deepEqual(compose.services.migrate?.command?.slice(0, 2), ['db', 'migrate']);
+  // The operators' CLI only runs when asked, and never as a worker host.
+  const cli = compose.services.cli as Service & { profiles?: string[] };
+  assert.deepEqual(cli.profiles, ['cli']);
+  assert.equal(cli.environment?.AUTOCODER_HOST_ID, undefined);
+  assert.ok(!cli.volumes?.some((v) => v.includes('-state:')), 'no worker state volume');
 });
 
 test('the two workers: distinct host ids and state volumes, both wait for the migration', () => {
@@ -79,7 +85,7 @@ test('the two workers: distinct host ids and state volumes, both wait for the mi
 
 test('the containers use exactly the names the config schema reads, with valid values', () => {
   const known = knownEnvNames();
-  for (const name of ['migrate', ...workers]) {
+  for (const name of ['migrate', 'cli', ...workers]) {
     const env = compose.services[name]?.environment ?? {};
     for (const variable of Object.keys(env)) assert.ok(known.has(variable), `${name}: ${variable} is not read by us`);
     assert.ok('DATABASE_URL' in env, `${name} needs DATABASE_URL`);
