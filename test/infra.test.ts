@@ -214,3 +214,9 @@ test('self-hosted Temporal values: Postgres persistence with TLS, the CA mounted
     }
   }
 });
+
+test('the worker image has git (worktree isolation, the merge queue and gc run it) and runs the CLI', () => {
+  const dockerfile = readFileSync(fileURLToPath(new URL('../infra/Dockerfile', import.meta.url)), 'utf8');
+  assert.match(dockerfile, /apt-get install -y --no-install-recommends git\b/);
+  assert.match(dockerfile, /^ENTRYPOINT \["bin\/autocoder"\]$/m);
+});
