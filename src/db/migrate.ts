@@ -3,7 +3,12 @@ import { Migrator } from 'kysely/migration';
 import { migrations } from './migrations/index.ts';
 import { syncVocabularyChecks } from './vocabulary-checks.ts';
 
-export type MigrationReport = { applied: string[]; vocabularyChecks: string[] };
+export type MigrationReport = {
+  applied: string[];
+  vocabularyChecks: string[];
+  /** Migrations in the database that this version does not know: a newer version migrated it. */
+  newerThanCode: string[];
+};
 
 /**
  * Brings the schema to the newest migration, then the vocabulary CHECK constraints to the lists
@@ -11,8 +16,25 @@ export type MigrationReport = { applied: string[]; vocabularyChecks: string[] };
  * worker and the tests; Kysely serialises concurrent callers with its migration lock (and the
  * sync with its own), so two workers starting at once are safe. Throws the migration's own error
  * (with the migration name) when one fails.
+ *
+ * A database a newer version already migrated (every migration this version knows is applied,
+ * and more) is left as it is, CHECK constraints included: an older worker still running during a
+ * rolling deploy, or after a rollback, must start rather than fail on migrations it cannot know
+ * (Kysely refuses them), and must not narrow the newer vocabularies back to its own.
  */
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationReport> {
+  const executed = await appliedMigrations(db);
+  const known = knownMigrations();
+  const newerThanCode = executed.filter((name) => !known.includes(name));
+  if (newerThanCode.length > 0) {
+    const missing = known.filter((name) => !executed.includes(name));
+    if (missing.length > 0) {
+      throw new Error(
+        `the database has migrations this version does not know (${newerThanCode.join(', ')}) and lacks some it knows (${missing.join(', ')}); migrate it with the version that made it`,
+      );
+    }
+    return { applied: [], vocabularyChecks: [], newerThanCode };
+  }
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
@@ -27,6 +49,7 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationReport>
   return {
     applied: results.filter((r) => r.status === 'Success').map((r) => r.migrationName),
     vocabularyChecks: replaced,
+    newerThanCode: [],
   };
 }
 

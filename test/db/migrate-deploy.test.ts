@@ -149,6 +149,45 @@ test('a CA file named in DATABASE_URL that does not exist is named in the error'
   assert.ok(!hasStackTrace(result.stderr), result.stderr);
 });
 
+test('a database a newer version migrated: an older one applies nothing and leaves it as it is', async () => {
+  const url = await emptyDatabase();
+  assert.equal((await migrate(url)).code, 0);
+  const db = createDb(url, { poolSize: 1 });
+  try {
+    // What a newer version leaves: a migration this one does not know, a wider vocabulary.
+    await sql`INSERT INTO kysely_migration (name, timestamp) VALUES ('29991231T0000_from_the_future', now()::text)`.execute(
+      db.db,
+    );
+    await sql`ALTER TABLE agent_runs DROP CONSTRAINT agent_runs_outcome_check`.execute(db.db);
+    await sql`ALTER TABLE agent_runs ADD CONSTRAINT agent_runs_outcome_check CHECK (outcome IS NULL OR outcome <> '')`.execute(
+      db.db,
+    );
+    const text = await migrate(url);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(
+      text.stdout,
+      /the database is ahead of this version: a newer one applied 29991231T0000_from_the_future; nothing applied/,
+    );
+    const json = JSON.parse((await migrate(url, ['--json'])).stdout) as Report & { newerThanCode: string[] };
+    assert.deepEqual(json.newerThanCode, ['29991231T0000_from_the_future']);
+    assert.deepEqual(json.applied, []);
+    const check = await sql<{ def: string }>`
+      SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'agent_runs_outcome_check'`.execute(
+      db.db,
+    );
+    assert.match(check.rows[0]?.def ?? '', /<> ''/, "the newer version's constraint is left alone");
+
+    // A database that is ahead and also lacks one of ours is not ours to guess about.
+    const first = knownMigrations()[0]!;
+    await sql`DELETE FROM kysely_migration WHERE name = ${first}`.execute(db.db);
+    const refused = await migrate(url);
+    assert.equal(refused.code, 3, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`lacks some it knows \\(${first}\\)`));
+  } finally {
+    await db.close();
+  }
+});
+
 test('bad input: a DATABASE_URL that is not postgres://, and a bad --lock-timeout, exit 2', async () => {
   const notPg = await runCli(['db', 'migrate'], cliEnv('mysql://root:secret@localhost/db'), 30_000);
   assert.equal(notPg.code, 2, notPg.stderr);

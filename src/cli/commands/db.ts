@@ -16,7 +16,7 @@ export function register(program: Command): void {
       'give up when another deploy holds the lock this long (e.g. 5m)',
       durationFlag('--lock-timeout'),
     )
-    .option('--json', 'print { applied, alreadyApplied, vocabularyChecks, waitedMs } as JSON', false)
+    .option('--json', 'print { applied, alreadyApplied, vocabularyChecks, newerThanCode, waitedMs } as JSON', false)
     .addHelpText(
       'after',
       `
@@ -57,6 +57,12 @@ Examples:
         if (report.waitedMs > 0) say(`lock acquired after ${(report.waitedMs / 1000).toFixed(1)} s`);
         for (const name of report.applied) say(`applied ${name}`);
         for (const name of report.vocabularyChecks) say(`replaced CHECK constraint ${name}`);
+        if (report.newerThanCode.length > 0) {
+          say(
+            `the database is ahead of this version: a newer one applied ${report.newerThanCode.join(', ')}; nothing applied, constraints left as they are`,
+          );
+          return;
+        }
         const total = report.alreadyApplied.length + report.applied.length;
         say(
           report.applied.length === 0
