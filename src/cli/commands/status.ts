@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .argument('[project]', 'project id (default: the project whose directory is the current one)', projectIdArg())
     .option(
       '--json',
-      'print JSON: { project, phase, outcome, counts, running, paused, pause, spend, budgets, quotaKey, settings, stateDir }',
+      'print JSON: { project, phase, outcome, counts, running, paused, pause, spend, budgets, quotaKey, settings }',
       false,
     )
     .option(
@@ -81,6 +81,7 @@ Examples:
               running,
               workflowId,
               runId,
+              stateDir: stateDirJson(rt.config.home),
               ...(report.status
                 ? {
                     paused: report.status.paused,
@@ -96,7 +97,6 @@ Examples:
               ...(report.status?.humanRequests ? { humanRequests: report.status.humanRequests } : {}),
               ...(report.status?.notifications ? { notifications: report.status.notifications } : {}),
               mergeQueue,
-              stateDir: stateDirJson(rt.config.home),
               ...(unanswered ? { unanswered } : {}),
             }),
           );
