@@ -3,6 +3,7 @@
  * stack (started on demand), checked and migrated, with errors a user can act on.
  */
 import { sql } from 'kysely';
+import { redactUrl } from '../config/env.ts';
 import { InfraError, UserError, showValue } from '../errors.ts';
 import { createDb, type DbHandle } from './create-db.ts';
 import { migrateToLatest } from './migrate.ts';
@@ -39,7 +40,7 @@ export async function connectForCli(options: CliConnectOptions = {}): Promise<Db
       throw new InfraError(
         `could not migrate the database at ${where.hostPort}/${where.database}: ${messageOf(error)}`,
         {
-          hint: 'check that the DATABASE_URL user may create tables in that database, or run `autocoder migrate` as its owner',
+          hint: 'check that the DATABASE_URL user may create tables in that database, or run `autocoder db migrate` as its owner',
           cause: error,
         },
       );
@@ -50,7 +51,7 @@ export async function connectForCli(options: CliConnectOptions = {}): Promise<Db
 
 type UrlParts = { hostPort: string; database: string; shown: string };
 
-/** host:port and database of a connection URL, with the password hidden. Bad URLs are UserErrors. */
+/** host:port and database of a connection URL, with the password (and secret-looking query values) hidden. Bad URLs are UserErrors. */
 export function describeDatabaseUrl(databaseUrl: string): UrlParts {
   let url: URL;
   try {
@@ -70,10 +71,16 @@ export function describeDatabaseUrl(databaseUrl: string): UrlParts {
   }
   if (url.password) url.password = '***';
   const hostPort = `${url.hostname || 'localhost'}:${url.port || '5432'}`;
-  return { hostPort, database: decodeURIComponent(url.pathname.slice(1)) || '(default)', shown: url.toString() };
+  return {
+    hostPort,
+    database: decodeURIComponent(url.pathname.slice(1)) || '(default)',
+    shown: redactUrl(databaseUrl),
+  };
 }
 
 function unreachable(where: UrlParts, error: unknown): InfraError {
+  const tls = tlsProblem(error);
+  if (tls) return new InfraError(`cannot reach Postgres at ${where.hostPort} (${where.shown}): ${tls.reason}`, tls);
   const code = (error as { code?: string }).code;
   const reason =
     code === 'ECONNREFUSED'
@@ -100,4 +107,47 @@ function unreachable(where: UrlParts, error: unknown): InfraError {
 function messageOf(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) return messageOf(error.errors[0]);
   return error instanceof Error ? error.message || error.name : String(error);
+}
+
+/**
+ * TLS failures, told apart from an unreachable server: the URL asks for TLS that the server does
+ * not offer (or for none where the server requires it), the server's certificate is not trusted,
+ * or a certificate file named in the URL
+ * (sslrootcert, sslcert, sslkey: node-postgres reads them from the URL, not from PGSSLROOTCERT)
+ * cannot be read.
+ */
+export function tlsProblem(error: unknown): { reason: string; hint: string; cause: unknown } | null {
+  const inner = error instanceof AggregateError && error.errors.length > 0 ? error.errors[0] : error;
+  const message = messageOf(inner);
+  const code = (inner as { code?: string }).code ?? '';
+  if (/does not support SSL/i.test(message)) {
+    return {
+      reason: 'the server does not accept TLS, but DATABASE_URL asks for it (sslmode)',
+      hint: 'enable TLS on that server, or for a local server without TLS drop sslmode from DATABASE_URL (or set sslmode=disable)',
+      cause: error,
+    };
+  }
+  if (code === '28000' && /no pg_hba\.conf entry.*no encryption/i.test(message)) {
+    return {
+      reason: 'the server accepts TLS connections only, and DATABASE_URL asks for none',
+      hint: 'add sslmode=verify-full to DATABASE_URL (with sslrootcert=/path/to/ca.pem for a private CA)',
+      cause: error,
+    };
+  }
+  if (/certificate|self.signed|unable to verify|ERR_TLS_CERT/i.test(message) || code.startsWith('ERR_TLS')) {
+    return {
+      reason: `the server's TLS certificate is not trusted (${message})`,
+      hint: "give the server's CA in DATABASE_URL: sslrootcert=/path/to/ca.pem (sslmode=verify-full checks the host name too)",
+      cause: error,
+    };
+  }
+  if (code === 'ENOENT' || code === 'EACCES') {
+    const path = (inner as { path?: string }).path;
+    return {
+      reason: `a certificate file named in DATABASE_URL cannot be read: ${path === undefined ? message : showValue(path)} (${code})`,
+      hint: 'check the sslrootcert, sslcert and sslkey paths in DATABASE_URL',
+      cause: error,
+    };
+  }
+  return null;
 }

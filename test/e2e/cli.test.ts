@@ -105,9 +105,18 @@ test('piped, run prints plain timestamped lines and the summary', async () => {
   const status = JSON.parse((await cli(['status', 'pipe-app', '--json'])).stdout) as {
     outcome: string;
     counts: { passing: number };
+    stateDir: { path: string; bytes: number; files: number; complete: boolean };
   };
   assert.equal(status.outcome, 'complete');
   assert.equal(status.counts.passing, 4);
+  // The state dir's size: the run's agent logs are in it.
+  assert.equal(status.stateDir.path, home);
+  assert.ok(
+    status.stateDir.bytes > 0 && status.stateDir.files >= 4 && status.stateDir.complete,
+    JSON.stringify(status),
+  );
+  const text = await cli(['status', 'pipe-app']);
+  assert.match(text.stdout, new RegExp(`^state dir: ${home} \\d[\\d.]* (B|KB|MB) in \\d+ files`, 'm'));
 });
 
 test('bad input exits 2 naming the input, the value and the fix; no stack trace', async () => {

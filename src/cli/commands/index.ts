@@ -21,6 +21,8 @@ import { register as spend } from './spend.ts';
 import { register as quota } from './quota.ts';
 import { register as human } from './human.ts';
 import { register as schedule } from './schedule.ts';
+import { register as db } from './db.ts';
+import { register as gc } from './gc.ts';
 
 /** Each command file exports one `register(program)`; the order here is the order in --help. */
 export type RegisterCommand = (program: Command) => void;
@@ -40,6 +42,8 @@ export const commands: RegisterCommand[] = [
   merge,
   logs,
   worker,
+  db,
+  gc,
   ui,
   featuresPlan,
   featuresImport,

@@ -5,6 +5,7 @@ import { UserError, showValue } from '../../errors.ts';
 import { out, projectIdArg } from '../options.ts';
 import { escapeForTerminal } from '../../features/terminal.ts';
 import { projectRunId } from '../../workflows/messages.ts';
+import { formatBytes, stateDirSize } from '../state-files.ts';
 
 export function register(program: Command): void {
   program
@@ -80,6 +81,7 @@ Examples:
               running,
               workflowId,
               runId,
+              stateDir: stateDirJson(rt.config.home),
               ...(report.status
                 ? {
                     paused: report.status.paused,
@@ -152,10 +154,28 @@ Examples:
           out(
             `  ${a.kind.padEnd(8)} ${a.featureId === null ? '' : `#${a.featureId} `}${escapeForTerminal(a.featureName)} (since ${a.startedAt})`,
           );
+        out(stateDirLine(rt.config.home));
         if (rt.temporalTarget.uiUrl && report.runId)
           out(
             `Temporal UI: ${workflowUiUrl(rt.temporalTarget.uiUrl, rt.temporalTarget.namespace, report.workflowId, report.runId)}`,
           );
       });
     });
+}
+
+/** This host's state dir and its size (cached for minutes: a walk of a big dir is not free). */
+function stateDirJson(home: string): {
+  path: string;
+  bytes: number;
+  files: number;
+  complete: boolean;
+  measuredAt: string;
+} {
+  const { bytes, files, complete, measuredAt } = stateDirSize(home);
+  return { path: home, bytes, files, complete, measuredAt };
+}
+
+function stateDirLine(home: string): string {
+  const size = stateDirJson(home);
+  return `state dir: ${home} ${size.complete ? '' : 'at least '}${formatBytes(size.bytes)} in ${size.files} files (\`autocoder gc\` removes old logs)`;
 }
