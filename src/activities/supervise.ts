@@ -212,7 +212,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
     }
   }
 
-  return {
+  const activities = {
     async superviseAgent(spec: SuperviseInput): Promise<AgentExitSummary> {
       const ctx = Context.current();
       const runId = ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId;
@@ -220,6 +220,10 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       // Only a cancellation the workflow asked for, or a drain of this host, kills the tree.
       const stop = new AbortController();
       let drained = false;
+      deps.slots?.enter(runId, () => {
+        drained = true;
+        stop.abort();
+      });
       let letGo: (reason: Error) => void = () => undefined;
       const lettingGo = new Promise<never>((_, reject) => {
         letGo = reject;
@@ -238,129 +242,116 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
         }
       });
 
-      deps.slots?.enter(runId, () => {
-        drained = true;
-        stop.abort();
-      });
-      try {
-        return await supervise();
-      } finally {
-        deps.slots?.leave(runId);
-      }
-
-      async function supervise(): Promise<AgentExitSummary> {
-        const previous = await previousAgent(runId);
-        let handle: AgentHandle;
-        let sessionId: string | undefined;
-        if (previous && previous.host === host) {
-          handle = await adoptAgent(previous as AgentProcessRef, {
+      const previous = await previousAgent(runId);
+      let handle: AgentHandle;
+      let sessionId: string | undefined;
+      if (previous && previous.host === host) {
+        handle = await adoptAgent(previous as AgentProcessRef, {
+          signal: stop.signal,
+          graceMs,
+          timeoutMs: spec.timeoutMs,
+        });
+        log(`${handle.adopted ? 'adopted' : 'found ended'} agent ${runId} (pid ${previous.pid})`);
+      } else if (previous) {
+        throw ApplicationFailure.create({
+          type: failureTypes.agentCrashed,
+          nonRetryable: true,
+          message: `agent ${runId} was started on host ${previous.host}; this worker on ${host} cannot watch it (it counts as a crash)`,
+          details: [{ exitCode: null, signal: null }],
+        });
+      } else {
+        let launch;
+        try {
+          launch = await prepareLaunch(deps, spendConfig, spec, runId);
+        } catch (err) {
+          // git itself failing (a lock, a full disk) is retried; a bad setup command is not.
+          if (err instanceof RetryableSetup) throw err.cause;
+          // A project's bad prompt template or agent command: this attempt cannot start at all.
+          throw ApplicationFailure.create({
+            type: failureTypes.agentCrashed,
+            nonRetryable: true,
+            message: `agent could not be started: ${(err as Error).message}`,
+            details: [{ exitCode: null, signal: null }],
+          });
+        }
+        sessionId = launch.sessionId;
+        mkdirSync(launch.cwd, { recursive: true });
+        try {
+          handle = await spawnAgent({
+            argv: launch.argv,
+            env: launch.env,
+            ...(launch.inheritEnv ? { inheritEnv: launch.inheritEnv } : {}),
+            cwd: launch.cwd,
+            logPath: logFileFor(deps.stateDir, runId),
             signal: stop.signal,
             graceMs,
             timeoutMs: spec.timeoutMs,
           });
-          log(`${handle.adopted ? 'adopted' : 'found ended'} agent ${runId} (pid ${previous.pid})`);
-        } else if (previous) {
-          throw ApplicationFailure.create({
-            type: failureTypes.agentCrashed,
-            nonRetryable: true,
-            message: `agent ${runId} was started on host ${previous.host}; this worker on ${host} cannot watch it (it counts as a crash)`,
-            details: [{ exitCode: null, signal: null }],
-          });
-        } else {
-          let launch;
-          try {
-            launch = await prepareLaunch(deps, spendConfig, spec, runId);
-          } catch (err) {
-            // git itself failing (a lock, a full disk) is retried; a bad setup command is not.
-            if (err instanceof RetryableSetup) throw err.cause;
-            // A project's bad prompt template or agent command: this attempt cannot start at all.
-            throw ApplicationFailure.create({
-              type: failureTypes.agentCrashed,
-              nonRetryable: true,
-              message: `agent could not be started: ${(err as Error).message}`,
-              details: [{ exitCode: null, signal: null }],
-            });
-          }
-          sessionId = launch.sessionId;
-          mkdirSync(launch.cwd, { recursive: true });
-          try {
-            handle = await spawnAgent({
-              argv: launch.argv,
-              env: launch.env,
-              ...(launch.inheritEnv ? { inheritEnv: launch.inheritEnv } : {}),
-              cwd: launch.cwd,
-              logPath: logFileFor(deps.stateDir, runId),
-              signal: stop.signal,
-              graceMs,
-              timeoutMs: spec.timeoutMs,
-            });
-          } catch (err) {
-            throw toFailure(err);
-          }
-        }
-
-        const beat = (): AgentHeartbeat =>
-          ({ ...handle.ref, knownDescendants: handle.refreshDescendants(), host }) as AgentHeartbeat;
-        // Heartbeat before any database write: if the write fails (Postgres gone), the retry finds
-        // the agent in the heartbeat and adopts it instead of starting it a second time. A new agent
-        // has no descendants worth a walk of /proc yet (~5 ms of this thread): the timer's beats do it.
-        ctx.heartbeat(handle.adopted ? beat() : ({ ...handle.ref, knownDescendants: [], host } as AgentHeartbeat));
-        await recordAgentStart(db, {
-          id: runId,
-          projectId: spec.projectId,
-          featureId: spec.featureId,
-          kind: spec.kind,
-          attempt: spec.attempt,
-          host,
-          pid: handle.pid,
-          pgid: handle.pgid,
-          procStartTime: handle.startTime,
-          logPath: handle.logPath,
-          statusPath: handle.statusPath,
-          ...(sessionId ? { sessionId } : {}),
-        });
-        const timer = setInterval(() => ctx.heartbeat(beat()), HEARTBEAT_EVERY_MS);
-        const readOutput = (): Promise<OutputEnd> => readAgentOutput(db, spec, runId, handle.logPath);
-        try {
-          const exit = await Promise.race([handle.wait(), lettingGo]);
-          const output = await readOutput();
-          const summary: AgentExitSummary = {
-            exitCode: exit.exitCode,
-            signal: exit.signal,
-            durationMs: exit.durationMs ?? 0,
-            adopted: exit.adopted,
-            pid: exit.pid,
-          };
-          const end = {
-            outcome: 'exited',
-            error: null,
-            ...output.override,
-            exitCode: exit.exitCode,
-            signal: exit.signal,
-          } as const;
-          return {
-            ...summary,
-            ...(output.override ? { override: output.override } : {}),
-            ...(await reportEnd(spec, runId, end, output)),
-          };
         } catch (err) {
-          if (!(err instanceof AgentRunError)) throw toFailure(err);
-          const output = await readOutput();
-          // A stop or a timeout is ours to name; an exit the output explains takes the output's word.
-          const override =
-            output.override && (err.reason === 'exited' || err.reason === 'crashed') ? output.override : null;
-          const end = {
-            outcome:
-              drained && err.reason === 'stopped' ? ('host_drained' as const) : (override?.outcome ?? err.reason),
-            exitCode: err.exitCode,
-            signal: err.signal,
-            error: override?.error ?? output.override?.error ?? err.message,
-          };
-          throw toFailure(err, await reportEnd(spec, runId, end, override ? output : { override: null }), end.outcome);
-        } finally {
-          clearInterval(timer);
-          await releaseWorkspace(spec, deps.stateDir);
+          throw toFailure(err);
         }
+      }
+
+      const beat = (): AgentHeartbeat =>
+        ({ ...handle.ref, knownDescendants: handle.refreshDescendants(), host }) as AgentHeartbeat;
+      // Heartbeat before any database write: if the write fails (Postgres gone), the retry finds
+      // the agent in the heartbeat and adopts it instead of starting it a second time. A new agent
+      // has no descendants worth a walk of /proc yet (~5 ms of this thread): the timer's beats do it.
+      ctx.heartbeat(handle.adopted ? beat() : ({ ...handle.ref, knownDescendants: [], host } as AgentHeartbeat));
+      await recordAgentStart(db, {
+        id: runId,
+        projectId: spec.projectId,
+        featureId: spec.featureId,
+        kind: spec.kind,
+        attempt: spec.attempt,
+        host,
+        pid: handle.pid,
+        pgid: handle.pgid,
+        procStartTime: handle.startTime,
+        logPath: handle.logPath,
+        statusPath: handle.statusPath,
+        ...(sessionId ? { sessionId } : {}),
+      });
+      const timer = setInterval(() => ctx.heartbeat(beat()), HEARTBEAT_EVERY_MS);
+      const readOutput = (): Promise<OutputEnd> => readAgentOutput(db, spec, runId, handle.logPath);
+      try {
+        const exit = await Promise.race([handle.wait(), lettingGo]);
+        const output = await readOutput();
+        const summary: AgentExitSummary = {
+          exitCode: exit.exitCode,
+          signal: exit.signal,
+          durationMs: exit.durationMs ?? 0,
+          adopted: exit.adopted,
+          pid: exit.pid,
+        };
+        const end = {
+          outcome: 'exited',
+          error: null,
+          ...output.override,
+          exitCode: exit.exitCode,
+          signal: exit.signal,
+        } as const;
+        return {
+          ...summary,
+          ...(output.override ? { override: output.override } : {}),
+          ...(await reportEnd(spec, runId, end, output)),
+        };
+      } catch (err) {
+        if (!(err instanceof AgentRunError)) throw toFailure(err);
+        const output = await readOutput();
+        // A stop or a timeout is ours to name; an exit the output explains takes the output's word.
+        const override =
+          output.override && (err.reason === 'exited' || err.reason === 'crashed') ? output.override : null;
+        const end = {
+          outcome: drained && err.reason === 'stopped' ? ('host_drained' as const) : (override?.outcome ?? err.reason),
+          exitCode: err.exitCode,
+          signal: err.signal,
+          error: override?.error ?? output.override?.error ?? err.message,
+        };
+        throw toFailure(err, await reportEnd(spec, runId, end, override ? output : { override: null }), end.outcome);
+      } finally {
+        clearInterval(timer);
+        await releaseWorkspace(spec, deps.stateDir);
       }
     },
 
@@ -397,6 +388,18 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
         );
       }
       return { reaped };
+    },
+  };
+  return {
+    ...activities,
+    /** The agent holds one of this host's slots (hosts.ts) from its start until the activity ends. */
+    async superviseAgent(spec: SuperviseInput): Promise<AgentExitSummary> {
+      const info = Context.current().info;
+      try {
+        return await activities.superviseAgent(spec);
+      } finally {
+        deps.slots?.leave(info.workflowExecution?.workflowId ?? info.activityId);
+      }
     },
   };
 }
