@@ -5,7 +5,9 @@
  */
 import { hostname } from 'node:os';
 import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createActivities } from './activities/index.ts';
+import { HostSlots, hostQueueOf } from './activities/hosts.ts';
 import { connectionExtras, connectTemporal, type TemporalTarget } from './client.ts';
 import { createDb } from './db/create-db.ts';
 import { migrateToLatest } from './db/migrate.ts';
@@ -21,6 +23,12 @@ export type AutocoderWorkerOptions = {
   stateDir: string;
   /** Agents at once on this worker (superviseAgent activities); other activities are short. */
   maxConcurrentAgents?: number;
+  /**
+   * This worker's host (AUTOCODER_HOST_ID; default the hostname). Its agents are supervised on the
+   * host's own queue, `<taskQueue>@<hostId>` (src/activities/hosts.ts): workers sharing a host id
+   * share that queue, so a worker restarted on the host adopts the agents of the one before.
+   */
+  hostId?: string;
   killGraceMs?: number;
   logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /**
@@ -39,7 +47,22 @@ export type AutocoderWorkerOptions = {
   installationDailyBudgetUsd?: number | undefined;
 };
 
-export type AutocoderWorker = { worker: Worker; run: () => Promise<void>; shutdown: () => Promise<void> };
+export type AutocoderWorker = {
+  /** The worker on the shared task queue (workflows, the feature store). */
+  worker: Worker;
+  /** The worker on this host's own queue (agent supervision). */
+  hostWorker: Worker;
+  hostId: string;
+  hostQueue: string;
+  run: () => Promise<void>;
+  /** Stops polling; running agents stay alive for the next worker on this host to adopt. */
+  shutdown: () => Promise<void>;
+  /**
+   * Drains the host (SIGTERM under Kubernetes): takes no new agents, stops those running (each
+   * ends `host_drained` and runs again elsewhere, no failure counted), then shuts down.
+   */
+  drain: () => Promise<void>;
+};
 
 let runtimeInstalled = false;
 function installRuntime(level: NonNullable<AutocoderWorkerOptions['logLevel']>): void {
@@ -93,6 +116,10 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
       loadWorkflowBundle({ stackTraces: options.workflowStackTraces ?? false }),
       migrateToLatest(database.db),
     ]);
+    const hostId = options.hostId ?? hostname();
+    const hostQueue = hostQueueOf(options.taskQueue, hostId);
+    const maxAgents = options.maxConcurrentAgents ?? 20;
+    const slots = new HostSlots(hostId, hostQueue, maxAgents);
     const activities = createActivities({
       db: database.db,
       databaseUrl: options.databaseUrl,
@@ -100,28 +127,41 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
       temporalAddress: options.temporal.address,
       temporalNamespace: options.temporal.namespace,
       stateDir: options.stateDir,
-      host: hostname(),
+      host: hostId,
+      slots,
       killGraceMs: options.killGraceMs,
       taskQueue: options.taskQueue,
       spend: { timeZone: options.timeZone ?? 'UTC', installationDailyUsd: options.installationDailyBudgetUsd },
     });
-    const [worker] = await allOrThrowAfterAll([
+    // Heartbeats carry cancellation back to superviseAgent. By default the SDK sends at most one
+    // per 0.8 x heartbeatTimeout, so a stop could wait that long before any kill; with this cap
+    // the activity's own cadence (every 1 s, HEARTBEAT_EVERY_MS) decides.
+    const heartbeatThrottle = { maxHeartbeatThrottleInterval: '1s', defaultHeartbeatThrottleInterval: '1s' } as const;
+    const [worker, hostWorker] = await allOrThrowAfterAll([
       Worker.create({
         connection,
         namespace: options.temporal.namespace,
         taskQueue: options.taskQueue,
         workflowBundle: { code: bundle.code },
         activities,
-        maxConcurrentActivityTaskExecutions: (options.maxConcurrentAgents ?? 20) + 20,
+        maxConcurrentActivityTaskExecutions: 40,
         // Two threads: a parent's scheduling task and a child's task often arrive together, and with
         // one thread the second waited for the first (chain benchmark: ~10 ms per feature).
         workflowThreadPoolSize: 2,
-        // Heartbeats carry cancellation back to superviseAgent. By default the SDK sends at most one
-        // per 0.8 x heartbeatTimeout (24 s), so a stop could wait that long before any kill; with
-        // this cap the activity's own cadence (every 1 s, HEARTBEAT_EVERY_MS) decides.
-        maxHeartbeatThrottleInterval: '1s',
-        // On shutdown, agents are left running for the next worker to adopt; the grace only lets
-        // short feature-store activities finish.
+        ...heartbeatThrottle,
+        shutdownGraceTime: '5s',
+      }),
+      // Only agent supervision comes here (src/workflows/agent-run.ts pins it), so the slots are
+      // its cap; pickAgentHost keeps new agents within them.
+      Worker.create({
+        connection,
+        namespace: options.temporal.namespace,
+        taskQueue: hostQueue,
+        activities,
+        maxConcurrentActivityTaskExecutions: maxAgents + 5,
+        ...heartbeatThrottle,
+        // On shutdown, agents are left running for the next worker to adopt; a drain stops them
+        // first (they report host_drained), and the grace lets those reports finish.
         shutdownGraceTime: '5s',
       }),
       activities.reapOrphans(),
@@ -132,8 +172,14 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
       print: options.printStuckRun ?? ((line) => process.stderr.write(`${line}\n`)),
       ...(options.stuckRunScanMs === undefined ? {} : { scanEveryMs: options.stuckRunScanMs }),
     });
+    const shutdown = async () => {
+      for (const w of [worker, hostWorker]) if (w.getState() === 'RUNNING') w.shutdown();
+    };
     return {
       worker,
+      hostWorker,
+      hostId,
+      hostQueue,
       run: async () => {
         // The spawn helper starts with the polling rather than during start-up, where its own
         // start (a fork of this process and ~50 ms of CPU) competed with the workflow threads'.
@@ -141,14 +187,19 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
         prestartSpawnHelper();
         stuckRuns.start();
         try {
-          await worker.run();
+          await Promise.all([worker.run(), hostWorker.run()]);
         } finally {
           stuckRuns.stop();
           await close();
         }
       },
-      shutdown: async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
+      shutdown,
+      drain: async () => {
+        slots.drain();
+        // Each stopped agent's activity settles and reports before the worker stops polling.
+        const deadline = Date.now() + (options.killGraceMs ?? 5000) + 10_000;
+        while (slots.running.size > 0 && Date.now() < deadline) await sleep(100);
+        await shutdown();
       },
     };
   } catch (err) {

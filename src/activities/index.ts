@@ -3,6 +3,7 @@
  */
 import { createFeatureStoreActivities, type FeatureStoreDeps } from './feature-store.ts';
 import { createSupervisionActivities, type SupervisionDeps } from './supervise.ts';
+import { HostSlots, hostQueueOf } from './hosts.ts';
 import { createNotifyActivities } from './notify.ts';
 import { createOutcomeActivities } from './outcome.ts';
 import { createMergeActivities } from './merge-steps.ts';
@@ -13,7 +14,11 @@ import { createWindowActivities } from './windows.ts';
 export type ActivityDeps = FeatureStoreDeps & SupervisionDeps;
 
 export function createActivities(deps: ActivityDeps) {
+  // A worker passes its host (worker.ts); tests that build activities alone get one of 20 slots.
+  const slots = deps.slots ?? new HostSlots(deps.host, hostQueueOf(deps.taskQueue ?? 'autocoder', deps.host), 20);
+  deps = { ...deps, slots };
   return {
+    ...slots.activities(),
     ...createFeatureStoreActivities(deps),
     ...createOutcomeActivities(deps),
     ...createSupervisionActivities(deps),

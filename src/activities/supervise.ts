@@ -19,6 +19,7 @@ import {
   adoptAgent,
   AgentRunError,
   findLauncherByEnv,
+  isProcessAlive,
   killTree,
   spawnAgent,
   statusPathFor,
@@ -26,7 +27,8 @@ import {
   type AgentProcessRef,
 } from '../supervisor/index.ts';
 import { agentFinishedSignal, type AgentReport } from '../workflows/messages.ts';
-import { failureTypes } from '../workflows/vocabulary.ts';
+import { failureTypes, uncountedOutcomes } from '../workflows/vocabulary.ts';
+import type { HostSlots } from './hosts.ts';
 import { readAgentOutput, type OutputEnd } from './agent-output.ts';
 import { prepareLaunch, RetryableSetup } from './agent-launch.ts';
 import { checkBudget, DEFAULT_SPEND_CONFIG, hasBudget, type SpendConfig } from './budget.ts';
@@ -56,6 +58,8 @@ export type SupervisionDeps = {
   log?: (line: string) => void;
   /** Days' time zone and the installation's daily budget (budget.ts). */
   spend?: SpendConfig | undefined;
+  /** This worker's host: its slots, and the drain that stops its agents (hosts.ts). */
+  slots?: HostSlots | undefined;
 };
 
 // A cancellation (stop, stopFeature) reaches this activity only in the answer to a heartbeat, so
@@ -146,12 +150,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       return output.rateLimit ? { rateLimit: output.rateLimit } : {};
     }
     const { recorded, fresh } = settled;
-    const handsOff =
-      spec.claimNext &&
-      spec.kind === 'coding' &&
-      fresh &&
-      recorded.outcome !== 'stopped' &&
-      recorded.outcome !== 'rate_limited';
+    const handsOff = spec.claimNext && spec.kind === 'coding' && fresh && !uncountedOutcomes.includes(recorded.outcome);
     const handoff = handsOff ? await claimNext(spec.projectId, spec.claimNext!) : { next: [], moreReady: true };
     const report: AgentReport = {
       workflowId: runId,
@@ -213,13 +212,18 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
     }
   }
 
-  return {
+  const activities = {
     async superviseAgent(spec: SuperviseInput): Promise<AgentExitSummary> {
       const ctx = Context.current();
       const runId = ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId;
       const graceMs = deps.killGraceMs ?? 5000;
-      // Only a cancellation the workflow asked for kills the tree.
+      // Only a cancellation the workflow asked for, or a drain of this host, kills the tree.
       const stop = new AbortController();
+      let drained = false;
+      deps.slots?.enter(runId, () => {
+        drained = true;
+        stop.abort();
+      });
       let letGo: (reason: Error) => void = () => undefined;
       const lettingGo = new Promise<never>((_, reject) => {
         letGo = reject;
@@ -339,7 +343,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
         const override =
           output.override && (err.reason === 'exited' || err.reason === 'crashed') ? output.override : null;
         const end = {
-          outcome: override?.outcome ?? err.reason,
+          outcome: drained && err.reason === 'stopped' ? ('host_drained' as const) : (override?.outcome ?? err.reason),
           exitCode: err.exitCode,
           signal: err.signal,
           error: override?.error ?? output.override?.error ?? err.message,
@@ -362,6 +366,8 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
           if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
         }
         if (running || !run.pid || !run.proc_start_time) continue;
+        // A settled run's agent (host_lost) is killed only if it still lives: no note otherwise.
+        if (run.ended_at && !isProcessAlive(run.pid, run.proc_start_time)) continue;
         await killTree(
           { pid: run.pid, pgid: run.pgid ?? run.pid, startTime: run.proc_start_time },
           { graceMs: deps.killGraceMs ?? 5000 },
@@ -384,6 +390,18 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       return { reaped };
     },
   };
+  return {
+    ...activities,
+    /** The agent holds one of this host's slots (hosts.ts) from its start until the activity ends. */
+    async superviseAgent(spec: SuperviseInput): Promise<AgentExitSummary> {
+      const info = Context.current().info;
+      try {
+        return await activities.superviseAgent(spec);
+      } finally {
+        deps.slots?.leave(info.workflowExecution?.workflowId ?? info.activityId);
+      }
+    },
+  };
 }
 
 /**
@@ -393,7 +411,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
 function toFailure(err: unknown, settled: AgentEndReport = {}, reason?: RecordOutcomeInput['outcome']): unknown {
   if (err instanceof AgentRunError) {
     const details: AgentFailureDetails = {
-      reason: reason === 'rate_limited' || reason === 'stopped' ? reason : err.reason,
+      reason: reason === 'rate_limited' || reason === 'stopped' || reason === 'host_drained' ? reason : err.reason,
       exitCode: err.exitCode,
       signal: err.signal,
       durationMs: err.durationMs,

@@ -145,6 +145,12 @@ export type AgentSpec = {
   claimNext?: { maxRetries: number; exclude: number[]; budget?: BudgetInput | undefined } | undefined;
   /** The run's budgets: what is left is passed to claude as --max-budget-usd. */
   budget?: BudgetInput | undefined;
+  /**
+   * How long the agent's supervision may wait on its host's queue for a worker (the
+   * schedule-to-start timeout of superviseAgent there) before the agent ends `host_lost`
+   * (`run --host-lost-after`; default 2 minutes).
+   */
+  hostLostAfterMs?: number | undefined;
 };
 
 export type AgentExitSummary = {
@@ -176,7 +182,7 @@ export type AgentEndReport = { report?: RecordOutcomeResult; parentNotified?: bo
 
 /** Details of a superviseAgent failure (ApplicationFailure details[0]). */
 export type AgentFailureDetails = {
-  reason: 'exited' | 'crashed' | 'timed_out' | 'stopped' | 'rate_limited';
+  reason: 'exited' | 'crashed' | 'timed_out' | 'stopped' | 'rate_limited' | 'host_drained';
   exitCode: number | null;
   signal: string | null;
   durationMs: number | null;
@@ -197,6 +203,9 @@ export type RecordOutcomeResult = Pick<AgentReport, 'outcome' | 'featurePasses' 
 
 /** A rate-limited agent's report to its key's quotaGovernor (signal-with-start). */
 export type QuotaReportInput = { key: string; projectId: string; resetsAt: string | null; message: string };
+
+/** The host an agent run goes to: its id (AUTOCODER_HOST_ID) and its own task queue. */
+export type AgentHost = { hostId: string; taskQueue: string };
 
 /** Heartbeat details of superviseAgent: what a retried attempt needs to adopt the process. */
 export type AgentHeartbeat = {
@@ -233,6 +242,8 @@ export interface QuotaActivities {
 
 /** Activities the agentRun workflow calls. */
 export interface AgentActivities {
+  /** On the shared queue: a host with a free slot, where the agent's supervision then stays (hosts.ts). */
+  pickAgentHost(input: { runId: string }): Promise<AgentHost>;
   superviseAgent(input: SuperviseInput): Promise<AgentExitSummary>;
   recordAgentOutcome(input: RecordOutcomeInput): Promise<RecordOutcomeResult>;
 }

@@ -56,6 +56,7 @@ export async function runProject(rt: Runtime, options: RunProjectOptions): Promi
     worker = await createAutocoderWorker({
       temporal: rt.temporalTarget,
       taskQueue: rt.config.taskQueue,
+      hostId: rt.config.hostId,
       databaseUrl: rt.stack.databaseUrl,
       stateDir: rt.config.home,
       workflowStackTraces: rt.config.workflowStackTraces,

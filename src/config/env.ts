@@ -4,7 +4,7 @@
  * every problem at once as a single UserError naming the variable (or flag), the value and the fix.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { UserError, showValue } from '../errors.ts';
@@ -90,6 +90,14 @@ export const envSchema = z.object({
     .regex(/^\S{1,200}$/, 'must be a non-empty name without spaces')
     .default('autocoder')
     .describe('Temporal task queue of the autocoder worker'),
+  AUTOCODER_HOST_ID: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
+      'must be 1-63 letters, digits, dots, dashes or underscores, starting with a letter or digit (e.g. host-a)',
+    )
+    .optional()
+    .describe("This worker's host id; its agents are supervised on the queue <task queue>@<host id> (default: the hostname)"),
   AUTOCODER_WORKFLOW_STACK_TRACES: z
     .enum(['0', '1'], 'must be 0 or 1')
     .default('0')
@@ -135,6 +143,8 @@ export type EnvConfig = {
   temporalUiPort: number;
   pgPort: number;
   taskQueue: string;
+  /** this worker's host id (AUTOCODER_HOST_ID), default the hostname */
+  hostId: string;
   /** keep stack traces in workflow code (AUTOCODER_WORKFLOW_STACK_TRACES=1) */
   workflowStackTraces: boolean;
   /** the dashboard's token (AUTOCODER_UI_TOKEN), if set */
@@ -162,6 +172,7 @@ const fields: Record<keyof EnvConfig, { env: EnvVarName; flag?: string }> = {
   temporalUiPort: { env: 'AUTOCODER_TEMPORAL_UI_PORT', flag: '--ui-port' },
   pgPort: { env: 'AUTOCODER_PG_PORT', flag: '--pg-port' },
   taskQueue: { env: 'AUTOCODER_TASK_QUEUE' },
+  hostId: { env: 'AUTOCODER_HOST_ID' },
   workflowStackTraces: { env: 'AUTOCODER_WORKFLOW_STACK_TRACES' },
   uiToken: { env: 'AUTOCODER_UI_TOKEN' },
   timeZone: { env: 'AUTOCODER_TZ' },
@@ -279,6 +290,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
     temporalUiPort: v.AUTOCODER_TEMPORAL_UI_PORT,
     pgPort: v.AUTOCODER_PG_PORT,
     taskQueue: v.AUTOCODER_TASK_QUEUE,
+    hostId: v.AUTOCODER_HOST_ID ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63),
     workflowStackTraces: v.AUTOCODER_WORKFLOW_STACK_TRACES,
     uiToken: v.AUTOCODER_UI_TOKEN,
     timeZone: v.AUTOCODER_TZ,

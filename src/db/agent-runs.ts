@@ -118,7 +118,14 @@ export async function liveAgentRuns(db: Kysely<Database>, options: { host: strin
     .selectFrom('agent_runs')
     .selectAll()
     .where('host', '=', options.host)
-    .where('ended_at', 'is', null)
+    // A run settled host_lost may have left its agent alive on the host (only the worker died):
+    // it is this host's to kill when a worker there starts again.
+    .where((eb) =>
+      eb.or([
+        eb('ended_at', 'is', null),
+        eb.and([eb('outcome', '=', 'host_lost'), eb('ended_at', '>', sql<Date>`now() - interval '7 days'`)]),
+      ]),
+    )
     .where('pid', 'is not', null)
     .orderBy('started_at')
     .execute();

@@ -157,7 +157,7 @@ ALTER TABLE ONLY agent_runs
     ADD CONSTRAINT agent_runs_kind_check CHECK (kind = ANY (ARRAY['initializer'::text, 'coding'::text, 'testing'::text, 'merge'::text]));
 
 ALTER TABLE ONLY agent_runs
-    ADD CONSTRAINT agent_runs_outcome_check CHECK (outcome = ANY (ARRAY['passed'::text, 'failed'::text, 'crashed'::text, 'timed_out'::text, 'stopped'::text, 'rate_limited'::text, 'waiting'::text]));
+    ADD CONSTRAINT agent_runs_outcome_check CHECK (outcome = ANY (ARRAY['passed'::text, 'failed'::text, 'crashed'::text, 'timed_out'::text, 'stopped'::text, 'rate_limited'::text, 'waiting'::text, 'host_lost'::text, 'host_drained'::text]));
 
 ALTER TABLE ONLY agent_runs
     ADD CONSTRAINT agent_runs_pkey PRIMARY KEY (id);

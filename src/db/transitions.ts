@@ -10,6 +10,7 @@ import { recordAgentEnd } from './agent-runs.ts';
 import { DEFAULT_MAX_RETRIES } from './features.ts';
 import type { AgentKind, AgentOutcome, Database } from './tables.ts';
 import { attemptOf } from '../workflows/run-ids.ts';
+import { uncountedOutcomes } from '../workflows/vocabulary.ts';
 
 export type ReleaseInput = { projectId: string; featureId: number; owner: string };
 
@@ -88,8 +89,8 @@ export type OutcomeResult = {
  */
 export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): Promise<OutcomeResult> {
   const maxRetries = input.maxRetries ?? DEFAULT_MAX_RETRIES;
-  // A stop and the account's usage limit are nobody's fault: no failure is counted.
-  const stopped = input.outcome === 'stopped' || input.outcome === 'rate_limited';
+  // A stop, the account's usage limit and a lost or drained host are nobody's fault: no failure is counted.
+  const stopped = (uncountedOutcomes as readonly string[]).includes(input.outcome);
   const result = await db.transaction().execute(async (trx) => {
     const earlier = await lockAgentRun(trx, input);
     if (earlier) return earlier;

@@ -8,7 +8,7 @@
  * parent hears of it by signal and never awaits the child.
  */
 import * as wf from '@temporalio/workflow';
-import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, CancelledFailure, TimeoutFailure, TimeoutType } from '@temporalio/common';
 import type {
   AgentActivities,
   AgentEndReport,
@@ -21,7 +21,18 @@ import { failureTypes } from './vocabulary.ts';
 
 export type AgentRunInput = { parentWorkflowId: string; spec: AgentSpec };
 
-const HEARTBEAT_TIMEOUT = '30s';
+// What notices a dead worker: the retry, on the same host's queue, is taken by the next worker
+// there, which adopts the running agent. At 5 s (beats every 1 s) a restarted worker sees its
+// agents again within seconds (test/chaos/worker-kill.test.ts); a false alarm only costs an adoption.
+const HEARTBEAT_TIMEOUT = '5s';
+const DEFAULT_HOST_LOST_AFTER_MS = 120_000;
+
+// Whichever worker takes this task answers with its own host's queue if it has a free slot
+// (src/activities/hosts.ts); a full host's refusal is retried, and so lands on another host.
+const { pickAgentHost } = wf.proxyActivities<AgentActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '100ms', backoffCoefficient: 1.5, maximumInterval: '2s' },
+});
 
 /** The supervisor's failure types: final for the attempt, never retried by Temporal. */
 const agentFailures = [
@@ -47,19 +58,25 @@ type AgentEnd = Pick<RecordOutcomeInput, 'outcome' | 'exitCode' | 'signal' | 'er
 
 export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promise<AgentReport> {
   const workflowId = wf.workflowInfo().workflowId;
+  const host = await pickAgentHost({ runId: workflowId });
+  const hostLostAfterMs = spec.hostLostAfterMs ?? DEFAULT_HOST_LOST_AFTER_MS;
   const { superviseAgent } = wf.proxyActivities<AgentActivities>({
+    // Pinned to the host that runs the agent: its retries and adoption can only happen there. A
+    // host whose worker does not take the task in time is lost (each attempt waits at most this).
+    taskQueue: host.taskQueue,
+    scheduleToStartTimeout: hostLostAfterMs,
     // Start-to-close is the agent's own timeout plus room to kill its tree; the heartbeat timeout
     // is what notices a dead worker, after which the retry adopts the still-running agent.
     startToCloseTimeout: spec.timeoutMs + 60_000,
     heartbeatTimeout: HEARTBEAT_TIMEOUT,
     cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '500ms', maximumInterval: '10s', nonRetryableErrorTypes: agentFailures },
-    summary: `${spec.kind}${spec.featureId === null ? '' : ` #${spec.featureId}`} ${spec.featureName}`,
+    summary: `${spec.kind}${spec.featureId === null ? '' : ` #${spec.featureId}`} ${spec.featureName} on ${host.hostId}`,
   });
 
   const end = await superviseAgent({ ...spec, reportTo: parentWorkflowId }).then(
     (exit): AgentEnd => ({ outcome: 'exited', error: null, ...exit, ...exit.override }),
-    endOfFailure,
+    (err: unknown) => hostLost(err, host.hostId, hostLostAfterMs) ?? endOfFailure(err),
   );
 
   // Whatever happened (even a cancellation of this workflow), the claim is settled and the
@@ -97,12 +114,31 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
   // An agent that asked a person ended well: its feature waits for the answer (not a failed attempt).
   if (report.outcome === 'passed' || report.outcome === 'waiting') return report;
   if (report.outcome === 'stopped') throw new CancelledFailure(report.error ?? 'stopped by operator');
+  if (report.outcome === 'host_lost' || report.outcome === 'host_drained')
+    throw ApplicationFailure.create({
+      type: report.outcome === 'host_lost' ? failureTypes.hostLost : failureTypes.hostDrained,
+      nonRetryable: true,
+      message: `${spec.kind}${spec.featureId === null ? '' : ` #${spec.featureId}`}: ${report.error ?? report.outcome}`,
+      details: [report],
+    });
   throw ApplicationFailure.create({
     type: failureTypeOf(report, end.exitCode),
     nonRetryable: true,
     message: `${spec.kind}${spec.featureId === null ? '' : ` #${spec.featureId}`}: ${report.error ?? report.outcome}`,
     details: [report],
   });
+}
+
+/** No worker of the agent's host took its supervision in time: the host is gone, not the feature's fault. */
+function hostLost(err: unknown, hostId: string, afterMs: number): AgentEnd | null {
+  const cause = err instanceof ActivityFailure ? err.cause : null;
+  if (!(cause instanceof TimeoutFailure) || cause.timeoutType !== TimeoutType.SCHEDULE_TO_START) return null;
+  return {
+    outcome: 'host_lost',
+    exitCode: null,
+    signal: null,
+    error: `host ${hostId} lost: no worker there took the agent's supervision within ${Math.round(afterMs / 1000)} s`,
+  };
 }
 
 /** How the attempt ended, from superviseAgent's failure (and what it settled, if it did). */

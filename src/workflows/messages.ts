@@ -164,6 +164,13 @@ function buildSchemas() {
       maxRetries: zod.number().int().min(1).max(100).default(3),
       pollIntervalMs: zod.number().int().min(100).max(3_600_000).default(5000),
       agentTimeoutMs: zod.number().int().min(1000).optional(),
+      hostLostAfterMs: zod
+        .number()
+        .int()
+        .min(1000)
+        .max(86_400_000)
+        .default(120_000)
+        .describe("--host-lost-after: an agent whose host's worker is gone this long ends host_lost"),
       simulate: zod.record(zod.string(), zod.unknown()).optional().describe('behaviour of the simulate adapter'),
       budgetUsd: usd.optional().describe('the run stops dispatch once its agents spent this much (--budget-usd)'),
       featureBudgetUsd: usd

@@ -5,6 +5,7 @@
  */
 import { noteRateLimited } from './run-spend.ts';
 import type { RunState } from './run-state.ts';
+import { uncountedOutcomes } from './vocabulary.ts';
 
 export function settleReports(s: RunState): void {
   for (const report of s.inbox.reports.splice(0)) {
@@ -18,8 +19,8 @@ export function settleReports(s: RunState): void {
     // Under worktree isolation a passing agent leaves its feature merging: the queue has work.
     if (report.featurePasses && s.input.isolation?.mode === 'worktree') s.mergeWanted = true;
     if (report.featurePasses) s.failures.delete(report.featureId);
-    // A stop, the usage limit and a question to a person are nobody's failure.
-    else if (report.outcome !== 'stopped' && report.outcome !== 'rate_limited' && report.outcome !== 'waiting') {
+    // A stop, the usage limit, a lost or drained host and a question to a person are nobody's failure.
+    else if (!uncountedOutcomes.includes(report.outcome) && report.outcome !== 'waiting') {
       s.failures.set(report.featureId, {
         featureId: report.featureId,
         count: report.failureCount,

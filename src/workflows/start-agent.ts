@@ -36,6 +36,7 @@ export async function startAgentRun(
     yolo: input.yolo,
     simulate: input.simulate,
     timeoutMs: input.agentTimeoutMs ?? options.timeoutMs,
+    hostLostAfterMs: input.hostLostAfterMs,
     safety: input.agentSafety,
     ...(input.isolation?.mode === 'worktree' && claim.kind !== 'initializer' ? { isolation: input.isolation } : {}),
     ...(options.claimNext ? { claimNext: options.claimNext } : {}),

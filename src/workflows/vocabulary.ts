@@ -29,7 +29,9 @@ export type AgentKind = (typeof agentKinds)[number];
 /**
  * How an agent run ended, once settled. Stored in agent_runs.outcome. `waiting`: it asked a person
  * (`feature ask`, feature_request_human_input) and ended; not a failure, the feature is parked.
- * `rate_limited`: the account's usage limit stopped it; not a failure either.
+ * `rate_limited`: the account's usage limit stopped it; not a failure either. `host_lost`: its host's
+ * worker did not come back within --host-lost-after; `host_drained`: its host was drained (SIGTERM
+ * to the worker). Neither is the feature's failure: it runs again elsewhere.
  */
 export const agentRunOutcomes = [
   'passed',
@@ -39,6 +41,8 @@ export const agentRunOutcomes = [
   'stopped',
   'rate_limited',
   'waiting',
+  'host_lost',
+  'host_drained',
 ] as const;
 export type AgentRunOutcome = (typeof agentRunOutcomes)[number];
 
@@ -130,4 +134,12 @@ export const failureTypes = {
   agentStopped: 'AgentStopped',
   featureNotPassing: 'FeatureNotPassing',
   agentRateLimited: 'AgentRateLimited',
+  /** An agent's host did not come back in time, or was drained: the feature runs again elsewhere. */
+  hostLost: 'HostLost',
+  hostDrained: 'HostDrained',
+  /** A host with no free slot (or draining) refused a pick: retried, and so on to another host. */
+  hostFull: 'HostFull',
 } as const;
+
+/** Agent ends that are nobody's failure: no attempt is counted against the feature. */
+export const uncountedOutcomes: readonly AgentRunOutcome[] = ['stopped', 'rate_limited', 'host_lost', 'host_drained'];

@@ -97,8 +97,11 @@ export type TemporalTestEnv = {
   stateDir: string;
   /** A worker on this file's task queue; stopped by `close` if still running. */
   startWorker: (options?: { killGraceMs?: number }) => Promise<TestWorker>;
-  /** The same worker in a child process (killed by `close` if still alive); resolves once it polls. */
-  startWorkerProcess: () => Promise<ChildWorker>;
+  /**
+   * The same worker in a child process (killed by `close` if still alive); resolves once it polls.
+   * A host id and state dir of its own make it another host (test/chaos/hosts.test.ts).
+   */
+  startWorkerProcess: (options?: { hostId?: string; stateDir?: string; maxAgents?: number }) => Promise<ChildWorker>;
   /** Registers a project with a unique id (`<base>-<random>`) and imports its features. */
   seedProject: (features: readonly FeatureEntry[], options?: { base?: string }) => Promise<string>;
   projectDir: (projectId: string) => string;
@@ -156,13 +159,15 @@ export async function createTemporalTestEnv(
       workers.add(handle);
       return handle;
     },
-    async startWorkerProcess() {
+    async startWorkerProcess(host = {}) {
       const options = {
         temporal: { address: stack.address, namespace: stack.namespace },
         taskQueue,
         databaseUrl: testDb.url,
-        stateDir,
+        stateDir: host.stateDir ?? stateDir,
         killGraceMs: 500,
+        ...(host.hostId ? { hostId: host.hostId } : {}),
+        ...(host.maxAgents ? { maxConcurrentAgents: host.maxAgents } : {}),
       };
       const child = spawn(
         process.execPath,

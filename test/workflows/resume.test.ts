@@ -42,7 +42,7 @@ test('worker SIGKILLed mid-run: the run completes on a new worker, agents adopte
     maxRetries: 3,
     simulate: {
       default: { action: 'pass', delayMs: 200 },
-      // Longer than the 30 s heartbeat timeout, so the retried activity finds it alive.
+      // Longer than the 5 s heartbeat timeout (and the new worker's start), so the retried activity finds it alive.
       features: {
         1: { action: 'pass', delayMs: 40_000 },
         2: { action: 'pass', delayMs: 4000 },
@@ -79,10 +79,11 @@ test('worker SIGKILLed mid-run: the run completes on a new worker, agents adopte
   const attempts = events.flatMap((e) =>
     e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt] : [],
   );
-  const exit = decodePayload(
-    events.find((e) => e.activityTaskCompletedEventAttributes)?.activityTaskCompletedEventAttributes?.result
-      ?.payloads?.[0],
-  ) as { adopted?: boolean } | undefined;
+  // The first activity picks the host; superviseAgent's result is the one that says `adopted`.
+  const exit = events
+    .flatMap((e) => (e.activityTaskCompletedEventAttributes ? [e.activityTaskCompletedEventAttributes] : []))
+    .map((done) => decodePayload(done.result?.payloads?.[0]) as { adopted?: boolean } | undefined)
+    .find((result) => result !== undefined && 'adopted' in result);
   assert.ok(attempts.includes(2), `superviseAgent was retried (attempts ${attempts.join(',')})`);
   assert.equal(exit?.adopted, true, '#1 was adopted alive');
   // #3's first attempt failed while no worker ran: the exit was read from its status file and

@@ -22,6 +22,7 @@ type RunFlags = SafetyFlags &
     agentCmd?: string;
     maxRetries: number;
     detach: boolean;
+    hostLostAfter: string;
     reset: boolean;
     pollInterval: number;
     budgetUsd?: number;
@@ -123,6 +124,11 @@ export function register(program: Command): void {
     .option('--review', 'land a feature only after `autocoder approve`', false)
     .option('--reset', 'with --features: take the file as the truth, passing features included', false)
     .option('--detach', 'start the run and return; a separate `autocoder worker` runs it', false)
+    .option(
+      '--host-lost-after <duration>',
+      "an agent whose host's worker is gone this long ends host_lost and runs elsewhere (e.g. 90s, 2m)",
+      '2m',
+    )
     .addHelpText(
       'after',
       `
@@ -165,6 +171,10 @@ Examples:
       const notify = await notifySettings(flags.notifyUrl, flags.remindAfter);
       const { isolationFromFlags } = await import('../isolation-flags.ts');
       const { isolation, notes } = await isolationFromFlags(flags, dir);
+      const hostLostAfterMs = (await import('../isolation-flags.ts')).parseDuration(
+        '--host-lost-after',
+        flags.hostLostAfter,
+      );
       for (const note of notes) out(note);
       const [{ withRuntime }, { runProject }] = await Promise.all([
         import('../runtime.ts'),
@@ -184,6 +194,7 @@ Examples:
             agent: flags.agent as AgentAdapter,
             maxRetries: flags.maxRetries,
             pollIntervalMs: flags.pollInterval,
+            hostLostAfterMs,
             agentSafety,
             onBudget: flags.onBudget as OnBudgetAction,
             ...(flags.budgetUsd !== undefined ? { budgetUsd: flags.budgetUsd } : {}),

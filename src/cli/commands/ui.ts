@@ -74,6 +74,7 @@ Examples:
         ? await createAutocoderWorker({
             temporal: rt.temporalTarget,
             taskQueue: rt.config.taskQueue,
+            hostId: rt.config.hostId,
             databaseUrl: rt.stack.databaseUrl,
             stateDir: rt.config.home,
             workflowStackTraces: rt.config.workflowStackTraces,

@@ -10,7 +10,11 @@ export function register(program: Command): void {
       'after',
       `
 Several workers (on one host or many) may poll the same task queue; Temporal spreads the work.
-Ctrl-C stops the worker and leaves running agents alive: the next worker adopts them.
+Each worker also polls its host's queue, <task queue>@<host id> (AUTOCODER_HOST_ID, default the
+hostname), where the agents it runs are supervised.
+Ctrl-C (SIGINT) stops the worker and leaves running agents alive: the next worker on this host
+adopts them. SIGTERM (a Kubernetes pod's stop) drains the host: no new agents, running ones are
+stopped and end host_drained, so they run again on another host with no failure counted.
 
 Examples:
   autocoder worker
@@ -26,6 +30,7 @@ Examples:
       const worker = await createAutocoderWorker({
         temporal: rt.temporalTarget,
         taskQueue: rt.config.taskQueue,
+        hostId: rt.config.hostId,
         databaseUrl: rt.stack.databaseUrl,
         stateDir: rt.config.home,
         maxConcurrentAgents: opts.maxAgents,
@@ -37,7 +42,10 @@ Examples:
       let interrupts = 0;
       const onSignal = (signal: NodeJS.Signals) => {
         interrupts++;
-        if (interrupts === 1) {
+        if (interrupts === 1 && signal === 'SIGTERM') {
+          out(`SIGTERM: draining host ${worker.hostId}: its agents stop and run again elsewhere (again to force)`);
+          void worker.drain();
+        } else if (interrupts === 1) {
           out(`${signal}: stopping the worker; running agents stay alive for the next worker (again to force)`);
           void worker.shutdown();
         } else {
@@ -49,7 +57,7 @@ Examples:
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       out(
-        `worker polling task queue "${rt.config.taskQueue}" at ${rt.temporalTarget.address} (namespace ${rt.temporalTarget.namespace})`,
+        `worker polling task queue "${rt.config.taskQueue}" at ${rt.temporalTarget.address} (namespace ${rt.temporalTarget.namespace}) as host ${worker.hostId}`,
       );
       await worker.run();
       out('worker stopped');
