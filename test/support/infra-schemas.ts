@@ -53,13 +53,11 @@ export function validateKubernetesObject(doc: { apiVersion?: string; kind?: stri
 
 /**
  * Environment names our containers may be given: those src/config/env.ts reads, those
- * @temporalio/envconfig reads (src/client.ts connectionExtras: TLS, API key, profiles), and
- * AUTOCODER_HOST_ID, which issue 23's host part adds to env.ts (the worker reads it).
+ * @temporalio/envconfig reads (src/client.ts connectionExtras: TLS, API key, profiles).
  */
 export function knownEnvNames(): Set<string> {
   return new Set([
     ...Object.keys(envSchema.shape),
-    'AUTOCODER_HOST_ID',
     'TEMPORAL_CONFIG_FILE',
     'TEMPORAL_PROFILE',
     'TEMPORAL_API_KEY',
