@@ -6,8 +6,9 @@
  * with the one the lists give and replaces it only when they differ, so a name added to a list
  * reaches the database at the next start and a name outside the lists is refused by Postgres.
  *
- * Removing a name that stored rows still use makes the sync fail (Postgres validates the new
- * constraint against every row): migrate those rows first.
+ * The sync only adds names: a name the database allows and the lists no longer have stays allowed
+ * (an older worker beside newer ones in a rolling upgrade must not narrow what they write).
+ * Removing a name is a migration's job: migrate the rows that use it, then drop it there.
  */
 import { type Kysely, sql } from 'kysely';
 import { agentKinds, agentRunOutcomes, humanRequestKinds } from '../workflows/vocabulary.ts';
@@ -66,8 +67,12 @@ export async function syncVocabularyChecks(
         AND con.conname = ANY(${checks.map((c) => c.constraint)}::text[])`.execute(trx);
     const replaced: string[] = [];
     for (const check of checks) {
-      const wanted = checkDefinition(check);
       const current = rows.find((r) => r.table === check.table && r.name === check.constraint);
+      // Names are only ever added: during a rolling upgrade an older worker starting beside newer
+      // ones must not take back a name they write (an outcome such as host_lost).
+      const known = current ? [...current.def.matchAll(/'([a-z_][a-z0-9_]*)'::text/g)].map((m) => m[1] as string) : [];
+      const values = [...check.values, ...known.filter((v) => !check.values.includes(v))];
+      const wanted = checkDefinition({ ...check, values });
       if (current?.def === wanted) continue;
       const table = sql.id(check.table);
       const name = sql.id(check.constraint);
