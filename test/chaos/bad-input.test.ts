@@ -217,7 +217,7 @@ describe('scenario 6: bad input', suite, () => {
 
       // Update arguments: rejected by the validator, before anything is written to history.
       for (const [update, arg, mentions] of [
-        [setConcurrencyUpdate, 0, /concurrency must be an integer in 1\.\.5, got 0/],
+        [setConcurrencyUpdate, 0, /concurrency must be an integer in 1\.\.50, got 0/],
         [setConcurrencyUpdate, 99, /got 99/],
         [setConcurrencyUpdate, 'a', /got "a"/],
         [setConcurrencyUpdate, 2.5, /got 2\.5/],
@@ -260,7 +260,7 @@ describe('scenario 6: bad input', suite, () => {
             env,
           );
           assert.notEqual(sent.code, 0);
-          assert.match(sent.stdout + sent.stderr, /concurrency must be an integer in 1\.\.5, got "a"/);
+          assert.match(sent.stdout + sent.stderr, /concurrency must be an integer in 1\.\.50, got "a"/);
         },
       });
 

@@ -1,26 +1,33 @@
 import type { Command } from 'commander';
-import { intFlag, out } from '../options.ts';
+import { intFlag, metricsAddressOf, metricsFlag, out } from '../options.ts';
 
 export function register(program: Command): void {
   program
     .command('worker')
     .description('Run a standalone worker on the autocoder task queue until interrupted')
     .option('--max-agents <n>', 'agent processes this worker runs at once', intFlag('--max-agents', 1, 200), 20)
+    .option(
+      '--metrics [address]',
+      'serve Prometheus metrics at host:port (alone: 127.0.0.1:9464; /metrics)',
+      metricsFlag('--metrics'),
+    )
     .addHelpText(
       'after',
       `
 Several workers (on one host or many) may poll the same task queue; Temporal spreads the work.
+Each names its host with AUTOCODER_HOST_ID (default the hostname); agents get it in their environment.
 Ctrl-C stops the worker and leaves running agents alive: the next worker adopts them.
 
 Examples:
   autocoder worker
-  AUTOCODER_TASK_QUEUE=autocoder-host2 autocoder worker --max-agents 8`,
+  AUTOCODER_HOST_ID=build-2 autocoder worker --max-agents 8 --metrics 127.0.0.1:9464`,
     )
-    .action(async (opts: { maxAgents: number }) => {
+    .action(async (opts: { maxAgents: number; metrics?: string | boolean }) => {
       const [{ openStack }, { createAutocoderWorker }] = await Promise.all([
         import('../runtime.ts'),
         import('../../worker.ts'),
       ]);
+      const metricsAddress = metricsAddressOf(opts.metrics);
       // The worker opens its own connections (and migrates): none of the CLI's are needed.
       const rt = await openStack({ log: out, start: true });
       const worker = await createAutocoderWorker({
@@ -29,6 +36,8 @@ Examples:
         databaseUrl: rt.stack.databaseUrl,
         stateDir: rt.config.home,
         maxConcurrentAgents: opts.maxAgents,
+        hostId: rt.config.hostId,
+        metricsAddress,
         logLevel: 'INFO',
         workflowStackTraces: rt.config.workflowStackTraces,
         timeZone: rt.config.timeZone,
@@ -49,7 +58,7 @@ Examples:
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       out(
-        `worker polling task queue "${rt.config.taskQueue}" at ${rt.temporalTarget.address} (namespace ${rt.temporalTarget.namespace})`,
+        `worker polling task queue "${rt.config.taskQueue}" at ${rt.temporalTarget.address} (namespace ${rt.temporalTarget.namespace}) as host ${worker.hostId}, max agents ${opts.maxAgents}${metricsAddress ? `, metrics at http://${metricsAddress}/metrics` : ''}`,
       );
       await worker.run();
       out('worker stopped');
