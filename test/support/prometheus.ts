@@ -17,7 +17,5 @@ export function parsePrometheus(text: string): Sample[] {
 
 /** The value of the sample named `name` whose labels include `labels`, or undefined. */
 export function valueOf(samples: readonly Sample[], name: string, labels: Record<string, string>): number | undefined {
-  return samples.find(
-    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-  )?.value;
+  return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
