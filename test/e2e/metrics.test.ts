@@ -14,7 +14,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { metricNames } from '../../src/metrics/meter.ts';
 import { parsePrometheus, valueOf, type Sample } from '../support/prometheus.ts';
+import { dashboardSeries } from '../support/grafana.ts';
 import { repoRoot, waitForResult, waitUntil, withTemporal } from '../support/temporal.ts';
+import { commitAll, run as git } from '../git/repo.ts';
+import { approveFeatureUpdate, mergeStatusQuery } from '../../src/workflows/merge-messages.ts';
+import { mergeQueueId } from '../../src/workflows/run-ids.ts';
 
 const fakeClaudeDir = fileURLToPath(new URL('../fixtures/fake-claude/', import.meta.url));
 const home = mkdtempSync(join(tmpdir(), 'ac-metrics-'));
@@ -37,7 +41,10 @@ async function scrape(): Promise<Sample[]> {
   return parsePrometheus(await response.text());
 }
 
-async function startWorker(): Promise<void> {
+let started: Promise<void> | undefined;
+const startWorker = (): Promise<void> => (started ??= spawnWorker());
+
+async function spawnWorker(): Promise<void> {
   address = `127.0.0.1:${await freePort()}`;
   worker = spawn(join(repoRoot, 'bin', 'autocoder'), ['worker', '--max-agents', '4', '--metrics', address], {
     env: {
@@ -145,5 +152,58 @@ test('the metrics endpoint serves the SDK metrics and every autocoder series, an
   assert.ok(
     end.some((s) => s.name === `${metricNames.agentRunSeconds}_bucket` && s.labels.le === '+Inf'),
     'the run durations are a histogram',
+  );
+  // The dashboard reads series that exist (SDK failure counters appear with their first failure).
+  const served = new Set(end.map((s) => s.name));
+  for (const name of dashboardSeries())
+    if (!name.endsWith('_failed'))
+      assert.ok(served.has(name) || served.has(`${name}_count`), `the dashboard's ${name} is served`);
+});
+
+test('autocoder_merge_queue_depth follows features waiting to land (worktree isolation, --review)', async () => {
+  await startWorker();
+  const project = await t.seedProject(
+    [1, 2].map((id) => ({ id, name: `Reviewed ${id}` })),
+    { base: 'metrics-merge' },
+  );
+  const dir = t.projectDir(project);
+  git(dir, 'init', '--quiet', '--initial-branch=main');
+  writeFileSync(join(dir, 'README.md'), 'x\n');
+  commitAll(dir, 'initial');
+  const plan = join(home, `${project}-plan.json`);
+  writeFileSync(plan, '{}');
+  const handle = await t.startRun(project, {
+    agent: 'command',
+    agentCmd: [process.execPath, join(repoRoot, 'test/fixtures/agents/git-agent.ts'), plan],
+    concurrency: 2,
+    isolation: {
+      mode: 'worktree',
+      branch: 'main',
+      worktreeCopy: [],
+      verifyTimeoutMs: 60_000,
+      keepBranches: false,
+      review: true,
+    },
+  });
+  // Both pass their agents and wait for review: two in the queue.
+  await waitUntil(
+    'both features waiting to land',
+    async () => valueOf(await scrape(), metricNames.mergeQueueDepth, { project }) === 2,
+    { timeoutMs: 60_000 },
+  );
+  const queue = t.client.workflow.getHandle(mergeQueueId(project));
+  for (let landed = 0; landed < 2; landed++) {
+    const current = await waitUntil('a feature in review', async () => {
+      const s = await queue.query(mergeStatusQuery);
+      return s.current?.step === 'reviewing' ? s.current : null;
+    });
+    await queue.executeUpdate(approveFeatureUpdate, { args: [current.featureId] });
+  }
+  const result = await waitForResult(handle, 120_000);
+  assert.equal(result.outcome, 'complete', result.message);
+  await waitUntil(
+    'the queue empty again',
+    async () => valueOf(await scrape(), metricNames.mergeQueueDepth, { project }) === 0,
+    { timeoutMs: 20_000 },
   );
 });

@@ -282,7 +282,7 @@ test('setConcurrency up and down mid-run; out of range is rejected before it rea
     const args = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.args?.payloads ?? [];
     return args.map((p) => decodePayload(p));
   });
-  assert.deepEqual(accepted, [3, 1]);
+  assert.deepEqual(accepted, [6, 1]);
   assert.equal(events.filter((e) => e.workflowExecutionUpdateRejectedEventAttributes).length, 0);
 });
 
