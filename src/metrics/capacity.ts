@@ -70,6 +70,6 @@ export function describeCapacity(capacity: HostCapacity): string | null {
   if (!capacity.short) return null;
   const hosts = capacity.hosts.map((h) => `${h.host} (${h.maxAgents})`).join(', ');
   return capacity.hosts.length === 0
-    ? `capacity: no worker polled lately, so no agent runs (concurrency ${capacity.concurrency}); start one with \`autocoder worker\``
+    ? `capacity: no autocoder worker polled lately, so no agent runs (concurrency ${capacity.concurrency}); start one with \`autocoder worker\``
     : `capacity: live hosts ${hosts} run at most ${capacity.maxAgents} agents, below concurrency ${capacity.concurrency}: the run goes at the hosts' pace (add hosts or raise \`worker --max-agents\`)`;
 }
