@@ -135,7 +135,13 @@ describe('scenario 6: bad input', suite, () => {
         [JSON.stringify({ projectId: 'Bad Id!', projectDir: dir }), /projectId/],
         [JSON.stringify({ projectId: victim, projectDir: '' }), /projectDir/],
         [JSON.stringify({ projectId: victim, projectDir: dir, concurrency: 0 }), /concurrency/],
-        [JSON.stringify({ projectId: victim, projectDir: dir, concurrency: 9 }), /concurrency/],
+        // Over the default maxConcurrency (50), over a given one, and a maxConcurrency over its ceiling.
+        [
+          JSON.stringify({ projectId: victim, projectDir: dir, concurrency: 51 }),
+          /concurrency: must not exceed maxConcurrency/,
+        ],
+        [JSON.stringify({ projectId: victim, projectDir: dir, concurrency: 12, maxConcurrency: 10 }), /concurrency/],
+        [JSON.stringify({ projectId: victim, projectDir: dir, maxConcurrency: 1001 }), /maxConcurrency/],
         [JSON.stringify({ projectId: victim, projectDir: dir, agent: 'rm -rf /' }), /agent/],
         [JSON.stringify({ projectId: victim, projectDir: dir, surprise: true }), /surprise/],
       ] as const) {
