@@ -76,6 +76,7 @@ Examples:
             taskQueue: rt.config.taskQueue,
             databaseUrl: rt.stack.databaseUrl,
             stateDir: rt.config.home,
+            hostId: rt.config.hostId,
             workflowStackTraces: rt.config.workflowStackTraces,
             timeZone: rt.config.timeZone,
             installationDailyBudgetUsd: rt.config.dailyBudgetUsd,
