@@ -61,6 +61,9 @@ test('a bad AUTOCODER_HOST_ID or --metrics exits 2 naming it; a taken metrics po
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /--metrics must be host:port or a port \(1-65535\), got "nowhere"/);
   }
+  const detached = await cli(['run', home, '--detach', '--metrics', '--agent', 'simulate']);
+  assert.equal(detached.code, 2, detached.stderr);
+  assert.match(detached.stderr, /--metrics serves the metrics of run's own worker, and with --detach there is none/);
   const taken = await listening();
   try {
     const busy = await cli(['worker', '--metrics', String(taken.port)]);

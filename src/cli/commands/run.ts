@@ -201,6 +201,10 @@ Examples:
         throw new UserError(`--concurrency ${flags.concurrency} is above --max-concurrency ${flags.maxConcurrency}`, {
           hint: `raise --max-concurrency (up to ${limits.maxConcurrency.max}) or lower --concurrency`,
         });
+      if (flags.detach && flags.metrics !== undefined)
+        throw new UserError("--metrics serves the metrics of run's own worker, and with --detach there is none", {
+          hint: 'give --metrics to the worker that runs it: autocoder worker --metrics 127.0.0.1:9464',
+        });
       const projectId = flags.project ?? projectIdFromDir(dir);
       // Before anything is written: a bad policy file or flag stops the run here (exit 2).
       const { agentSafetyFromFlags, POLICY_OFF_WARNING } = await import('../agent-safety-flags.ts');
