@@ -12,6 +12,9 @@ import { connectionExtras, connectTemporal, type TemporalTarget } from './client
 import { createDb } from './db/create-db.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { InfraError } from './errors.ts';
+import { createAutocoderMetrics, noMetrics, prometheusExporter } from './metrics/meter.ts';
+import { startMetricsSampler } from './metrics/sampler.ts';
+import { workerIdentity } from './metrics/capacity.ts';
 import { dispatchCoreNondeterminism, nondeterminismAwareLogger, watchStuckRuns } from './stuck-runs.ts';
 import { prestartSpawnHelper } from './supervisor/spawn-helper.ts';
 import { loadWorkflowBundle } from './workflow-bundle.ts';
@@ -24,11 +27,19 @@ export type AutocoderWorkerOptions = {
   /** Agents at once on this worker (superviseAgent activities); other activities are short. */
   maxConcurrentAgents?: number;
   /**
-   * This worker's host (AUTOCODER_HOST_ID; default the hostname). Its agents are supervised on the
-   * host's own queue, `<taskQueue>@<hostId>` (src/activities/hosts.ts): workers sharing a host id
-   * share that queue, so a worker restarted on the host adopts the agents of the one before.
+   * This worker's host (AUTOCODER_HOST_ID; default the hostname): on agent runs, in agents' env, in
+   * metrics. Its agents are supervised on the host's own queue, `<taskQueue>@<hostId>`
+   * (src/activities/hosts.ts): workers sharing a host id share that queue, so a worker restarted on
+   * the host adopts the agents of the one before.
    */
   hostId?: string;
+  /**
+   * Serve Prometheus metrics at this host:port (`--metrics`): the SDK's own and autocoder's
+   * (src/metrics). Only the first worker of a process can turn it on (the Runtime is per process).
+   */
+  metricsAddress?: string | undefined;
+  /** How often the feature-store gauges are sampled (default 5 s; src/metrics/sampler.ts). */
+  metricsSampleMs?: number;
   killGraceMs?: number;
   logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /**
@@ -64,10 +75,33 @@ export type AutocoderWorker = {
   drain: () => Promise<void>;
 };
 
-let runtimeInstalled = false;
-function installRuntime(level: NonNullable<AutocoderWorkerOptions['logLevel']>): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
+let runtimeInstalled: { metricsAddress: string | undefined } | undefined;
+function installRuntime(
+  level: NonNullable<AutocoderWorkerOptions['logLevel']>,
+  metricsAddress: string | undefined,
+): void {
+  if (runtimeInstalled) {
+    if (metricsAddress !== undefined && runtimeInstalled.metricsAddress !== metricsAddress)
+      throw new InfraError(
+        `metrics at ${metricsAddress} cannot start: this process's Temporal runtime is already installed`,
+        {
+          hint: 'give --metrics to the first worker of the process',
+        },
+      );
+    return;
+  }
+  try {
+    installRuntimeNow(level, metricsAddress);
+  } catch (err) {
+    throw new InfraError(`metrics could not be served at ${metricsAddress}: ${(err as Error).message}`, {
+      hint: 'choose a free address with --metrics host:port',
+      cause: err,
+    });
+  }
+  runtimeInstalled = { metricsAddress };
+}
+
+function installRuntimeNow(level: NonNullable<AutocoderWorkerOptions['logLevel']>, metricsAddress: string | undefined) {
   Runtime.install({
     // Core's warning for a run that cannot be replayed (with the failure's stack) becomes one line
     // per run, printed by the worker that owns the run (watchStuckRuns).
@@ -77,6 +111,7 @@ function installRuntime(level: NonNullable<AutocoderWorkerOptions['logLevel']>):
         filter: makeTelemetryFilterString({ core: level === 'TRACE' ? 'TRACE' : level === 'DEBUG' ? 'DEBUG' : 'WARN' }),
         forward: {},
       },
+      ...(metricsAddress === undefined ? {} : { metrics: prometheusExporter(metricsAddress) }),
     },
   });
 }
@@ -94,7 +129,11 @@ async function allOrThrowAfterAll<T extends readonly unknown[]>(
 }
 
 export async function createAutocoderWorker(options: AutocoderWorkerOptions): Promise<AutocoderWorker> {
-  installRuntime(options.logLevel ?? 'WARN');
+  installRuntime(options.logLevel ?? 'WARN', options.metricsAddress);
+  const hostId = options.hostId ?? hostname();
+  const maxAgents = options.maxConcurrentAgents ?? 20;
+  const metrics =
+    options.metricsAddress === undefined ? noMetrics : createAutocoderMetrics(Runtime.instance().metricMeter, hostId);
   const database = createDb(options.databaseUrl, { applicationName: 'autocoder-worker' });
   // Start-up (meant to take under 1 s from exec to polling): the connections, the migration and the
   // bundle at once, then the workflow threads start while orphans are reaped; nothing polls
@@ -116,9 +155,7 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
       loadWorkflowBundle({ stackTraces: options.workflowStackTraces ?? false }),
       migrateToLatest(database.db),
     ]);
-    const hostId = options.hostId ?? hostname();
     const hostQueue = hostQueueOf(options.taskQueue, hostId);
-    const maxAgents = options.maxConcurrentAgents ?? 20;
     const slots = new HostSlots(hostId, hostQueue, maxAgents);
     const activities = createActivities({
       db: database.db,
@@ -129,6 +166,7 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
       stateDir: options.stateDir,
       host: hostId,
       slots,
+      metrics,
       killGraceMs: options.killGraceMs,
       taskQueue: options.taskQueue,
       spend: { timeZone: options.timeZone ?? 'UTC', installationDailyUsd: options.installationDailyBudgetUsd },
@@ -145,6 +183,8 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
         workflowBundle: { code: bundle.code },
         activities,
         maxConcurrentActivityTaskExecutions: 40,
+        // `status` reads the host and its cap from here (describeTaskQueue lists pollers' identities).
+        identity: workerIdentity({ pid: process.pid, hostId, maxAgents }),
         // Two threads: a parent's scheduling task and a child's task often arrive together, and with
         // one thread the second waited for the first (chain benchmark: ~10 ms per feature).
         workflowThreadPoolSize: 2,
@@ -172,6 +212,13 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
       print: options.printStuckRun ?? ((line) => process.stderr.write(`${line}\n`)),
       ...(options.stuckRunScanMs === undefined ? {} : { scanEveryMs: options.stuckRunScanMs }),
     });
+    const sampler =
+      options.metricsAddress === undefined
+        ? undefined
+        : startMetricsSampler(database.db, metrics, {
+            ...(options.metricsSampleMs === undefined ? {} : { everyMs: options.metricsSampleMs }),
+          });
+    if (sampler) opened.push({ close: sampler.stop });
     const shutdown = async () => {
       for (const w of [worker, hostWorker]) if (w.getState() === 'RUNNING') w.shutdown();
     };

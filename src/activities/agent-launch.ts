@@ -20,7 +20,7 @@ export class RetryableSetup extends Error {
 }
 
 export async function prepareLaunch(
-  deps: Pick<SupervisionDeps, 'db' | 'databaseUrl' | 'stateDir' | 'temporalAddress' | 'temporalNamespace'>,
+  deps: Pick<SupervisionDeps, 'db' | 'databaseUrl' | 'stateDir' | 'temporalAddress' | 'temporalNamespace' | 'host'>,
   spendConfig: SpendConfig,
   spec: AgentSpec,
   runId: string,
@@ -40,7 +40,7 @@ export async function prepareLaunch(
   // The next attempt at a feature resumes the conversation of the last one.
   const resumeSessionId =
     spec.adapter === 'claude' && feature ? await lastSessionOf(db, { ...feature, kind: spec.kind }) : null;
-  return buildLaunch(
+  const launch = buildLaunch(
     { ...spec, projectDir: workDir, ...(reviewNote ? { reviewNote } : {}) },
     {
       runId,
@@ -54,4 +54,6 @@ export async function prepareLaunch(
       ...(resumeSessionId ? { resumeSessionId } : {}),
     },
   );
+  // The host the agent runs on (AUTOCODER_HOST_ID of its worker), for the agent and its tools.
+  return { ...launch, env: { ...launch.env, AUTOCODER_HOST_ID: deps.host } };
 }

@@ -11,6 +11,8 @@ import { recordOutcome } from '../db/transitions.ts';
 import type { Database } from '../db/tables.ts';
 import { ClaimLostError } from '../errors.ts';
 import type { RecordOutcomeInput, RecordOutcomeResult } from './types.ts';
+import type { AutocoderMetrics } from '../metrics/meter.ts';
+import { observeAgentEnd } from '../metrics/observe.ts';
 
 /** Settles the run once; `fresh` tells whether this call wrote it. Throws ClaimLostError. */
 export async function settleAgentRun(
@@ -38,11 +40,20 @@ export async function settleAgentRun(
   return { recorded, fresh: result.fresh };
 }
 
-export function createOutcomeActivities({ db }: { db: Kysely<Database> }) {
+export function createOutcomeActivities({
+  db,
+  metrics,
+}: {
+  db: Kysely<Database>;
+  metrics?: AutocoderMetrics | undefined;
+}) {
   return {
     async recordAgentOutcome(input: RecordOutcomeInput & { maxRetries?: number }): Promise<RecordOutcomeResult> {
       try {
-        return (await settleAgentRun(db, input)).recorded;
+        const { recorded, fresh } = await settleAgentRun(db, input);
+        if (fresh && metrics)
+          await observeAgentEnd(db, metrics, { id: input.owner, kind: input.kind, outcome: recorded.outcome });
+        return recorded;
       } catch (err) {
         if (err instanceof ClaimLostError) {
           throw ApplicationFailure.create({ type: failureTypes.claimLost, nonRetryable: true, message: err.message });

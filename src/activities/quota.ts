@@ -11,6 +11,7 @@ import type { Client } from '@temporalio/client';
 import { quotaSignal } from '../workflows/messages.ts';
 import { quotaStatusQuery } from '../workflows/quota-governor.ts';
 import { quotaGovernorId } from '../workflows/run-ids.ts';
+import type { AutocoderMetrics } from '../metrics/meter.ts';
 import type { QuotaActivities, QuotaReportInput, RunActivities } from './types.ts';
 
 /**
@@ -22,7 +23,15 @@ export function defaultQuotaKey(env: NodeJS.ProcessEnv = process.env): string {
   return `claude-${createHash('sha256').update(dir).digest('hex').slice(0, 8)}`;
 }
 
-export function createQuotaActivities({ temporal, taskQueue }: { temporal: Client; taskQueue?: string | undefined }) {
+export function createQuotaActivities({
+  temporal,
+  taskQueue,
+  metrics,
+}: {
+  temporal: Client;
+  taskQueue?: string | undefined;
+  metrics?: AutocoderMetrics | undefined;
+}) {
   return {
     async reportQuota(input: QuotaReportInput): Promise<void> {
       const { Context } = await import('@temporalio/activity');
@@ -67,6 +76,8 @@ export function createQuotaActivities({ temporal, taskQueue }: { temporal: Clien
           r.status === 'rejected' && (r.reason as Error).name !== 'WorkflowNotFoundError',
       );
       if (failed) throw failed.reason;
+      // Counted once the pause reached every run (a retried broadcast counts when it succeeds).
+      if (until !== null) metrics?.quotaPaused(key);
       return { projects: runs.map((id) => id.replace(/^autocoder\//, '')) };
     },
   } satisfies QuotaActivities & Pick<RunActivities, 'reportQuota' | 'quotaState'>;

@@ -34,6 +34,8 @@ import { prepareLaunch, RetryableSetup } from './agent-launch.ts';
 import { checkBudget, DEFAULT_SPEND_CONFIG, hasBudget, type SpendConfig } from './budget.ts';
 import { settleAgentRun } from './outcome.ts';
 import { releaseWorkspace } from './workspace.ts';
+import { noMetrics, type AutocoderMetrics } from '../metrics/meter.ts';
+import { observeAgentEnd } from '../metrics/observe.ts';
 import type {
   AgentEndReport,
   AgentExitSummary,
@@ -60,6 +62,8 @@ export type SupervisionDeps = {
   spend?: SpendConfig | undefined;
   /** This worker's host: its slots, and the drain that stops its agents (hosts.ts). */
   slots?: HostSlots | undefined;
+  /** autocoder's Prometheus series (src/metrics); noMetrics when the worker serves none. */
+  metrics?: AutocoderMetrics | undefined;
 };
 
 // A cancellation (stop, stopFeature) reaches this activity only in the answer to a heartbeat, so
@@ -77,6 +81,7 @@ export const logFileFor = (stateDir: string, runId: string): string =>
 
 export function createSupervisionActivities(deps: SupervisionDeps) {
   const { db, host } = deps;
+  const metrics = deps.metrics ?? noMetrics;
   const spendConfig = deps.spend ?? DEFAULT_SPEND_CONFIG;
   const log = deps.log ?? ((line: string) => Context.current().log.info(line));
 
@@ -150,6 +155,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       return output.rateLimit ? { rateLimit: output.rateLimit } : {};
     }
     const { recorded, fresh } = settled;
+    if (fresh) await observeAgentEnd(db, metrics, { id: runId, kind: spec.kind, outcome: recorded.outcome });
     const handsOff = spec.claimNext && spec.kind === 'coding' && fresh && !uncountedOutcomes.includes(recorded.outcome);
     const handoff = handsOff ? await claimNext(spec.projectId, spec.claimNext!) : { next: [], moreReady: true };
     const report: AgentReport = {
@@ -313,6 +319,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
         ...(sessionId ? { sessionId } : {}),
       });
       const timer = setInterval(() => ctx.heartbeat(beat()), HEARTBEAT_EVERY_MS);
+      metrics.agentWatched(spec.kind);
       const readOutput = (): Promise<OutputEnd> => readAgentOutput(db, spec, runId, handle.logPath);
       try {
         const exit = await Promise.race([handle.wait(), lettingGo]);
@@ -351,6 +358,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
         throw toFailure(err, await reportEnd(spec, runId, end, override ? output : { override: null }), end.outcome);
       } finally {
         clearInterval(timer);
+        metrics.agentReleased(spec.kind);
         await releaseWorkspace(spec, deps.stateDir);
       }
     },

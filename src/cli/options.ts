@@ -74,3 +74,27 @@ export async function notifySettings(
   const url = loadEnvConfig(env, flag === undefined ? {} : { notifyUrl: flag }).notifyUrl;
   return { ...(url ? { notifyUrl: url } : {}), ...(remindAfterMs ? { remindAfterMs } : {}) };
 }
+
+/**
+ * `--metrics [address]`: where the worker serves Prometheus metrics. Alone it means
+ * 127.0.0.1:9464; a bare port binds loopback; a host other than loopback must be written out.
+ */
+export function metricsFlag(flag: string) {
+  return (raw: string): string => {
+    const text = raw.trim();
+    const address = /^\d{1,5}$/.test(text) ? `127.0.0.1:${text}` : text;
+    const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(address);
+    if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) {
+      throw new UserError(`${flag} must be host:port or a port (1-65535), got ${showValue(raw)}`, {
+        hint: `e.g. ${flag} 127.0.0.1:9464 (loopback), or ${flag} 0.0.0.0:9464 for a scraper on another host`,
+      });
+    }
+    return address;
+  };
+}
+
+/** The address of `--metrics` as commander left it: true when given without a value. */
+export function metricsAddressOf(value: string | boolean | undefined): string | undefined {
+  if (value === undefined || value === false) return undefined;
+  return value === true ? '127.0.0.1:9464' : value;
+}

@@ -23,6 +23,8 @@ export type RunProjectOptions = {
   reset: boolean;
   detach: boolean;
   settings: Omit<ProjectRunInput, 'projectId' | 'projectDir'>;
+  /** The hosted worker's cap on agents (`--max-agents`, default 20) and its metrics address (`--metrics`). */
+  worker?: { maxAgents?: number; metricsAddress?: string | undefined };
   out: (line: string) => void;
 };
 
@@ -56,14 +58,17 @@ export async function runProject(rt: Runtime, options: RunProjectOptions): Promi
     worker = await createAutocoderWorker({
       temporal: rt.temporalTarget,
       taskQueue: rt.config.taskQueue,
-      hostId: rt.config.hostId,
       databaseUrl: rt.stack.databaseUrl,
       stateDir: rt.config.home,
+      hostId: rt.config.hostId,
+      ...(options.worker?.maxAgents === undefined ? {} : { maxConcurrentAgents: options.worker.maxAgents }),
+      metricsAddress: options.worker?.metricsAddress,
       workflowStackTraces: rt.config.workflowStackTraces,
       timeZone: rt.config.timeZone,
       installationDailyBudgetUsd: rt.config.dailyBudgetUsd,
     });
     workerDone = worker.run();
+    if (options.worker?.metricsAddress) out(`metrics at http://${options.worker.metricsAddress}/metrics`);
   }
   try {
     const { handle, joined } = await startOrJoinRun(client, rt.config.taskQueue, {

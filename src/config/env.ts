@@ -27,7 +27,7 @@ const databaseUrl = z.string().refine((text) => {
 }, 'must be a postgres:// URL such as postgres://user:password@host:5432/autocoder');
 
 // host:port, with IPv6 hosts in brackets ([::1]:7233)
-const hostPort = z.string().refine((text) => {
+export const hostPort = z.string().refine((text) => {
   const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(text);
   return match !== null && Number(match[2]) >= 1 && Number(match[2]) <= 65535;
 }, 'must be host:port with a port 1-65535, such as 127.0.0.1:7233');
@@ -48,6 +48,14 @@ export const notifyUrlSchema = z.string().refine((text) => {
     return false;
   }
 }, 'must be an http(s) URL');
+
+/**
+ * A worker's host id (AUTOCODER_HOST_ID): it names the host on agent runs, in metrics and in task
+ * queue names (`autocoder@<host>`), so it is a hostname-like slug.
+ */
+export const HOST_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+export const HOST_ID_RULE =
+  'must be 1-63 letters, digits, dots, dashes or underscores, starting with a letter or digit';
 
 /** The environment variables we read, with their defaults; the descriptions are the docs. */
 export const envSchema = z.object({
@@ -92,12 +100,11 @@ export const envSchema = z.object({
     .describe('Temporal task queue of the autocoder worker'),
   AUTOCODER_HOST_ID: z
     .string()
-    .regex(
-      /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
-      'must be 1-63 letters, digits, dots, dashes or underscores, starting with a letter or digit (e.g. host-a)',
-    )
+    .regex(HOST_ID_PATTERN, HOST_ID_RULE)
     .optional()
-    .describe("This worker's host id; its agents are supervised on the queue <task queue>@<host id> (default: the hostname)"),
+    .describe(
+      "This worker's host id (default the OS hostname): its agents are supervised on the queue <task queue>@<host id>; recorded on its agent runs, given to its agents, a label of its metrics",
+    ),
   AUTOCODER_WORKFLOW_STACK_TRACES: z
     .enum(['0', '1'], 'must be 0 or 1')
     .default('0')
@@ -143,7 +150,7 @@ export type EnvConfig = {
   temporalUiPort: number;
   pgPort: number;
   taskQueue: string;
-  /** this worker's host id (AUTOCODER_HOST_ID), default the hostname */
+  /** this worker's host id (AUTOCODER_HOST_ID, default the OS hostname) */
   hostId: string;
   /** keep stack traces in workflow code (AUTOCODER_WORKFLOW_STACK_TRACES=1) */
   workflowStackTraces: boolean;
@@ -290,7 +297,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
     temporalUiPort: v.AUTOCODER_TEMPORAL_UI_PORT,
     pgPort: v.AUTOCODER_PG_PORT,
     taskQueue: v.AUTOCODER_TASK_QUEUE,
-    hostId: v.AUTOCODER_HOST_ID ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63),
+    hostId: v.AUTOCODER_HOST_ID ?? hostname(),
     workflowStackTraces: v.AUTOCODER_WORKFLOW_STACK_TRACES,
     uiToken: v.AUTOCODER_UI_TOKEN,
     timeZone: v.AUTOCODER_TZ,
@@ -311,6 +318,11 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
       if (pa === pb) problems.push(`${describe(a)} and ${describe(b)} are both ${pa}; give each a different port`);
     }
   }
+  // The default, the OS hostname, must fit the pattern too (it names a task queue).
+  if (v.AUTOCODER_HOST_ID === undefined && !HOST_ID_PATTERN.test(config.hostId))
+    problems.push(
+      `AUTOCODER_HOST_ID is unset and the hostname ${showValue(config.hostId)} cannot be a host id (it ${HOST_ID_RULE}); set AUTOCODER_HOST_ID`,
+    );
   if (problems.length > 0) throw configError(problems);
   return config;
 }

@@ -114,21 +114,23 @@ export async function recordAgentEnd(db: Kysely<Database> | Transaction<Database
 
 /** Runs recorded on `host` whose process may still be alive: started, with a pid, never ended. */
 export async function liveAgentRuns(db: Kysely<Database>, options: { host: string }): Promise<AgentRunRow[]> {
-  return db
-    .selectFrom('agent_runs')
-    .selectAll()
-    .where('host', '=', options.host)
-    // A run settled host_lost may have left its agent alive on the host (only the worker died):
-    // it is this host's to kill when a worker there starts again.
-    .where((eb) =>
-      eb.or([
-        eb('ended_at', 'is', null),
-        eb.and([eb('outcome', '=', 'host_lost'), eb('ended_at', '>', sql<Date>`now() - interval '7 days'`)]),
-      ]),
-    )
-    .where('pid', 'is not', null)
-    .orderBy('started_at')
-    .execute();
+  return (
+    db
+      .selectFrom('agent_runs')
+      .selectAll()
+      .where('host', '=', options.host)
+      // A run settled host_lost may have left its agent alive on the host (only the worker died):
+      // it is this host's to kill when a worker there starts again.
+      .where((eb) =>
+        eb.or([
+          eb('ended_at', 'is', null),
+          eb.and([eb('outcome', '=', 'host_lost'), eb('ended_at', '>', sql<Date>`now() - interval '7 days'`)]),
+        ]),
+      )
+      .where('pid', 'is not', null)
+      .orderBy('started_at')
+      .execute()
+  );
 }
 
 /** A feature's agent runs, newest first (for `features show` and the next attempt's --resume). */

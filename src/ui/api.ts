@@ -164,7 +164,7 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
         c,
         z
           .object({
-            concurrency: z.number().int().min(1).max(50).optional(),
+            concurrency: z.number().int().min(limits.concurrency.min).max(limits.concurrency.max).optional(),
             testingRatio: z.number().int().min(limits.testingRatio.min).max(limits.testingRatio.max).optional(),
           })
           .strict()
@@ -213,12 +213,22 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
             // No `command` adapter: a web page must not choose an executable to run.
             agent: z.enum(['claude', 'simulate']).default('claude'),
             concurrency: z.number().int().min(limits.concurrency.min).max(limits.concurrency.max).default(3),
+            maxConcurrency: z
+              .number()
+              .int()
+              .min(limits.maxConcurrency.min)
+              .max(limits.maxConcurrency.max)
+              .default(limits.maxConcurrency.default),
             testingRatio: z.number().int().min(limits.testingRatio.min).max(limits.testingRatio.max).default(1),
             maxRetries: z.number().int().min(1).max(100).default(3),
             yolo: z.boolean().default(false),
             model: z.string().min(1).max(200).optional(),
           })
-          .strict(),
+          .strict()
+          .refine((v) => v.concurrency <= v.maxConcurrency, {
+            path: ['concurrency'],
+            message: `must not exceed maxConcurrency (raise maxConcurrency, up to ${limits.maxConcurrency.max})`,
+          }),
       );
       const status = await readRunStatus(client, projectId);
       if (status && status.outcome === null)

@@ -42,10 +42,16 @@ export {
   type RunPhase,
 } from './vocabulary.ts';
 
+/**
+ * Concurrency is 1..maxConcurrency, a run setting (`run --max-concurrency`, default 50) whose
+ * ceiling is 1,000; the hosts' caps (`worker --max-agents`) decide how many really run at once.
+ */
 export const limits = {
-  concurrency: { min: 1, max: 5 },
+  concurrency: { min: 1, max: 1000 },
+  maxConcurrency: { min: 1, max: 1000, default: 50 },
   testingRatio: { min: 0, max: 3 },
-  maxAgents: { min: 1, max: 100 },
+  /** Coding + testing agents of one run: room for the highest concurrency and testing ratio. */
+  maxAgents: { min: 1, max: 1003 },
 } as const;
 
 const projectIdRule =
@@ -145,18 +151,18 @@ function buildSchemas() {
       maxConcurrency: zod
         .number()
         .int()
-        .min(1)
-        .max(50)
-        .default(limits.concurrency.max)
-        .describe('upper bound accepted by setConcurrency'),
+        .min(limits.maxConcurrency.min)
+        .max(limits.maxConcurrency.max)
+        .default(limits.maxConcurrency.default)
+        .describe('upper bound accepted by setConcurrency (--max-concurrency)'),
       testingRatio: zod.number().int().min(limits.testingRatio.min).max(limits.testingRatio.max).default(1),
       maxAgents: zod
         .number()
         .int()
         .min(limits.maxAgents.min)
         .max(limits.maxAgents.max)
-        .default(10)
-        .describe('coding + testing agents at once'),
+        .optional()
+        .describe('coding + testing agents at once (default: maxConcurrency + the highest testing ratio)'),
       yolo: zod.boolean().default(false),
       model: zod.string().min(1).optional(),
       agent: zod.enum(agentAdapters).default('claude'),
@@ -236,7 +242,7 @@ function buildSchemas() {
     .strict()
     .refine((input) => input.concurrency <= input.maxConcurrency, {
       path: ['concurrency'],
-      message: 'must not exceed maxConcurrency',
+      message: 'must not exceed maxConcurrency (raise maxConcurrency, up to 1000, or lower concurrency)',
     });
   /** Sent by every agentRun child to its parent (by workflow ID, so it reaches the current run). */
   const agentReport = zod.object({
@@ -387,10 +393,17 @@ export const setBudgetUpdate = defineUpdate<ProjectRunStatus['budgets'], [Budget
 /** From the quotaGovernor of the run's key (runs on other keys ignore it). */
 export const quotaSignal = defineSignal<[QuotaNotice]>('quota');
 
+/** A run's cap on coding + testing agents: room for every concurrency it accepts, and its testers. */
+export function maxAgentsOf(input: { maxAgents?: number | undefined; maxConcurrency: number }): number {
+  return input.maxAgents ?? input.maxConcurrency + limits.testingRatio.max;
+}
+
 /** Update validators: an out-of-range value is rejected before it reaches the history. */
-export function checkRange(name: string, value: unknown, min: number, max: number): void {
+export function checkRange(name: string, value: unknown, min: number, max: number, fix?: string): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${JSON.stringify(value)}`);
+    throw new RangeError(
+      `${name} must be an integer in ${min}..${max}, got ${JSON.stringify(value)}${fix ? ` (${fix})` : ''}`,
+    );
   }
 }
 

@@ -15,6 +15,7 @@ import type { Claim, RunActivities } from '../activities/types.ts';
 import {
   describeIssues,
   failureTypes,
+  maxAgentsOf,
   schemas,
   type AgentReport,
   type ProjectRunInput,
@@ -133,7 +134,8 @@ class ProjectRun {
 
   private slots(): ReturnType<typeof freeSlots> {
     const { concurrency, testingRatio } = this.s;
-    const { maxAgents, yolo } = this.input;
+    const { yolo } = this.input;
+    const maxAgents = maxAgentsOf(this.input);
     return freeSlots([...this.s.running.values()], { concurrency, testingRatio, maxAgents, yolo });
   }
 
@@ -306,7 +308,7 @@ class ProjectRun {
       open: !s.stopRequested && !s.draining && !s.pause,
       held: s.held,
       concurrency: s.concurrency,
-      maxAgents: this.input.maxAgents,
+      maxAgents: maxAgentsOf(this.input),
     });
     // Awaiting the starts ends this workflow task with them, before the scheduling pass that
     // follows runs its local activity: the new agents do not wait for it.

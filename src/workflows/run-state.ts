@@ -8,6 +8,7 @@ import type { Claim } from '../activities/types.ts';
 import {
   agentFinishedSignal,
   checkRange,
+  maxAgentsOf,
   describeIssues,
   drainSignal,
   limits,
@@ -161,11 +162,11 @@ export function wake(s: RunState, reason: WakeReason): void {
 }
 
 export function settingsOf(s: RunState): ProjectRunStatus['settings'] {
-  const { maxAgents, yolo, agent, maxRetries, agentSafety, isolation } = s.input;
+  const { yolo, agent, maxRetries, agentSafety, isolation } = s.input;
   return {
     concurrency: s.concurrency,
     testingRatio: s.testingRatio,
-    maxAgents,
+    maxAgents: maxAgentsOf(s.input),
     yolo,
     agent,
     maxRetries,
@@ -319,7 +320,16 @@ export function installHandlers(s: RunState): void {
       wake(s, 'settings');
       return settingsOf(s);
     },
-    { validator: (n) => checkRange('concurrency', n, limits.concurrency.min, s.input.maxConcurrency) },
+    {
+      validator: (n) =>
+        checkRange(
+          'concurrency',
+          n,
+          limits.concurrency.min,
+          s.input.maxConcurrency,
+          `this run's maxConcurrency is ${s.input.maxConcurrency}; a run started with \`run --max-concurrency N\` (up to ${limits.maxConcurrency.max}) accepts more`,
+        ),
+    },
   );
   wf.setHandler(
     setTestingRatioUpdate,

@@ -135,7 +135,13 @@ describe('scenario 6: bad input', suite, () => {
         [JSON.stringify({ projectId: 'Bad Id!', projectDir: dir }), /projectId/],
         [JSON.stringify({ projectId: victim, projectDir: '' }), /projectDir/],
         [JSON.stringify({ projectId: victim, projectDir: dir, concurrency: 0 }), /concurrency/],
-        [JSON.stringify({ projectId: victim, projectDir: dir, concurrency: 9 }), /concurrency/],
+        // Over the default maxConcurrency (50), over a given one, and a maxConcurrency over its ceiling.
+        [
+          JSON.stringify({ projectId: victim, projectDir: dir, concurrency: 51 }),
+          /concurrency: must not exceed maxConcurrency/,
+        ],
+        [JSON.stringify({ projectId: victim, projectDir: dir, concurrency: 12, maxConcurrency: 10 }), /concurrency/],
+        [JSON.stringify({ projectId: victim, projectDir: dir, maxConcurrency: 1001 }), /maxConcurrency/],
         [JSON.stringify({ projectId: victim, projectDir: dir, agent: 'rm -rf /' }), /agent/],
         [JSON.stringify({ projectId: victim, projectDir: dir, surprise: true }), /surprise/],
       ] as const) {
@@ -217,7 +223,7 @@ describe('scenario 6: bad input', suite, () => {
 
       // Update arguments: rejected by the validator, before anything is written to history.
       for (const [update, arg, mentions] of [
-        [setConcurrencyUpdate, 0, /concurrency must be an integer in 1\.\.5, got 0/],
+        [setConcurrencyUpdate, 0, /concurrency must be an integer in 1\.\.50, got 0/],
         [setConcurrencyUpdate, 99, /got 99/],
         [setConcurrencyUpdate, 'a', /got "a"/],
         [setConcurrencyUpdate, 2.5, /got 2\.5/],
@@ -260,7 +266,7 @@ describe('scenario 6: bad input', suite, () => {
             env,
           );
           assert.notEqual(sent.code, 0);
-          assert.match(sent.stdout + sent.stderr, /concurrency must be an integer in 1\.\.5, got "a"/);
+          assert.match(sent.stdout + sent.stderr, /concurrency must be an integer in 1\.\.50, got "a"/);
         },
       });
 

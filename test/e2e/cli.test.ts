@@ -123,7 +123,15 @@ test('bad input exits 2 naming the input, the value and the fix; no stack trace'
   const cases: Array<[string[], RegExp]> = [
     [['status', 'no-such-project'], /unknown project "no-such-project"/],
     [['status', 'Bad_Project'], /must be a slug.*"Bad_Project"/],
-    [['run', home, '--concurrency', '9', '--agent', 'simulate'], /--concurrency must be an integer in 1\.\.5, got "9"/],
+    [['run', home, '--concurrency', '51', '--agent', 'simulate'], /--concurrency 51 is above --max-concurrency 50/],
+    [
+      ['run', home, '--concurrency', '1001', '--agent', 'simulate'],
+      /--concurrency must be an integer in 1\.\.1000, got "1001"/,
+    ],
+    [
+      ['run', home, '--max-concurrency', '0', '--agent', 'simulate'],
+      /--max-concurrency must be an integer in 1\.\.1000, got "0"/,
+    ],
     [['run', home, '--testing-ratio', '-1', '--agent', 'simulate'], /--testing-ratio must be an integer in 0\.\.3/],
     [['run', home, '--agent', 'gpt'], /--agent must be one of claude, simulate, command, got "gpt"/],
     [['run', home, '--agent', 'command'], /--agent command needs --agent-cmd/],

@@ -177,10 +177,12 @@ test('an out-of-range update is rejected by the validator, naming the value', as
     '--name',
     'setConcurrency',
     '--input',
-    '9',
+    '60',
   ]);
   assert.notEqual(rejected.code, 0);
-  assert.match(rejected.stderr + rejected.stdout, /concurrency must be an integer in 1\.\.5, got 9/);
+  // Over the run's maxConcurrency (default 50); the message names the value and the fix.
+  assert.match(rejected.stderr + rejected.stdout, /concurrency must be an integer in 1\.\.50, got 60/);
+  assert.match(rejected.stderr + rejected.stdout, /run --max-concurrency N/);
   const stopped = await run(temporalPath, ['workflow', 'signal', ...id, '--name', 'stop']);
   assert.equal(stopped.code, 0, stopped.stderr);
   await run(temporalPath, ['workflow', 'result', ...id]);

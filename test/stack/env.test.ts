@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { homedir, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { envSchema, envVarNames, loadEnvConfig, redactUrl } from '../../src/config/env.ts';
 import { UserError } from '../../src/errors.ts';
@@ -30,6 +30,7 @@ describe('loadEnvConfig', () => {
       temporalUiPort: 8233,
       pgPort: 54329,
       taskQueue: 'autocoder',
+      hostId: hostname(),
       workflowStackTraces: false,
       uiToken: undefined,
       timeZone: 'UTC',
@@ -100,6 +101,16 @@ describe('loadEnvConfig', () => {
     assert.match(message, /TEMPORAL_ADDRESS must be host:port.*got "temporal"/);
     assert.match(message, /TEMPORAL_NAMESPACE must be a Temporal namespace name.*got "bad name"/);
     assert.doesNotMatch(message, /topsecret/);
+  });
+
+  test('AUTOCODER_HOST_ID: default the hostname; a bad one is refused naming the variable, the value and the rule', () => {
+    assert.equal(loadEnvConfig({}).hostId, hostname());
+    assert.equal(loadEnvConfig({ AUTOCODER_HOST_ID: 'build-2.eu' }).hostId, 'build-2.eu');
+    for (const bad of ['has space', '-leading', 'a/b', 'x'.repeat(64)]) {
+      const message = problemsOf(() => loadEnvConfig({ AUTOCODER_HOST_ID: bad }));
+      assert.match(message, /AUTOCODER_HOST_ID must be 1-63 letters, digits, dots, dashes or underscores/);
+      assert.ok(message.includes(JSON.stringify(bad)), `${message} shows ${bad}`);
+    }
   });
 
   test('the three local ports must differ', () => {

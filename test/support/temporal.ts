@@ -96,7 +96,7 @@ export type TemporalTestEnv = {
   databaseUrl: string;
   stateDir: string;
   /** A worker on this file's task queue; stopped by `close` if still running. */
-  startWorker: (options?: { killGraceMs?: number }) => Promise<TestWorker>;
+  startWorker: (options?: { killGraceMs?: number; hostId?: string }) => Promise<TestWorker>;
   /**
    * The same worker in a child process (killed by `close` if still alive); resolves once it polls.
    * A host id and state dir of its own make it another host (test/chaos/hosts.test.ts).
@@ -141,6 +141,7 @@ export async function createTemporalTestEnv(
         databaseUrl: testDb.url,
         stateDir,
         killGraceMs: workerOptions.killGraceMs ?? 500,
+        ...(workerOptions.hostId ? { hostId: workerOptions.hostId } : {}),
         // Expected agent failures are logged as warnings with stack traces: noise in test output.
         logLevel: (process.env.AUTOCODER_TEST_LOG_LEVEL as 'WARN' | undefined) ?? 'ERROR',
       });

@@ -221,11 +221,12 @@ test('run controls: live log, pause and resume, concurrency (and its validator),
   await waitUntil('the run to resume', async () => !(await queryStatus(handle)).paused);
   await page.waitForSelector('[data-testid="paused"]', { state: 'detached' });
 
-  // 9 is over the run's maximum: its update validator refuses it, and the page says why beside the control.
-  await page.fill('[data-testid="input-concurrency"]', '9');
+  // 60 is over the run's maximum (maxConcurrency, default 50): its update validator refuses it, and
+  // the page says why beside the control.
+  await page.fill('[data-testid="input-concurrency"]', '60');
   await page.click('[data-testid="set-concurrency"]');
   const refused = page.locator('.control:has([data-testid="set-concurrency"]) .error');
-  await refused.filter({ hasText: 'concurrency must be an integer in 1..5, got 9' }).waitFor();
+  await refused.filter({ hasText: 'concurrency must be an integer in 1..50, got 60' }).waitFor();
   assert.equal((await queryStatus(handle)).settings.concurrency, 1);
   // 2 is taken: the second feature starts.
   await page.fill('[data-testid="input-concurrency"]', '2');

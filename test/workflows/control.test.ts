@@ -234,30 +234,31 @@ test('pause keeps running agents and starts none until resume', async () => {
 
 test('setConcurrency up and down mid-run; out of range is rejected before it reaches history', async () => {
   const project = await t.seedProject(
-    Array.from({ length: 7 }, (_, i) => ({ id: i + 1, name: `f${i + 1}` })),
+    Array.from({ length: 10 }, (_, i) => ({ id: i + 1, name: `f${i + 1}` })),
     { base: 'setconc' },
   );
+  // maxConcurrency 6: concurrency above the old cap of 5 is accepted up to it, and refused above.
   const handle = await t.startRun(project, {
     concurrency: 1,
-    simulate: { default: { action: 'pass', delayMs: 1200 } },
+    maxConcurrency: 6,
+    simulate: { default: { action: 'pass', delayMs: 2000 } },
   });
   await waitUntil('first agent recorded', async () => (await agentRunsOf(t.db, project)).length === 1);
 
-  for (const bad of [0, 6, 2.5]) {
+  for (const bad of [0, 7, 2.5]) {
     await assert.rejects(handle.executeUpdate(setConcurrencyUpdate, { args: [bad] }), (err: unknown) => {
       assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
-      assert.match(
-        String((err.cause as Error | undefined)?.message),
-        new RegExp(`concurrency must be an integer in 1\\.\\.5, got ${bad}`),
-      );
+      const message = String((err.cause as Error | undefined)?.message);
+      assert.match(message, new RegExp(`concurrency must be an integer in 1\\.\\.6, got ${bad}`));
+      assert.match(message, /run --max-concurrency N/, 'the message names the fix');
       return true;
     });
   }
-  const up = await handle.executeUpdate(setConcurrencyUpdate, { args: [3] });
-  assert.equal(up.concurrency, 3);
+  const up = await handle.executeUpdate(setConcurrencyUpdate, { args: [6] });
+  assert.equal(up.concurrency, 6);
   await waitUntil(
-    'three agents at once',
-    async () => (await agentRunsOf(t.db, project)).filter((r) => !r.ended_at).length === 3,
+    'six agents at once',
+    async () => (await agentRunsOf(t.db, project)).filter((r) => !r.ended_at).length === 6,
     { timeoutMs: 15_000 },
   );
 
@@ -270,7 +271,7 @@ test('setConcurrency up and down mid-run; out of range is rejected before it rea
   const result = await waitForResult(handle);
   assert.equal(result.outcome, 'complete', result.message);
   const runs = await agentRunsOf(t.db, project, 'coding');
-  assert.equal(maxOverlap(runs), 3, 'three ran at once after the update up');
+  assert.equal(maxOverlap(runs), 6, 'six ran at once after the update up');
   const later = runs.filter((r) => r.started_at > oneAtATime);
   assert.ok(later.length >= 1, 'some agents started after the update down');
   for (const r of later) assert.equal(runningAt(runs, r.started_at), 1, `agent of #${r.feature_id} ran alone`);
@@ -281,7 +282,7 @@ test('setConcurrency up and down mid-run; out of range is rejected before it rea
     const args = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.args?.payloads ?? [];
     return args.map((p) => decodePayload(p));
   });
-  assert.deepEqual(accepted, [3, 1]);
+  assert.deepEqual(accepted, [6, 1]);
   assert.equal(events.filter((e) => e.workflowExecutionUpdateRejectedEventAttributes).length, 0);
 });
 

@@ -4,6 +4,7 @@ import type { projectRunHandle } from '../../client.ts';
 import { InfraError, UserError } from '../../errors.ts';
 import {
   drainSignal,
+  limits,
   pauseSignal,
   resumeSignal,
   retryFeatureSignal,
@@ -177,7 +178,7 @@ Examples:
   program
     .command('set')
     .description(
-      'Change a setting of a running project: concurrency (1..5), testing-ratio (0..3), or a budget in USD (budget-usd, feature-budget-usd, daily-budget-usd)',
+      "Change a setting of a running project: concurrency (1..the run's max-concurrency, default 50), testing-ratio (0..3), or a budget in USD (budget-usd, feature-budget-usd, daily-budget-usd)",
     )
     .argument('<setting>', 'concurrency | testing-ratio | budget-usd | feature-budget-usd | daily-budget-usd')
     .argument('<value>', 'the new value')
@@ -216,7 +217,9 @@ Examples:
           hint: `use one of: concurrency, testing-ratio, ${Object.keys(budgetSettings).join(', ')}`,
         });
       const n =
-        setting === 'concurrency' ? intFlag('concurrency', 1, 50)(value) : intFlag('testing-ratio', 0, 3)(value);
+        setting === 'concurrency'
+          ? intFlag('concurrency', limits.concurrency.min, limits.concurrency.max)(value)
+          : intFlag('testing-ratio', limits.testingRatio.min, limits.testingRatio.max)(value);
       await withRunningProject(opts.project, async (_rt, projectId, handle) => {
         const settings = await executeOrExplain(setting, () => handle.executeUpdate(update, { args: [n] }));
         out(`${projectId}: concurrency ${settings.concurrency}, testing ratio ${settings.testingRatio}`);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { limits } from '../../workflows/messages.ts';
 import { intFlag, out } from '../options.ts';
 
 const exampleDir = fileURLToPath(new URL('../../../examples/todo-app/', import.meta.url));
@@ -10,7 +11,12 @@ export function register(program: Command): void {
   program
     .command('demo')
     .description('Run the bundled example project (examples/todo-app) end to end with simulated agents')
-    .option('--concurrency <n>', 'coding agents at once (1..5)', intFlag('--concurrency', 1, 5), 3)
+    .option(
+      '--concurrency <n>',
+      `coding agents at once (1..${limits.maxConcurrency.default}, the runs' default maxConcurrency)`,
+      intFlag('--concurrency', limits.concurrency.min, limits.maxConcurrency.default),
+      3,
+    )
     .option('--reset', 'start over: every feature pending again', false)
     .addHelpText(
       'after',

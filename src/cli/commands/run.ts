@@ -1,9 +1,24 @@
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError, showValue } from '../../errors.ts';
-import { agentAdapters, PROJECT_ID_PATTERN, QUOTA_KEY_PATTERN, type AgentAdapter } from '../../workflows/messages.ts';
+import {
+  agentAdapters,
+  limits,
+  PROJECT_ID_PATTERN,
+  QUOTA_KEY_PATTERN,
+  type AgentAdapter,
+} from '../../workflows/messages.ts';
 import { onBudgetActions, type OnBudgetAction } from '../../workflows/vocabulary.ts';
-import { durationFlag, intFlag, notifySettings, out, projectIdArg, usdFlag } from '../options.ts';
+import {
+  durationFlag,
+  intFlag,
+  metricsAddressOf,
+  metricsFlag,
+  notifySettings,
+  out,
+  projectIdArg,
+  usdFlag,
+} from '../options.ts';
 import type { SafetyFlags } from '../agent-safety-flags.ts';
 import type { IsolationFlags } from '../isolation-flags.ts';
 
@@ -15,6 +30,9 @@ type RunFlags = SafetyFlags &
     project?: string;
     features?: string;
     concurrency: number;
+    maxConcurrency: number;
+    maxAgents: number;
+    metrics?: string | boolean;
     testingRatio: number;
     yolo: boolean;
     model?: string;
@@ -56,7 +74,29 @@ export function register(program: Command): void {
     .argument('<dir>', 'the project directory (agents work there)')
     .option('--project <id>', 'project id (default: from the directory name)', projectIdArg('--project'))
     .option('--features <file>', 'import this feature file first (JSON: { "features": [...] } or an array)')
-    .option('--concurrency <n>', 'coding agents at once (1..5)', intFlag('--concurrency', 1, 5), 3)
+    .option(
+      '--concurrency <n>',
+      'coding agents at once (1..--max-concurrency)',
+      intFlag('--concurrency', limits.concurrency.min, limits.concurrency.max),
+      3,
+    )
+    .option(
+      '--max-concurrency <n>',
+      `highest concurrency the run accepts, now and from \`set concurrency\` (1..${limits.maxConcurrency.max})`,
+      intFlag('--max-concurrency', limits.maxConcurrency.min, limits.maxConcurrency.max),
+      limits.maxConcurrency.default,
+    )
+    .option(
+      '--max-agents <n>',
+      "agent processes this command's worker runs at once (its host's cap)",
+      intFlag('--max-agents', 1, 200),
+      20,
+    )
+    .option(
+      '--metrics [address]',
+      "serve this command's worker's Prometheus metrics at host:port (alone: 127.0.0.1:9464)",
+      metricsFlag('--metrics'),
+    )
     .option(
       '--testing-ratio <n>',
       'testing agents kept running (0..3; 0 disables)',
@@ -163,6 +203,14 @@ Examples:
         throw new UserError(`--quota-key must be a slug, got ${showValue(flags.quotaKey)}`, {
           hint: 'lowercase letters, digits and dashes, e.g. --quota-key team-account',
         });
+      if (flags.concurrency > flags.maxConcurrency)
+        throw new UserError(`--concurrency ${flags.concurrency} is above --max-concurrency ${flags.maxConcurrency}`, {
+          hint: `raise --max-concurrency (up to ${limits.maxConcurrency.max}) or lower --concurrency`,
+        });
+      if (flags.detach && flags.metrics !== undefined)
+        throw new UserError("--metrics serves the metrics of run's own worker, and with --detach there is none", {
+          hint: 'give --metrics to the worker that runs it: autocoder worker --metrics 127.0.0.1:9464',
+        });
       const projectId = flags.project ?? projectIdFromDir(dir);
       // Before anything is written: a bad policy file or flag stops the run here (exit 2).
       const { agentSafetyFromFlags, POLICY_OFF_WARNING } = await import('../agent-safety-flags.ts');
@@ -187,8 +235,10 @@ Examples:
           featuresFile: flags.features,
           reset: flags.reset,
           detach: flags.detach,
+          worker: { maxAgents: flags.maxAgents, metricsAddress: metricsAddressOf(flags.metrics) },
           settings: {
             concurrency: flags.concurrency,
+            maxConcurrency: flags.maxConcurrency,
             testingRatio: flags.testingRatio,
             yolo: flags.yolo,
             agent: flags.agent as AgentAdapter,

@@ -17,7 +17,7 @@ import {
   nextWindow,
   type WindowSpec,
 } from '../../schedules/window.ts';
-import { agentAdapters, type AgentAdapter, type ProjectRunInput } from '../../workflows/messages.ts';
+import { agentAdapters, limits, type AgentAdapter, type ProjectRunInput } from '../../workflows/messages.ts';
 import { scheduleId, windowRunId } from '../../workflows/run-ids.ts';
 import type { WindowRunInput } from '../../workflows/window-run.ts';
 import { durationFlag, intFlag, notifySettings, out, projectIdArg } from '../options.ts';
@@ -69,7 +69,12 @@ export function register(program: Command): void {
     .requiredOption('--window <HH:MM-HH:MM>', 'the window, in the zone of --tz; it may cross midnight')
     .option('--days <days>', 'days the window starts on: mon-fri, sat,sun, daily', 'daily')
     .option('--tz <zone>', 'IANA time zone (default: this machine’s)')
-    .option('--concurrency <n>', 'coding agents at once (1..5)', intFlag('--concurrency', 1, 5), 3)
+    .option(
+      '--concurrency <n>',
+      `coding agents at once (1..${limits.maxConcurrency.default}, the runs' default maxConcurrency)`,
+      intFlag('--concurrency', limits.concurrency.min, limits.maxConcurrency.default),
+      3,
+    )
     .option('--testing-ratio <n>', 'testing agents kept running (0..3)', intFlag('--testing-ratio', 0, 3), 1)
     .option('--yolo', 'no testing agents; agents skip browser testing', false)
     .option('--model <name>', 'model passed to every agent')

@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .argument('[project]', 'project id (default: the project whose directory is the current one)', projectIdArg())
     .option(
       '--json',
-      'print JSON: { project, phase, outcome, counts, running, paused, pause, spend, budgets, quotaKey, settings }',
+      'print JSON: { project, phase, outcome, counts, running, paused, pause, spend, budgets, quotaKey, settings, capacity }',
       false,
     )
     .option(
@@ -26,6 +26,9 @@ export function register(program: Command): void {
       'after',
       `
 outcome is null while the run goes on; phase is null for a project that never ran.
+Each running agent shows its host. While the run goes on, capacity lists the live hosts (workers that
+polled the task queue in the last 90 s) and their --max-agents; status says when they add up to less
+than the concurrency.
 
 Examples:
   autocoder status todo-app
@@ -70,8 +73,18 @@ Examples:
         if (report.unanswered) report.counts = await featureCounts(rt.database.db, projectId);
         // Worktree isolation: the merge queue's position and step (null when no queue runs).
         const mergeQueue = await readMergeQueue(rt.temporal.client, projectId).catch(() => null);
+        const { hostsOfRuns, readCapacity } = await import('../host-status.ts');
+        const hosts = await hostsOfRuns(
+          rt.database.db,
+          report.running.map((a) => a.workflowId),
+        );
+        const running = report.running.map((a) => ({ ...a, host: hosts.get(a.workflowId) ?? null }));
+        const capacity =
+          report.outcome === null && report.status
+            ? await readCapacity(rt.temporal.client, rt.config.taskQueue, report.status.settings.concurrency)
+            : null;
         if (opts.json) {
-          const { project, phase, outcome, counts, running, workflowId, runId, unanswered } = report;
+          const { project, phase, outcome, counts, workflowId, runId, unanswered } = report;
           out(
             JSON.stringify({
               project,
@@ -97,6 +110,7 @@ Examples:
               ...(report.status?.humanRequests ? { humanRequests: report.status.humanRequests } : {}),
               ...(report.status?.notifications ? { notifications: report.status.notifications } : {}),
               mergeQueue,
+              ...(capacity ? { capacity } : {}),
               ...(unanswered ? { unanswered } : {}),
             }),
           );
@@ -150,9 +164,11 @@ Examples:
           );
           if (settings.agentPolicy === 'off') out((await import('../agent-safety-flags.ts')).POLICY_OFF_WARNING);
         }
-        for (const a of report.running)
+        const short = capacity && (await import('../../metrics/capacity.ts')).describeCapacity(capacity);
+        if (short) out(short);
+        for (const a of running)
           out(
-            `  ${a.kind.padEnd(8)} ${a.featureId === null ? '' : `#${a.featureId} `}${escapeForTerminal(a.featureName)} (since ${a.startedAt})`,
+            `  ${a.kind.padEnd(8)} ${a.featureId === null ? '' : `#${a.featureId} `}${escapeForTerminal(a.featureName)} (since ${a.startedAt}${a.host ? ` on ${a.host}` : ''})`,
           );
         out(stateDirLine(rt.config.home));
         if (rt.temporalTarget.uiUrl && report.runId)

@@ -74,9 +74,9 @@ Examples:
         ? await createAutocoderWorker({
             temporal: rt.temporalTarget,
             taskQueue: rt.config.taskQueue,
-            hostId: rt.config.hostId,
             databaseUrl: rt.stack.databaseUrl,
             stateDir: rt.config.home,
+            hostId: rt.config.hostId,
             workflowStackTraces: rt.config.workflowStackTraces,
             timeZone: rt.config.timeZone,
             installationDailyBudgetUsd: rt.config.dailyBudgetUsd,

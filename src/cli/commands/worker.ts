@@ -1,39 +1,47 @@
 import type { Command } from 'commander';
-import { intFlag, out } from '../options.ts';
+import { intFlag, metricsAddressOf, metricsFlag, out } from '../options.ts';
 
 export function register(program: Command): void {
   program
     .command('worker')
     .description('Run a standalone worker on the autocoder task queue until interrupted')
     .option('--max-agents <n>', 'agent processes this worker runs at once', intFlag('--max-agents', 1, 200), 20)
+    .option(
+      '--metrics [address]',
+      'serve Prometheus metrics at host:port (alone: 127.0.0.1:9464; /metrics)',
+      metricsFlag('--metrics'),
+    )
     .addHelpText(
       'after',
       `
 Several workers (on one host or many) may poll the same task queue; Temporal spreads the work.
-Each worker also polls its host's queue, <task queue>@<host id> (AUTOCODER_HOST_ID, default the
-hostname), where the agents it runs are supervised.
+Each worker names its host with AUTOCODER_HOST_ID (default the hostname; agents get it in their
+environment) and also polls its host's queue, <task queue>@<host id>, where the agents it runs
+are supervised.
 Ctrl-C (SIGINT) stops the worker and leaves running agents alive: the next worker on this host
 adopts them. SIGTERM (a Kubernetes pod's stop) drains the host: no new agents, running ones are
 stopped and end host_drained, so they run again on another host with no failure counted.
 
 Examples:
   autocoder worker
-  AUTOCODER_TASK_QUEUE=autocoder-host2 autocoder worker --max-agents 8`,
+  AUTOCODER_HOST_ID=build-2 autocoder worker --max-agents 8 --metrics 127.0.0.1:9464`,
     )
-    .action(async (opts: { maxAgents: number }) => {
+    .action(async (opts: { maxAgents: number; metrics?: string | boolean }) => {
       const [{ openStack }, { createAutocoderWorker }] = await Promise.all([
         import('../runtime.ts'),
         import('../../worker.ts'),
       ]);
+      const metricsAddress = metricsAddressOf(opts.metrics);
       // The worker opens its own connections (and migrates): none of the CLI's are needed.
       const rt = await openStack({ log: out, start: true });
       const worker = await createAutocoderWorker({
         temporal: rt.temporalTarget,
         taskQueue: rt.config.taskQueue,
-        hostId: rt.config.hostId,
         databaseUrl: rt.stack.databaseUrl,
         stateDir: rt.config.home,
         maxConcurrentAgents: opts.maxAgents,
+        hostId: rt.config.hostId,
+        metricsAddress,
         logLevel: 'INFO',
         workflowStackTraces: rt.config.workflowStackTraces,
         timeZone: rt.config.timeZone,
@@ -57,7 +65,7 @@ Examples:
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       out(
-        `worker polling task queue "${rt.config.taskQueue}" at ${rt.temporalTarget.address} (namespace ${rt.temporalTarget.namespace}) as host ${worker.hostId}`,
+        `worker polling task queue "${rt.config.taskQueue}" at ${rt.temporalTarget.address} (namespace ${rt.temporalTarget.namespace}) as host ${worker.hostId}, max agents ${opts.maxAgents}${metricsAddress ? `, metrics at http://${metricsAddress}/metrics` : ''}`,
       );
       await worker.run();
       out('worker stopped');

@@ -275,7 +275,7 @@ function startForm(api) {
     h('option', { value: 'claude' }, 'claude'),
     h('option', { value: 'simulate' }, 'simulate'),
   );
-  const conc = h('input', { type: 'number', name: 'concurrency', value: 3, min: 1, max: 5, class: 'num' });
+  const conc = h('input', { type: 'number', name: 'concurrency', value: 3, min: 1, max: 50, class: 'num' });
   const ratio = h('input', { type: 'number', name: 'testingRatio', value: 1, min: 0, max: 3, class: 'num' });
   const retries = h('input', { type: 'number', name: 'maxRetries', value: 3, min: 1, max: 100, class: 'num' });
   const v = (/** @type {HTMLElement} */ el) => /** @type {HTMLInputElement} */ (el).value;

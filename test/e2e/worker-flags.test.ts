@@ -1,0 +1,142 @@
+/**
+ * The worker's host and metrics flags as an operator uses them: a bad AUTOCODER_HOST_ID or
+ * --metrics exits 2 naming it, a taken metrics port exits 3 naming it, and `run`'s own worker
+ * takes --max-agents (its cap, which status reports against the concurrency) and --metrics.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { metricNames } from '../../src/metrics/meter.ts';
+import { parsePrometheus, valueOf } from '../support/prometheus.ts';
+import { repoRoot, waitUntil, withTemporal } from '../support/temporal.ts';
+
+type Result = { code: number; stdout: string; stderr: string };
+const t = withTemporal({ name: 'worker-flags', startWorker: false });
+const home = mkdtempSync(join(tmpdir(), 'ac-worker-flags-'));
+const cliPath = join(repoRoot, 'bin', 'autocoder');
+const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+  ...process.env,
+  TEMPORAL_ADDRESS: t.stack.address,
+  TEMPORAL_NAMESPACE: t.stack.namespace,
+  DATABASE_URL: t.databaseUrl,
+  AUTOCODER_TASK_QUEUE: t.taskQueue,
+  AUTOCODER_HOME: home,
+  NODE_TEST_CONTEXT: undefined,
+  ...extra,
+});
+
+function cli(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Result> {
+  return new Promise((resolve) =>
+    execFile(cliPath, args, { env: env(extra), timeout: 120_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+    }),
+  );
+}
+
+async function listening(): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+test('a bad AUTOCODER_HOST_ID or --metrics exits 2 naming it; a taken metrics port exits 3 naming it', async () => {
+  const badHost = await cli(['worker'], { AUTOCODER_HOST_ID: 'no spaces allowed' });
+  assert.equal(badHost.code, 2, badHost.stderr);
+  assert.match(
+    badHost.stderr,
+    /AUTOCODER_HOST_ID must be 1-63 letters, digits, dots, dashes or underscores.*"no spaces allowed"/,
+  );
+  for (const args of [
+    ['worker', '--metrics', 'nowhere'],
+    ['run', home, '--metrics', 'nowhere', '--agent', 'simulate'],
+  ]) {
+    const bad = await cli(args);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--metrics must be host:port or a port \(1-65535\), got "nowhere"/);
+  }
+  const detached = await cli(['run', home, '--detach', '--metrics', '--agent', 'simulate']);
+  assert.equal(detached.code, 2, detached.stderr);
+  assert.match(detached.stderr, /--metrics serves the metrics of run's own worker, and with --detach there is none/);
+  const taken = await listening();
+  try {
+    const busy = await cli(['worker', '--metrics', String(taken.port)]);
+    assert.equal(busy.code, 3, busy.stderr);
+    assert.match(busy.stderr, new RegExp(`metrics could not be served at 127\\.0\\.0\\.1:${taken.port}: .*in use`));
+    assert.match(busy.stderr, /choose a free address with --metrics host:port/);
+  } finally {
+    await taken.close();
+  }
+});
+
+test("run's own worker takes --max-agents and --metrics; status says the host's cap is below the concurrency", async () => {
+  const free = await listening();
+  await free.close();
+  const address = `127.0.0.1:${free.port}`;
+  const project = `flags-${Date.now().toString(36)}`;
+  const dir = join(home, project);
+  mkdirSync(dir);
+  const features = join(home, `${project}.json`);
+  writeFileSync(features, JSON.stringify(Array.from({ length: 6 }, (_, i) => ({ id: i + 1, name: `f${i + 1}` }))));
+  const run = spawn(
+    cliPath,
+    [
+      'run',
+      dir,
+      '--project',
+      project,
+      '--features',
+      features,
+      '--agent',
+      'command',
+      '--agent-cmd',
+      join(repoRoot, 'test/fixtures/agents/forever'),
+      '--isolation',
+      'shared',
+      '--concurrency',
+      '5',
+      '--max-agents',
+      '3',
+      '--metrics',
+      address,
+    ],
+    { env: env(), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  run.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  run.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => run.once('exit', (code) => resolve(code)));
+  try {
+    const host = hostname();
+    // run's worker serves its metrics and names its host. (How strictly --max-agents holds agents
+    // on one host is the per-host queue's business; here it is the cap status reports.)
+    await waitUntil(
+      "agents on run's worker",
+      async () => {
+        const text = await fetch(`http://${address}/metrics`).then(
+          (r) => r.text(),
+          () => '',
+        );
+        return (valueOf(parsePrometheus(text), metricNames.agentsRunning, { kind: 'coding', host }) ?? 0) >= 3;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    assert.match(output, new RegExp(`metrics at http://${address}/metrics`));
+    const status = await cli(['status', project]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /below concurrency 5/);
+    assert.match(status.stdout, new RegExp(`live hosts ${host.replaceAll('.', '\\.')} \\(3\\) run at most 3 agents`));
+    assert.ok((status.stdout.match(new RegExp(` on ${host.replaceAll('.', '\\.')}\\)`, 'g')) ?? []).length >= 3);
+    const stopped = await cli(['stop', project]);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.equal(await exited, 0, output);
+  } finally {
+    if (run.exitCode === null && run.signalCode === null) run.kill('SIGKILL');
+  }
+});
