@@ -199,6 +199,7 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
         taskQueue: hostQueue,
         activities,
         maxConcurrentActivityTaskExecutions: maxAgents + 5,
+        identity: workerIdentity({ pid: process.pid, hostId, maxAgents }),
         ...heartbeatThrottle,
         // On shutdown, agents are left running for the next worker to adopt; a drain stops them
         // first (they report host_drained), and the grace lets those reports finish.
