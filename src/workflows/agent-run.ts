@@ -58,25 +58,31 @@ type AgentEnd = Pick<RecordOutcomeInput, 'outcome' | 'exitCode' | 'signal' | 'er
 
 export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promise<AgentReport> {
   const workflowId = wf.workflowInfo().workflowId;
-  const host = await pickAgentHost({ runId: workflowId });
   const hostLostAfterMs = spec.hostLostAfterMs ?? DEFAULT_HOST_LOST_AFTER_MS;
-  const { superviseAgent } = wf.proxyActivities<AgentActivities>({
-    // Pinned to the host that runs the agent: its retries and adoption can only happen there. A
-    // host whose worker does not take the task in time is lost (each attempt waits at most this).
-    taskQueue: host.taskQueue,
-    scheduleToStartTimeout: hostLostAfterMs,
-    // Start-to-close is the agent's own timeout plus room to kill its tree; the heartbeat timeout
-    // is what notices a dead worker, after which the retry adopts the still-running agent.
-    startToCloseTimeout: spec.timeoutMs + 60_000,
-    heartbeatTimeout: HEARTBEAT_TIMEOUT,
-    cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '500ms', maximumInterval: '10s', nonRetryableErrorTypes: agentFailures },
-    summary: `${spec.kind}${spec.featureId === null ? '' : ` #${spec.featureId}`} ${spec.featureName} on ${host.hostId}`,
-  });
+  let hostId: string | null = null;
+  const supervise = async () => {
+    // A stop while no host has a free slot cancels the pick: it ends as stopped, like any stop.
+    const host = await pickAgentHost({ runId: workflowId });
+    hostId = host.hostId;
+    const { superviseAgent } = wf.proxyActivities<AgentActivities>({
+      // Pinned to the host that runs the agent: its retries and adoption can only happen there. A
+      // host whose worker does not take the task in time is lost (each attempt waits at most this).
+      taskQueue: host.taskQueue,
+      scheduleToStartTimeout: hostLostAfterMs,
+      // Start-to-close is the agent's own timeout plus room to kill its tree; the heartbeat timeout
+      // is what notices a dead worker, after which the retry adopts the still-running agent.
+      startToCloseTimeout: spec.timeoutMs + 60_000,
+      heartbeatTimeout: HEARTBEAT_TIMEOUT,
+      cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      retry: { initialInterval: '500ms', maximumInterval: '10s', nonRetryableErrorTypes: agentFailures },
+      summary: `${spec.kind}${spec.featureId === null ? '' : ` #${spec.featureId}`} ${spec.featureName} on ${host.hostId}`,
+    });
+    return superviseAgent({ ...spec, reportTo: parentWorkflowId });
+  };
 
-  const end = await superviseAgent({ ...spec, reportTo: parentWorkflowId }).then(
+  const end = await supervise().then(
     (exit): AgentEnd => ({ outcome: 'exited', error: null, ...exit, ...exit.override }),
-    (err: unknown) => hostLost(err, host.hostId, hostLostAfterMs) ?? endOfFailure(err),
+    (err: unknown) => (hostId === null ? null : hostLost(err, hostId, hostLostAfterMs)) ?? endOfFailure(err),
   );
 
   // Whatever happened (even a cancellation of this workflow), the claim is settled and the

@@ -6,34 +6,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRunStatus } from '../../src/client.ts';
 import { queryStatus, repoRoot, waitUntil, withTemporal } from '../support/temporal.ts';
 import { projectRunHandle } from '../../src/client.ts';
+import { cliEnv, runCli, type ProcResult } from '../chaos/support.ts';
 
-type Result = { code: number; stdout: string; stderr: string };
+type Result = ProcResult;
 const t = withTemporal({ name: 'concurrency', startWorker: false });
 const home = mkdtempSync(join(tmpdir(), 'ac-concurrency-'));
 
-function cli(args: string[]): Promise<Result> {
-  const env = {
-    ...process.env,
-    TEMPORAL_ADDRESS: t.stack.address,
-    TEMPORAL_NAMESPACE: t.stack.namespace,
-    DATABASE_URL: t.databaseUrl,
-    AUTOCODER_TASK_QUEUE: t.taskQueue,
-    AUTOCODER_HOME: home,
-    NODE_TEST_CONTEXT: undefined,
-  };
-  return new Promise((resolve) =>
-    execFile(join(repoRoot, 'bin', 'autocoder'), args, { env, timeout: 120_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-    }),
-  );
-}
+const cli = (args: string[]): Promise<Result> => runCli(args, cliEnv(t, home), 120_000);
 
 test('concurrency above 5 is accepted up to maxConcurrency and refused above it (run and set), exit 2', async () => {
   const project = `conc-${Date.now().toString(36)}`;

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
@@ -13,29 +13,15 @@ import { join } from 'node:path';
 import { metricNames } from '../../src/metrics/meter.ts';
 import { parsePrometheus, valueOf } from '../support/prometheus.ts';
 import { repoRoot, waitUntil, withTemporal } from '../support/temporal.ts';
+import { cliEnv, runCli, type ProcResult } from '../chaos/support.ts';
 
-type Result = { code: number; stdout: string; stderr: string };
+type Result = ProcResult;
 const t = withTemporal({ name: 'worker-flags', startWorker: false });
 const home = mkdtempSync(join(tmpdir(), 'ac-worker-flags-'));
 const cliPath = join(repoRoot, 'bin', 'autocoder');
-const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
-  ...process.env,
-  TEMPORAL_ADDRESS: t.stack.address,
-  TEMPORAL_NAMESPACE: t.stack.namespace,
-  DATABASE_URL: t.databaseUrl,
-  AUTOCODER_TASK_QUEUE: t.taskQueue,
-  AUTOCODER_HOME: home,
-  NODE_TEST_CONTEXT: undefined,
-  ...extra,
-});
+const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => cliEnv(t, home, extra);
 
-function cli(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Result> {
-  return new Promise((resolve) =>
-    execFile(cliPath, args, { env: env(extra), timeout: 120_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-    }),
-  );
-}
+const cli = (args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Result> => runCli(args, env(extra), 120_000);
 
 async function listening(): Promise<{ port: number; close: () => Promise<void> }> {
   const server = createServer();
