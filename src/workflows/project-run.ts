@@ -211,7 +211,10 @@ class ProjectRun {
     for (const featureId of this.s.inbox.stopFeature.splice(0)) {
       this.s.held.add(featureId);
       for (const agent of this.s.running.values()) {
-        if (agent.featureId === featureId && agent.kind !== 'initializer') this.cancelAgent(agent);
+        // A batch is one agent: stopping one of its features stops it, and the others go back to
+        // pending uncounted (a stop is nobody's failure).
+        const holds = agent.featureId === featureId || (agent.featureIds ?? []).includes(featureId);
+        if (holds && agent.kind !== 'initializer') this.cancelAgent(agent);
       }
     }
   }
@@ -250,7 +253,12 @@ class ProjectRun {
       ...(verifyKnown ? { verifyKnown } : {}),
       budget: { runStartedAt: s.startedAt, ...s.budgets },
       ...(s.retryFirst.length ? { resumeFirst: [...s.retryFirst] } : {}),
+      ...(s.batchSize > 1 ? { batchSize: s.batchSize } : {}),
+      ...(s.testingBatchSize > 1
+        ? { testingBatchSize: s.testingBatchSize, recentlyTested: [...s.recentlyTested] }
+        : {}),
     });
+    if (result.recentlyTested) s.recentlyTested = result.recentlyTested;
     applyBudget(this.s, result, (agent) => this.cancelAgent(agent));
     for (const agent of result.adopt) s.running.set(agent.workflowId, agent);
     if (result.settled.length > 0) {
@@ -287,14 +295,26 @@ class ProjectRun {
     if (s.running.has(claim.workflowId)) return;
     const featureId = claim.kind === 'initializer' ? null : claim.featureId;
     const { workflowId, kind, featureName } = claim;
-    s.running.set(workflowId, { workflowId, kind, featureId, featureName, startedAt: new Date().toISOString() });
+    s.running.set(workflowId, {
+      workflowId,
+      kind,
+      featureId,
+      featureName,
+      startedAt: new Date().toISOString(),
+      ...(claim.featureIds ? { featureIds: claim.featureIds } : {}),
+    });
     s.agentsStarted++;
     // A coding agent claims the next feature for this run as it ends (see takeHandoffs), unless
     // stranded features wait to be resumed first: only a scheduling pass knows them.
     const handsOff = claim.kind === 'coding' && s.resumeLeft === 0 && s.retryFirst.length === 0;
     const budget = { runStartedAt: s.startedAt, ...s.budgets };
     const claimNext = handsOff
-      ? { maxRetries: this.input.maxRetries, exclude: [...s.held, ...s.budgetHeld.map((f) => f.featureId)], budget }
+      ? {
+          maxRetries: this.input.maxRetries,
+          exclude: [...s.held, ...s.budgetHeld.map((f) => f.featureId)],
+          budget,
+          ...(s.batchSize > 1 ? { batchSize: s.batchSize } : {}),
+        }
       : undefined;
     await startAgentRun(this.input, claim, { parentWorkflowId: s.workflowId, timeoutMs, claimNext, budget });
   }
