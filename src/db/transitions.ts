@@ -44,9 +44,8 @@ export async function releaseClaim(db: Kysely<Database>, input: ReleaseInput): P
 /**
  * Gives back every claim `owner` holds (all features of a batch), without judging the run: for
  * an agent run nobody started (a handoff the run did not take, a claim at the run's end). Its
- * coding attempt is given back too, since no agent ever worked on it (the next claim takes the
- * same agent run ID, which was never started). Returns the features freed (none when the claim
- * was lost).
+ * attempt number stays used, so the next claim gets a new agent run ID. Returns the features
+ * freed (none when the claim was lost).
  */
 export async function releaseOwner(
   db: Kysely<Database>,
@@ -55,7 +54,6 @@ export async function releaseOwner(
   const { rows } = await sql<{ id: number }>`
     UPDATE features f
     SET in_progress = CASE WHEN f.claimed_by = ${input.owner}::text THEN false ELSE f.in_progress END,
-        attempts = CASE WHEN f.claimed_by = ${input.owner}::text THEN greatest(f.attempts - 1, 0) ELSE f.attempts END,
         claimed_at = CASE WHEN f.claimed_by = ${input.owner}::text THEN NULL ELSE f.claimed_at END,
         claimed_by = CASE WHEN f.claimed_by = ${input.owner}::text THEN NULL ELSE f.claimed_by END,
         testing_claimed_at = CASE WHEN f.testing_claimed_by = ${input.owner}::text THEN NULL ELSE f.testing_claimed_at END,
