@@ -59,7 +59,7 @@ setInterval(() => {
 }, 1000);
 
 /** "#4", or for a batch "#4 +#5 +#7" (the first first). @param {any} a */
-function featureLabel(a) {
+export function featureLabel(a) {
   const rest = (a.featureIds ?? []).filter((/** @type {number} */ id) => id !== a.featureId);
   return [`#${a.featureId}`, ...rest.map((/** @type {number} */ id) => `+#${id}`)].join(' ');
 }
