@@ -14,7 +14,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
-import { batchOf, claimReadyBatches, claimTestingBatches } from '../db/batch-claims.ts';
+import { batchOf, claimReadyBatches, claimTestingBatches, type ClaimedBatch } from '../db/batch-claims.ts';
 import { claimFeaturesByIds } from '../db/claims.ts';
 import { featureCounts, listFeatures } from '../db/features.ts';
 import { heldClaims, type HeldClaim } from '../db/held-claims.ts';
@@ -212,8 +212,14 @@ export async function claimReady(
   const { projectId, maxRetries, exclude } = input;
   const batchSize = input.batchSize ?? 1;
   const fresh = await claimReadyBatches(db, { projectId, limit: slots, maxRetries, exclude, batchSize });
-  return fresh.map((f) => ({ ...codingClaim(f.id, f.name, f.attempt, f.claimedBy), ...batchOf(f.featureIds) }));
+  return fresh.map(codingClaimOf);
 }
+
+/** The claim of a coding batch (one feature or several) for the agent run it names. */
+export const codingClaimOf = (b: ClaimedBatch): Claim => ({
+  ...codingClaim(b.id, b.name, b.attempt, b.claimedBy),
+  ...batchOf(b.featureIds),
+});
 
 /**
  * Step 6: the counts, and how the run ends when nothing codes and nothing can: complete when

@@ -13,7 +13,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { liveAgentRuns, recordAgentStart } from '../db/agent-runs.ts';
-import { batchOf, claimReadyBatches } from '../db/batch-claims.ts';
+import { claimReadyBatches } from '../db/batch-claims.ts';
 import { readyFeatureExists } from '../db/claims.ts';
 import type { Database } from '../db/tables.ts';
 import {
@@ -32,6 +32,7 @@ import { readAgentOutput, type OutputEnd } from './agent-output.ts';
 import { prepareLaunch, RetryableSetup } from './agent-launch.ts';
 import { checkBudget, DEFAULT_SPEND_CONFIG, hasBudget, type SpendConfig } from './budget.ts';
 import { settleAgentRun } from './outcome.ts';
+import { codingClaimOf } from './schedule-steps.ts';
 import { releaseWorkspace } from './workspace.ts';
 import type {
   AgentEndReport,
@@ -202,14 +203,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
         exclude,
         batchSize: batchSize ?? 1,
       });
-      const next = claimed.map((f) => ({
-        featureId: f.id,
-        featureName: f.name,
-        attempt: f.attempt,
-        workflowId: f.claimedBy,
-        kind: 'coding' as const,
-        ...batchOf(f.featureIds),
-      }));
+      const next = claimed.map(codingClaimOf);
       return { next, moreReady: next.length > 0 && (await readyFeatureExists(db, { projectId, maxRetries, exclude })) };
     } catch (err) {
       log(`claim for the next agent left to the workflow (${(err as Error).message})`);

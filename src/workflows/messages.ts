@@ -162,20 +162,9 @@ function buildSchemas() {
         .default(limits.concurrency.max)
         .describe('upper bound accepted by setConcurrency'),
       testingRatio: zod.number().int().min(limits.testingRatio.min).max(limits.testingRatio.max).default(1),
-      batchSize: zod
-        .number()
-        .int()
-        .min(limits.batchSize.min)
-        .max(limits.batchSize.max)
-        .default(1)
-        .describe('features per coding agent (--batch-size)'),
-      testingBatchSize: zod
-        .number()
-        .int()
-        .min(limits.testingBatchSize.min)
-        .max(limits.testingBatchSize.max)
-        .default(1)
-        .describe('features per testing agent (--testing-batch-size)'),
+      // Features per coding agent (--batch-size) and per testing agent (--testing-batch-size).
+      batchSize: zod.number().int().min(limits.batchSize.min).max(limits.batchSize.max).default(1),
+      testingBatchSize: zod.number().int().min(limits.testingBatchSize.min).max(limits.testingBatchSize.max).default(1),
       maxAgents: zod
         .number()
         .int()

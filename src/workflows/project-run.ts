@@ -25,7 +25,15 @@ import {
 import { installHumanHandlers } from './human-loop.ts';
 import { Notifier } from './notifications.ts';
 import { agentRunId } from './run-ids.ts';
-import { carriedOf, createRunState, installHandlers, requestsPending, wake, type RunState } from './run-state.ts';
+import {
+  batchSizesOf,
+  carriedOf,
+  createRunState,
+  installHandlers,
+  requestsPending,
+  wake,
+  type RunState,
+} from './run-state.ts';
 import { freeSlots, sortHandoffs } from './slots.ts';
 import { applyBudget, joinQuotaPause, reportQuota } from './run-spend.ts';
 import { wakeMergeQueue } from './run-merge.ts';
@@ -253,10 +261,7 @@ class ProjectRun {
       ...(verifyKnown ? { verifyKnown } : {}),
       budget: { runStartedAt: s.startedAt, ...s.budgets },
       ...(s.retryFirst.length ? { resumeFirst: [...s.retryFirst] } : {}),
-      ...(s.batchSize > 1 ? { batchSize: s.batchSize } : {}),
-      ...(s.testingBatchSize > 1
-        ? { testingBatchSize: s.testingBatchSize, recentlyTested: [...s.recentlyTested] }
-        : {}),
+      ...batchSizesOf(s),
     });
     if (result.recentlyTested) s.recentlyTested = result.recentlyTested;
     applyBudget(this.s, result, (agent) => this.cancelAgent(agent));
@@ -295,12 +300,13 @@ class ProjectRun {
     if (s.running.has(claim.workflowId)) return;
     const featureId = claim.kind === 'initializer' ? null : claim.featureId;
     const { workflowId, kind, featureName } = claim;
+    const startedAt = new Date().toISOString();
     s.running.set(workflowId, {
       workflowId,
       kind,
       featureId,
       featureName,
-      startedAt: new Date().toISOString(),
+      startedAt,
       ...(claim.featureIds ? { featureIds: claim.featureIds } : {}),
     });
     s.agentsStarted++;
@@ -308,12 +314,13 @@ class ProjectRun {
     // stranded features wait to be resumed first: only a scheduling pass knows them.
     const handsOff = claim.kind === 'coding' && s.resumeLeft === 0 && s.retryFirst.length === 0;
     const budget = { runStartedAt: s.startedAt, ...s.budgets };
+    const { batchSize } = batchSizesOf(s);
     const claimNext = handsOff
       ? {
           maxRetries: this.input.maxRetries,
           exclude: [...s.held, ...s.budgetHeld.map((f) => f.featureId)],
           budget,
-          ...(s.batchSize > 1 ? { batchSize: s.batchSize } : {}),
+          ...(batchSize ? { batchSize } : {}),
         }
       : undefined;
     await startAgentRun(this.input, claim, { parentWorkflowId: s.workflowId, timeoutMs, claimNext, budget });

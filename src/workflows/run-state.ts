@@ -4,7 +4,7 @@
  * pass; the status query reads the same state.
  */
 import * as wf from '@temporalio/workflow';
-import type { Claim } from '../activities/types.ts';
+import type { Claim, ScheduleInput } from '../activities/types.ts';
 import {
   agentFinishedSignal,
   checkRange,
@@ -163,6 +163,17 @@ export function createRunState(input: ProjectRunSettings, workflowId: string): R
 }
 
 export const budgetsOf = (s: RunState): ProjectRunStatus['budgets'] => ({ ...s.budgets, onBudget: s.input.onBudget });
+
+/**
+ * The batch sizes a scheduling pass gets, only those above 1 (a run without batches asks as it
+ * always did), with the testing batches' memory.
+ */
+export const batchSizesOf = (
+  s: RunState,
+): Pick<ScheduleInput, 'batchSize' | 'testingBatchSize' | 'recentlyTested'> => ({
+  ...(s.batchSize > 1 ? { batchSize: s.batchSize } : {}),
+  ...(s.testingBatchSize > 1 ? { testingBatchSize: s.testingBatchSize, recentlyTested: [...s.recentlyTested] } : {}),
+});
 
 export function wake(s: RunState, reason: WakeReason): void {
   s.woken = true;
