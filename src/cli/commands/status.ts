@@ -4,6 +4,7 @@ import type { StatusReport } from '../../client.ts';
 import { UserError, showValue } from '../../errors.ts';
 import { out, projectIdArg } from '../options.ts';
 import { escapeForTerminal } from '../../features/terminal.ts';
+import { agentLabel } from '../../workflows/agent-label.ts';
 import { projectRunId } from '../../workflows/messages.ts';
 import { formatBytes, stateDirSize } from '../state-files.ts';
 
@@ -168,7 +169,7 @@ Examples:
         if (short) out(short);
         for (const a of running)
           out(
-            `  ${a.kind.padEnd(8)} ${a.featureId === null ? '' : `#${a.featureId} `}${escapeForTerminal(a.featureName)} (since ${a.startedAt}${a.host ? ` on ${a.host}` : ''})`,
+            `  ${agentLabel(a.kind, a.featureId, a.featureIds)} ${escapeForTerminal(a.featureName)} (since ${a.startedAt}${a.host ? ` on ${a.host}` : ''})`,
           );
         out(stateDirLine(rt.config.home));
         if (rt.temporalTarget.uiUrl && report.runId)
