@@ -255,7 +255,7 @@ test('a run started with bad input through `temporal workflow start` fails at on
   assert.ok(cli, 'the temporal CLI is installed');
   const cases: Array<{ input: Record<string, unknown>; fields: RegExp[] }> = [
     {
-      input: { projectId: 'Bad Project', projectDir: '/tmp/x', concurrency: 9 },
+      input: { projectId: 'Bad Project', projectDir: '/tmp/x', concurrency: 2000 },
       fields: [/projectId: must be a slug/, /concurrency/],
     },
     { input: { projectId: 'ok-project' }, fields: [/projectDir/] },
