@@ -1,6 +1,6 @@
 /**
  * Process activities: superviseAgent (spawn or adopt an agent tree, heartbeat where it is, kill
- * it when the workflow cancels) and reapOrphans (at worker start, kill trees no live run owns).
+ * it when the workflow cancels), with reapOrphans and killRecordedAgent from reap.ts.
  *
  * The agent outlives its worker. Cancellation kills the tree only when the workflow asked for
  * it; when this worker shuts down or loses its heartbeat, the activity lets go and the agent keeps
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
-import { liveAgentRuns, recordAgentStart } from '../db/agent-runs.ts';
+import { recordAgentStart } from '../db/agent-runs.ts';
 import { claimReadyBatches } from '../db/batch-claims.ts';
 import { readyFeatureExists } from '../db/claims.ts';
 import type { Database } from '../db/tables.ts';
@@ -20,8 +20,6 @@ import {
   adoptAgent,
   AgentRunError,
   findLauncherByEnv,
-  isProcessAlive,
-  killTree,
   spawnAgent,
   statusPathFor,
   type AgentHandle,
@@ -36,6 +34,7 @@ import { checkBudget, DEFAULT_SPEND_CONFIG, hasBudget, type SpendConfig } from '
 import { settleAgentRun } from './outcome.ts';
 import { codingClaimOf } from './schedule-steps.ts';
 import { releaseWorkspace } from './workspace.ts';
+import { createReapActivities } from './reap.ts';
 import { noMetrics, type AutocoderMetrics } from '../metrics/meter.ts';
 import { observeAgentEnd } from '../metrics/observe.ts';
 import type {
@@ -360,44 +359,10 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
         await releaseWorkspace(spec, deps.stateDir);
       }
     },
-
-    /** Kills agent trees on this host whose run is over or unknown to Temporal. */
-    async reapOrphans(): Promise<{ reaped: string[] }> {
-      const reaped: string[] = [];
-      for (const run of await liveAgentRuns(db, { host })) {
-        let running = false;
-        try {
-          running = (await deps.temporal.workflow.getHandle(run.id).describe()).status.name === 'RUNNING';
-        } catch (err) {
-          if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
-        }
-        if (running || !run.pid || !run.proc_start_time) continue;
-        // A settled run's agent (host_lost) is killed only if it still lives: no note otherwise.
-        if (run.ended_at && !isProcessAlive(run.pid, run.proc_start_time)) continue;
-        await killTree(
-          { pid: run.pid, pgid: run.pgid ?? run.pid, startTime: run.proc_start_time },
-          { graceMs: deps.killGraceMs ?? 5000 },
-        );
-        await db
-          .updateTable('agent_runs')
-          .set({
-            ended_at: new Date(),
-            outcome: 'crashed',
-            error: 'reaped: its run was over or unknown when a worker started',
-          })
-          .where('id', '=', run.id)
-          .where('ended_at', 'is', null)
-          .execute();
-        reaped.push(run.id);
-        (deps.log ?? ((line: string) => process.stderr.write(`${line}\n`)))(
-          `reaped orphaned agent ${run.id} (pid ${run.pid})`,
-        );
-      }
-      return { reaped };
-    },
   };
   return {
     ...activities,
+    ...createReapActivities(deps),
     /** The agent holds one of this host's slots (hosts.ts) from its start until the activity ends. */
     async superviseAgent(spec: SuperviseInput): Promise<AgentExitSummary> {
       const info = Context.current().info;

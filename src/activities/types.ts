@@ -268,6 +268,8 @@ export interface AgentActivities {
   pickAgentHost(input: { runId: string }): Promise<AgentHost>;
   superviseAgent(input: SuperviseInput): Promise<AgentExitSummary>;
   recordAgentOutcome(input: RecordOutcomeInput): Promise<RecordOutcomeResult>;
+  /** On the agent's host: kills the process tree recorded for the run, if it still lives. */
+  killRecordedAgent(input: { runId: string }): Promise<{ killed: boolean }>;
 }
 
 /** The notification activity (src/activities/notify.ts). */

@@ -61,10 +61,12 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
   const workflowId = wf.workflowInfo().workflowId;
   const hostLostAfterMs = spec.hostLostAfterMs ?? DEFAULT_HOST_LOST_AFTER_MS;
   let hostId: string | null = null;
+  let hostQueue: string | null = null;
   const supervise = async () => {
     // A stop while no host has a free slot cancels the pick: it ends as stopped, like any stop.
     const host = await pickAgentHost({ runId: workflowId });
     hostId = host.hostId;
+    hostQueue = host.taskQueue;
     const { superviseAgent } = wf.proxyActivities<AgentActivities>({
       // Pinned to the host that runs the agent: its retries and adoption can only happen there. A
       // host whose worker does not take the task in time is lost (each attempt waits at most this).
@@ -89,6 +91,9 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
   // Whatever happened (even a cancellation of this workflow), the claim is settled and the
   // parent told; nothing of this may be cancelled half-way.
   const report = await wf.CancellationScope.nonCancellable(async () => {
+    // A stop no attempt confirmed (the cancel found the activity between attempts, after one had
+    // let go of the agent): whatever agent the host recorded for this run is killed there first.
+    if (end.outcome === 'stopped' && !end.report && hostQueue !== null) await killOnHost(hostQueue, workflowId);
     const { outcome, exitCode, signal, error } = end;
     const recorded =
       end.report ??
@@ -135,6 +140,21 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
     message: `${agentLabel(spec.kind, spec.featureId, spec.featureIds)}: ${report.error ?? report.outcome}`,
     details: [report],
   });
+}
+
+async function killOnHost(taskQueue: string, runId: string): Promise<void> {
+  const { killRecordedAgent } = wf.proxyActivities<AgentActivities>({
+    taskQueue,
+    scheduleToStartTimeout: '1 minute',
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 3 },
+  });
+  try {
+    await killRecordedAgent({ runId });
+  } catch (err) {
+    // The host is gone: its next worker reaps the agent (reapOrphans), as after a lost host.
+    wf.log.warn('kill of a stopped agent on its host failed', { runId, error: String(err) });
+  }
 }
 
 /** No worker of the agent's host took its supervision in time: the host is gone, not the feature's fault. */

@@ -216,11 +216,16 @@ export async function createTemporalTestEnv(
     async close() {
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await Promise.allSettled([...workers].map((w) => w.stop()));
+      // Projects made through the CLI count too, not only those seeded here.
+      const known = await testDb.db
+        .selectFrom('projects')
+        .select('id')
+        .execute()
+        .then((rows) => [...new Set([...projects, ...rows.map((r) => r.id)])])
+        .catch(() => [...projects]);
       // Runs a failed test left open would go on (and continue as new) on the shared server.
-      await Promise.allSettled(
-        [...projects].map((p) => projectRunHandle(temporal.client, p).terminate('test cleanup')),
-      );
-      killLeftoverAgents([...projects]);
+      await Promise.allSettled(known.map((p) => projectRunHandle(temporal.client, p).terminate('test cleanup')));
+      killLeftoverAgents(known);
       await temporal.close();
       await testDb.close();
       rmSync(stateDir, { recursive: true, force: true });
