@@ -83,7 +83,10 @@ export async function runOurs(
     const result = await Promise.race([
       handle.result(),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no result after ${runTimeoutMs / 1000} s`)), runTimeoutMs);
+        timer = setTimeout(() => {
+          reject(new Error(`no result after ${runTimeoutMs / 1000} s (the run was terminated)`));
+          void handle.terminate('bench: timed out').catch(() => undefined);
+        }, runTimeoutMs);
       }),
     ]).finally(() => clearTimeout(timer));
     const processMs = Math.round(performance.now() - started);
