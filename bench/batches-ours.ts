@@ -17,7 +17,7 @@ import { readStatusFile, statusPathFor } from '../src/supervisor/index.ts';
 import type { ProjectRunInput } from '../src/workflows/messages.ts';
 import { createAutocoderWorker } from '../src/worker.ts';
 import type { ZeroWorkAgent } from './agents/build.ts';
-import type { SideResult } from './original.ts';
+import { handoffP50, type SideResult } from './original.ts';
 
 type Stack = Awaited<ReturnType<typeof stackUp>>;
 
@@ -128,6 +128,10 @@ export async function runOurs(
       agentsSpawned: runs.length,
       featuresPassing: passedAt.size,
       dependencyOrderKept,
+      handoffP50Ms: handoffP50(
+        [...startOf].map(([first, start]) => ({ start, firstDeps: byId.get(first)?.dependencies ?? [] })),
+        passedAt,
+      ),
       ...(complete ? {} : { error: `run outcome ${result.outcome}, ${passedAt.size}/${features.length} passing` }),
     };
   } catch (err) {
@@ -138,6 +142,7 @@ export async function runOurs(
       agentsSpawned: 0,
       featuresPassing: 0,
       dependencyOrderKept: false,
+      handoffP50Ms: null,
       error: describe(err),
     };
   } finally {

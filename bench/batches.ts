@@ -132,16 +132,16 @@ try {
 }
 
 function summary(r: SideResult): string {
-  return `${r.outcome}, wall ${r.wallMs ?? '-'} ms (process ${r.processMs} ms), ${r.agentsSpawned} agents, ${r.featuresPassing} passing, dependency order ${r.dependencyOrderKept ? 'kept' : 'NOT kept'}${r.error ? `; ${r.error}` : ''}`;
+  return `${r.outcome}, wall ${r.wallMs ?? '-'} ms (process ${r.processMs} ms), ${r.agentsSpawned} agents, ${r.featuresPassing} passing, hand-off p50 ${r.handoffP50Ms ?? '-'} ms, dependency order ${r.dependencyOrderKept ? 'kept' : 'NOT kept'}${r.error ? `; ${r.error}` : ''}`;
 }
 
 const cell = (v: number | null | undefined) => (v === null || v === undefined ? '-' : String(v));
 const table = [
-  '| scenario | batch size | ours wall ms | ours agents | original wall ms | original agents | ours / original | original process ms | load avg |',
-  '|---|---|---|---|---|---|---|---|---|',
+  '| scenario | batch size | ours wall ms | ours agents | original wall ms | original agents | ours / original | ours hand-off p50 ms | original hand-off p50 ms | original process ms | load avg |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows.map(
     (r) =>
-      `| ${r.scenario} | ${r.batchSize} | ${r.ours.outcome === 'complete' ? cell(r.ours.wallMs) : `failed: ${r.ours.error}`} | ${cell(r.ours.agentsSpawned)} | ${r.original ? (r.original.outcome === 'complete' ? cell(r.original.wallMs) : `failed: ${r.original.error}`) : 'not run'} | ${cell(r.original?.agentsSpawned)} | ${r.ratio === null ? '-' : `${r.ratio}×`} | ${cell(r.original?.processMs)} | ${r.loadAverage} |`,
+      `| ${r.scenario} | ${r.batchSize} | ${r.ours.outcome === 'complete' ? cell(r.ours.wallMs) : `failed: ${r.ours.error}`} | ${cell(r.ours.agentsSpawned)} | ${r.original ? (r.original.outcome === 'complete' ? cell(r.original.wallMs) : `failed: ${r.original.error}`) : 'not run'} | ${cell(r.original?.agentsSpawned)} | ${r.ratio === null ? '-' : `${r.ratio}×`} | ${cell(r.ours.handoffP50Ms)} | ${cell(r.original?.handoffP50Ms)} | ${cell(r.original?.processMs)} | ${r.loadAverage} |`,
   ),
 ];
 console.log(`\n${table.join('\n')}`);

@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FeatureEntry } from '../src/db/import.ts';
+import { percentile } from './timeline.ts';
 
 const here = fileURLToPath(new URL('original/', import.meta.url));
 
@@ -28,8 +29,18 @@ export type SideResult = {
   featuresPassing: number;
   /** Every agent started after its features' dependencies outside its batch had passed. */
   dependencyOrderKept: boolean;
+  /** Median, over agents whose first feature has dependencies, of its last dependency passing → the agent starting. */
+  handoffP50Ms: number | null;
   error?: string;
 };
+
+/** The median hand-off: a first feature's last dependency passing → its agent starting (ms). */
+export function handoffP50(agents: { start: number; firstDeps: readonly number[] }[], passedAt: Map<number, number>) {
+  const gaps = agents
+    .filter((a) => a.firstDeps.length > 0)
+    .map((a) => a.start - Math.max(...a.firstDeps.map((d) => passedAt.get(d) ?? Infinity)));
+  return gaps.length && gaps.every(Number.isFinite) ? Math.round(percentile(gaps, 0.5)!) : null;
+}
 
 type AgentLine = { kind: string; ids: number[]; started: number; passed: [number, number][]; ended: number };
 
@@ -126,6 +137,7 @@ export async function runOriginal(
       return agentOf.get(d) === agent ? dep <= passed : dep <= agent.started;
     });
   });
+  const byId = new Map(features.map((f) => [f.id, f]));
   const complete = code === 0 && passedAt.size === features.length;
   const wallMs = coding.length
     ? Math.round((Math.max(...passedAt.values()) - Math.min(...coding.map((l) => l.started))) * 1000)
@@ -137,6 +149,10 @@ export async function runOriginal(
     agentsSpawned: coding.length,
     featuresPassing: passedAt.size,
     dependencyOrderKept,
+    handoffP50Ms: handoffP50(
+      coding.map((l) => ({ start: l.started * 1000, firstDeps: byId.get(l.ids[0]!)?.dependencies ?? [] })),
+      new Map([...passedAt].map(([id, at]) => [id, at * 1000])),
+    ),
     ...(complete ? {} : { error: `exit ${code}; ${output.trim().split('\n').slice(-5).join(' | ')}` }),
   };
 }
