@@ -26,8 +26,10 @@ import {
   pauseSignal,
   resumeSignal,
   retryFeatureSignal,
+  setBatchSizeUpdate,
   setBudgetUpdate,
   setConcurrencyUpdate,
+  setTestingBatchSizeUpdate,
   stopFeatureSignal,
   stopSignal,
 } from '../src/workflows/messages.ts';
@@ -89,6 +91,44 @@ const scenarios: Record<string, Scenario> = {
         testing: { action: 'pass', delayMs: 200 },
       },
     });
+    await waitForResult(handle);
+    return { handle, projectId, worker };
+  },
+
+  /**
+   * Batches: a chain in coding batches of 3 (one feature left unpassed by its batch, passed on its
+   * next attempt), testing batches of 2, setBatchSize / setTestingBatchSize, a stopFeature inside
+   * a batch and its retryFeature.
+   */
+  async batches(env) {
+    const worker = await env.startWorker();
+    const projectId = await env.seedProject(
+      [
+        ...[1, 2, 3, 4, 5].map((id) => ({ id, name: `Step ${id}`, dependencies: id > 1 ? [id - 1] : [] })),
+        { id: 6, name: 'Tested A', passes: true },
+        { id: 7, name: 'Tested B', passes: true, dependencies: [6] },
+      ],
+      { base: 'batches' },
+    );
+    const handle = await env.startRun(projectId, {
+      concurrency: 1,
+      testingRatio: 1,
+      batchSize: 3,
+      testingBatchSize: 2,
+      simulate: {
+        default: { action: 'pass', delayMs: 300 },
+        features: { 3: { action: 'pass', delayMs: 300, failAttempts: 1 }, 5: { action: 'pass', delayMs: 2500 } },
+        testing: { action: 'pass', delayMs: 200 },
+      },
+    });
+    await handle.executeUpdate(setTestingBatchSizeUpdate, { args: [2] });
+    await waitUntil('#5 running', async () =>
+      (await queryStatus(handle)).running.some((a) => a.featureId === 5 || (a.featureIds ?? []).includes(5)),
+    );
+    await handle.executeUpdate(setBatchSizeUpdate, { args: [2] });
+    await handle.signal(stopFeatureSignal, 5);
+    await waitUntil('#5 held', async () => (await queryStatus(handle)).held.includes(5));
+    await handle.signal(retryFeatureSignal, 5);
     await waitForResult(handle);
     return { handle, projectId, worker };
   },

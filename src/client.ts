@@ -21,7 +21,6 @@ import {
   type ProjectRunInput,
   type ProjectRunResult,
   type ProjectRunStatus,
-  type RunningAgent,
 } from './workflows/messages.ts';
 import { searchAttributes } from './workflows/search-attributes.ts';
 import { mergeStatusQuery, type MergeQueueStatus } from './workflows/merge-messages.ts';
@@ -119,7 +118,8 @@ export type StatusReport = {
   phase: RunPhase | null;
   outcome: RunOutcome | null;
   counts: FeatureCounts;
-  running: RunningAgent[];
+  /** Each running agent with every feature it holds (`featureIds`: a batch's, or just its one). */
+  running: ProjectRunStatus['running'];
   workflowId: string;
   runId: string | null;
   status?: ProjectRunStatus;

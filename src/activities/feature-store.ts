@@ -77,9 +77,11 @@ export function createFeatureStoreActivities({ db, temporal, spend: spendConfig 
       });
       const crashed = [
         ...(input.resumeFirst ?? []),
-        ...settled.flatMap((r) =>
-          r.fresh && r.kind === 'coding' && r.featureId !== null && !r.featurePasses ? [r.featureId] : [],
-        ),
+        ...settled.flatMap((r) => {
+          if (!r.fresh || r.kind !== 'coding' || r.featureId === null || r.featurePasses) return [];
+          // A batch: each of its features that did not pass.
+          return r.features ? r.features.filter((f) => !f.passes).map((f) => f.featureId) : [r.featureId];
+        }),
       ];
       const resumed = await resumeStranded(db, input, crashed, recorded.coding);
       const fresh = await claimReady(db, input, recorded.coding - resumed.claims.length);
@@ -97,11 +99,12 @@ export function createFeatureStoreActivities({ db, temporal, spend: spendConfig 
       // No testers while the run only waits for a person: they would keep it busy for nothing.
       const testers =
         end.finished || end.waitingForHuman || end.counts.passing === 0
-          ? []
-          : await claimTesters(db, input.projectId, recorded.testing);
+          ? { claims: [], recentlyTested: input.recentlyTested ?? [] }
+          : await claimTesters(db, input, recorded.testing);
       return {
         ...(budget ? { spend: budget.spend, budget: reached, overBudget } : {}),
-        claims: [...recorded.start, ...resumed.claims, ...fresh, ...testers],
+        claims: [...recorded.start, ...resumed.claims, ...fresh, ...testers.claims],
+        ...(input.testingBatchSize && input.testingBatchSize > 1 ? { recentlyTested: testers.recentlyTested } : {}),
         adopt: foreign.adopt,
         settled: settled.map(({ fresh: _fresh, ...report }) => report),
         ...end,

@@ -36,6 +36,8 @@ export type FeatureRef = {
   branch: string;
   featureId: number;
   featureName: string;
+  /** The merging features whose work is on this feature's branch, in dependency order (absent: just featureId). */
+  members?: number[] | undefined;
 };
 export type RebaseStep =
   | { state: 'rebased'; head: string; path: string }
@@ -123,12 +125,9 @@ export function createMergeActivities(deps: MergeStepDeps) {
         }
         // Removed before the feature passes, so a run that ends on its last land leaves nothing behind.
         await removeWorktree({ repo: ref.projectDir, path, branch, keepBranch: ref.keepBranches });
-        await markLanded(db, {
-          projectId: ref.projectId,
-          featureId: ref.featureId,
-          commit: ref.head,
-          actor: QUEUE_ACTOR,
-        });
+        // A batch's features pass in dependency order, each on its own (a retry skips those landed).
+        for (const featureId of ref.members ?? [ref.featureId])
+          await markLanded(db, { projectId: ref.projectId, featureId, commit: ref.head, actor: QUEUE_ACTOR });
         await refreshRun(ref.projectId);
         return { state: 'landed' };
       });
@@ -136,12 +135,14 @@ export function createMergeActivities(deps: MergeStepDeps) {
 
     /** Back to pending, its branch and worktree kept (for inspection and the next attempt). */
     async sendFeatureBack(
-      input: Pick<FeatureRef, 'projectId' | 'featureId'> &
+      input: Pick<FeatureRef, 'projectId' | 'featureId' | 'members'> &
         ({ failure: MergeFailure; outputTail: string } | { rejected: string }),
     ): Promise<void> {
       const { path } = where(input);
       if (existsSync(path)) await abortRebase(path);
-      await sendBack(db, { ...input, actor: QUEUE_ACTOR });
+      const { members, ...rest } = input;
+      for (const featureId of members ?? [input.featureId])
+        await sendBack(db, { ...rest, featureId, actor: QUEUE_ACTOR });
       await refreshRun(input.projectId);
     },
 

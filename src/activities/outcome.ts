@@ -34,6 +34,11 @@ export async function settleAgentRun(
     featurePasses: result.passes,
     failureCount: result.failureCount,
     error: result.error,
+    ...(result.features
+      ? {
+          features: result.features.map(({ featureId, passes, failureCount }) => ({ featureId, passes, failureCount })),
+        }
+      : {}),
   };
   return { recorded, fresh: result.fresh };
 }

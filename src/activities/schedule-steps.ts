@@ -14,13 +14,13 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
-import { claimFeaturesByIds, claimFeaturesForTesting, claimReadyFeatures } from '../db/claims.ts';
+import { batchOf, claimReadyBatches, claimTestingBatches, type ClaimedBatch } from '../db/batch-claims.ts';
+import { claimFeaturesByIds } from '../db/claims.ts';
 import { featureCounts, listFeatures } from '../db/features.ts';
 import { heldClaims, type HeldClaim } from '../db/held-claims.ts';
 import { orphanedFeatures, releaseOrphan } from '../db/resumable.ts';
 import type { Database } from '../db/tables.ts';
-import { releaseClaim } from '../db/transitions.ts';
-import { ClaimLostError } from '../errors.ts';
+import { releaseOwner } from '../db/transitions.ts';
 import { blockedFeatures, describeBlockReason } from '../graph/index.ts';
 import type { AgentReport, BlockedFeature, FeatureCounts, RunningAgent } from '../workflows/messages.ts';
 import { parseAgentRunId } from '../workflows/run-ids.ts';
@@ -53,7 +53,7 @@ export type ForeignClaims = {
   /** Held by live agent runs this run did not know of: now tracked. */
   adopt: RunningAgent[];
   /** Held by agent runs that closed without settling, and known runs found closed (verifyKnown). */
-  closed: Array<{ owner: string; kind: AgentKind; featureId: number | null }>;
+  closed: Array<{ owner: string; kind: AgentKind; featureId: number | null; featureIds?: number[] }>;
   /** Recorded for agent runs never started. */
   notStarted: HeldClaim[];
 };
@@ -80,6 +80,7 @@ export async function foreignClaims(
         featureId: h.featureId,
         featureName: h.featureName,
         startedAt,
+        ...batchOf(h.featureIds),
       });
     } else if (state === 'closed') result.closed.push(h);
     else result.notStarted.push(h);
@@ -111,7 +112,14 @@ export async function settleClosed(
       error: 'agent run closed without reporting (terminated, or failed outside its code)',
       maxRetries: input.maxRetries,
     });
-    reports.push({ workflowId: run.owner, kind: run.kind, featureId: run.featureId, ...recorded, fresh });
+    reports.push({
+      workflowId: run.owner,
+      kind: run.kind,
+      featureId: run.featureId,
+      ...batchOf(run.featureIds ?? []),
+      ...recorded,
+      fresh,
+    });
   }
   return reports;
 }
@@ -136,19 +144,26 @@ export async function startRecorded(
   for (const h of notStarted) {
     // A feature an operator stopped after the agent that claimed it was started (its exclude
     // list predates the stop): never started, given back.
-    if (held.includes(h.featureId)) {
-      await releaseClaims(db, projectId, [{ featureId: h.featureId, workflowId: h.owner }]);
+    if (h.featureIds.some((id) => held.includes(id))) {
+      await releaseClaims(db, projectId, [{ workflowId: h.owner }]);
       continue;
     }
     const fits = h.kind === 'coding' ? coding > 0 : testing > 0;
     if (!fits) {
-      if (releaseRest) await releaseClaims(db, projectId, [{ featureId: h.featureId, workflowId: h.owner }]);
+      if (releaseRest) await releaseClaims(db, projectId, [{ workflowId: h.owner }]);
       continue;
     }
     if (h.kind === 'coding') coding--;
     else testing--;
     const attempt = parseAgentRunId(h.owner)?.attempt ?? 1;
-    start.push({ featureId: h.featureId, featureName: h.featureName, attempt, workflowId: h.owner, kind: h.kind });
+    start.push({
+      featureId: h.featureId,
+      featureName: h.featureName,
+      attempt,
+      workflowId: h.owner,
+      kind: h.kind,
+      ...batchOf(h.featureIds),
+    });
   }
   return { start, coding, testing };
 }
@@ -185,16 +200,26 @@ export async function resumeStranded(
   return { claims, left: orphans.filter(notHeld).length - resumedOrphans };
 }
 
-/** Step 5: ready features for the coding slots left, in the original's order. */
+/**
+ * Step 5: ready features for the coding slots left, in the original's order; with a batch size
+ * above 1, one batch per slot (AutoCoder's build_feature_batches, src/db/batch-claims.ts).
+ */
 export async function claimReady(
   db: Db,
-  input: Pick<ScheduleInput, 'projectId' | 'maxRetries' | 'exclude'>,
+  input: Pick<ScheduleInput, 'projectId' | 'maxRetries' | 'exclude' | 'batchSize'>,
   slots: number,
 ): Promise<Claim[]> {
   const { projectId, maxRetries, exclude } = input;
-  const fresh = await claimReadyFeatures(db, { projectId, limit: slots, maxRetries, exclude });
-  return fresh.map((f) => codingClaim(f.id, f.name, f.attempt, f.claimedBy));
+  const batchSize = input.batchSize ?? 1;
+  const fresh = await claimReadyBatches(db, { projectId, limit: slots, maxRetries, exclude, batchSize });
+  return fresh.map(codingClaimOf);
 }
+
+/** The claim of a coding batch (one feature or several) for the agent run it names. */
+export const codingClaimOf = (b: ClaimedBatch): Claim => ({
+  ...codingClaim(b.id, b.name, b.attempt, b.claimedBy),
+  ...batchOf(b.featureIds),
+});
 
 /**
  * Step 6: the counts, and how the run ends when nothing codes and nothing can: complete when
@@ -243,29 +268,42 @@ export async function decideEnd(
   return { counts, blocked, finished, waitingForHuman: false };
 }
 
-/** Step 7: passing features for the testing slots, each to one tester, in one statement. */
-export async function claimTesters(db: Db, projectId: string, slots: number): Promise<Claim[]> {
-  const leases = await claimFeaturesForTesting(db, { projectId, limit: slots });
-  return leases.map((l) => ({
-    featureId: l.id,
-    featureName: l.name,
-    attempt: l.attempt,
-    workflowId: l.owner,
-    kind: 'testing',
-  }));
+/**
+ * Step 7: passing features for the testing slots, each leased to one tester: at random one per
+ * tester, or with a testing batch size above 1, AutoCoder's weighted batches (no feature under a
+ * live lease is picked). Returns the leases and the run chain's new memory of what was tested.
+ */
+export async function claimTesters(
+  db: Db,
+  input: Pick<ScheduleInput, 'projectId' | 'testingBatchSize' | 'recentlyTested'>,
+  slots: number,
+): Promise<{ claims: Claim[]; recentlyTested: number[] }> {
+  const { claims, recentlyTested } = await claimTestingBatches(db, {
+    projectId: input.projectId,
+    limit: slots,
+    batchSize: input.testingBatchSize ?? 1,
+    recentlyTested: input.recentlyTested ?? [],
+  });
+  return {
+    claims: claims.map((l) => ({
+      featureId: l.id,
+      featureName: l.name,
+      attempt: l.attempt,
+      workflowId: l.owner,
+      kind: 'testing',
+      ...batchOf(l.featureIds),
+    })),
+    recentlyTested,
+  };
 }
 
-/** Frees claims nobody started (a lost claim is nothing to free); no attempt is counted. */
+/** Frees claims nobody started, every feature of each (a lost claim is nothing to free); no attempt is counted. */
 export async function releaseClaims(
   db: Db,
   projectId: string,
-  claims: ReadonlyArray<Pick<Claim, 'featureId' | 'workflowId'>>,
+  claims: ReadonlyArray<Pick<Claim, 'workflowId'>>,
 ): Promise<void> {
-  for (const claim of claims) {
-    await releaseClaim(db, { projectId, featureId: claim.featureId, owner: claim.workflowId }).catch((err: unknown) => {
-      if (!(err instanceof ClaimLostError)) throw err;
-    });
-  }
+  for (const claim of claims) await releaseOwner(db, { projectId, owner: claim.workflowId });
 }
 
 const codingClaim = (featureId: number, featureName: string, attempt: number, workflowId: string): Claim => ({

@@ -13,7 +13,8 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { liveAgentRuns, recordAgentStart } from '../db/agent-runs.ts';
-import { claimReadyFeatures, readyFeatureExists } from '../db/claims.ts';
+import { claimReadyBatches } from '../db/batch-claims.ts';
+import { readyFeatureExists } from '../db/claims.ts';
 import type { Database } from '../db/tables.ts';
 import {
   adoptAgent,
@@ -31,6 +32,7 @@ import { readAgentOutput, type OutputEnd } from './agent-output.ts';
 import { prepareLaunch, RetryableSetup } from './agent-launch.ts';
 import { checkBudget, DEFAULT_SPEND_CONFIG, hasBudget, type SpendConfig } from './budget.ts';
 import { settleAgentRun } from './outcome.ts';
+import { codingClaimOf } from './schedule-steps.ts';
 import { releaseWorkspace } from './workspace.ts';
 import type {
   AgentEndReport,
@@ -157,6 +159,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       workflowId: runId,
       kind: spec.kind,
       featureId: spec.featureId,
+      ...(spec.featureIds ? { featureIds: spec.featureIds } : {}),
       ...recorded,
       ...(spec.claimNext ? handoff : {}),
       ...extra,
@@ -183,7 +186,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
    */
   async function claimNext(
     projectId: string,
-    { maxRetries, exclude: held, budget }: NonNullable<AgentSpec['claimNext']>,
+    { maxRetries, exclude: held, budget, batchSize }: NonNullable<AgentSpec['claimNext']>,
   ): Promise<{ next: Claim[]; moreReady: boolean }> {
     try {
       let exclude = held;
@@ -193,19 +196,14 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
         if (check.reached) return { next: [], moreReady: true };
         exclude = [...held, ...check.overBudget.map((f) => f.featureId)];
       }
-      const claimed = await claimReadyFeatures(db, {
+      const claimed = await claimReadyBatches(db, {
         projectId,
         limit: 1,
         maxRetries,
         exclude,
+        batchSize: batchSize ?? 1,
       });
-      const next = claimed.map((f) => ({
-        featureId: f.id,
-        featureName: f.name,
-        attempt: f.attempt,
-        workflowId: f.claimedBy,
-        kind: 'coding' as const,
-      }));
+      const next = claimed.map(codingClaimOf);
       return { next, moreReady: next.length > 0 && (await readyFeatureExists(db, { projectId, maxRetries, exclude })) };
     } catch (err) {
       log(`claim for the next agent left to the workflow (${(err as Error).message})`);

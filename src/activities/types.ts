@@ -41,7 +41,15 @@ export type RunSpend = {
   tokens: { input: number; output: number; cacheRead: number; cacheCreation: number };
 };
 
-export type Claim = { featureId: number; featureName: string; attempt: number; workflowId: string; kind: AgentKind };
+export type Claim = {
+  featureId: number;
+  featureName: string;
+  attempt: number;
+  workflowId: string;
+  kind: AgentKind;
+  /** A batch: every feature of the claim, the first (featureId) first; absent for one feature. */
+  featureIds?: number[];
+};
 
 export type PrepareRunInput = {
   projectId: string;
@@ -76,6 +84,11 @@ export type ScheduleInput = {
   budget?: BudgetInput;
   /** Features to claim before any other (their agent was rate-limited): resumed like a crash. */
   resumeFirst?: number[];
+  /** Features per coding agent (absent: 1). */
+  batchSize?: number;
+  /** Features per testing agent (absent: 1) and the run chain's memory of features tested recently. */
+  testingBatchSize?: number;
+  recentlyTested?: number[];
 };
 export type ScheduleResult = {
   /** Agent runs to start: new claims, and claims recorded for runs not started yet. */
@@ -100,6 +113,8 @@ export type ScheduleResult = {
   budget?: BudgetPause | null;
   /** Features over their own budget: not claimed, held with that reason. */
   overBudget?: Array<{ featureId: number; spentUsd: number; limitUsd: number }>;
+  /** With testing batches: the new memory of features tested recently (the run keeps and carries it). */
+  recentlyTested?: number[];
 };
 
 /**
@@ -120,6 +135,8 @@ export type AgentSpec = {
   projectDir: string;
   kind: AgentKind;
   featureId: number | null;
+  /** A batch: every feature of the agent, the first (featureId) first; absent for one feature. */
+  featureIds?: number[] | undefined;
   featureName: string;
   attempt: number;
   adapter: AgentAdapter;
@@ -142,7 +159,9 @@ export type AgentSpec = {
    * parent (what its next scheduling pass would claim for the freed slot) and send the claim with
    * the report, so the parent can start it without a scheduling pass of its own first.
    */
-  claimNext?: { maxRetries: number; exclude: number[]; budget?: BudgetInput | undefined } | undefined;
+  claimNext?:
+    | { maxRetries: number; exclude: number[]; budget?: BudgetInput | undefined; batchSize?: number | undefined }
+    | undefined;
   /** The run's budgets: what is left is passed to claude as --max-budget-usd. */
   budget?: BudgetInput | undefined;
 };
@@ -193,7 +212,10 @@ export type RecordOutcomeInput = {
   signal: string | null;
   error: string | null;
 };
-export type RecordOutcomeResult = Pick<AgentReport, 'outcome' | 'featurePasses' | 'failureCount' | 'error'>;
+export type RecordOutcomeResult = Pick<
+  AgentReport,
+  'outcome' | 'featurePasses' | 'failureCount' | 'error' | 'features'
+>;
 
 /** A rate-limited agent's report to its key's quotaGovernor (signal-with-start). */
 export type QuotaReportInput = { key: string; projectId: string; resetsAt: string | null; message: string };

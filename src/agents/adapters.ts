@@ -43,6 +43,8 @@ export function agentEnvironment(spec: AgentSpec, ctx: LaunchContext): Record<st
     AUTOCODER_PROJECT_ID: spec.projectId,
     AUTOCODER_PROJECT_DIR: spec.projectDir,
     ...(spec.featureId === null ? {} : { AUTOCODER_FEATURE_ID: String(spec.featureId) }),
+    // Every feature of the agent's batch, in order, the first first (AUTOCODER_FEATURE_ID is that first).
+    ...(spec.featureId === null ? {} : { AUTOCODER_FEATURE_IDS: (spec.featureIds ?? [spec.featureId]).join(',') }),
     AUTOCODER_AGENT_KIND: spec.kind,
     AUTOCODER_RUN_ID: ctx.runId,
     AUTOCODER_ATTEMPT: String(spec.attempt),
@@ -59,15 +61,16 @@ export function agentEnvironment(spec: AgentSpec, ctx: LaunchContext): Record<st
   };
 }
 
-/** `{featureId}`, `{projectDir}`, `{kind}` in each argument of a command template. */
+/** `{featureId}`, `{featureIds}` (comma-separated, a batch), `{projectDir}`, `{kind}` in each argument of a command template. */
 export function substitutePlaceholders(template: readonly string[], spec: AgentSpec): string[] {
   const values: Record<string, string> = {
     featureId: spec.featureId === null ? '' : String(spec.featureId),
+    featureIds: spec.featureId === null ? '' : (spec.featureIds ?? [spec.featureId]).join(','),
     projectDir: spec.projectDir,
     kind: spec.kind,
   };
   return template.map((arg) =>
-    arg.replace(/\{(featureId|projectDir|kind)\}/g, (_, name: string) => values[name] ?? ''),
+    arg.replace(/\{(featureIds|featureId|projectDir|kind)\}/g, (_, name: string) => values[name] ?? ''),
   );
 }
 

@@ -12,13 +12,26 @@ import { UserError, showValue } from '../errors.ts';
 
 export const BUILT_IN_PROMPTS_DIR = fileURLToPath(new URL('./prompts/', import.meta.url));
 
-/** Where a project keeps its own prompts; `<kind>.md` there wins over the built-in one. */
-export const projectPromptPath = (projectDir: string, kind: AgentSpec['kind']): string =>
+/**
+ * The template an agent gets: `<kind>.md`, or for a batch of several features (coding, testing)
+ * `<kind>-batch.md`, which lists them all.
+ */
+export type PromptName = AgentSpec['kind'] | 'coding-batch' | 'testing-batch';
+
+export function promptNameOf(spec: Pick<AgentSpec, 'kind' | 'featureIds'>): PromptName {
+  const batch = (spec.featureIds?.length ?? 0) > 1;
+  if (batch && spec.kind === 'coding') return 'coding-batch';
+  if (batch && spec.kind === 'testing') return 'testing-batch';
+  return spec.kind;
+}
+
+/** Where a project keeps its own prompts; `<name>.md` there wins over the built-in one. */
+export const projectPromptPath = (projectDir: string, kind: PromptName): string =>
   join(projectDir, '.autocoder', 'prompts', `${kind}.md`);
 
 export type PromptTemplate = { text: string; source: string };
 
-export function loadPromptTemplate(kind: AgentSpec['kind'], projectDir: string): PromptTemplate {
+export function loadPromptTemplate(kind: PromptName, projectDir: string): PromptTemplate {
   const own = projectPromptPath(projectDir, kind);
   try {
     return { text: readFileSync(own, 'utf8'), source: own };
@@ -38,6 +51,8 @@ export type PromptVariables = {
   projectDir: string;
   featureId: string;
   featureName: string;
+  /** Every feature of the agent, in order: "#4, #5, #7" (just "#4" for one). */
+  featureIds: string;
   kind: string;
   attempt: string;
   runId: string;
@@ -52,6 +67,7 @@ export const PROMPT_VARIABLES: readonly (keyof PromptVariables)[] = [
   'projectDir',
   'featureId',
   'featureName',
+  'featureIds',
   'kind',
   'attempt',
   'runId',
@@ -65,6 +81,7 @@ export function promptVariables(spec: AgentSpec, runId: string, resuming: boolea
     projectDir: spec.projectDir,
     featureId: spec.featureId === null ? '' : String(spec.featureId),
     featureName: spec.featureName,
+    featureIds: spec.featureId === null ? '' : (spec.featureIds ?? [spec.featureId]).map((id) => `#${id}`).join(', '),
     kind: spec.kind,
     attempt: String(spec.attempt),
     runId,

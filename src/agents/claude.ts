@@ -16,7 +16,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentSpec } from '../activities/types.ts';
-import { loadPromptTemplate, promptVariables, renderPrompt } from './claude-prompts.ts';
+import { loadPromptTemplate, promptNameOf, promptVariables, renderPrompt } from './claude-prompts.ts';
 import { DEFAULT_SAFETY, writeSafetyFiles } from './claude-safety.ts';
 
 /** The MCP server name in the config: its tools appear to the model as `mcp__features__<tool>`. */
@@ -141,7 +141,7 @@ export function buildClaudeLaunch(
     );
   }
   const rendered = renderPrompt(
-    loadPromptTemplate(spec.kind, spec.projectDir),
+    loadPromptTemplate(promptNameOf(spec), spec.projectDir),
     promptVariables(spec, runId, resume !== undefined),
   );
   // After the template, so a project's own prompt gets it too.

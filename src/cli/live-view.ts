@@ -8,6 +8,7 @@ import { styleText } from 'node:util';
 import { createLogUpdate } from 'log-update';
 import { logFileFor } from '../activities/supervise.ts';
 import { escapeForTerminal } from '../features/terminal.ts';
+import { agentLabel } from '../workflows/agent-label.ts';
 import type { ProjectRunStatus, RunningAgent } from '../workflows/messages.ts';
 import { describePause, describeSpend } from './pause-line.ts';
 import { describeChanges } from './progress.ts';
@@ -96,8 +97,9 @@ export function renderFrame(status: ProjectRunStatus, stateDir: string, width: n
 }
 
 function agentLine(agent: RunningAgent, stateDir: string, width: number): string {
-  const id = agent.featureId === null ? '' : `#${agent.featureId}`;
-  const head = `  ${agent.kind.padEnd(11)} ${id.padEnd(5)} ${truncate(escapeForTerminal(agent.featureName), 32).padEnd(32)} ${formatDuration(Date.now() - Date.parse(agent.startedAt)).padStart(6)}`;
+  // A batch is one agent with its features: "coding #4 +#5 +#7".
+  const label = agentLabel(agent.kind, agent.featureId, agent.featureIds);
+  const head = `  ${label.padEnd(17)} ${truncate(escapeForTerminal(agent.featureName), 32).padEnd(32)} ${formatDuration(Date.now() - Date.parse(agent.startedAt)).padStart(6)}`;
   const last = lastLine(logFileFor(stateDir, agent.workflowId));
   const room = width - head.length - 4;
   return last && room > 10

@@ -15,6 +15,7 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { ClaimLostError, UserError, showValue } from '../errors.ts';
 import type { Database } from './tables.ts';
+import { parseAgentRunId } from '../workflows/run-ids.ts';
 
 /** Import lives in import.ts; re-exported here because callers look for it beside the features. */
 export { importFeatures, type FeatureEntry, type ImportCounts } from './import.ts';
@@ -239,6 +240,8 @@ export async function markFeature(
     .set({
       passes: sql<boolean>`CASE WHEN ${toMerge} THEN false ELSE ${input.passes} END`,
       merging_since: sql`CASE WHEN ${toMerge} THEN coalesce(f.merging_since, now()) ELSE NULL END`,
+      // A batch's work is on its first feature's branch (the one its agent run ID names).
+      merge_with: sql`CASE WHEN ${toMerge} THEN ${batchLeadOf(runId)}::int ELSE NULL END`,
       last_error: sql`coalesce(${reason}::text, f.last_error)`,
       updated_at: sql`now()`,
     })
@@ -282,4 +285,10 @@ export function unknownFeature(projectId: string, featureId: number): UserError 
   return new UserError(`project ${showValue(projectId)} has no feature #${featureId}`, {
     hint: `list its features with \`autocoder features list --project ${projectId}\``,
   });
+}
+
+/** The first feature of the agent run `runId` (its worktree's and branch's), when it is another's coding run. */
+function batchLeadOf(runId: string | null): number | null {
+  const parsed = runId === null ? null : parseAgentRunId(runId);
+  return parsed?.kind === 'coding' ? parsed.featureId : null;
 }

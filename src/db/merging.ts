@@ -12,20 +12,70 @@ import type { Database } from './tables.ts';
 
 type Db = Kysely<Database>;
 
-export type MergingFeature = { id: number; name: string; failureCount: number; ready: boolean };
+/**
+ * One entry of the queue: the branch of feature `id` (its worktree), and the merging features
+ * whose work is on it (`members`, in dependency order): the feature itself, or a batch's.
+ */
+export type MergingFeature = { id: number; name: string; failureCount: number; ready: boolean; members: number[] };
 
-/** Features in `merging`, in finish order; `ready` when every dependency passes (landed). */
+type MergingRow = {
+  id: number;
+  lead: number;
+  lead_name: string;
+  lead_failures: number;
+  lead_busy: boolean;
+  dependencies: number[];
+  deps_met: boolean;
+};
+
+/**
+ * Entries in `merging`, in finish order (their first member's). `ready` when every dependency of
+ * every member passes or is a member of the same entry, and no agent works in the branch's
+ * worktree (a batch's first feature that did not pass may be coded again there).
+ */
 export async function mergingFeatures(db: Db, projectId: string): Promise<MergingFeature[]> {
-  const rows = await db
-    .selectFrom('features')
-    .select(['id', 'name', 'failure_count', 'unmet_deps'])
-    .where('project_id', '=', projectId)
-    .where('merging_since', 'is not', null)
-    .where('passes', '=', false)
-    .orderBy('merging_since')
-    .orderBy('id')
-    .execute();
-  return rows.map((r) => ({ id: r.id, name: r.name, failureCount: r.failure_count, ready: r.unmet_deps === 0 }));
+  const { rows } = await sql<MergingRow>`
+    SELECT f.id, coalesce(f.merge_with, f.id) AS lead, l.name AS lead_name, l.failure_count AS lead_failures,
+           l.in_progress AND l.merging_since IS NULL AS lead_busy, f.dependencies,
+           NOT EXISTS (
+             SELECT 1 FROM unnest(f.dependencies) AS d(id)
+             WHERE NOT EXISTS (SELECT 1 FROM features p
+                               WHERE p.project_id = f.project_id AND p.id = d.id
+                                 AND (p.passes OR (p.merging_since IS NOT NULL
+                                                   AND coalesce(p.merge_with, p.id) = coalesce(f.merge_with, f.id))))
+           ) AS deps_met
+    FROM features f
+    JOIN features l ON l.project_id = f.project_id AND l.id = coalesce(f.merge_with, f.id)
+    WHERE f.project_id = ${projectId} AND f.merging_since IS NOT NULL AND NOT f.passes
+    ORDER BY f.merging_since, f.id`.execute(db);
+  const entries = new Map<number, { first: MergingRow; rows: MergingRow[] }>();
+  for (const r of rows) {
+    const entry = entries.get(r.lead) ?? { first: r, rows: [] };
+    entry.rows.push(r);
+    entries.set(r.lead, entry);
+  }
+  return [...entries.values()].map(({ first, rows: members }) => ({
+    id: first.lead,
+    name: first.lead_name,
+    failureCount: first.lead_failures,
+    ready: !first.lead_busy && members.every((m) => m.deps_met),
+    members: dependencyOrder(members),
+  }));
+}
+
+/** Members so that each comes after the members it depends on (lowest id first among those free to go). */
+function dependencyOrder(members: readonly MergingRow[]): number[] {
+  const ids = new Set(members.map((m) => m.id));
+  const left = [...members].sort((a, b) => a.id - b.id);
+  const order: number[] = [];
+  while (left.length > 0) {
+    const i = Math.max(
+      0,
+      left.findIndex((m) => m.dependencies.every((d) => !ids.has(d) || order.includes(d))),
+    );
+    order.push(left.splice(i, 1)[0]!.id);
+  }
+  return order;
 }
 
 /**
@@ -38,7 +88,7 @@ export async function setProjectIsolation(db: Db, projectId: string, isolation: 
   if (isolation === 'shared')
     await db
       .updateTable('features')
-      .set({ merging_since: null })
+      .set({ merging_since: null, merge_with: null })
       .where('project_id', '=', projectId)
       .where('merging_since', 'is not', null)
       .execute();
@@ -56,7 +106,7 @@ export async function markLanded(
     await trx.selectFrom('projects').select('id').where('id', '=', input.projectId).forNoKeyUpdate().execute();
     const row = await trx
       .updateTable('features')
-      .set({ passes: true, merging_since: null, updated_at: sql`now()` })
+      .set({ passes: true, merging_since: null, merge_with: null, updated_at: sql`now()` })
       .where('project_id', '=', input.projectId)
       .where('id', '=', input.featureId)
       .where('merging_since', 'is not', null)
@@ -96,6 +146,7 @@ export async function sendBack(
       .updateTable('features')
       .set({
         merging_since: null,
+        merge_with: null,
         failure_count: sql`failure_count + ${counted ? 1 : 0}::int`,
         last_error: error,
         updated_at: sql`now()`,

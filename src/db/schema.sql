@@ -129,7 +129,8 @@ CREATE TABLE features (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     unmet_deps integer DEFAULT 0 NOT NULL,
-    merging_since timestamp with time zone
+    merging_since timestamp with time zone,
+    merge_with integer
 );
 
 CREATE TABLE human_requests (

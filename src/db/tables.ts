@@ -62,6 +62,8 @@ export interface FeaturesTable {
   updated_at: Generated<Date>;
   /** Set while the merge queue holds the feature (`merging`): it does not pass yet, nor may it be claimed. */
   merging_since: NullableTimestamp;
+  /** While merging: the feature whose branch holds this one's work (its batch's first); null: its own. */
+  merge_with: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface AgentRunsTable {

@@ -41,6 +41,30 @@ export async function releaseClaim(db: Kysely<Database>, input: ReleaseInput): P
   return { kind: row.coding ? 'coding' : 'testing' };
 }
 
+/**
+ * Gives back every claim `owner` holds (all features of a batch), without judging the run: for
+ * an agent run nobody started (a handoff the run did not take, a claim at the run's end). Its
+ * attempt number stays used, so the next claim gets a new agent run ID. Returns the features
+ * freed (none when the claim was lost).
+ */
+export async function releaseOwner(
+  db: Kysely<Database>,
+  input: { projectId: string; owner: string },
+): Promise<number[]> {
+  const { rows } = await sql<{ id: number }>`
+    UPDATE features f
+    SET in_progress = CASE WHEN f.claimed_by = ${input.owner}::text THEN false ELSE f.in_progress END,
+        claimed_at = CASE WHEN f.claimed_by = ${input.owner}::text THEN NULL ELSE f.claimed_at END,
+        claimed_by = CASE WHEN f.claimed_by = ${input.owner}::text THEN NULL ELSE f.claimed_by END,
+        testing_claimed_at = CASE WHEN f.testing_claimed_by = ${input.owner}::text THEN NULL ELSE f.testing_claimed_at END,
+        testing_claimed_by = CASE WHEN f.testing_claimed_by = ${input.owner}::text THEN NULL ELSE f.testing_claimed_by END,
+        updated_at = now()
+    WHERE f.project_id = ${input.projectId}
+      AND (f.claimed_by = ${input.owner}::text OR f.testing_claimed_by = ${input.owner}::text)
+    RETURNING f.id`.execute(db);
+  return rows.map((r) => r.id);
+}
+
 export type OutcomeInput = {
   projectId: string;
   /** null for the initializer, which works on the project rather than a feature. */
@@ -70,7 +94,12 @@ export type OutcomeResult = {
   countedAsFailure: boolean;
   /** The failure count reached maxRetries: the feature is now `failed`. */
   gaveUp: boolean;
+  /** A batch: how each of its features settled (absent for one feature). */
+  features?: BatchMemberOutcome[];
 };
+
+/** One feature of a batch at its agent's end: passing (or merging), or back to pending with a failure counted. */
+export type BatchMemberOutcome = { featureId: number; passes: boolean; failureCount: number; counted: boolean };
 
 /**
  * Settles an agent run, once, in one transaction: whoever sees the end first (the supervising
@@ -95,49 +124,66 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
     if (earlier) return earlier;
     // An agent that asked a person and ended is waiting, not failing: its feature is parked
     // (needs_human_input) until the answer comes, and no attempt is counted against it.
-    const waiting =
-      input.kind === 'coding' &&
-      input.featureId !== null &&
-      !stopped &&
-      (await featureAwaitsHuman(trx, input.projectId, input.featureId));
-    const uncounted = stopped || waiting;
+    const waitingIds =
+      input.kind === 'coding' && input.featureId !== null && !stopped
+        ? await featuresAwaitingHuman(trx, input.projectId, input.owner)
+        : [];
+    const waiting = waitingIds.length > 0;
     let feature: { passes: boolean; failure_count: number; counted: boolean } | undefined;
+    let members: BatchMemberOutcome[] = [];
     if (input.featureId !== null && input.kind === 'coding') {
+      // Every feature the run holds (one, or a batch): each settles on its own.
+      const generic = `agent ${input.outcome.replace('_', ' ')}${input.exitCode != null ? ` (exit ${input.exitCode})` : ''}${input.signal ? ` (${input.signal})` : ''}`;
       const error =
-        input.error ??
-        (input.outcome === 'passed'
-          ? `agent exited 0 without feature #${input.featureId} passing`
-          : `agent ${input.outcome.replace('_', ' ')}${input.exitCode != null ? ` (exit ${input.exitCode})` : ''}${input.signal ? ` (${input.signal})` : ''}`);
-      feature = await trx
-        .updateTable('features')
+        input.error != null
+          ? sql<string>`${input.error}::text`
+          : input.outcome === 'passed'
+            ? sql<string>`'agent exited 0 without feature #' || f.id::text || ' passing'`
+            : sql<string>`${generic}::text`;
+      const uncounted = sql<boolean>`(${stopped} OR f.id = ANY(${waitingIds}::int[]))`;
+      const done = sql<boolean>`(f.passes OR f.merging_since IS NOT NULL OR ${uncounted})`;
+      const rows = await trx
+        .updateTable('features as f')
         .set({
           // A feature the merge queue holds (merging) passed as far as its agent goes.
-          failure_count: sql`failure_count + CASE WHEN passes OR merging_since IS NOT NULL OR ${uncounted} THEN 0 ELSE 1 END`,
-          last_error: sql`CASE WHEN passes OR merging_since IS NOT NULL OR ${uncounted} THEN last_error ELSE ${error}::text END`,
+          failure_count: sql`f.failure_count + CASE WHEN ${done} THEN 0 ELSE 1 END`,
+          last_error: sql`CASE WHEN ${done} THEN f.last_error ELSE ${error} END`,
           in_progress: false,
           claimed_by: null,
           claimed_at: null,
           updated_at: sql`now()`,
         })
-        .where('project_id', '=', input.projectId)
-        .where('id', '=', input.featureId)
-        .where('claimed_by', '=', input.owner)
+        .where('f.project_id', '=', input.projectId)
+        .where('f.claimed_by', '=', input.owner)
         .returning([
-          sql<boolean>`passes OR merging_since IS NOT NULL`.as('passes'),
-          'failure_count',
-          sql<boolean>`NOT (passes OR merging_since IS NOT NULL OR ${uncounted})`.as('counted'),
+          'f.id',
+          sql<boolean>`f.passes OR f.merging_since IS NOT NULL`.as('passes'),
+          'f.failure_count',
+          sql<boolean>`NOT ${done}`.as('counted'),
         ])
-        .executeTakeFirst();
+        .execute();
+      members = rows.map((r) => ({
+        featureId: r.id,
+        passes: r.passes,
+        failureCount: r.failure_count,
+        counted: r.counted,
+      }));
+      const lead = rows.find((r) => r.id === input.featureId) ?? rows[0];
+      feature = lead && {
+        passes: rows.every((r) => r.passes),
+        failure_count: lead.failure_count,
+        counted: rows.some((r) => r.counted),
+      };
     } else if (input.featureId !== null && input.kind === 'testing') {
-      const row = await trx
+      const rows = await trx
         .updateTable('features')
         .set({ testing_claimed_by: null, testing_claimed_at: null, last_tested_at: sql`now()` })
         .where('project_id', '=', input.projectId)
-        .where('id', '=', input.featureId)
         .where('testing_claimed_by', '=', input.owner)
-        .returning(['passes', 'failure_count'])
-        .executeTakeFirst();
-      feature = row && { ...row, counted: false };
+        .returning(['id', 'passes', 'failure_count'])
+        .execute();
+      const lead = rows.find((r) => r.id === input.featureId) ?? rows[0];
+      feature = lead && { passes: lead.passes, failure_count: lead.failure_count, counted: false };
     }
     const passes = feature?.passes ?? false;
     const outcome: AgentOutcome =
@@ -175,7 +221,11 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
       passes,
       failureCount,
       countedAsFailure: counted,
-      gaveUp: counted && failureCount >= maxRetries,
+      gaveUp:
+        members.length > 0
+          ? members.some((m) => m.counted && m.failureCount >= maxRetries)
+          : counted && failureCount >= maxRetries,
+      ...(members.length > 1 ? { features: members } : {}),
     };
     return { settled, claimHeld: feature !== undefined };
   });
@@ -187,17 +237,19 @@ export async function recordOutcome(db: Kysely<Database>, input: OutcomeInput): 
   return result.settled;
 }
 
-async function featureAwaitsHuman(trx: Transaction<Database>, projectId: string, featureId: number): Promise<boolean> {
-  const row = await trx
-    .selectFrom('human_requests')
-    .select('id')
-    .where('project_id', '=', projectId)
-    .where('feature_id', '=', featureId)
-    .where('kind', '=', 'feature')
-    .where('answered_at', 'is', null)
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
+/** The features `owner` holds that wait for a person's answer (an open `feature` request). */
+async function featuresAwaitingHuman(trx: Transaction<Database>, projectId: string, owner: string): Promise<number[]> {
+  const rows = await trx
+    .selectFrom('human_requests as h')
+    .innerJoin('features as f', (j) => j.onRef('f.project_id', '=', 'h.project_id').onRef('f.id', '=', 'h.feature_id'))
+    .select('f.id')
+    .distinct()
+    .where('h.project_id', '=', projectId)
+    .where('f.claimed_by', '=', owner)
+    .where('h.kind', '=', 'feature')
+    .where('h.answered_at', 'is', null)
+    .execute();
+  return rows.map((r) => r.id);
 }
 
 /**

@@ -12,3 +12,11 @@ export { findCycles, formatCycle, missingDependencies } from './cycles.ts';
 export { dependencyCycles } from './components.ts';
 export { MAX_DEPENDENCIES_PER_FEATURE, validateDependencies } from './validate.ts';
 export { blockedFeatures, describeBlockReason } from './blocked.ts';
+export {
+  buildFeatureBatches,
+  selectTestBatch,
+  MAX_BATCH_SIZE,
+  MAX_TESTING_BATCH_SIZE,
+  type BatchFeature,
+  type TestCandidate,
+} from './batches.ts';

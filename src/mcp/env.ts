@@ -18,6 +18,12 @@ const agentEnvSchema = z.object({
     .string()
     .regex(/^[1-9]\d{0,9}$/, { error: (i) => `must be a feature id (an integer ≥ 1), got ${showValue(i.input)}` })
     .optional(),
+  AUTOCODER_FEATURE_IDS: z
+    .string()
+    .regex(/^[1-9]\d{0,9}(,[1-9]\d{0,9})*$/, {
+      error: (i) => `must be feature ids separated by commas (e.g. 4,5,7), got ${showValue(i.input)}`,
+    })
+    .optional(),
   AUTOCODER_AGENT_KIND: z.enum(['initializer', 'coding', 'testing']).optional(),
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).optional(),
@@ -32,6 +38,8 @@ export type AgentScope = {
   actor: string;
   /** The feature the agent was given, if any (for messages and prompts). */
   featureId: number | null;
+  /** AUTOCODER_FEATURE_IDS: every feature of the agent's batch, in order (the first is featureId). */
+  featureIds: number[];
   kind: 'initializer' | 'coding' | 'testing' | null;
   /** Where to send the workflow's `refresh` signal; null when TEMPORAL_ADDRESS is not set. */
   temporal: { address: string; namespace: string } | null;
@@ -56,6 +64,11 @@ export function readAgentScope(env: NodeJS.ProcessEnv = process.env): AgentScope
     runId,
     actor: runId ?? `autocoder/${v.AUTOCODER_PROJECT_ID}/session/${randomUUID()}`,
     featureId: v.AUTOCODER_FEATURE_ID === undefined ? null : Number(v.AUTOCODER_FEATURE_ID),
+    featureIds: v.AUTOCODER_FEATURE_IDS
+      ? v.AUTOCODER_FEATURE_IDS.split(',').map(Number)
+      : v.AUTOCODER_FEATURE_ID === undefined
+        ? []
+        : [Number(v.AUTOCODER_FEATURE_ID)],
     kind: v.AUTOCODER_AGENT_KIND ?? null,
     temporal:
       v.TEMPORAL_ADDRESS === undefined

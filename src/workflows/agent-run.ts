@@ -17,6 +17,7 @@ import type {
   RecordOutcomeInput,
 } from '../activities/types.ts';
 import { agentFinishedSignal, type AgentReport } from './messages.ts';
+import { agentLabel } from './agent-label.ts';
 import { failureTypes } from './vocabulary.ts';
 
 export type AgentRunInput = { parentWorkflowId: string; spec: AgentSpec };
@@ -54,7 +55,7 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
     heartbeatTimeout: HEARTBEAT_TIMEOUT,
     cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '500ms', maximumInterval: '10s', nonRetryableErrorTypes: agentFailures },
-    summary: `${spec.kind}${spec.featureId === null ? '' : ` #${spec.featureId}`} ${spec.featureName}`,
+    summary: `${agentLabel(spec.kind, spec.featureId, spec.featureIds)} ${spec.featureName}`,
   });
 
   const end = await superviseAgent({ ...spec, reportTo: parentWorkflowId }).then(
@@ -82,6 +83,7 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
       workflowId,
       kind: spec.kind,
       featureId: spec.featureId,
+      ...(spec.featureIds ? { featureIds: spec.featureIds } : {}),
       ...recorded,
       ...(end.rateLimit && recorded.outcome === 'rate_limited' ? { rateLimit: end.rateLimit } : {}),
     };
@@ -100,7 +102,7 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
   throw ApplicationFailure.create({
     type: failureTypeOf(report, end.exitCode),
     nonRetryable: true,
-    message: `${spec.kind}${spec.featureId === null ? '' : ` #${spec.featureId}`}: ${report.error ?? report.outcome}`,
+    message: `${agentLabel(spec.kind, spec.featureId, spec.featureIds)}: ${report.error ?? report.outcome}`,
     details: [report],
   });
 }

@@ -147,7 +147,9 @@ class MergeQueue {
 
   private ref(f: MergingFeature): FeatureRef {
     const { projectId, projectDir, isolation } = this.input;
-    return { projectId, projectDir, branch: isolation.branch, featureId: f.id, featureName: f.name };
+    // A batch's entry: its first feature's branch, and the features whose work is on it.
+    const members = f.members && (f.members.length !== 1 || f.members[0] !== f.id) ? { members: f.members } : {};
+    return { projectId, projectDir, branch: isolation.branch, featureId: f.id, featureName: f.name, ...members };
   }
 
   private async land(f: MergingFeature): Promise<void> {
@@ -187,7 +189,12 @@ class MergeQueue {
         await wf.condition(() => this.decision !== null);
         const decision = this.decision as Decision | null;
         if (decision?.kind === 'rejected') {
-          await git.sendFeatureBack({ projectId: ref.projectId, featureId: f.id, rejected: decision.reason });
+          await git.sendFeatureBack({
+            projectId: ref.projectId,
+            featureId: f.id,
+            members: ref.members,
+            rejected: decision.reason,
+          });
           this.sentBack++;
           return;
         }
@@ -206,6 +213,7 @@ class MergeQueue {
     await git.sendFeatureBack({
       projectId: this.input.projectId,
       featureId: f.id,
+      members: this.ref(f).members,
       failure,
       outputTail: tail.slice(-4000),
     });

@@ -46,6 +46,9 @@ export const limits = {
   concurrency: { min: 1, max: 5 },
   testingRatio: { min: 0, max: 3 },
   maxAgents: { min: 1, max: 100 },
+  /** Features per coding agent and per testing agent (AutoCoder's --batch-size, --testing-batch-size). */
+  batchSize: { min: 1, max: 3 },
+  testingBatchSize: { min: 1, max: 5 },
 } as const;
 
 const projectIdRule =
@@ -85,6 +88,8 @@ function buildSchemas() {
     featureId: zod.number().int().nullable(),
     featureName: zod.string(),
     startedAt: zod.string(),
+    /** A batch: every feature of the agent, the first first (absent: just featureId). */
+    featureIds: zod.array(zod.number().int()).optional(),
   });
   const claim = zod.object({
     featureId: zod.number().int(),
@@ -92,6 +97,8 @@ function buildSchemas() {
     attempt: zod.number().int(),
     workflowId: zod.string(),
     kind: zod.enum(agentKinds),
+    /** A batch: every feature claimed for the agent run, in order (absent: just featureId). */
+    featureIds: zod.array(zod.number().int()).optional(),
   });
   const failure = zod.object({
     featureId: zod.number().int(),
@@ -115,6 +122,11 @@ function buildSchemas() {
     draining: zod.boolean(),
     concurrency: zod.number().int(),
     testingRatio: zod.number().int(),
+    /** Batch sizes as the input set them and setBatchSize / setTestingBatchSize changed them. */
+    batchSize: zod.number().int().optional(),
+    testingBatchSize: zod.number().int().optional(),
+    /** Features tested recently in this run chain (AutoCoder's testing-batch memory). */
+    recentlyTested: zod.array(zod.number().int()).optional(),
     agentsStarted: zod.number().int(),
     continuedAsNew: zod.number().int(),
     /** Claims agents made for the run (AgentSpec.claimNext) that reached it as it continued as new. */
@@ -150,6 +162,9 @@ function buildSchemas() {
         .default(limits.concurrency.max)
         .describe('upper bound accepted by setConcurrency'),
       testingRatio: zod.number().int().min(limits.testingRatio.min).max(limits.testingRatio.max).default(1),
+      // Features per coding agent (--batch-size) and per testing agent (--testing-batch-size).
+      batchSize: zod.number().int().min(limits.batchSize.min).max(limits.batchSize.max).default(1),
+      testingBatchSize: zod.number().int().min(limits.testingBatchSize.min).max(limits.testingBatchSize.max).default(1),
       maxAgents: zod
         .number()
         .int()
@@ -236,6 +251,12 @@ function buildSchemas() {
     workflowId: zod.string(),
     kind: zod.enum(agentKinds),
     featureId: zod.number().int().nullable(),
+    /** A batch: every feature of the agent run, in order. */
+    featureIds: zod.array(zod.number().int()).optional(),
+    /** A batch: how each feature settled (passing or merging, else back to pending with its failure count). */
+    features: zod
+      .array(zod.object({ featureId: zod.number().int(), passes: zod.boolean(), failureCount: zod.number().int() }))
+      .optional(),
     outcome: zod.enum(agentRunOutcomes),
     featurePasses: zod.boolean(),
     failureCount: zod.number().int(),
@@ -273,6 +294,8 @@ function buildSchemas() {
     budgets,
     quotaNotice,
     featureIdArg: zod.number().int().min(1),
+    batchSizeArg: zod.number().int().min(limits.batchSize.min).max(limits.batchSize.max),
+    testingBatchSizeArg: zod.number().int().min(limits.testingBatchSize.min).max(limits.testingBatchSize.max),
   };
 }
 
@@ -304,6 +327,9 @@ export type ProjectRunStatus = {
   settings: {
     concurrency: number;
     testingRatio: number;
+    /** Features per coding agent (1..3) and per testing agent (1..5). */
+    batchSize: number;
+    testingBatchSize: number;
     maxAgents: number;
     yolo: boolean;
     agent: AgentAdapter;
@@ -317,7 +343,8 @@ export type ProjectRunStatus = {
     worktree?: { branch: string; verifyCmd: string[] | null; review: boolean; keepBranches: boolean };
   };
   counts: FeatureCounts;
-  running: RunningAgent[];
+  /** Each running agent with every feature it holds (`featureIds`, the first first). */
+  running: Array<RunningAgent & { featureIds: number[] }>;
   failures: FeatureFailure[];
   blocked: BlockedFeature[];
   /** Features stopped by an operator; scheduled again after retryFeature. */
@@ -376,6 +403,8 @@ export const setConcurrencyUpdate = defineUpdate<ProjectRunStatus['settings'], [
 export type AnswerResult = { requestId: number; featureId: number; question: string; answer: string };
 export const answerFeatureUpdate = defineUpdate<AnswerResult, [AnswerInput]>('answerFeature');
 export const setTestingRatioUpdate = defineUpdate<ProjectRunStatus['settings'], [number]>('setTestingRatio');
+export const setBatchSizeUpdate = defineUpdate<ProjectRunStatus['settings'], [number]>('setBatchSize');
+export const setTestingBatchSizeUpdate = defineUpdate<ProjectRunStatus['settings'], [number]>('setTestingBatchSize');
 export const setBudgetUpdate = defineUpdate<ProjectRunStatus['budgets'], [Budgets]>('setBudget');
 /** From the quotaGovernor of the run's key (runs on other keys ignore it). */
 export const quotaSignal = defineSignal<[QuotaNotice]>('quota');

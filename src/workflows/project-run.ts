@@ -25,7 +25,15 @@ import {
 import { installHumanHandlers } from './human-loop.ts';
 import { Notifier } from './notifications.ts';
 import { agentRunId } from './run-ids.ts';
-import { carriedOf, createRunState, installHandlers, requestsPending, wake, type RunState } from './run-state.ts';
+import {
+  batchSizesOf,
+  carriedOf,
+  createRunState,
+  installHandlers,
+  requestsPending,
+  wake,
+  type RunState,
+} from './run-state.ts';
 import { freeSlots, sortHandoffs } from './slots.ts';
 import { applyBudget, joinQuotaPause, reportQuota } from './run-spend.ts';
 import { wakeMergeQueue } from './run-merge.ts';
@@ -211,7 +219,10 @@ class ProjectRun {
     for (const featureId of this.s.inbox.stopFeature.splice(0)) {
       this.s.held.add(featureId);
       for (const agent of this.s.running.values()) {
-        if (agent.featureId === featureId && agent.kind !== 'initializer') this.cancelAgent(agent);
+        // A batch is one agent: stopping one of its features stops it, and the others go back to
+        // pending uncounted (a stop is nobody's failure).
+        const holds = agent.featureId === featureId || (agent.featureIds ?? []).includes(featureId);
+        if (holds && agent.kind !== 'initializer') this.cancelAgent(agent);
       }
     }
   }
@@ -250,7 +261,9 @@ class ProjectRun {
       ...(verifyKnown ? { verifyKnown } : {}),
       budget: { runStartedAt: s.startedAt, ...s.budgets },
       ...(s.retryFirst.length ? { resumeFirst: [...s.retryFirst] } : {}),
+      ...batchSizesOf(s),
     });
+    if (result.recentlyTested) s.recentlyTested = result.recentlyTested;
     applyBudget(this.s, result, (agent) => this.cancelAgent(agent));
     for (const agent of result.adopt) s.running.set(agent.workflowId, agent);
     if (result.settled.length > 0) {
@@ -287,14 +300,28 @@ class ProjectRun {
     if (s.running.has(claim.workflowId)) return;
     const featureId = claim.kind === 'initializer' ? null : claim.featureId;
     const { workflowId, kind, featureName } = claim;
-    s.running.set(workflowId, { workflowId, kind, featureId, featureName, startedAt: new Date().toISOString() });
+    const startedAt = new Date().toISOString();
+    s.running.set(workflowId, {
+      workflowId,
+      kind,
+      featureId,
+      featureName,
+      startedAt,
+      ...(claim.featureIds ? { featureIds: claim.featureIds } : {}),
+    });
     s.agentsStarted++;
     // A coding agent claims the next feature for this run as it ends (see takeHandoffs), unless
     // stranded features wait to be resumed first: only a scheduling pass knows them.
     const handsOff = claim.kind === 'coding' && s.resumeLeft === 0 && s.retryFirst.length === 0;
     const budget = { runStartedAt: s.startedAt, ...s.budgets };
+    const { batchSize } = batchSizesOf(s);
     const claimNext = handsOff
-      ? { maxRetries: this.input.maxRetries, exclude: [...s.held, ...s.budgetHeld.map((f) => f.featureId)], budget }
+      ? {
+          maxRetries: this.input.maxRetries,
+          exclude: [...s.held, ...s.budgetHeld.map((f) => f.featureId)],
+          budget,
+          ...(batchSize ? { batchSize } : {}),
+        }
       : undefined;
     await startAgentRun(this.input, claim, { parentWorkflowId: s.workflowId, timeoutMs, claimNext, budget });
   }

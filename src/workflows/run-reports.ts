@@ -15,16 +15,22 @@ export function settleReports(s: RunState): void {
     if (report.limitWarning) s.quotaWarning = { at: new Date().toISOString(), message: report.limitWarning };
     if (report.outcome === 'rate_limited') noteRateLimited(s, report);
     if (report.kind !== 'coding' || report.featureId === null) continue;
-    // Under worktree isolation a passing agent leaves its feature merging: the queue has work.
-    if (report.featurePasses && s.input.isolation?.mode === 'worktree') s.mergeWanted = true;
-    if (report.featurePasses) s.failures.delete(report.featureId);
-    // A stop, the usage limit and a question to a person are nobody's failure.
-    else if (report.outcome !== 'stopped' && report.outcome !== 'rate_limited' && report.outcome !== 'waiting') {
-      s.failures.set(report.featureId, {
-        featureId: report.featureId,
-        count: report.failureCount,
-        lastError: report.error,
-      });
+    // A batch settles feature by feature: some may pass and others go back to pending.
+    const members = report.features ?? [
+      { featureId: report.featureId, passes: report.featurePasses, failureCount: report.failureCount },
+    ];
+    // Under worktree isolation a passing agent leaves its features merging: the queue has work.
+    if (members.some((m) => m.passes) && s.input.isolation?.mode === 'worktree') s.mergeWanted = true;
+    for (const member of members) {
+      if (member.passes) s.failures.delete(member.featureId);
+      // A stop, the usage limit and a question to a person are nobody's failure.
+      else if (report.outcome !== 'stopped' && report.outcome !== 'rate_limited' && report.outcome !== 'waiting') {
+        s.failures.set(member.featureId, {
+          featureId: member.featureId,
+          count: member.failureCount,
+          lastError: report.error,
+        });
+      }
     }
   }
 }

@@ -4,7 +4,7 @@
  * pass; the status query reads the same state.
  */
 import * as wf from '@temporalio/workflow';
-import type { Claim } from '../activities/types.ts';
+import type { Claim, ScheduleInput } from '../activities/types.ts';
 import {
   agentFinishedSignal,
   checkRange,
@@ -17,7 +17,9 @@ import {
   resumeSignal,
   retryFeatureSignal,
   schemas,
+  setBatchSizeUpdate,
   setBudgetUpdate,
+  setTestingBatchSizeUpdate,
   setConcurrencyUpdate,
   setTestingRatioUpdate,
   statusQuery,
@@ -53,6 +55,10 @@ export type RunState = {
   outcome: RunOutcome | null;
   concurrency: number;
   testingRatio: number;
+  batchSize: number;
+  testingBatchSize: number;
+  /** Features tested recently in this run chain: the testing batches' memory (selectTestBatch). Carried. */
+  recentlyTested: number[];
   pause: Pause | null;
   draining: boolean;
   stopRequested: boolean;
@@ -110,6 +116,9 @@ export function createRunState(input: ProjectRunSettings, workflowId: string): R
     outcome: null,
     concurrency: carried?.concurrency ?? input.concurrency,
     testingRatio: carried?.testingRatio ?? input.testingRatio,
+    batchSize: carried?.batchSize ?? input.batchSize,
+    testingBatchSize: carried?.testingBatchSize ?? input.testingBatchSize,
+    recentlyTested: [...(carried?.recentlyTested ?? [])],
     pause: carried?.pause ?? null,
     draining: carried?.draining ?? false,
     stopRequested: false,
@@ -155,6 +164,17 @@ export function createRunState(input: ProjectRunSettings, workflowId: string): R
 
 export const budgetsOf = (s: RunState): ProjectRunStatus['budgets'] => ({ ...s.budgets, onBudget: s.input.onBudget });
 
+/**
+ * The batch sizes a scheduling pass gets, only those above 1 (a run without batches asks as it
+ * always did), with the testing batches' memory.
+ */
+export const batchSizesOf = (
+  s: RunState,
+): Pick<ScheduleInput, 'batchSize' | 'testingBatchSize' | 'recentlyTested'> => ({
+  ...(s.batchSize > 1 ? { batchSize: s.batchSize } : {}),
+  ...(s.testingBatchSize > 1 ? { testingBatchSize: s.testingBatchSize, recentlyTested: [...s.recentlyTested] } : {}),
+});
+
 export function wake(s: RunState, reason: WakeReason): void {
   s.woken = true;
   s.due.add(reason);
@@ -165,6 +185,8 @@ export function settingsOf(s: RunState): ProjectRunStatus['settings'] {
   return {
     concurrency: s.concurrency,
     testingRatio: s.testingRatio,
+    batchSize: s.batchSize,
+    testingBatchSize: s.testingBatchSize,
     maxAgents,
     yolo,
     agent,
@@ -194,7 +216,10 @@ export function statusOf(s: RunState): ProjectRunStatus {
     pause: s.pause,
     settings: settingsOf(s),
     counts: s.counts,
-    running: [...s.running.values()],
+    running: [...s.running.values()].map((a) => ({
+      ...a,
+      featureIds: a.featureIds ?? (a.featureId === null ? [] : [a.featureId]),
+    })),
     failures: [...s.failures.values()],
     blocked: s.blocked,
     held: [...s.held],
@@ -226,6 +251,9 @@ export function carriedOf(s: RunState): CarriedState {
     draining: s.draining,
     concurrency: s.concurrency,
     testingRatio: s.testingRatio,
+    batchSize: s.batchSize,
+    testingBatchSize: s.testingBatchSize,
+    recentlyTested: s.recentlyTested,
     agentsStarted: s.agentsStarted,
     continuedAsNew: s.continuedAsNew + 1,
     handoffs: s.handoffs.splice(0),
@@ -330,4 +358,28 @@ export function installHandlers(s: RunState): void {
     },
     { validator: (n) => checkRange('testingRatio', n, limits.testingRatio.min, limits.testingRatio.max) },
   );
+  const batchSetting = (
+    update: typeof setBatchSizeUpdate,
+    name: 'batchSize' | 'testingBatchSize',
+    arg: () => ReturnType<typeof schemas>['batchSizeArg'],
+  ) =>
+    wf.setHandler(
+      update,
+      (n) => {
+        s[name] = n;
+        wake(s, 'settings');
+        return settingsOf(s);
+      },
+      {
+        validator: (n) => {
+          const parsed = arg().safeParse(n);
+          if (!parsed.success) {
+            const { min, max } = limits[name];
+            throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${JSON.stringify(n)}`);
+          }
+        },
+      },
+    );
+  batchSetting(setBatchSizeUpdate, 'batchSize', () => schemas().batchSizeArg);
+  batchSetting(setTestingBatchSizeUpdate, 'testingBatchSize', () => schemas().testingBatchSizeArg);
 }

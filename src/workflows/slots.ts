@@ -57,7 +57,7 @@ export function sortHandoffs(
     }
     const fits =
       gate.open &&
-      !gate.held.has(claim.featureId) &&
+      !(claim.featureIds ?? [claim.featureId]).some((id) => gate.held.has(id)) &&
       coding < gate.concurrency &&
       total + start.length < gate.maxAgents;
     if (fits) coding++;

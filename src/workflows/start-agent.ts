@@ -5,6 +5,7 @@
 import * as wf from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { AgentSpec, Claim } from '../activities/types.ts';
+import { agentLabel } from './agent-label.ts';
 import { agentRun } from './agent-run.ts';
 import type { ProjectRunSettings } from './messages.ts';
 import { searchAttributes } from './search-attributes.ts';
@@ -22,12 +23,14 @@ export async function startAgentRun(
   options: StartAgentOptions,
 ): Promise<void> {
   const featureId = claim.kind === 'initializer' ? null : claim.featureId;
-  const label = `${claim.kind}${featureId === null ? '' : ` #${featureId}`} ${claim.featureName}`;
+  // A batch shows as one agent with its features: "coding #4 +#5 +#7 <first's name>".
+  const label = `${agentLabel(claim.kind, featureId, claim.featureIds)} ${claim.featureName}`;
   const spec: AgentSpec = {
     projectId: input.projectId,
     projectDir: input.projectDir,
     kind: claim.kind,
     featureId,
+    ...(claim.featureIds ? { featureIds: claim.featureIds } : {}),
     featureName: claim.featureName,
     attempt: claim.attempt,
     adapter: input.agent,

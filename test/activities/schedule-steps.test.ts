@@ -159,7 +159,7 @@ test('claimReady and claimTesters: ready coding features in order; passing ones 
     [3],
   );
   assert.deepEqual(parseAgentRunId(coding[0]!.workflowId), { projectId: p, kind: 'coding', featureId: 3, attempt: 1 });
-  const testers = await claimTesters(env.t.db, p, 5);
+  const { claims: testers } = await claimTesters(env.t.db, { projectId: p }, 5);
   assert.deepEqual(testers.map((c) => c.featureId).sort(), [1, 2]);
   assert.ok(testers.every((c) => c.kind === 'testing'));
 });

@@ -119,6 +119,13 @@ test('bad input exits 2 naming the input, the value and the fix; no stack trace'
     [['run', home, '--agent', 'gpt'], /--agent must be one of claude, simulate, command, got "gpt"/],
     [['run', home, '--agent', 'command'], /--agent command needs --agent-cmd/],
     [['set', 'speed', '3', '--project', 'pipe-app'], /unknown setting "speed"/],
+    [['run', home, '--batch-size', '4', '--agent', 'simulate'], /--batch-size must be an integer in 1\.\.3, got "4"/],
+    [
+      ['run', home, '--testing-batch-size', '0', '--agent', 'simulate'],
+      /--testing-batch-size must be an integer in 1\.\.5/,
+    ],
+    [['set', 'batch-size', '4', '--project', 'pipe-app'], /batch-size must be an integer in 1\.\.3, got "4"/],
+    [['set', 'testing-batch-size', '6', '--project', 'pipe-app'], /testing-batch-size must be an integer in 1\.\.5/],
     [['stop-feature', 'x', '--project', 'pipe-app'], /feature id must be an integer/],
     [['stop', 'pipe-app'], /pipe-app has no run in progress/],
     [['logs', '77', '--project', 'pipe-app'], /feature #77 of pipe-app has no agent runs yet/],

@@ -57,7 +57,17 @@ async function replayAll(code: string, histories: readonly HistoryFile[]): Promi
 test('every recorded history replays against the current workflow code', async () => {
   const histories = loadHistories();
   const scenarios = new Set(histories.map((h) => h.scenario));
-  for (const wanted of ['normal', 'control', 'stop', 'continue-as-new', 'initializer', 'crash', 'quota', 'human']) {
+  for (const wanted of [
+    'normal',
+    'control',
+    'stop',
+    'continue-as-new',
+    'initializer',
+    'crash',
+    'quota',
+    'human',
+    'batches',
+  ]) {
     assert.ok(
       scenarios.has(wanted),
       `test/histories has the ${wanted} scenario (bin/node scripts/record-histories.ts ${wanted})`,

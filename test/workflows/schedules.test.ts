@@ -50,6 +50,7 @@ test('bad input: exit 2, one line naming the value and the fix, no schedule', as
     [['--window', '22:00-06:00', '--days', 'funday'], /--days must be day names .*got "funday"/],
     [['--window', '22:00-06:00', '--notify-url', 'ftp://x'], /--notify-url must be an http\(s\) URL/],
     [['--window', '22:00-06:00', '--remind-after', '5x'], /--remind-after must be a duration like 30s/],
+    [['--window', '22:00-06:00', '--batch-size', '4'], /--batch-size must be an integer in 1\.\.3, got "4"/],
   ];
   for (const [flags, expected] of cases) {
     const r = await runCli(['schedule', 'add', project, ...flags], env);

@@ -66,3 +66,14 @@ test("a handoff for the next attempt of a feature whose last attempt has not rep
     release: [],
   });
 });
+
+test('a handoff batch with a held feature is given back whole; a batch takes one slot', () => {
+  const batch = (first: number, ids: number[]): Claim => ({ ...claim(first), featureIds: ids });
+  const sorted = sortHandoffs([batch(5, [5, 6, 7]), batch(8, [8, 9])], [agent(1)], {
+    ...gate,
+    concurrency: 2,
+    held: new Set([7]),
+  });
+  assert.deepEqual(ids(sorted.release), [5]);
+  assert.deepEqual(ids(sorted.start), [8]);
+});

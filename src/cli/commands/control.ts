@@ -4,11 +4,14 @@ import type { projectRunHandle } from '../../client.ts';
 import { InfraError, UserError } from '../../errors.ts';
 import {
   drainSignal,
+  limits,
   pauseSignal,
   resumeSignal,
   retryFeatureSignal,
+  setBatchSizeUpdate,
   setBudgetUpdate,
   setConcurrencyUpdate,
+  setTestingBatchSizeUpdate,
   setTestingRatioUpdate,
   stopFeatureSignal,
   stopSignal,
@@ -174,12 +177,22 @@ Examples:
     'feature-budget-usd': 'featureUsd',
     'daily-budget-usd': 'dailyUsd',
   } as const;
+  // concurrency's upper bound is the run's own (maxConcurrency): the run's validator checks it.
+  const integerSettings = {
+    concurrency: { update: setConcurrencyUpdate, min: 1, max: 50 },
+    'testing-ratio': { update: setTestingRatioUpdate, ...limits.testingRatio },
+    'batch-size': { update: setBatchSizeUpdate, ...limits.batchSize },
+    'testing-batch-size': { update: setTestingBatchSizeUpdate, ...limits.testingBatchSize },
+  } as const;
   program
     .command('set')
     .description(
-      'Change a setting of a running project: concurrency (1..5), testing-ratio (0..3), or a budget in USD (budget-usd, feature-budget-usd, daily-budget-usd)',
+      'Change a setting of a running project: concurrency (1..5), testing-ratio (0..3), batch-size (1..3), testing-batch-size (1..5), or a budget in USD (budget-usd, feature-budget-usd, daily-budget-usd)',
     )
-    .argument('<setting>', 'concurrency | testing-ratio | budget-usd | feature-budget-usd | daily-budget-usd')
+    .argument(
+      '<setting>',
+      'concurrency | testing-ratio | batch-size | testing-batch-size | budget-usd | feature-budget-usd | daily-budget-usd',
+    )
     .argument('<value>', 'the new value')
     .option('--project <id>', 'project id', projectIdArg('--project'))
     .addHelpText(
@@ -190,6 +203,8 @@ A raised budget resumes dispatch at once.
 Examples:
   autocoder set concurrency 5 --project todo-app
   autocoder set testing-ratio 0 --project todo-app
+  autocoder set batch-size 3 --project todo-app
+  autocoder set testing-batch-size 5 --project todo-app
   autocoder set budget-usd 50 --project todo-app
   autocoder set feature-budget-usd 5 --project todo-app`,
     )
@@ -209,17 +224,18 @@ Examples:
         });
         return;
       }
-      const update =
-        setting === 'concurrency' ? setConcurrencyUpdate : setting === 'testing-ratio' ? setTestingRatioUpdate : null;
-      if (!update)
+      const integer = integerSettings[setting as keyof typeof integerSettings];
+      if (!integer)
         throw new UserError(`unknown setting ${JSON.stringify(setting)}`, {
-          hint: `use one of: concurrency, testing-ratio, ${Object.keys(budgetSettings).join(', ')}`,
+          hint: `use one of: ${Object.keys(integerSettings).join(', ')}, ${Object.keys(budgetSettings).join(', ')}`,
         });
-      const n =
-        setting === 'concurrency' ? intFlag('concurrency', 1, 50)(value) : intFlag('testing-ratio', 0, 3)(value);
+      // Checked here, before anything is sent: a bad value exits 2 and the run records nothing.
+      const n = intFlag(setting, integer.min, integer.max)(value);
       await withRunningProject(opts.project, async (_rt, projectId, handle) => {
-        const settings = await executeOrExplain(setting, () => handle.executeUpdate(update, { args: [n] }));
-        out(`${projectId}: concurrency ${settings.concurrency}, testing ratio ${settings.testingRatio}`);
+        const settings = await executeOrExplain(setting, () => handle.executeUpdate(integer.update, { args: [n] }));
+        out(
+          `${projectId}: concurrency ${settings.concurrency}, testing ratio ${settings.testingRatio}, batch size ${settings.batchSize}, testing batch size ${settings.testingBatchSize}`,
+        );
       });
     });
 }

@@ -16,6 +16,8 @@ type RunFlags = SafetyFlags &
     features?: string;
     concurrency: number;
     testingRatio: number;
+    batchSize: number;
+    testingBatchSize: number;
     yolo: boolean;
     model?: string;
     agent: string;
@@ -62,6 +64,8 @@ export function register(program: Command): void {
       intFlag('--testing-ratio', 0, 3),
       1,
     )
+    .option('--batch-size <n>', 'features per coding agent (1..3)', intFlag('--batch-size', 1, 3), 1)
+    .option('--testing-batch-size <n>', 'features per testing agent (1..5)', intFlag('--testing-batch-size', 1, 5), 1)
     .option('--yolo', 'no testing agents; agents skip browser testing', false)
     .option('--model <name>', 'model passed to every agent')
     .option('--agent <adapter>', `agent adapter: ${agentAdapters.join('|')}`, 'claude')
@@ -180,6 +184,8 @@ Examples:
           settings: {
             concurrency: flags.concurrency,
             testingRatio: flags.testingRatio,
+            batchSize: flags.batchSize,
+            testingBatchSize: flags.testingBatchSize,
             yolo: flags.yolo,
             agent: flags.agent as AgentAdapter,
             maxRetries: flags.maxRetries,

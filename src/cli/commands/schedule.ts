@@ -29,6 +29,8 @@ type AddFlags = {
   tz?: string;
   concurrency: number;
   testingRatio: number;
+  batchSize: number;
+  testingBatchSize: number;
   yolo: boolean;
   model?: string;
   agent: string;
@@ -71,6 +73,8 @@ export function register(program: Command): void {
     .option('--tz <zone>', 'IANA time zone (default: this machine’s)')
     .option('--concurrency <n>', 'coding agents at once (1..5)', intFlag('--concurrency', 1, 5), 3)
     .option('--testing-ratio <n>', 'testing agents kept running (0..3)', intFlag('--testing-ratio', 0, 3), 1)
+    .option('--batch-size <n>', 'features per coding agent (1..3)', intFlag('--batch-size', 1, 3), 1)
+    .option('--testing-batch-size <n>', 'features per testing agent (1..5)', intFlag('--testing-batch-size', 1, 5), 1)
     .option('--yolo', 'no testing agents; agents skip browser testing', false)
     .option('--model <name>', 'model passed to every agent')
     .option('--agent <adapter>', `agent adapter: ${agentAdapters.join('|')}`, 'claude')
@@ -189,6 +193,8 @@ async function add(project: string, flags: AddFlags): Promise<void> {
       projectDir: row.dir,
       concurrency: flags.concurrency,
       testingRatio: flags.testingRatio,
+      ...(flags.batchSize > 1 ? { batchSize: flags.batchSize } : {}),
+      ...(flags.testingBatchSize > 1 ? { testingBatchSize: flags.testingBatchSize } : {}),
       yolo: flags.yolo,
       agent: flags.agent as AgentAdapter,
       maxRetries: flags.maxRetries,
@@ -278,6 +284,8 @@ async function show(rt: Runtime, project: string, json: boolean): Promise<void> 
       ? {
           concurrency: run.concurrency,
           testingRatio: run.testingRatio,
+          batchSize: run.batchSize ?? 1,
+          testingBatchSize: run.testingBatchSize ?? 1,
           yolo: run.yolo,
           model: run.model ?? null,
           agent: run.agent,

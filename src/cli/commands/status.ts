@@ -4,6 +4,7 @@ import type { StatusReport } from '../../client.ts';
 import { UserError, showValue } from '../../errors.ts';
 import { out, projectIdArg } from '../options.ts';
 import { escapeForTerminal } from '../../features/terminal.ts';
+import { agentLabel } from '../../workflows/agent-label.ts';
 import { projectRunId } from '../../workflows/messages.ts';
 
 export function register(program: Command): void {
@@ -150,7 +151,7 @@ Examples:
         }
         for (const a of report.running)
           out(
-            `  ${a.kind.padEnd(8)} ${a.featureId === null ? '' : `#${a.featureId} `}${escapeForTerminal(a.featureName)} (since ${a.startedAt})`,
+            `  ${agentLabel(a.kind, a.featureId, a.featureIds)} ${escapeForTerminal(a.featureName)} (since ${a.startedAt})`,
           );
         if (rt.temporalTarget.uiUrl && report.runId)
           out(

@@ -21,7 +21,8 @@ export function renderAgents(root, api, agents) {
         'p',
         {},
         h('b', {}, a.kind),
-        a.featureId ? ` #${a.featureId} ` : ' ',
+        // A batch is one agent with its features: "coding #4 +#5 +#7".
+        a.featureId ? ` ${featureLabel(a)} ` : ' ',
         h('span', { class: 'name' }, a.featureName),
         ' · ',
         h('span', { class: 'elapsed', 'data-since': a.startedAt }, age(a.startedAt)),
@@ -56,3 +57,9 @@ setInterval(() => {
   for (const el of document.querySelectorAll('[data-since]'))
     el.textContent = age(/** @type {HTMLElement} */ (el).dataset.since);
 }, 1000);
+
+/** "#4", or for a batch "#4 +#5 +#7" (the first first). @param {any} a */
+export function featureLabel(a) {
+  const rest = (a.featureIds ?? []).filter((/** @type {number} */ id) => id !== a.featureId);
+  return [`#${a.featureId}`, ...rest.map((/** @type {number} */ id) => `+#${id}`)].join(' ');
+}

@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 // @ts-check
 /** The dashboard's router: #/ is the projects page, #/p/<id> a project, #/p/<id>/f/<n> a feature. */
+import { featureLabel } from './agents.js';
 import { age, get, h, money, replace } from './dom.js';
 import { openProject } from './project.js';
 
@@ -71,8 +72,9 @@ function projectsPage(root) {
             h(
               'td',
               {},
-              running.map((/** @type {any} */ a) => `${a.kind}${a.featureId ? ` #${a.featureId}` : ''}`).join(', ') ||
-                '—',
+              running
+                .map((/** @type {any} */ a) => `${a.kind}${a.featureId ? ` ${featureLabel(a)}` : ''}`)
+                .join(', ') || '—',
             ),
             h('td', {}, age(p.run?.status?.startedAt ?? p.createdAt)),
             h(
