@@ -9,7 +9,8 @@
  * It speaks just enough of the PostgreSQL protocol (v3) for that: a TCP connection from
  * DATABASE_URL, SCRAM-SHA-256 (RFC 5802/7677, no channel binding, as libpq over plain TCP) or a
  * cleartext password, then one parameterised UPDATE: the feature's ids travel as parameters,
- * never in the SQL text. The password is used as given (no SASLprep: the stack's is ASCII).
+ * never in the SQL text. A batch agent (AUTOCODER_FEATURE_IDS, comma-separated) marks its whole
+ * batch passing in that one UPDATE. The password is used as given (no SASLprep: the stack's is ASCII).
  */
 #include <netdb.h>
 #include <openssl/evp.h>
@@ -23,7 +24,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define UPDATE_SQL "UPDATE features SET passes = true, updated_at = clock_timestamp() WHERE project_id = $1 AND id = $2::integer"
+#define UPDATE_SQL \
+  "UPDATE features SET passes = true, updated_at = clock_timestamp() WHERE project_id = $1 AND id = ANY(string_to_array($2, ',')::integer[])"
 
 static int sock = -1;
 static char out[8192];
@@ -116,7 +118,8 @@ int main(void) {
   const char *kind = getenv("AUTOCODER_AGENT_KIND");
   /* Testing agents have nothing to re-test: a zero-work one passes by exiting. */
   if (kind == NULL || strcmp(kind, "coding") != 0) return 0;
-  const char *project = getenv("AUTOCODER_PROJECT_ID"), *feature = getenv("AUTOCODER_FEATURE_ID"), *url = getenv("DATABASE_URL");
+  const char *project = getenv("AUTOCODER_PROJECT_ID"), *feature = getenv("AUTOCODER_FEATURE_IDS"), *url = getenv("DATABASE_URL");
+  if (!feature || !feature[0]) feature = getenv("AUTOCODER_FEATURE_ID"); /* before batches: one feature */
   if (!project || !feature) die("AUTOCODER_PROJECT_ID or AUTOCODER_FEATURE_ID missing", NULL);
   if (!url) die("DATABASE_URL missing", NULL);
 

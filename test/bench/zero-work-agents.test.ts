@@ -58,6 +58,32 @@ describe('zero-work agents', () => {
       assert.equal((await getFeature(t.db, projectId, 1))?.passes, false);
     });
 
+    test(
+      `${name}: a batch agent marks every feature of AUTOCODER_FEATURE_IDS passing, and only them`,
+      { skip },
+      async () => {
+        const projectId = `zero-work-${name}-batch`;
+        await upsertProject(t.db, { id: projectId, dir: buildDir });
+        await importFeatures(
+          t.db,
+          projectId,
+          [1, 2, 3, 4].map((id) => ({ id, name: `feature ${id}` })),
+        );
+        const done = run({
+          AUTOCODER_AGENT_KIND: 'coding',
+          AUTOCODER_PROJECT_ID: projectId,
+          AUTOCODER_FEATURE_ID: '2',
+          AUTOCODER_FEATURE_IDS: '2,4,3',
+          DATABASE_URL: t.url,
+        });
+        assert.equal(done.status, 0, done.stderr);
+        const passes = await Promise.all(
+          [1, 2, 3, 4].map(async (id) => (await getFeature(t.db, projectId, id))?.passes),
+        );
+        assert.deepEqual(passes, [false, true, true, true]);
+      },
+    );
+
     test(`${name}: a testing agent changes nothing`, { skip }, async () => {
       const projectId = `zero-work-${name}-testing`;
       await upsertProject(t.db, { id: projectId, dir: buildDir });
