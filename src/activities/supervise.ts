@@ -240,6 +240,23 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
               `worker let go of agent ${runId} (${why.workerShutdown ? 'shutdown' : why.timedOut ? 'heartbeat timeout' : 'paused'}); a retry adopts it`,
             ),
           );
+        } else if (why?.notFound) {
+          // The server no longer knows this attempt: it timed out (a Temporal restart outlasting the
+          // heartbeat timeout), and a retry will adopt the agent, or the run is gone, and the agent
+          // with it. Only the run's state tells them apart.
+          void deps.temporal.workflow
+            .getHandle(runId)
+            .describe()
+            .then(
+              (run) =>
+                run.status.name === 'RUNNING'
+                  ? letGo(
+                      new Error(`worker let go of agent ${runId} (attempt unknown to the server); a retry adopts it`),
+                    )
+                  : stop.abort(),
+              // Out of reach: keep the agent (a retry adopts it; a worker start reaps it if its run is gone).
+              () => letGo(new Error(`worker let go of agent ${runId} (attempt unknown, server out of reach)`)),
+            );
         } else {
           stop.abort();
         }
