@@ -3,13 +3,11 @@
  * Temporal dev server and Postgres with zero-work agents, as bench/orchestration.ts runs it, with
  * the figures the original's side gives too (bench/original.ts).
  */
+import { freshBenchDatabase } from './bench-db.ts';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { sql } from 'kysely';
 import { connectTemporal, startOrJoinRun } from '../src/client.ts';
-import { createDb } from '../src/db/create-db.ts';
 import { importFeatures, type FeatureEntry } from '../src/db/import.ts';
-import { migrateToLatest } from '../src/db/migrate.ts';
 import { upsertProject } from '../src/db/projects.ts';
 import { logFileFor } from '../src/activities/supervise.ts';
 import type { stackUp } from '../src/stack/index.ts';
@@ -31,15 +29,7 @@ export async function runOurs(
   features: FeatureEntry[],
   settings: { concurrency: number; batchSize: number },
 ): Promise<SideResult> {
-  const dbName = `bench_${name.replace(/[^a-z0-9]/g, '_')}_${process.pid}`;
-  const admin = createDb(stack.databaseUrl, { poolSize: 1 });
-  await sql`DROP DATABASE IF EXISTS ${sql.id(dbName)}`.execute(admin.db);
-  await sql`CREATE DATABASE ${sql.id(dbName)}`.execute(admin.db);
-  await admin.close();
-  const url = new URL(stack.databaseUrl);
-  url.pathname = `/${dbName}`;
-  const database = createDb(url.toString(), { poolSize: 2 });
-  await migrateToLatest(database.db);
+  const { databaseUrl, database } = await freshBenchDatabase(stack.databaseUrl, name);
   const projectId = name;
   const projectDir = join(home, 'projects', projectId);
   mkdirSync(projectDir, { recursive: true });
@@ -51,7 +41,7 @@ export async function runOurs(
   const worker = await createAutocoderWorker({
     temporal: temporalTarget,
     taskQueue,
-    databaseUrl: url.toString(),
+    databaseUrl,
     stateDir: home,
     maxConcurrentAgents: settings.concurrency + 5,
   });

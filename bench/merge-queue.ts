@@ -16,16 +16,14 @@
  * removal, the land's database write and the run's wake-up (split at the land: passToLanded,
  * landedToDependentStart). Writes bench/results/merge-queue.json.
  */
+import { freshBenchDatabase } from './bench-db.ts';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sql } from 'kysely';
 import { connectTemporal, startOrJoinRun } from '../src/client.ts';
-import { createDb } from '../src/db/create-db.ts';
 import { importFeatures, type FeatureEntry } from '../src/db/import.ts';
-import { migrateToLatest } from '../src/db/migrate.ts';
 import { upsertProject } from '../src/db/projects.ts';
 import { privateStackConfig, stackDown, stackUp } from '../src/stack/index.ts';
 import { createAutocoderWorker } from '../src/worker.ts';
@@ -52,15 +50,7 @@ function chains(n: number): FeatureEntry[] {
 }
 
 async function runMode(mode: 'worktree' | 'shared', stack: Stack, home: string) {
-  const dbName = `bench_merge_${mode}_${process.pid}`;
-  const admin = createDb(stack.databaseUrl, { poolSize: 1 });
-  await sql`DROP DATABASE IF EXISTS ${sql.id(dbName)}`.execute(admin.db);
-  await sql`CREATE DATABASE ${sql.id(dbName)}`.execute(admin.db);
-  await admin.close();
-  const url = new URL(stack.databaseUrl);
-  url.pathname = `/${dbName}`;
-  const database = createDb(url.toString(), { poolSize: 2 });
-  await migrateToLatest(database.db);
+  const { databaseUrl, database } = await freshBenchDatabase(stack.databaseUrl, `merge_${mode}`);
   const projectId = `merge-${mode}`;
   const projectDir = join(home, 'projects', projectId);
   mkdirSync(projectDir, { recursive: true });
@@ -81,7 +71,7 @@ async function runMode(mode: 'worktree' | 'shared', stack: Stack, home: string) 
   const worker = await createAutocoderWorker({
     temporal: target,
     taskQueue,
-    databaseUrl: url.toString(),
+    databaseUrl,
     stateDir: home,
     maxConcurrentAgents: CONCURRENCY + 5,
   });

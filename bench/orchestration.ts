@@ -17,6 +17,7 @@
  * agents (bench/cpu.ts: on 2 cores a run is CPU-bound, so these say where time goes). Writes
  * bench/results/<scenario>.json.
  */
+import { freshBenchDatabase } from './bench-db.ts';
 import { execFileSync } from 'node:child_process';
 import { pbkdf2Sync } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,9 +26,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { connectTemporal, startOrJoinRun } from '../src/client.ts';
-import { createDb } from '../src/db/create-db.ts';
+import type { createDb } from '../src/db/create-db.ts';
 import { importFeatures, type FeatureEntry } from '../src/db/import.ts';
-import { migrateToLatest } from '../src/db/migrate.ts';
 import { upsertProject } from '../src/db/projects.ts';
 import { privateStackConfig, stackDown, stackUp } from '../src/stack/index.ts';
 import { createAutocoderWorker } from '../src/worker.ts';
@@ -47,16 +47,7 @@ type Result = Record<string, number | string | null>;
 type Stack = Awaited<ReturnType<typeof stackUp>>;
 
 async function runScenario(scenario: Scenario, stack: Stack, home: string, agent: ZeroWorkAgent): Promise<Result> {
-  const dbName = `bench_${scenario.name.replace(/[^a-z0-9]/g, '_')}_${process.pid}`;
-  const admin = createDb(stack.databaseUrl, { poolSize: 1 });
-  await sql`DROP DATABASE IF EXISTS ${sql.id(dbName)}`.execute(admin.db);
-  await sql`CREATE DATABASE ${sql.id(dbName)}`.execute(admin.db);
-  await admin.close();
-  const url = new URL(stack.databaseUrl);
-  url.pathname = `/${dbName}`;
-  const databaseUrl = url.toString();
-  const database = createDb(databaseUrl, { poolSize: 2 });
-  await migrateToLatest(database.db);
+  const { dbName, databaseUrl, database } = await freshBenchDatabase(stack.databaseUrl, scenario.name);
   const projectId = scenario.name;
   const projectDir = join(home, 'projects', projectId);
   mkdirSync(projectDir, { recursive: true });
