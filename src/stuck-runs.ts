@@ -176,6 +176,14 @@ export function nondeterminismAwareLogger(inner: Logger, onNondeterminism: (n: C
     if (found) onNondeterminism(found);
     else inner.log(level, message, meta);
   };
+  return loggerThrough(inner, log);
+}
+
+/** A logger like `inner` (its other methods, its colour support) whose every entry goes through `log`. */
+export function loggerThrough(
+  inner: Logger,
+  log: (level: LogLevel, message: string, meta?: LogMetadata) => void,
+): Logger {
   return Object.assign(Object.create(inner) as Logger, {
     log,
     trace: (message: string, meta?: LogMetadata) => log('TRACE', message, meta),

@@ -4,7 +4,14 @@
  * the same way.
  */
 import { hostname } from 'node:os';
-import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  makeTelemetryFilterString,
+  type Logger,
+} from '@temporalio/worker';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createActivities } from './activities/index.ts';
 import { HostSlots, hostQueueOf } from './activities/hosts.ts';
@@ -15,7 +22,7 @@ import { InfraError } from './errors.ts';
 import { createAutocoderMetrics, noMetrics, prometheusExporter } from './metrics/meter.ts';
 import { startMetricsSampler } from './metrics/sampler.ts';
 import { workerIdentity } from './metrics/capacity.ts';
-import { dispatchCoreNondeterminism, nondeterminismAwareLogger, watchStuckRuns } from './stuck-runs.ts';
+import { dispatchCoreNondeterminism, loggerThrough, nondeterminismAwareLogger, watchStuckRuns } from './stuck-runs.ts';
 import { prestartSpawnHelper } from './supervisor/spawn-helper.ts';
 import { loadWorkflowBundle } from './workflow-bundle.ts';
 
@@ -105,7 +112,7 @@ function installRuntimeNow(level: NonNullable<AutocoderWorkerOptions['logLevel']
   Runtime.install({
     // Core's warning for a run that cannot be replayed (with the failure's stack) becomes one line
     // per run, printed by the worker that owns the run (watchStuckRuns).
-    logger: nondeterminismAwareLogger(new DefaultLogger(level), dispatchCoreNondeterminism),
+    logger: withoutActivityOnlyWarning(nondeterminismAwareLogger(new DefaultLogger(level), dispatchCoreNondeterminism)),
     telemetryOptions: {
       logging: {
         filter: makeTelemetryFilterString({ core: level === 'TRACE' ? 'TRACE' : level === 'DEBUG' ? 'DEBUG' : 'WARN' }),
@@ -113,6 +120,16 @@ function installRuntimeNow(level: NonNullable<AutocoderWorkerOptions['logLevel']
       },
       ...(metricsAddress === undefined ? {} : { metrics: prometheusExporter(metricsAddress) }),
     },
+  });
+}
+
+/**
+ * The SDK warns of a worker with no workflows; the host queue's worker runs agent supervision only,
+ * by design (src/activities/hosts.ts), so that one line is dropped and the rest passes through.
+ */
+function withoutActivityOnlyWarning(inner: Logger): Logger {
+  return loggerThrough(inner, (level, message, meta) => {
+    if (!message.startsWith('No workflows registered')) inner.log(level, message, meta);
   });
 }
 
