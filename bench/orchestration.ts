@@ -5,6 +5,8 @@
  *   npm run bench                                   every scenario, then bench/results/README.md
  *   npm run bench -- chain20-c3                     one scenario (names below)
  *   npm run bench -- --agent node                   Node zero-work agents instead of C ones
+ *   npm run bench -- dag1000-c50 --hosts 2          agents placed over 2 host queues (issue 23;
+ *                                                   results as <scenario>-h2.json)
  *
  * The npm script runs Node with the worker's V8 flags (those of bin/autocoder): the worker runs
  * in this process.
@@ -46,7 +48,13 @@ type Result = Record<string, number | string | null>;
 
 type Stack = Awaited<ReturnType<typeof stackUp>>;
 
-async function runScenario(scenario: Scenario, stack: Stack, home: string, agent: ZeroWorkAgent): Promise<Result> {
+async function runScenario(
+  scenario: Scenario,
+  stack: Stack,
+  home: string,
+  agent: ZeroWorkAgent,
+  hosts: number,
+): Promise<Result> {
   const { dbName, databaseUrl, database } = await freshBenchDatabase(stack.databaseUrl, scenario.name);
   const projectId = scenario.name;
   const projectDir = join(home, 'projects', projectId);
@@ -57,14 +65,21 @@ async function runScenario(scenario: Scenario, stack: Stack, home: string, agent
 
   const temporalTarget = { address: stack.temporal.address, namespace: stack.temporal.namespace };
   const taskQueue = `bench-${projectId}-${process.pid}`;
-  const worker = await createAutocoderWorker({
-    temporal: temporalTarget,
-    taskQueue,
-    databaseUrl,
-    stateDir: home,
-    maxConcurrentAgents: scenario.concurrency + 5,
-  });
-  const running = worker.run();
+  // `--hosts N`: N workers of distinct host ids in this process, each with its share of the
+  // slots, so agent runs are placed over N host queues (one state dir: one machine).
+  const workers = await Promise.all(
+    Array.from({ length: hosts }, (_, i) =>
+      createAutocoderWorker({
+        temporal: temporalTarget,
+        taskQueue,
+        databaseUrl,
+        stateDir: home,
+        maxConcurrentAgents: Math.ceil((scenario.concurrency + 5) / hosts),
+        ...(hosts > 1 ? { hostId: `bench-host-${i + 1}` } : {}),
+      }),
+    ),
+  );
+  const running = Promise.all(workers.map((w) => w.run()));
   const temporal = await connectTemporal(temporalTarget);
   const runSettings = {
     concurrency: scenario.concurrency,
@@ -180,14 +195,15 @@ async function runScenario(scenario: Scenario, stack: Stack, home: string, agent
     );
     steps = stepTimeline({ parents, children, runOf, dependencies, startOf, exitOf });
   }
-  await worker.shutdown();
+  await Promise.all(workers.map((w) => w.shutdown()));
   await running;
   await temporal.close();
   await database.close();
 
   const n = features.length;
   return {
-    scenario: scenario.name,
+    scenario: hosts > 1 ? `${scenario.name}-h${hosts}` : scenario.name,
+    hosts,
     description: scenario.description,
     features: n,
     concurrency: scenario.concurrency,
@@ -263,7 +279,14 @@ if (!agentChoices.includes(agentChoice as AgentChoice)) {
   console.error(`--agent: expected one of ${agentChoices.join(', ')}, got ${agentChoice ?? 'nothing'}`);
   process.exit(2);
 }
-const wanted = args.filter((a, i) => !a.startsWith('--') && !(agentFlag >= 0 && i === agentFlag + 1));
+const hostsFlag = args.indexOf('--hosts');
+const hosts = hostsFlag >= 0 ? Number(args[hostsFlag + 1]) : 1;
+if (!Number.isInteger(hosts) || hosts < 1 || hosts > 8) {
+  console.error(`--hosts: expected a whole number of hosts from 1 to 8, got ${args[hostsFlag + 1] ?? 'nothing'}`);
+  process.exit(2);
+}
+const flagValues = new Set([agentFlag, hostsFlag].filter((i) => i >= 0).map((i) => i + 1));
+const wanted = args.filter((a, i) => !a.startsWith('--') && !flagValues.has(i));
 const selected = wanted.length
   ? scenarios.filter((s) => wanted.includes(s.name))
   : scenarios.filter((s) => !s.heavy || process.argv.includes('--all'));
@@ -289,15 +312,18 @@ const results: Result[] = [];
 try {
   for (const scenario of selected) {
     const calibration = calibrationMs();
-    const result: Result = { ...(await runScenario(scenario, stack, home, agent)), calibrationMs: calibration };
+    const result: Result = {
+      ...(await runScenario(scenario, stack, home, agent, hosts)),
+      calibrationMs: calibration,
+    };
     results.push(result);
     writeFileSync(
-      join(resultsDir, `${scenario.name}.json`),
+      join(resultsDir, `${result.scenario}.json`),
       `${JSON.stringify({ ...result, commit: commit(), date: new Date().toISOString() }, null, 2)}\n`,
     );
     result.loadAverage = loadavg()[0]!.toFixed(1);
     console.log(
-      `${scenario.name}: ${result.outcome}, wall ${result.wallMs} ms, ${result.perFeatureMs} ms/feature, dep→start p50 ${result.depToStartP50Ms} p95 ${result.depToStartP95Ms} ms, +${result.workerRssGrowthMb} MB RSS, ${result.historyEvents} events / ${result.workflowRuns} runs`,
+      `${result.scenario}: ${result.outcome}, wall ${result.wallMs} ms, ${result.perFeatureMs} ms/feature, dep→start p50 ${result.depToStartP50Ms} p95 ${result.depToStartP95Ms} ms, +${result.workerRssGrowthMb} MB RSS, ${result.historyEvents} events / ${result.workflowRuns} runs`,
     );
     if (result.step_reportP50Ms !== undefined)
       console.log(
