@@ -6,10 +6,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { runDated } from '../git/repo.ts';
 import { sql } from 'kysely';
 import { importFeatures } from '../../src/db/import.ts';
 import { upsertProject } from '../../src/db/projects.ts';
@@ -33,22 +33,7 @@ const env = (): NodeJS.ProcessEnv => ({
   NODE_TEST_CONTEXT: undefined,
 });
 
-/** git with a fixed identity and, when given, the commit's date. */
-function git(args: string[], date?: Date): string {
-  const when = date ? `${Math.floor(date.getTime() / 1000)} +0000` : undefined;
-  return execFileSync('git', args, {
-    cwd: repo,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 't',
-      GIT_AUTHOR_EMAIL: 't@t',
-      GIT_COMMITTER_NAME: 't',
-      GIT_COMMITTER_EMAIL: 't@t',
-      ...(when ? { GIT_AUTHOR_DATE: when, GIT_COMMITTER_DATE: when } : {}),
-    },
-  });
-}
+const git = (args: string[], date?: Date): string => runDated(repo, date, ...args);
 
 function commitOn(branch: string, file: string, date?: Date): void {
   git(['checkout', '--quiet', '-b', branch]);

@@ -4,8 +4,12 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-export const run = (cwd: string, ...args: string[]): string =>
-  execFileSync('git', args, {
+export const run = (cwd: string, ...args: string[]): string => runDated(cwd, undefined, ...args);
+
+/** git with the tests' fixed identity and, when given, the author and committer date. */
+export function runDated(cwd: string, date: Date | undefined, ...args: string[]): string {
+  const when = date ? `${Math.floor(date.getTime() / 1000)} +0000` : undefined;
+  return execFileSync('git', args, {
     cwd,
     encoding: 'utf8',
     env: {
@@ -14,8 +18,10 @@ export const run = (cwd: string, ...args: string[]): string =>
       GIT_AUTHOR_EMAIL: 't@t',
       GIT_COMMITTER_NAME: 't',
       GIT_COMMITTER_EMAIL: 't@t',
+      ...(when ? { GIT_AUTHOR_DATE: when, GIT_COMMITTER_DATE: when } : {}),
     },
   });
+}
 
 export function write(dir: string, file: string, text: string): void {
   mkdirSync(dirname(join(dir, file)), { recursive: true });
