@@ -28,10 +28,12 @@ export async function prepareLaunch(
   const { db } = deps;
   const feature = spec.featureId !== null ? { projectId: spec.projectId, featureId: spec.featureId } : null;
   // Under worktree isolation the agent's cwd and AUTOCODER_PROJECT_DIR are its worktree.
-  const workDir = await prepareWorkspace(spec, deps.stateDir).catch((err: unknown) => {
-    if (err instanceof WorkspaceSetupError) throw err;
-    throw new RetryableSetup(err);
-  });
+  const workDir = await prepareWorkspace(spec, deps.stateDir, { db, hostId: deps.host, runId }).catch(
+    (err: unknown) => {
+      if (err instanceof WorkspaceSetupError) throw err;
+      throw new RetryableSetup(err);
+    },
+  );
   const reviewNote =
     spec.isolation && spec.kind === 'coding' && feature
       ? await reviewNoteOf(db, feature.projectId, feature.featureId)

@@ -16,8 +16,7 @@ import type { AgentHost } from './types.ts';
 /** A slot picked but not yet taken by its superviseAgent is held this long, then freed. */
 const RESERVATION_MS = 30_000;
 
-/** The host queue of a shared task queue: `autocoder` → `autocoder@host-a`. */
-export const hostQueueOf = (sharedQueue: string, hostId: string): string => `${sharedQueue}@${hostId}`;
+export { hostQueueOf } from '../workflows/run-ids.ts';
 
 /**
  * This worker's host: its id, its queue, its cap on agents, and the agents it runs now. One per

@@ -26,6 +26,9 @@ import { mergeQueueId, projectRunId } from '../workflows/run-ids.ts';
 import { refreshSignal } from '../workflows/messages.ts';
 import { mergeWakeSignal, type MergeQueueInput } from '../workflows/merge-messages.ts';
 import type { MergeFailure } from '../workflows/vocabulary.ts';
+import { git } from '../git/git.ts';
+import { publishedBranchesOf } from '../git/host-clone.ts';
+import { adoptLastAttempt } from './host-work.ts';
 import { leftoverMessage } from './workspace.ts';
 
 export type MergeStepDeps = { db: Kysely<Database>; temporal: Client; stateDir: string };
@@ -38,11 +41,15 @@ export type FeatureRef = {
   featureName: string;
   /** The merging features whose work is on this feature's branch, in dependency order (absent: just featureId). */
   members?: number[] | undefined;
+  /** The run's home host (this one): a feature coded on another host is adopted from its published branch. */
+  homeHost?: string | undefined;
 };
 export type RebaseStep =
   | { state: 'rebased'; head: string; path: string }
   | { state: 'conflict'; files: string[]; output: string; path: string }
-  | { state: 'missing' };
+  | { state: 'missing' }
+  /** Its last attempt ran on another host, which ended without publishing the branch. */
+  | { state: 'lost'; host: string };
 export type VerifyStep = { ok: boolean; outputTail: string };
 
 const TAIL = 4000;
@@ -90,6 +97,16 @@ export function createMergeActivities(deps: MergeStepDeps) {
     async rebaseFeature(ref: FeatureRef): Promise<RebaseStep> {
       return beating(async () => {
         const { path, featureBranch: branch } = where(ref);
+        if (ref.homeHost) {
+          const { projectId, projectDir, featureId, homeHost } = ref;
+          const adopted = await adoptLastAttempt(db, { projectId, projectDir, featureId, homeHost, worktree: path });
+          // Retried until that agent ends: it publishes its branch as it does.
+          if (adopted.state === 'pending')
+            throw new Error(
+              `feature #${featureId} is still being coded on host ${adopted.host}; its branch comes when it ends`,
+            );
+          if (adopted.state === 'lost') return { state: 'lost', host: adopted.host };
+        }
         if (!existsSync(path)) {
           // Passed without a worktree (a feature passed before isolation was on): nothing to land.
           if (!(await branchExists(ref.projectDir, branch))) return { state: 'missing' };
@@ -125,6 +142,9 @@ export function createMergeActivities(deps: MergeStepDeps) {
         }
         // Removed before the feature passes, so a run that ends on its last land leaves nothing behind.
         await removeWorktree({ repo: ref.projectDir, path, branch, keepBranch: ref.keepBranches });
+        // Branches other hosts published of earlier attempts: their work is landed or superseded.
+        for (const published of await publishedBranchesOf(ref.projectDir, ref.projectId, ref.featureId))
+          await git(ref.projectDir, ['branch', '--quiet', '-D', published]);
         // A batch's features pass in dependency order, each on its own (a retry skips those landed).
         for (const featureId of ref.members ?? [ref.featureId])
           await markLanded(db, { projectId: ref.projectId, featureId, commit: ref.head, actor: QUEUE_ACTOR });
@@ -136,7 +156,7 @@ export function createMergeActivities(deps: MergeStepDeps) {
     /** Back to pending, its branch and worktree kept (for inspection and the next attempt). */
     async sendFeatureBack(
       input: Pick<FeatureRef, 'projectId' | 'featureId' | 'members'> &
-        ({ failure: MergeFailure; outputTail: string } | { rejected: string }),
+        ({ failure: MergeFailure; outputTail: string } | { rejected: string } | { lost: string }),
     ): Promise<void> {
       const { path } = where(input);
       if (existsSync(path)) await abortRebase(path);

@@ -33,6 +33,7 @@ import { prepareLaunch, RetryableSetup } from './agent-launch.ts';
 import { checkBudget, DEFAULT_SPEND_CONFIG, hasBudget, type SpendConfig } from './budget.ts';
 import { settleAgentRun } from './outcome.ts';
 import { codingClaimOf } from './schedule-steps.ts';
+import { publishAttempt } from './host-work.ts';
 import { releaseWorkspace } from './workspace.ts';
 import { createReapActivities } from './reap.ts';
 import { noMetrics, type AutocoderMetrics } from '../metrics/meter.ts';
@@ -142,6 +143,8 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       ...(output.rateLimit ? { rateLimit: output.rateLimit } : {}),
       ...(output.warning ? { limitWarning: output.warning } : {}),
     };
+    // Another host's work reaches the repository before the end is settled (host-work.ts).
+    await publishAttempt(spec, { stateDir: deps.stateDir, hostId: deps.host }, log);
     let settled;
     try {
       settled = await settleAgentRun(db, {
@@ -373,7 +376,7 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       } finally {
         clearInterval(timer);
         metrics.agentReleased(spec.kind);
-        await releaseWorkspace(spec, deps.stateDir);
+        await releaseWorkspace(spec, deps.stateDir, deps.host);
       }
     },
   };

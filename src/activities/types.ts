@@ -170,6 +170,12 @@ export type AgentSpec = {
    * (`run --host-lost-after`; default 2 minutes).
    */
   hostLostAfterMs?: number | undefined;
+  /**
+   * The run's home host, which holds the project dir: agents that work in it (shared isolation,
+   * the initializer, merge resolvers) are pinned there; under worktree isolation a coding or
+   * testing agent on another host works in that host's clone. Absent: any host, one filesystem.
+   */
+  homeHost?: string | undefined;
 };
 
 export type AgentExitSummary = {

@@ -8,8 +8,14 @@
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/tables.ts';
+import { cloneDir } from '../git/host-clone.ts';
+import { adoptLastAttempt, cloneWithIntegration, earlierWorkForClone, worksInClone } from './host-work.ts';
 import type { AgentSpec } from './types.ts';
-import { featureBranch, featureWorktreePath, testingWorktreePath } from '../git/names.ts';
+import { featureBranch, featureWorktreePath, leftoverMessage, testingWorktreePath } from '../git/names.ts';
+
+export { leftoverMessage };
 import { git } from '../git/git.ts';
 import {
   abortRebase,
@@ -29,34 +35,53 @@ export class WorkspaceSetupError extends Error {
   override name = 'WorkspaceSetupError';
 }
 
-export const leftoverMessage = (featureId: number, featureName: string): string =>
-  `feature #${featureId}: ${featureName.replace(/\s+/g, ' ').trim()}`;
+/** Where superviseAgent runs: this host, its database, and the agent run (src/activities/host-work.ts). */
+export type WorkspacePlace = { db: Kysely<Database>; hostId: string; runId: string };
 
 /** The directory the agent works in: the project dir, or its worktree under isolation. */
-export async function prepareWorkspace(spec: AgentSpec, stateDir: string): Promise<string> {
+export async function prepareWorkspace(spec: AgentSpec, stateDir: string, place?: WorkspacePlace): Promise<string> {
   const iso = spec.isolation;
   if (!iso || iso.mode !== 'worktree' || spec.featureId === null) return spec.projectDir;
-  const repo = spec.projectDir;
-  const integration = `refs/heads/${iso.branch}`;
+  if (spec.kind !== 'testing' && spec.kind !== 'coding') return spec.projectDir;
+  const inClone = place !== undefined && worksInClone(spec, place.hostId);
+  // Another host than home works in its clone, from the integration branch it just fetched.
+  const { repo, integration } = inClone
+    ? (({ clone, integration }) => ({ repo: clone, integration }))(await cloneWithIntegration(spec, stateDir))
+    : { repo: spec.projectDir, integration: `refs/heads/${iso.branch}` };
   if (spec.kind === 'testing') {
     const path = testingWorktreePath(stateDir, spec.projectId, spec.featureId, spec.attempt);
     await ensureDetachedWorktree({ repo, path, commit: await headOf(repo, integration) });
     return path;
   }
-  if (spec.kind !== 'coding') return spec.projectDir;
   const path = featureWorktreePath(stateDir, spec.projectId, spec.featureId);
   const branch = featureBranch(spec.projectId, spec.featureId);
-  const base = await headOf(repo, integration);
-  const made = await ensureFeatureWorktree({ repo, path, branch, base });
-  if (!made.created) {
+  // The feature's newest work may be another host's: start from it (src/activities/host-work.ts).
+  let earlier: string | null = null;
+  let adopted = false;
+  if (inClone) earlier = await earlierWorkForClone(place.db, spec, repo, place.runId);
+  else if (place && spec.homeHost && spec.homeHost === place.hostId) {
+    const { projectId, projectDir, homeHost, featureId } = spec;
+    const where = { projectId, projectDir, featureId, homeHost, worktree: path, exceptId: place.runId };
+    adopted = (await adoptLastAttempt(place.db, where)).state === 'adopted';
+  }
+  const made = await ensureFeatureWorktree({ repo, path, branch, base: earlier ?? (await headOf(repo, integration)) });
+  if (!made.created && earlier) await resetWorktree(path, earlier);
+  if (!made.created || earlier || adopted) {
     // A later attempt: keep what the earlier one left (committed), on top of the current head.
     // A conflict here is left to the merge queue's resolver: the agent works on the old base.
     await commitLeftovers(path, leftoverMessage(spec.featureId, spec.featureName));
     const rebased = await rebaseOnto(path, integration);
     if (rebased.state === 'conflict') await abortRebase(path);
   }
-  await setUp(path, repo, iso);
+  await setUp(path, spec.projectDir, iso);
   return path;
+}
+
+/** The worktree at `ref`, whatever an older attempt of this host left in it. */
+async function resetWorktree(path: string, ref: string): Promise<void> {
+  await abortRebase(path);
+  await git(path, ['reset', '--quiet', '--hard', ref]);
+  await git(path, ['clean', '--quiet', '-fd']);
 }
 
 /** Copies and setup command, once per worktree (a marker in its git dir says it was done). */
@@ -96,8 +121,10 @@ async function setUp(path: string, repo: string, iso: NonNullable<AgentSpec['iso
 }
 
 /** Removes a testing agent's detached worktree after it ends (best effort: `worktrees prune` finds leftovers). */
-export async function releaseWorkspace(spec: AgentSpec, stateDir: string): Promise<void> {
+export async function releaseWorkspace(spec: AgentSpec, stateDir: string, hostId?: string): Promise<void> {
   if (spec.isolation?.mode !== 'worktree' || spec.kind !== 'testing' || spec.featureId === null) return;
   const path = testingWorktreePath(stateDir, spec.projectId, spec.featureId, spec.attempt);
-  await removeWorktree({ repo: spec.projectDir, path, branch: null, keepBranch: true }).catch(() => undefined);
+  const repo =
+    hostId !== undefined && worksInClone(spec, hostId) ? cloneDir(stateDir, spec.projectId) : spec.projectDir;
+  await removeWorktree({ repo, path, branch: null, keepBranch: true }).catch(() => undefined);
 }

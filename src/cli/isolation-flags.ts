@@ -8,7 +8,8 @@
 import { isAbsolute, normalize, resolve } from 'node:path';
 import { parse } from 'shell-quote';
 import { UserError, showValue } from '../errors.ts';
-import { branchExists, dirtyTrackedFiles, repoInfo, untrackedFiles } from '../git/worktrees.ts';
+import { gitRaw } from '../git/git.ts';
+import { branchExists, dirtyTrackedFiles, headOf, repoInfo, untrackedFiles } from '../git/worktrees.ts';
 import { isolationModes } from '../workflows/vocabulary.ts';
 import type { ProjectRunInput } from '../workflows/messages.ts';
 
@@ -22,6 +23,7 @@ export type IsolationFlags = {
   verifyTimeout: string;
   keepBranches: boolean;
   review: boolean;
+  repo?: string;
 };
 
 /**
@@ -84,7 +86,14 @@ export async function isolationFromFlags(flags: IsolationFlags, dir: string): Pr
   const repo = await repoInfo(projectDir);
   if (asked === 'shared' || (asked === undefined && !repo.usable)) {
     const why = asked === 'shared' ? 'as asked (--isolation shared)' : `${repo.reason}`;
-    return { isolation: undefined, notes: [`isolation: shared, every agent works in ${projectDir} (${why})`] };
+    if (flags.repo !== undefined)
+      throw new UserError(`--repo ${showValue(flags.repo)} needs worktree isolation, but this run is shared (${why})`, {
+        hint: 'shared isolation runs on the one host that has the project dir; leave out --repo, or use --isolation worktree',
+      });
+    return {
+      isolation: undefined,
+      notes: [`isolation: shared, every agent works in ${projectDir} on this host alone (${why})`],
+    };
   }
   if (!repo.usable) {
     throw new UserError(`--isolation worktree needs a git repository: ${repo.reason}`, {
@@ -115,6 +124,8 @@ export async function isolationFromFlags(flags: IsolationFlags, dir: string): Pr
   const notes = [
     `isolation: worktree, each feature in its own git worktree, landed on ${branch} by the merge queue${asked ? '' : ` (${projectDir} is a git work tree; --isolation shared to turn it off)`}`,
   ];
+  const reachable = flags.repo === undefined ? undefined : await checkRepo(flags.repo, projectDir, branch);
+  if (reachable) notes.push(`hosts: other hosts fetch from and push feature branches to ${reachable}`);
   const untracked = await untrackedFiles(projectDir);
   if (untracked.length > 0) {
     const shown = untracked.slice(0, 5).join(', ') + (untracked.length > 5 ? `, … (${untracked.length} in all)` : '');
@@ -132,7 +143,40 @@ export async function isolationFromFlags(flags: IsolationFlags, dir: string): Pr
       review: flags.review,
       ...(verifyCmd ? { verifyCmd } : {}),
       ...(worktreeSetup ? { worktreeSetup } : {}),
+      ...(reachable ? { repo: reachable } : {}),
     },
     notes,
   };
+}
+
+/** A URL (scheme://… or user@host:path) as given; anything else is a path, made absolute. */
+const isUrl = (repo: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/]+@[^/:]+:/.test(repo);
+
+/**
+ * `--repo` must reach the project dir's repository: its integration branch there is at the same
+ * commit as in the project dir. Returns the address other hosts use (a path made absolute).
+ */
+async function checkRepo(raw: string, projectDir: string, branch: string): Promise<string> {
+  if (raw.trim() === '' || raw.startsWith('-'))
+    throw new UserError(`--repo must be a git URL or path, got ${showValue(raw)}`, {
+      hint: 'e.g. --repo ssh://build-1/srv/my-app or --repo /mnt/shared/my-app',
+    });
+  const repo = isUrl(raw) ? raw : resolve(raw);
+  const listed = await gitRaw(projectDir, ['ls-remote', '--heads', '--', repo, `refs/heads/${branch}`], {
+    timeoutMs: 30_000,
+  });
+  const remoteHead = listed.code === 0 ? listed.stdout.split('\t')[0]?.trim() : undefined;
+  const localHead = await headOf(projectDir, `refs/heads/${branch}`);
+  if (remoteHead !== localHead) {
+    const seen =
+      listed.code !== 0
+        ? `git cannot reach it (${listed.stderr.trim().split('\n')[0] ?? 'no output'})`
+        : remoteHead
+          ? `its ${branch} is at ${remoteHead.slice(0, 12)}, the project dir's at ${localHead.slice(0, 12)}`
+          : `it has no branch ${branch}`;
+    throw new UserError(`--repo ${showValue(raw)} is not the project dir's repository: ${seen}`, {
+      hint: `give an address of ${projectDir} that every host can reach (ssh://, a shared path), or leave out --repo`,
+    });
+  }
+  return repo;
 }

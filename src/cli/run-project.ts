@@ -12,6 +12,7 @@ import { upsertProject } from '../db/projects.ts';
 import { UserError } from '../errors.ts';
 import { loadFeatureFile } from '../features/index.ts';
 import { createAutocoderWorker, type AutocoderWorker } from '../worker.ts';
+import { refuseSharedOnManyHosts } from './host-status.ts';
 import { printSummary } from './summary.ts';
 import { startLiveView } from './live-view.ts';
 import type { Runtime } from './runtime.ts';
@@ -41,6 +42,10 @@ export async function runProject(rt: Runtime, options: RunProjectOptions): Promi
       hint: `stop it first with \`autocoder stop ${projectId}\`, or leave out --reset to join it`,
     });
   }
+
+  // The project dir is on this host: agents that work in it run here (messages.ts homeHost).
+  const homeHost = options.settings.homeHost ?? rt.config.hostId;
+  if (!running && !options.settings.isolation) await refuseSharedOnManyHosts(client, rt.config.taskQueue, homeHost);
 
   mkdirSync(projectDir, { recursive: true });
   await upsertProject(db, { id: projectId, dir: projectDir });
@@ -79,6 +84,7 @@ export async function runProject(rt: Runtime, options: RunProjectOptions): Promi
         ? { uiUrl: workflowUiUrl(rt.temporalTarget.uiUrl, rt.temporalTarget.namespace, projectRunId(projectId)) }
         : {}),
       ...options.settings,
+      homeHost,
     });
     const firstRunId = (await handle.describe()).runId;
     const uiUrl = rt.temporalTarget.uiUrl

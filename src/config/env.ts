@@ -49,13 +49,9 @@ export const notifyUrlSchema = z.string().refine((text) => {
   }
 }, 'must be an http(s) URL');
 
-/**
- * A worker's host id (AUTOCODER_HOST_ID): it names the host on agent runs, in metrics and in task
- * queue names (`autocoder@<host>`), so it is a hostname-like slug.
- */
-export const HOST_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-export const HOST_ID_RULE =
-  'must be 1-63 letters, digits, dots, dashes or underscores, starting with a letter or digit';
+import { HOST_ID_PATTERN, HOST_ID_RULE } from '../workflows/run-ids.ts';
+
+export { HOST_ID_PATTERN, HOST_ID_RULE };
 
 /** The environment variables we read, with their defaults; the descriptions are the docs. */
 export const envSchema = z.object({

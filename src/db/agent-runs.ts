@@ -146,3 +146,25 @@ export async function listAgentRuns(
     .limit(options.limit ?? 20)
     .execute();
 }
+
+/**
+ * The latest coding run of a feature (a batch's: of its first feature) that reached a host, other
+ * than `exceptId`: where the feature's newest work is (src/activities/host-work.ts).
+ */
+export async function lastCodingRun(
+  db: Kysely<Database>,
+  where: { projectId: string; featureId: number; exceptId?: string },
+): Promise<{ id: string; host: string; ended: boolean } | null> {
+  const row = await db
+    .selectFrom('agent_runs')
+    .select(['id', 'host', 'ended_at'])
+    .where('project_id', '=', where.projectId)
+    .where('feature_id', '=', where.featureId)
+    .where('kind', '=', 'coding')
+    .where('host', 'is not', null)
+    .$if(where.exceptId !== undefined, (q) => q.where('id', '!=', where.exceptId as string))
+    .orderBy('started_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row && row.host !== null ? { id: row.id, host: row.host, ended: row.ended_at !== null } : null;
+}

@@ -130,17 +130,22 @@ export const REVIEW_REJECTED = 'rejected in review: ';
 
 /**
  * Sends a feature back to pending: a merge failure counts (the feature fails at maxRetries, as
- * any failed attempt), a review rejection does not; either way last_error says why, and the next
+ * any failed attempt), a review rejection or work lost with its host does not; either way last_error says why, and the next
  * agent is told (superviseAgent reads it). True when this call sent it back.
  */
 export async function sendBack(
   db: Db,
   input: { projectId: string; featureId: number; actor: string } & (
-    { failure: MergeFailure; outputTail: string } | { rejected: string }
+    { failure: MergeFailure; outputTail: string } | { rejected: string } | { lost: string }
   ),
 ): Promise<boolean> {
   const counted = 'failure' in input;
-  const error = counted ? `${input.failure}: ${input.outputTail}` : `${REVIEW_REJECTED}${input.rejected}`;
+  const error =
+    'failure' in input
+      ? `${input.failure}: ${input.outputTail}`
+      : 'rejected' in input
+        ? `${REVIEW_REJECTED}${input.rejected}`
+        : input.lost;
   return db.transaction().execute(async (trx) => {
     const row = await trx
       .updateTable('features')
@@ -162,8 +167,11 @@ export async function sendBack(
         projectId: input.projectId,
         featureId: input.featureId,
         runId: input.actor,
-        action: counted ? 'merge failed' : 'review rejected',
-        detail: counted ? { failure: input.failure, outputTail: input.outputTail } : { reason: input.rejected },
+        action: 'failure' in input ? 'merge failed' : 'rejected' in input ? 'review rejected' : 'work lost',
+        detail:
+          'failure' in input
+            ? { failure: input.failure, outputTail: input.outputTail }
+            : { reason: 'rejected' in input ? input.rejected : input.lost },
       },
     ]);
     return true;

@@ -22,3 +22,7 @@ export function featureOfBranch(projectId: string, branch: string): number | nul
   const rest = branch.slice(prefix.length);
   return /^[1-9]\d*$/.test(rest) ? Number(rest) : null;
 }
+
+/** The message of the commit that keeps what an agent left uncommitted in its worktree. */
+export const leftoverMessage = (featureId: number, featureName: string): string =>
+  `feature #${featureId}: ${featureName.replace(/\s+/g, ' ').trim()}`;

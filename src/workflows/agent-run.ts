@@ -18,6 +18,7 @@ import type {
 } from '../activities/types.ts';
 import { agentFinishedSignal, type AgentReport } from './messages.ts';
 import { agentLabel } from './agent-label.ts';
+import { hostQueueOf } from './run-ids.ts';
 import { failureTypes } from './vocabulary.ts';
 
 export type AgentRunInput = { parentWorkflowId: string; spec: AgentSpec };
@@ -62,9 +63,22 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
   const hostLostAfterMs = spec.hostLostAfterMs ?? DEFAULT_HOST_LOST_AFTER_MS;
   let hostId: string | null = null;
   let hostQueue: string | null = null;
+  const home = homeOf(spec);
   const supervise = async () => {
     // A stop while no host has a free slot cancels the pick: it ends as stopped, like any stop.
-    const host = await pickAgentHost({ runId: workflowId });
+    // An agent that works in the project dir asks its home host alone, which waits for a slot
+    // there; a home host without a worker that long is lost like any host.
+    if (home) hostId = home;
+    const host = home
+      ? await wf
+          .proxyActivities<AgentActivities>({
+            taskQueue: hostQueueOf(wf.workflowInfo().taskQueue, home),
+            scheduleToStartTimeout: hostLostAfterMs,
+            startToCloseTimeout: '10s',
+            retry: { initialInterval: '100ms', backoffCoefficient: 1.5, maximumInterval: '2s' },
+          })
+          .pickAgentHost({ runId: workflowId })
+      : await pickAgentHost({ runId: workflowId });
     hostId = host.hostId;
     hostQueue = host.taskQueue;
     const { superviseAgent } = wf.proxyActivities<AgentActivities>({
@@ -140,6 +154,17 @@ export async function agentRun({ parentWorkflowId, spec }: AgentRunInput): Promi
     message: `${agentLabel(spec.kind, spec.featureId, spec.featureIds)}: ${report.error ?? report.outcome}`,
     details: [report],
   });
+}
+
+/**
+ * The host an agent must run on, if any: the project dir is on the run's home host, so agents
+ * that work in it (shared isolation, the initializer, merge resolvers) go there. Under worktree
+ * isolation coding and testing agents go to any host with a free slot (each host has its clone).
+ */
+function homeOf(spec: AgentSpec): string | null {
+  if (!spec.homeHost) return null;
+  const inProjectDir = spec.kind === 'initializer' || spec.kind === 'merge' || spec.isolation?.mode !== 'worktree';
+  return inProjectDir ? spec.homeHost : null;
 }
 
 async function killOnHost(taskQueue: string, runId: string): Promise<void> {

@@ -13,6 +13,8 @@ function buildSchemas() {
   const mergeQueueInput = zod.object({
     projectId: zod.string().min(1),
     projectDir: zod.string().min(1),
+    /** The run's home host: the queue's git steps and resolvers run there (absent: any host). */
+    homeHost: run.projectRunInput.shape.homeHost,
     maxRetries: zod.number().int().min(1),
     isolation: run.isolation,
     /** How resolver agents (kind `merge`) are run: the project run's agent settings. */

@@ -28,17 +28,20 @@ import {
   type MergeQueueStatus,
 } from './merge-messages.ts';
 import { agentFinishedSignal, describeIssues } from './messages.ts';
-import { agentRunId } from './run-ids.ts';
+import { agentRunId, hostQueueOf } from './run-ids.ts';
 import { searchAttributes } from './search-attributes.ts';
 import { failureTypes, type MergeStep } from './vocabulary.ts';
 
 type MergeActivities = ReturnType<typeof createMergeActivities>;
 
-const git = wf.proxyActivities<MergeActivities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '500ms', maximumInterval: '10s' },
-});
+// The git steps run where the project dir is: on the run's home host's queue when it has one.
+const gitSteps = (homeHost: string | undefined) =>
+  wf.proxyActivities<MergeActivities>({
+    ...(homeHost ? { taskQueue: hostQueueOf(wf.workflowInfo().taskQueue, homeHost) } : {}),
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '10 seconds',
+    retry: { initialInterval: '500ms', maximumInterval: '10s' },
+  });
 // A read of the feature store: local, so picking the next feature costs no task round trip.
 const store = wf.proxyLocalActivities<MergeActivities>({
   startToCloseTimeout: '1 minute',
@@ -62,6 +65,7 @@ export async function mergeQueue(rawInput: MergeQueueInput): Promise<void> {
 
 class MergeQueue {
   private readonly input: MergeQueueSettings;
+  private readonly git: MergeActivities;
   private woken = true;
   private current: { featureId: number; step: MergeStep } | null = null;
   private waiting: number[] = [];
@@ -71,6 +75,7 @@ class MergeQueue {
 
   constructor(input: MergeQueueSettings) {
     this.input = input;
+    this.git = gitSteps(input.homeHost);
     wf.setHandler(mergeWakeSignal, () => {
       this.woken = true;
     });
@@ -146,28 +151,48 @@ class MergeQueue {
   }
 
   private ref(f: MergingFeature): FeatureRef {
-    const { projectId, projectDir, isolation } = this.input;
+    const { projectId, projectDir, isolation, homeHost } = this.input;
     // A batch's entry: its first feature's branch, and the features whose work is on it.
     const members = f.members && (f.members.length !== 1 || f.members[0] !== f.id) ? { members: f.members } : {};
-    return { projectId, projectDir, branch: isolation.branch, featureId: f.id, featureName: f.name, ...members };
+    const home = homeHost ? { homeHost } : {};
+    return {
+      projectId,
+      projectDir,
+      branch: isolation.branch,
+      featureId: f.id,
+      featureName: f.name,
+      ...members,
+      ...home,
+    };
   }
 
   private async land(f: MergingFeature): Promise<void> {
     const ref = this.ref(f);
     for (;;) {
       this.current = { featureId: f.id, step: 'rebasing' };
-      let rebased = await git.rebaseFeature(ref);
+      let rebased = await this.git.rebaseFeature(ref);
+      if (rebased.state === 'lost') {
+        // Its host went away before it published the work: coded again, no failure counted.
+        await this.git.sendFeatureBack({
+          projectId: ref.projectId,
+          featureId: f.id,
+          members: ref.members,
+          lost: `host ${rebased.host} ended feature #${f.id}'s attempt without publishing its branch; it runs again`,
+        });
+        this.sentBack++;
+        return;
+      }
       if (rebased.state === 'missing') {
         // Nothing of it in git: what it passed is already in the integration branch.
         this.current.step = 'landing';
-        await git.landFeature({ ...ref, head: await git.integrationHead(ref), keepBranches: true });
+        await this.git.landFeature({ ...ref, head: await this.git.integrationHead(ref), keepBranches: true });
         this.landed++;
         return;
       }
       if (rebased.state === 'conflict') {
         this.current.step = 'resolving';
         await this.resolve(f, rebased);
-        rebased = await git.rebaseFeature(ref);
+        rebased = await this.git.rebaseFeature(ref);
         if (rebased.state !== 'rebased') {
           const files = rebased.state === 'conflict' ? rebased.files.join(', ') : '';
           return this.sendBack(
@@ -180,7 +205,11 @@ class MergeQueue {
       const { verifyCmd, verifyTimeoutMs, review, keepBranches } = this.input.isolation;
       if (verifyCmd) {
         this.current.step = 'verifying';
-        const verified = await git.verifyFeature({ path: rebased.path, argv: verifyCmd, timeoutMs: verifyTimeoutMs });
+        const verified = await this.git.verifyFeature({
+          path: rebased.path,
+          argv: verifyCmd,
+          timeoutMs: verifyTimeoutMs,
+        });
         if (!verified.ok) return this.sendBack(f, 'verify_failed', verified.outputTail);
       }
       if (review) {
@@ -189,7 +218,7 @@ class MergeQueue {
         await wf.condition(() => this.decision !== null);
         const decision = this.decision as Decision | null;
         if (decision?.kind === 'rejected') {
-          await git.sendFeatureBack({
+          await this.git.sendFeatureBack({
             projectId: ref.projectId,
             featureId: f.id,
             members: ref.members,
@@ -200,7 +229,7 @@ class MergeQueue {
         }
       }
       this.current.step = 'landing';
-      const result = await git.landFeature({ ...ref, head: rebased.head, keepBranches });
+      const result = await this.git.landFeature({ ...ref, head: rebased.head, keepBranches });
       if (result.state === 'landed') {
         this.landed++;
         return;
@@ -210,7 +239,7 @@ class MergeQueue {
   }
 
   private async sendBack(f: MergingFeature, failure: 'merge_conflict' | 'verify_failed', tail: string): Promise<void> {
-    await git.sendFeatureBack({
+    await this.git.sendFeatureBack({
       projectId: this.input.projectId,
       featureId: f.id,
       members: this.ref(f).members,
@@ -239,6 +268,7 @@ class MergeQueue {
       simulate: agent.simulate,
       timeoutMs: agent.timeoutMs,
       safety: agent.safety,
+      ...(this.input.homeHost ? { homeHost: this.input.homeHost } : {}),
     };
     try {
       await wf.executeChild(agentRun, {

@@ -7,6 +7,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { AnswerInput } from './human-answer.ts';
 import { zod } from './sandbox-shared-modules.ts';
+import { HOST_ID_PATTERN, HOST_ID_RULE } from './run-ids.ts';
 import {
   agentAdapters,
   agentKinds,
@@ -143,6 +144,12 @@ function buildSchemas() {
     mode: zod.enum(isolationModes),
     /** The integration branch: the one checked out in the project dir at run start, or --branch. */
     branch: zod.string().min(1),
+    repo: zod
+      .string()
+      .min(1)
+      .refine((url) => !url.startsWith('-'), 'must be a git URL or path, not an option')
+      .optional()
+      .describe("--repo: the project dir's repository as other hosts reach it (fetch, push); absent: the project dir"),
     worktreeSetup: zod.array(zod.string()).min(1).optional().describe('argv run in each new worktree'),
     worktreeCopy: zod.array(zod.string().min(1)).default([]).describe('ignored files copied from the project dir'),
     verifyCmd: zod.array(zod.string()).min(1).optional().describe('argv run in the worktree before landing'),
@@ -154,6 +161,13 @@ function buildSchemas() {
     .object({
       projectId: zod.string().regex(PROJECT_ID_PATTERN, projectIdRule),
       projectDir: zod.string().min(1, 'must be the project directory'),
+      homeHost: zod
+        .string()
+        .regex(HOST_ID_PATTERN, HOST_ID_RULE)
+        .optional()
+        .describe(
+          'the host that holds the project dir (--home-host): shared-isolation agents, the initializer and the merge queue run there; absent: any host',
+        ),
       concurrency: zod.number().int().min(1).default(3),
       maxConcurrency: zod
         .number()

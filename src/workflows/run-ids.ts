@@ -14,6 +14,17 @@ export const INITIALIZER_TARGET = 'init';
 
 export const projectRunId = (projectId: string): string => `${ROOT}/${projectId}`;
 
+/**
+ * A worker's host id (AUTOCODER_HOST_ID): it names the host on agent runs, in metrics, in task
+ * queue names (`autocoder@<host>`) and in the branches a host publishes, so it is a hostname-like slug.
+ */
+export const HOST_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+export const HOST_ID_RULE =
+  'must be 1-63 letters, digits, dots, dashes or underscores, starting with a letter or digit';
+
+/** The host queue of a shared task queue: `autocoder` → `autocoder@host-a` (src/activities/hosts.ts). */
+export const hostQueueOf = (sharedQueue: string, hostId: string): string => `${sharedQueue}@${hostId}`;
+
 /** The project's merge queue (worktree isolation): one per project, started by signal-with-start. */
 export const mergeQueueId = (projectId: string): string => `${projectRunId(projectId)}/merge`;
 

@@ -18,6 +18,7 @@ export function mergeQueueInputOf(input: RunState['input']): MergeQueueInput | n
   return {
     projectId,
     projectDir,
+    ...(input.homeHost ? { homeHost: input.homeHost } : {}),
     maxRetries,
     isolation,
     agent: {

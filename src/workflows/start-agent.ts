@@ -40,6 +40,7 @@ export async function startAgentRun(
     simulate: input.simulate,
     timeoutMs: input.agentTimeoutMs ?? options.timeoutMs,
     hostLostAfterMs: input.hostLostAfterMs,
+    ...(input.homeHost ? { homeHost: input.homeHost } : {}),
     safety: input.agentSafety,
     ...(input.isolation?.mode === 'worktree' && claim.kind !== 'initializer' ? { isolation: input.isolation } : {}),
     ...(options.claimNext ? { claimNext: options.claimNext } : {}),

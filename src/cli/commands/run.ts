@@ -8,6 +8,7 @@ import {
   QUOTA_KEY_PATTERN,
   type AgentAdapter,
 } from '../../workflows/messages.ts';
+import { HOST_ID_PATTERN, HOST_ID_RULE } from '../../workflows/run-ids.ts';
 import { onBudgetActions, type OnBudgetAction } from '../../workflows/vocabulary.ts';
 import {
   durationFlag,
@@ -27,6 +28,7 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 
 type RunFlags = SafetyFlags &
   IsolationFlags & {
+    homeHost?: string;
     project?: string;
     features?: string;
     concurrency: number;
@@ -166,6 +168,14 @@ export function register(program: Command): void {
     .option('--verify-timeout <duration>', 'time limit of --verify-cmd (e.g. 90s, 10m)', '10m')
     .option('--keep-branches', 'keep each landed feature branch', false)
     .option('--review', 'land a feature only after `autocoder approve`', false)
+    .option(
+      '--repo <url|path>',
+      "the project dir's repository as other hosts reach it: they fetch from it and push feature branches to it (default: the project dir)",
+    )
+    .option(
+      '--home-host <id>',
+      'the host that holds the project dir (default: this one, AUTOCODER_HOST_ID or the hostname)',
+    )
     .option('--reset', 'with --features: take the file as the truth, passing features included', false)
     .option('--detach', 'start the run and return; a separate `autocoder worker` runs it', false)
     .option(
@@ -223,6 +233,10 @@ Examples:
       const notify = await notifySettings(flags.notifyUrl, flags.remindAfter);
       const { isolationFromFlags } = await import('../isolation-flags.ts');
       const { isolation, notes } = await isolationFromFlags(flags, dir);
+      if (flags.homeHost !== undefined && !HOST_ID_PATTERN.test(flags.homeHost))
+        throw new UserError(`--home-host ${HOST_ID_RULE}, got ${showValue(flags.homeHost)}`, {
+          hint: 'give the AUTOCODER_HOST_ID of the host that holds the project dir, e.g. --home-host build-1',
+        });
       const hostLostAfterMs = (await import('../isolation-flags.ts')).parseDuration(
         '--host-lost-after',
         flags.hostLostAfter,
@@ -259,6 +273,7 @@ Examples:
             ...(flags.quotaKey !== undefined ? { quotaKey: flags.quotaKey } : {}),
             ...notify,
             ...(isolation ? { isolation } : {}),
+            ...(flags.homeHost ? { homeHost: flags.homeHost } : {}),
             ...(flags.model ? { model: flags.model } : {}),
             ...(flags.agentCmd ? { agentCmd: [resolve(flags.agentCmd)] } : {}),
           },
