@@ -35,7 +35,9 @@ export async function readCapacity(
  * take none of its agents, which are pinned home, but the operator meant them to share the work).
  */
 export async function refuseSharedOnManyHosts(client: Client, taskQueue: string, homeHost: string): Promise<void> {
-  const others = [...new Set((await liveWorkers(client, taskQueue)).map((w) => w.host))].filter((h) => h !== homeHost);
+  const others = [...new Set((await liveWorkers(client, taskQueue)).map((w) => w.host))]
+    .filter((h) => h !== homeHost)
+    .sort();
   if (others.length === 0) return;
   throw new UserError(
     `shared isolation runs on one host, but workers of ${others.length === 1 ? 'host' : 'hosts'} ${others.join(', ')} also poll task queue ${taskQueue} (this host is ${homeHost})`,

@@ -112,3 +112,36 @@ test('autocoder run in a dirty project dir: exit 2 naming the files, nothing cha
   assert.equal(bad.exitCode, 2);
   assert.match(bad.stderr, /--verify-cmd is run as one command without a shell/);
 });
+
+test("--repo must reach the project dir's repository; it is made absolute, and shared isolation refuses it", async () => {
+  const repo = makeRepo();
+  const clone = join(mkdtempSync(join(tmpdir(), 'ac-bare-')), 'project.git');
+  run(repo, 'clone', '--quiet', '--bare', repo, clone);
+  const chosen = await isolationFromFlags(flags({ repo: clone }), repo);
+  assert.equal(chosen.isolation?.repo, clone);
+  assert.match(chosen.notes.join('\n'), new RegExp(`other hosts fetch from and push feature branches to ${clone}`));
+  // Behind the project dir: not the same repository state, so another host would work from old code.
+  write(repo, 'later.txt', 'x\n');
+  run(repo, 'add', '--all');
+  run(repo, 'commit', '--quiet', '-m', 'later');
+  await assert.rejects(isolationFromFlags(flags({ repo: clone }), repo), (err: Error) => {
+    assert.ok(err instanceof UserError);
+    assert.match(
+      err.message,
+      /--repo ".*project\.git" is not the project dir's repository: its main is at \w{12}, the project dir's at \w{12}/,
+    );
+    return true;
+  });
+  await assert.rejects(
+    isolationFromFlags(flags({ repo: join(tmpdir(), 'no-such-repo-here') }), repo),
+    /git cannot reach it/,
+  );
+  await assert.rejects(
+    isolationFromFlags(flags({ repo: '--upload-pack=touch /tmp/x' }), repo),
+    /must be a git URL or path/,
+  );
+  await assert.rejects(
+    isolationFromFlags(flags({ isolation: 'shared', repo: clone }), repo),
+    /--repo .* needs worktree isolation/,
+  );
+});

@@ -12,7 +12,7 @@
  */
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isProcessAlive } from '../../src/supervisor/index.ts';
@@ -29,6 +29,7 @@ import {
   type ChildWorker,
 } from '../support/temporal.ts';
 import { repeatCount, report, runCli, sleep } from '../chaos/support.ts';
+import { commitAll, run } from '../git/repo.ts';
 
 const DAG_FEATURES = repeatCount('HOSTS_DAG_FEATURES', 200);
 // Part of every `npm test` (about 3.5 minutes on 2 cores), not only of the chaos suite.
@@ -198,6 +199,12 @@ describe('two hosts on one machine', suite, () => {
       return { id, name: `f${id}`, ...(above >= 1 ? { dependencies: [above, Math.max(1, above - 1)] } : {}) };
     });
     const project = await t.seedProject(dag, { base: 'dag' });
+    // As a real run across hosts goes: worktree isolation, host-e holds the project dir, host-f
+    // works in its clone and publishes; the merge queue on host-e lands every feature on main.
+    const dir = t.projectDir(project);
+    run(dir, 'init', '--quiet', '--initial-branch=main');
+    writeFileSync(join(dir, 'README.md'), 'dag\n');
+    commitAll(dir, 'initial');
     const started = Date.now();
     const result = await waitForResult(
       await t.startRun(project, {
@@ -205,12 +212,24 @@ describe('two hosts on one machine', suite, () => {
         maxConcurrency: 20,
         maxAgents: 20,
         pollIntervalMs: 500,
+        homeHost: 'host-e',
+        isolation: {
+          mode: 'worktree',
+          branch: 'main',
+          worktreeCopy: [],
+          verifyTimeoutMs: 60_000,
+          keepBranches: false,
+          review: false,
+        },
         simulate: { default: { action: 'pass', delayMs: [50, 400] } },
       }),
       480_000,
     );
     assert.equal(result.outcome, 'complete', result.message);
     assert.equal(result.counts.passing, DAG_FEATURES);
+    const landed = run(dir, 'ls-tree', '--name-only', 'main', 'simulated/').trim().split('\n');
+    assert.equal(landed.length, DAG_FEATURES, 'every feature landed on main');
+    assert.equal(run(dir, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/').trim(), 'main');
     const runs = await agentRunsOf(t.db, project, 'coding');
     const perHost = new Map<string, number>();
     for (const r of runs) perHost.set(r.host ?? '?', (perHost.get(r.host ?? '?') ?? 0) + 1);
