@@ -21,9 +21,10 @@ export async function readCapacity(
   client: Client,
   taskQueue: string,
   concurrency: number,
+  homeHost: string | null = null,
 ): Promise<HostCapacity | null> {
   try {
-    return capacityOf(await liveWorkers(client, taskQueue), concurrency);
+    return capacityOf(await liveWorkers(client, taskQueue), concurrency, homeHost);
   } catch {
     return null;
   }

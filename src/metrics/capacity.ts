@@ -14,6 +14,9 @@ export type HostCapacity = {
   concurrency: number;
   /** The hosts' caps add up to less than the concurrency: the run goes at the hosts' pace. */
   short: boolean;
+  /** The run's home host (null: any host), and whether a worker of it is live. */
+  homeHost: string | null;
+  homeLive: boolean;
 };
 
 /** A worker polls continuously (each poll waits up to a minute); older pollers are gone. */
@@ -52,7 +55,11 @@ export async function liveWorkers(client: Client, taskQueue: string, now = Date.
   return [...seen.values()];
 }
 
-export function capacityOf(workers: readonly LiveWorker[], concurrency: number): HostCapacity {
+export function capacityOf(
+  workers: readonly LiveWorker[],
+  concurrency: number,
+  homeHost: string | null = null,
+): HostCapacity {
   const byHost = new Map<string, { host: string; maxAgents: number; workers: number }>();
   for (const w of workers) {
     const host = byHost.get(w.host) ?? { host: w.host, maxAgents: 0, workers: 0 };
@@ -62,7 +69,14 @@ export function capacityOf(workers: readonly LiveWorker[], concurrency: number):
   }
   const hosts = [...byHost.values()].sort((a, b) => a.host.localeCompare(b.host));
   const maxAgents = hosts.reduce((sum, h) => sum + h.maxAgents, 0);
-  return { hosts, maxAgents, concurrency, short: maxAgents < concurrency };
+  const homeLive = homeHost === null || byHost.has(homeHost);
+  return { hosts, maxAgents, concurrency, short: maxAgents < concurrency, homeHost, homeLive };
+}
+
+/** A status line when the run's home host has no live worker: what waits for it. */
+export function describeHome(capacity: HostCapacity): string | null {
+  if (capacity.homeLive || capacity.hosts.length === 0) return null;
+  return `home host ${capacity.homeHost} (the project dir's) has no live worker: the merge queue, the initializer and shared-isolation agents wait for it (start \`autocoder worker\` there)`;
 }
 
 /** The status line for a short capacity, or null when the hosts can run the concurrency. */

@@ -20,6 +20,7 @@ export type ApiDeps = {
   namespace: string;
   temporalUiUrl: string | null;
   taskQueue: string;
+  homeHost?: string;
   feeds: Feeds;
   layouts: LayoutCache;
 };

@@ -234,7 +234,13 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
       if (status && status.outcome === null)
         throw new HttpProblem(409, `project ${projectId} already has a run in progress`);
       const row = (await getProject(db, projectId))!;
-      const { handle } = await startOrJoinRun(client, deps.taskQueue, { projectId, projectDir: row.dir, ...settings });
+      const home = deps.homeHost ? { homeHost: deps.homeHost } : {};
+      const { handle } = await startOrJoinRun(client, deps.taskQueue, {
+        projectId,
+        projectDir: row.dir,
+        ...settings,
+        ...home,
+      });
       return done(c, projectId, { workflowId: handle.workflowId });
     }),
   );

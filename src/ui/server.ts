@@ -27,6 +27,8 @@ export type UiServerOptions = {
   client: Client;
   namespace: string;
   taskQueue: string;
+  /** The host the dashboard runs on: runs it starts have their project dir here (messages.ts homeHost). */
+  homeHost?: string;
   temporalUiUrl: string | null;
   access: UiAccess;
   /** How often a watched project is read (default 500 ms: a change shows within a second). */

@@ -195,6 +195,7 @@ export function settingsOf(s: RunState): ProjectRunStatus['settings'] {
     agentPolicy: agentSafety.policy,
     agentSafety: { allowHosts: agentSafety.allowHosts, maxTurns: agentSafety.maxTurns, env: agentSafety.env },
     isolation: isolation?.mode ?? 'shared',
+    homeHost: s.input.homeHost ?? null,
     ...(isolation?.mode === 'worktree'
       ? {
           worktree: {
@@ -202,6 +203,7 @@ export function settingsOf(s: RunState): ProjectRunStatus['settings'] {
             verifyCmd: isolation.verifyCmd ?? null,
             review: isolation.review,
             keepBranches: isolation.keepBranches,
+            repo: isolation.repo ?? null,
           },
         }
       : {}),

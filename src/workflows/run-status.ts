@@ -34,7 +34,15 @@ export type ProjectRunStatus = {
     agentSafety: { allowHosts: string[]; maxTurns: Record<string, number>; env: string[] };
     /** Where coding agents work; with worktree isolation, the integration branch and the queue's settings. */
     isolation: IsolationMode;
-    worktree?: { branch: string; verifyCmd: string[] | null; review: boolean; keepBranches: boolean };
+    /** The host that holds the project dir (null: any host); `repo`: how other hosts reach it (null: the project dir). */
+    homeHost?: string | null;
+    worktree?: {
+      branch: string;
+      verifyCmd: string[] | null;
+      review: boolean;
+      keepBranches: boolean;
+      repo?: string | null;
+    };
   };
   counts: FeatureCounts;
   /** Each running agent with every feature it holds (`featureIds`, the first first). */

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import {
   capacityOf,
   describeCapacity,
+  describeHome,
   parseWorkerIdentity,
   workerIdentity,
   type LiveWorker,
@@ -41,6 +42,17 @@ test("capacity adds up the hosts' caps (two workers on one host add up) and is s
   assert.equal(capacityOf(workers, 45).short, false);
   assert.equal(describeCapacity(capacityOf(workers, 45)), null);
   assert.match(describeCapacity(capacityOf([], 3)) ?? '', /no autocoder worker polled lately/);
+});
+
+test("the run's home host without a live worker gets a line saying what waits for it", () => {
+  const workers = [live('a', 20), live('b', 20)];
+  assert.equal(describeHome(capacityOf(workers, 3, 'a')), null);
+  assert.equal(describeHome(capacityOf(workers, 3)), null, 'no home host: any host will do');
+  assert.equal(capacityOf(workers, 3, 'c').homeLive, false);
+  assert.equal(
+    describeHome(capacityOf(workers, 3, 'c')),
+    "home host c (the project dir's) has no live worker: the merge queue, the initializer and shared-isolation agents wait for it (start `autocoder worker` there)",
+  );
 });
 
 test('--metrics: host:port, a bare port on loopback, alone 127.0.0.1:9464; a bad one is refused naming it', () => {

@@ -196,6 +196,8 @@ async function add(project: string, flags: AddFlags): Promise<void> {
     const run: ProjectRunInput = {
       projectId: project,
       projectDir: row.dir,
+      // The project dir is on the host that adds the schedule (its windows run it in shared isolation).
+      homeHost: rt.config.hostId,
       concurrency: flags.concurrency,
       testingRatio: flags.testingRatio,
       ...(flags.batchSize > 1 ? { batchSize: flags.batchSize } : {}),

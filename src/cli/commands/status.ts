@@ -82,7 +82,12 @@ Examples:
         const running = report.running.map((a) => ({ ...a, host: hosts.get(a.workflowId) ?? null }));
         const capacity =
           report.outcome === null && report.status
-            ? await readCapacity(rt.temporal.client, rt.config.taskQueue, report.status.settings.concurrency)
+            ? await readCapacity(
+                rt.temporal.client,
+                rt.config.taskQueue,
+                report.status.settings.concurrency,
+                report.status.settings.homeHost ?? null,
+              )
             : null;
         if (opts.json) {
           const { project, phase, outcome, counts, workflowId, runId, unanswered } = report;
@@ -165,8 +170,8 @@ Examples:
           );
           if (settings.agentPolicy === 'off') out((await import('../agent-safety-flags.ts')).POLICY_OFF_WARNING);
         }
-        const short = capacity && (await import('../../metrics/capacity.ts')).describeCapacity(capacity);
-        if (short) out(short);
+        const { describeCapacity, describeHome } = await import('../../metrics/capacity.ts');
+        for (const line of capacity ? [describeHome(capacity), describeCapacity(capacity)] : []) if (line) out(line);
         for (const a of running)
           out(
             `  ${agentLabel(a.kind, a.featureId, a.featureIds)} ${escapeForTerminal(a.featureName)} (since ${a.startedAt}${a.host ? ` on ${a.host}` : ''})`,

@@ -88,6 +88,7 @@ Examples:
         client: rt.temporal.client,
         namespace: rt.temporalTarget.namespace,
         taskQueue: rt.config.taskQueue,
+        homeHost: rt.config.hostId,
         temporalUiUrl: rt.temporalTarget.uiUrl ?? null,
         access: { token, host: flags.host, port: flags.port },
       });
