@@ -8,6 +8,7 @@
  * branch (before its next attempt there, or when the merge queue lands it) and deletes it.
  * Argv only, and `--` before every URL, so a repository address is never read as an option.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { featureBranch } from './names.ts';
@@ -24,41 +25,70 @@ export const publishedBranch = (projectId: string, featureId: number, hostId: st
 /** Where a clone keeps what it fetched of the repository's branch (never a branch of its own). */
 export const fetchedRef = (branch: string): string => `refs/remotes/home/${branch}`;
 
+/**
+ * One git step at a time per clone in this process: agents starting together on a host would
+ * otherwise race to make the clone and to update the same fetched refs (git refuses the loser).
+ */
+const cloneQueues = new Map<string, Promise<void>>();
+async function oneAtATime<T>(clone: string, step: () => Promise<T>): Promise<T> {
+  const before = cloneQueues.get(clone) ?? Promise.resolve();
+  const result = before.then(step);
+  const tail = result.then(
+    () => undefined,
+    () => undefined,
+  );
+  cloneQueues.set(clone, tail);
+  try {
+    return await result;
+  } finally {
+    if (cloneQueues.get(clone) === tail) cloneQueues.delete(clone);
+  }
+}
+
 /** The clone, made once (in a temporary dir renamed into place, so a half-made one is never used). */
-export async function ensureClone(stateDir: string, projectId: string): Promise<string> {
+export function ensureClone(stateDir: string, projectId: string): Promise<string> {
   const dir = cloneDir(stateDir, projectId);
-  if (existsSync(join(dir, 'HEAD'))) return dir;
-  const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(dirname(dir), { recursive: true });
-  await git(dirname(dir), ['init', '--quiet', '--bare', tmp]);
-  renameSync(tmp, dir);
-  return dir;
+  return oneAtATime(dir, async () => {
+    if (existsSync(join(dir, 'HEAD'))) return dir;
+    // Left by a process killed between the rename's two halves, or by hand: not a repository.
+    rmSync(dir, { recursive: true, force: true });
+    const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    mkdirSync(dirname(dir), { recursive: true });
+    try {
+      await git(dirname(dir), ['init', '--quiet', '--bare', tmp]);
+      renameSync(tmp, dir);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    return dir;
+  });
 }
 
 /**
  * Fetches these branches of the repository into the clone (fetchedRef), those it has; returns the
  * ones fetched. A branch the repository deleted is dropped from the clone too.
  */
-export async function fetchBranches(clone: string, repo: string, branches: readonly string[]): Promise<Set<string>> {
-  const wanted = [...new Set(branches)];
-  const listed = await git(clone, ['ls-remote', '--heads', '--', repo, ...wanted.map((b) => `refs/heads/${b}`)]);
-  const present = new Set(
-    listed
-      .split('\n')
-      .map((line) => line.split('\t')[1]?.replace(/^refs\/heads\//, ''))
-      .filter((b): b is string => b !== undefined && wanted.includes(b)),
-  );
-  if (present.size > 0) {
-    const specs = [...present].map((b) => `+refs/heads/${b}:${fetchedRef(b)}`);
-    await git(clone, ['fetch', '--quiet', '--no-tags', '--', repo, ...specs]);
-  }
-  for (const b of wanted) {
-    if (!present.has(b) && (await gitOk(clone, ['rev-parse', '--verify', '--quiet', fetchedRef(b)]))) {
-      await git(clone, ['update-ref', '-d', fetchedRef(b)]);
+export function fetchBranches(clone: string, repo: string, branches: readonly string[]): Promise<Set<string>> {
+  return oneAtATime(clone, async () => {
+    const wanted = [...new Set(branches)];
+    const listed = await git(clone, ['ls-remote', '--heads', '--', repo, ...wanted.map((b) => `refs/heads/${b}`)]);
+    const present = new Set(
+      listed
+        .split('\n')
+        .map((line) => line.split('\t')[1]?.replace(/^refs\/heads\//, ''))
+        .filter((b): b is string => b !== undefined && wanted.includes(b)),
+    );
+    if (present.size > 0) {
+      const specs = [...present].map((b) => `+refs/heads/${b}:${fetchedRef(b)}`);
+      await git(clone, ['fetch', '--quiet', '--no-tags', '--', repo, ...specs]);
     }
-  }
-  return present;
+    for (const b of wanted) {
+      if (!present.has(b) && (await gitOk(clone, ['rev-parse', '--verify', '--quiet', fetchedRef(b)]))) {
+        await git(clone, ['update-ref', '-d', fetchedRef(b)]);
+      }
+    }
+    return present;
+  });
 }
 
 /** Pushes a local branch of the clone to the repository under `remoteBranch` (forced: the host's own name). */

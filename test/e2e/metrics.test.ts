@@ -16,7 +16,7 @@ import { metricNames } from '../../src/metrics/meter.ts';
 import { parsePrometheus, valueOf, type Sample } from '../support/prometheus.ts';
 import { dashboardSeries } from '../support/grafana.ts';
 import { repoRoot, waitForResult, waitUntil, withTemporal } from '../support/temporal.ts';
-import { commitAll, run as git } from '../git/repo.ts';
+import { commitAll, run as git, worktreeIsolation } from '../git/repo.ts';
 import { approveFeatureUpdate, mergeStatusQuery } from '../../src/workflows/merge-messages.ts';
 import { mergeQueueId } from '../../src/workflows/run-ids.ts';
 
@@ -176,14 +176,7 @@ test('autocoder_merge_queue_depth follows features waiting to land (worktree iso
     agent: 'command',
     agentCmd: [process.execPath, join(repoRoot, 'test/fixtures/agents/git-agent.ts'), plan],
     concurrency: 2,
-    isolation: {
-      mode: 'worktree',
-      branch: 'main',
-      worktreeCopy: [],
-      verifyTimeoutMs: 60_000,
-      keepBranches: false,
-      review: true,
-    },
+    isolation: worktreeIsolation({ review: true }),
   });
   // Both pass their agents and wait for review: two in the queue.
   await waitUntil(

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { IsolationSettings } from '../../src/workflows/messages.ts';
 
 export const run = (cwd: string, ...args: string[]): string => runDated(cwd, undefined, ...args);
 
@@ -44,3 +45,16 @@ export const commitAll = (dir: string, message: string): void => {
   run(dir, 'add', '--all');
   run(dir, 'commit', '--quiet', '-m', message);
 };
+
+/** A run's worktree isolation on main, as `run` makes it with no flags (override what a test needs). */
+export function worktreeIsolation(extra: Partial<IsolationSettings> = {}): IsolationSettings {
+  return {
+    mode: 'worktree',
+    branch: 'main',
+    worktreeCopy: [],
+    verifyTimeoutMs: 60_000,
+    keepBranches: false,
+    review: false,
+    ...extra,
+  };
+}

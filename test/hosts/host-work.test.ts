@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -19,10 +19,10 @@ import { prepareWorkspace } from '../../src/activities/workspace.ts';
 import { recordAgentEnd, recordAgentStart } from '../../src/db/agent-runs.ts';
 import { importFeatures } from '../../src/db/import.ts';
 import { upsertProject } from '../../src/db/projects.ts';
-import { cloneDir } from '../../src/git/host-clone.ts';
+import { cloneDir, ensureClone, fetchBranches, fetchedRef } from '../../src/git/host-clone.ts';
 import { agentRunId } from '../../src/workflows/run-ids.ts';
 import { withTestDb } from '../support/db.ts';
-import { commitAll, makeRepo, run, write } from '../git/repo.ts';
+import { commitAll, makeRepo, run, worktreeIsolation, write } from '../git/repo.ts';
 
 const t = withTestDb();
 const HOME = 'host-h';
@@ -46,14 +46,7 @@ const spec = (featureId: number, attempt: number): AgentSpec => ({
   yolo: true,
   timeoutMs: 60_000,
   homeHost: HOME,
-  isolation: {
-    mode: 'worktree',
-    branch: 'main',
-    worktreeCopy: [],
-    verifyTimeoutMs: 60_000,
-    keepBranches: false,
-    review: false,
-  },
+  isolation: worktreeIsolation(),
 });
 
 // Landing wakes the project's run; there is none here.
@@ -169,4 +162,21 @@ test('the queue waits while the last attempt still runs elsewhere, and sends bac
   await assert.rejects(git.rebaseFeature(ref), /still being coded on host host-y/);
   await y.done(false); // the host went away before it published
   assert.deepEqual(await git.rebaseFeature(ref), { state: 'lost', host: 'host-y' });
+});
+
+test('agents starting together on a host share one clone: made once, fetched in turn; a broken one is made again', async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'ac-together-'));
+  const fetched = await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      const clone = await ensureClone(stateDir, 'together');
+      return fetchBranches(clone, repo, ['main', 'no-such-branch']);
+    }),
+  );
+  for (const f of fetched) assert.deepEqual([...f], ['main']);
+  const clone = cloneDir(stateDir, 'together');
+  assert.equal(run(clone, 'rev-parse', fetchedRef('main')), run(repo, 'rev-parse', 'main'));
+  assert.deepEqual(readdirSync(join(stateDir, 'clones')), ['together.git'], 'no temporary dir left');
+  rmSync(join(clone, 'HEAD'));
+  await ensureClone(stateDir, 'together');
+  assert.ok(existsSync(join(clone, 'HEAD')));
 });

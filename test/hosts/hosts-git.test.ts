@@ -15,24 +15,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FeatureEntry } from '../../src/db/import.ts';
 import { cloneDir } from '../../src/git/host-clone.ts';
-import type { ProjectRunInput } from '../../src/workflows/messages.ts';
 import { agentRunsOf, repoRoot, waitForResult, withTemporal, type ChildWorker } from '../support/temporal.ts';
 import { cliEnv, runCli } from '../chaos/support.ts';
-import { commitAll, run } from '../git/repo.ts';
+import { commitAll, run, worktreeIsolation } from '../git/repo.ts';
 
 const HOME = 'host-g';
 const OTHER = 'host-k';
 const agentScript = join(repoRoot, 'test/fixtures/agents/git-agent.ts');
 const suite = { timeout: 300_000 };
-
-const isolation: ProjectRunInput['isolation'] = {
-  mode: 'worktree',
-  branch: 'main',
-  worktreeCopy: [],
-  verifyTimeoutMs: 60_000,
-  keepBranches: false,
-  review: false,
-};
 
 function hostsOf(runs: readonly { host: string | null }[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -94,7 +84,7 @@ describe('work on many hosts', suite, () => {
         agentCmd: [process.execPath, agentScript, planPath],
         concurrency: 4,
         homeHost: HOME,
-        isolation,
+        isolation: worktreeIsolation(),
       }),
       240_000,
     );

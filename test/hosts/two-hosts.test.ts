@@ -29,7 +29,7 @@ import {
   type ChildWorker,
 } from '../support/temporal.ts';
 import { repeatCount, report, runCli, sleep } from '../chaos/support.ts';
-import { commitAll, run } from '../git/repo.ts';
+import { commitAll, run, worktreeIsolation } from '../git/repo.ts';
 
 const DAG_FEATURES = repeatCount('HOSTS_DAG_FEATURES', 200);
 // Part of every `npm test` (about 3.5 minutes on 2 cores), not only of the chaos suite.
@@ -213,14 +213,7 @@ describe('two hosts on one machine', suite, () => {
         maxAgents: 20,
         pollIntervalMs: 500,
         homeHost: 'host-e',
-        isolation: {
-          mode: 'worktree',
-          branch: 'main',
-          worktreeCopy: [],
-          verifyTimeoutMs: 60_000,
-          keepBranches: false,
-          review: false,
-        },
+        isolation: worktreeIsolation(),
         simulate: { default: { action: 'pass', delayMs: [50, 400] } },
       }),
       480_000,

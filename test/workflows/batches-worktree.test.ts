@@ -10,7 +10,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listFeatures } from '../../src/db/features.ts';
 import { agentRunsOf, waitUntil, withTemporal, waitForResult } from '../support/temporal.ts';
-import { commitAll, run } from '../git/repo.ts';
+import { commitAll, run, worktreeIsolation } from '../git/repo.ts';
 
 const t = withTemporal({ name: 'batches-worktree' });
 
@@ -32,14 +32,7 @@ test('worktree isolation: a batch works on its first feature’s branch and land
     concurrency: 1,
     testingRatio: 0,
     simulate: { default: { action: 'pass', delayMs: 200 } },
-    isolation: {
-      mode: 'worktree',
-      branch: 'main',
-      worktreeCopy: [],
-      verifyTimeoutMs: 60_000,
-      keepBranches: false,
-      review: false,
-    },
+    isolation: worktreeIsolation(),
   });
   // While the batch's features wait in the queue, only the first feature's branch exists.
   const merging = await waitUntil('the batch merging or landed', async () => {

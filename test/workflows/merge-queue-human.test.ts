@@ -14,7 +14,7 @@ import { listFeatures } from '../../src/db/features.ts';
 import { featureWorktreePath } from '../../src/git/names.ts';
 import { answerFeatureUpdate } from '../../src/workflows/messages.ts';
 import { agentRunsOf, queryStatus, repoRoot, waitForResult, waitUntil, withTemporal } from '../support/temporal.ts';
-import { commitAll, run } from '../git/repo.ts';
+import { commitAll, run, worktreeIsolation } from '../git/repo.ts';
 
 const t = withTemporal({ name: 'merge-queue-human' });
 const agentScript = join(repoRoot, 'test/fixtures/agents/git-agent.ts');
@@ -40,14 +40,7 @@ test('a worktree feature whose agent asks parks, and lands through the merge que
     agent: 'command',
     agentCmd: [process.execPath, agentScript, planPath],
     concurrency: 2,
-    isolation: {
-      mode: 'worktree',
-      branch: 'main',
-      worktreeCopy: [],
-      verifyTimeoutMs: 60_000,
-      keepBranches: false,
-      review: false,
-    },
+    isolation: worktreeIsolation(),
   });
   const waiting = await waitUntil(
     'the run waits for a person, with #1 landed',

@@ -14,8 +14,7 @@ import { execFile } from 'node:child_process';
 import { agentRunsOf, repoRoot, waitForResult, waitUntil, withTemporal } from '../support/temporal.ts';
 import { approveFeatureUpdate, mergeStatusQuery } from '../../src/workflows/merge-messages.ts';
 import { mergeQueueId } from '../../src/workflows/run-ids.ts';
-import { commitAll, run } from '../git/repo.ts';
-import type { ProjectRunInput } from '../../src/workflows/messages.ts';
+import { commitAll, run, worktreeIsolation } from '../git/repo.ts';
 
 const t = withTemporal({ name: 'merge-queue' });
 const agentScript = join(repoRoot, 'test/fixtures/agents/git-agent.ts');
@@ -25,18 +24,6 @@ function initRepo(dir: string, files: Record<string, string>): void {
   run(dir, 'init', '--quiet', '--initial-branch=main');
   for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
   commitAll(dir, 'initial');
-}
-
-function isolation(extra: Partial<NonNullable<ProjectRunInput['isolation']>> = {}): ProjectRunInput['isolation'] {
-  return {
-    mode: 'worktree',
-    branch: 'main',
-    worktreeCopy: [],
-    verifyTimeoutMs: 60_000,
-    keepBranches: false,
-    review: false,
-    ...extra,
-  };
 }
 
 const subjects = (dir: string): string[] => run(dir, 'log', '--reverse', '--format=%s', 'main').trim().split('\n');
@@ -74,7 +61,7 @@ test('12 features at concurrency 4: conflicts resolved, dependency order, linear
       agent: 'command',
       agentCmd: [process.execPath, agentScript, planPath],
       concurrency: 4,
-      isolation: isolation({ verifyCmd: ['git', 'diff', '--quiet', 'HEAD'] }),
+      isolation: worktreeIsolation({ verifyCmd: ['git', 'diff', '--quiet', 'HEAD'] }),
     },
     180_000,
   );
@@ -133,7 +120,7 @@ test('a feature whose verify fails never lands; it fails after its retries with 
       agentCmd: [process.execPath, agentScript, planPath],
       concurrency: 2,
       maxRetries: 2,
-      isolation: isolation({ verifyCmd: [process.execPath, 'verify.mjs'] }),
+      isolation: worktreeIsolation({ verifyCmd: [process.execPath, 'verify.mjs'] }),
     },
     120_000,
   );
@@ -186,7 +173,7 @@ test('--review: nothing lands before approve; reject sends the reason to the nex
     agent: 'command',
     agentCmd: [process.execPath, agentScript, planPath],
     concurrency: 1,
-    isolation: isolation({ review: true }),
+    isolation: worktreeIsolation({ review: true }),
   });
   const queue = t.client.workflow.getHandle(mergeQueueId(projectId));
   const inReview = () =>
@@ -267,7 +254,7 @@ test('testing agents work in a detached worktree of the integration head, remove
     agentCmd: [process.execPath, agentScript, planPath],
     concurrency: 1,
     testingRatio: 1,
-    isolation: isolation(),
+    isolation: worktreeIsolation(),
   });
   assert.equal(result.outcome, 'complete', result.message);
   const testers = (await agentRunsOf(t.db, projectId, 'testing')).filter((r) => r.outcome === 'passed');
