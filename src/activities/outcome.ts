@@ -10,7 +10,8 @@ import { failureTypes } from '../workflows/vocabulary.ts';
 import { recordOutcome } from '../db/transitions.ts';
 import type { Database } from '../db/tables.ts';
 import { ClaimLostError } from '../errors.ts';
-import type { RecordOutcomeInput, RecordOutcomeResult } from './types.ts';
+import { AgentRunError } from '../supervisor/index.ts';
+import type { AgentEndReport, AgentFailureDetails, RecordOutcomeInput, RecordOutcomeResult } from './types.ts';
 import type { AutocoderMetrics } from '../metrics/meter.ts';
 import { observeAgentEnd } from '../metrics/observe.ts';
 
@@ -67,4 +68,23 @@ export function createOutcomeActivities({
       }
     },
   };
+}
+
+/**
+ * Agent failures are final for this attempt (the workflow decides about another); the rest
+ * retries. The failure carries what reportEnd settled, so the workflow does not settle it again.
+ */
+export function toFailure(err: unknown, settled: AgentEndReport = {}, reason?: RecordOutcomeInput['outcome']): unknown {
+  if (err instanceof AgentRunError) {
+    const details: AgentFailureDetails = {
+      reason: reason === 'rate_limited' || reason === 'stopped' || reason === 'host_drained' ? reason : err.reason,
+      exitCode: err.exitCode,
+      signal: err.signal,
+      durationMs: err.durationMs,
+      outputTail: err.outputTail.slice(-4000),
+      ...settled,
+    };
+    return ApplicationFailure.create({ type: err.type, nonRetryable: true, message: err.message, details: [details] });
+  }
+  return err;
 }

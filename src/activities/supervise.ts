@@ -31,7 +31,7 @@ import type { HostSlots } from './hosts.ts';
 import { readAgentOutput, type OutputEnd } from './agent-output.ts';
 import { prepareLaunch, RetryableSetup } from './agent-launch.ts';
 import { checkBudget, DEFAULT_SPEND_CONFIG, hasBudget, type SpendConfig } from './budget.ts';
-import { settleAgentRun } from './outcome.ts';
+import { settleAgentRun, toFailure } from './outcome.ts';
 import { codingClaimOf } from './schedule-steps.ts';
 import { publishAttempt } from './host-work.ts';
 import { releaseWorkspace } from './workspace.ts';
@@ -41,7 +41,6 @@ import { observeAgentEnd } from '../metrics/observe.ts';
 import type {
   AgentEndReport,
   AgentExitSummary,
-  AgentFailureDetails,
   AgentHeartbeat,
   AgentSpec,
   Claim,
@@ -393,23 +392,4 @@ export function createSupervisionActivities(deps: SupervisionDeps) {
       }
     },
   };
-}
-
-/**
- * Agent failures are final for this attempt (the workflow decides about another); the rest
- * retries. The failure carries what reportEnd settled, so the workflow does not settle it again.
- */
-function toFailure(err: unknown, settled: AgentEndReport = {}, reason?: RecordOutcomeInput['outcome']): unknown {
-  if (err instanceof AgentRunError) {
-    const details: AgentFailureDetails = {
-      reason: reason === 'rate_limited' || reason === 'stopped' || reason === 'host_drained' ? reason : err.reason,
-      exitCode: err.exitCode,
-      signal: err.signal,
-      durationMs: err.durationMs,
-      outputTail: err.outputTail.slice(-4000),
-      ...settled,
-    };
-    return ApplicationFailure.create({ type: err.type, nonRetryable: true, message: err.message, details: [details] });
-  }
-  return err;
 }
