@@ -71,7 +71,7 @@ const buildIdSchema = z
   .string()
   .regex(
     /^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/,
-    'must be 1-100 letters, digits, dots, dashes, underscores or +, starting with a letter or digit (a release tag such as v0.4.0)',
+    'must be 1-100 letters, digits, dots, dashes, underscores or +, starting with a letter or digit (a release tag such as v1.1.0)',
   );
 
 /** The environment variables we read, with their defaults; the descriptions are the docs. */

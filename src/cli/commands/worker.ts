@@ -34,7 +34,7 @@ current: temporal worker deployment set-current-version --deployment-name NAME -
 Examples:
   autocoder worker
   AUTOCODER_HOST_ID=build-2 autocoder worker --max-agents 8 --metrics 127.0.0.1:9464
-  autocoder worker --deployment autocoder --build-id v0.4.0`,
+  autocoder worker --deployment autocoder --build-id v1.1.0`,
     )
     .action(async (opts: { maxAgents: number; metrics?: string | boolean; deployment?: string; buildId?: string }) => {
       const [{ openStack }, { createAutocoderWorker }, { workerVersionOf }, notices] = await Promise.all([
