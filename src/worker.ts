@@ -237,7 +237,7 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
     const heartbeatThrottle = { maxHeartbeatThrottleInterval: '1s', defaultHeartbeatThrottleInterval: '1s' } as const;
     // Both workers join the version: a pinned agentRun's activities (pickAgentHost on the shared
     // queue, superviseAgent on the host's) then go to its own version's workers. Each workflow type
-    // declares its behavior (src/workflows/index.ts); the default only covers a type that forgot.
+    // declares its behavior (src/workflows/versioning.ts); the default only covers one that forgot.
     const versioning =
       options.version === undefined
         ? {}
@@ -325,14 +325,18 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
       },
       shutdown,
       drain: async () => {
-        const stopped = [...slots.running];
+        // With the agents that were reserved and arrive during the drain (stopped as they enter).
+        const stopped = new Set(slots.running);
         slots.drain();
         // Each stopped agent's activity settles and reports before the worker stops polling.
         const deadline = Date.now() + (options.killGraceMs ?? 5000) + 10_000;
-        while (slots.running.size > 0 && Date.now() < deadline) await sleep(100);
+        while (slots.running.size > 0 && Date.now() < deadline) {
+          for (const id of slots.running) stopped.add(id);
+          await sleep(100);
+        }
         // A pinned agentRun's last workflow task can only run on its own version: when this is the
         // version's last worker, leaving before those runs close would leave them waiting for good.
-        if (options.version !== undefined) await untilClosed(temporal.client, stopped, deadline + 10_000);
+        if (options.version !== undefined) await untilClosed(temporal.client, [...stopped], deadline + 10_000);
         await shutdown();
       },
     };
