@@ -39,21 +39,51 @@ export async function deploymentRouting(client: Client, deploymentName: string):
 const same = (a: WorkerDeploymentVersion | null, b: WorkerDeploymentVersion) =>
   a !== null && a.deploymentName === b.deploymentName && a.buildId === b.buildId;
 
-/** The start-up line: is this version current, and if not, how to make it so. */
-export async function routingNotice(client: Client, version: WorkerDeploymentVersion): Promise<string> {
-  let routing: Routing | null = null;
-  for (let i = 0; i < 10 && routing === null; i++) {
-    routing = await deploymentRouting(client, version.deploymentName);
-    if (routing === null) await sleep(300);
+/**
+ * The task queues the server lists for this version; empty until the version exists. A worker's
+ * first poll of a queue registers it, a moment after the worker starts polling.
+ */
+async function registeredQueues(client: Client, version: WorkerDeploymentVersion): Promise<string[]> {
+  try {
+    const { workerDeploymentVersionInfo } = await client.workflowService.describeWorkerDeploymentVersion({
+      namespace: client.options.namespace,
+      deploymentVersion: version,
+    });
+    return (workerDeploymentVersionInfo?.taskQueueInfos ?? []).map((q) => q.name ?? '');
+  } catch (err) {
+    if ((err as { code?: number }).code === 5) return []; // gRPC NOT_FOUND
+    throw err;
   }
+}
+
+/**
+ * The start-up line, once the server lists the version with all of these task queues (before
+ * that, set-current-version fails: "no Worker Deployment found"): is it current, and if not, how
+ * to make it so.
+ */
+export async function routingNotice(
+  client: Client,
+  version: WorkerDeploymentVersion,
+  taskQueues: readonly string[],
+  timeoutMs = 30_000,
+): Promise<string> {
   const label = versionLabel(version);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const queues = await registeredQueues(client, version);
+    if (taskQueues.every((q) => queues.includes(q))) break;
+    if (Date.now() > deadline)
+      return `version ${label} is not registered yet (the server lists its task queues ${JSON.stringify(queues)}); check with: temporal worker deployment describe-version --deployment-name ${version.deploymentName} --build-id ${version.buildId}`;
+    await sleep(200);
+  }
+  const routing = await deploymentRouting(client, version.deploymentName);
   if (routing !== null && same(routing.current, version))
-    return `version ${label} is current: new runs start on it and running projects move to it`;
+    return `version ${label} is registered and current: new runs start on it and running projects move to it`;
   const makeCurrent = `temporal worker deployment set-current-version --deployment-name ${version.deploymentName} --build-id ${version.buildId} --yes`;
   const current = routing?.current ? versionLabel(routing.current) : null;
   if (current === null)
-    return `version ${label} is not current, and the deployment has no current version: no run starts until one is made current: ${makeCurrent}`;
-  return `version ${label} is not current (${current} is): it runs only what is pinned to it; to upgrade to it: ${makeCurrent}`;
+    return `version ${label} is registered; the deployment has no current version, so no run starts until one is made current: ${makeCurrent}`;
+  return `version ${label} is registered but not current (${current} is): it runs only what is pinned to it; to upgrade to it: ${makeCurrent}`;
 }
 
 /** The exit line: runs left pinned to a version that is no longer current or ramping, if any. */

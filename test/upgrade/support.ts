@@ -71,7 +71,14 @@ export type BlockRun = { workers: CliWorker[]; outputs: string[] };
  */
 export async function runDocBlock(
   name: string,
-  options: { release: Release; temporalCli: string; env: NodeJS.ProcessEnv; vars: Record<string, string> },
+  options: {
+    release: Release;
+    temporalCli: string;
+    env: NodeJS.ProcessEnv;
+    vars: Record<string, string>;
+    /** Where each started worker goes at once, so that a failing block's workers are stopped too. */
+    started: CliWorker[];
+  },
 ): Promise<BlockRun> {
   const env: NodeJS.ProcessEnv = {
     ...options.env,
@@ -81,7 +88,7 @@ export async function runDocBlock(
   const run: BlockRun = { workers: [], outputs: [] };
   for (const line of docBlock(name)) {
     if (line.startsWith('autocoder worker')) {
-      run.workers.push(await startWorker(line, env));
+      run.workers.push(await startWorker(line, env, options.started));
       continue;
     }
     const result = await runProcess('sh', ['-c', line], env, 120_000);
@@ -91,16 +98,18 @@ export async function runDocBlock(
   return run;
 }
 
-async function startWorker(line: string, env: NodeJS.ProcessEnv): Promise<CliWorker> {
+/** Starts a versioned worker; ready when it says its version is registered, as the doc waits for. */
+async function startWorker(line: string, env: NodeJS.ProcessEnv, started: CliWorker[]): Promise<CliWorker> {
   const child = spawn('sh', ['-c', `exec ${line}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const worker: CliWorker = { process: child, output: () => text, exited };
+  started.push(worker);
   const deadline = Date.now() + 60_000;
-  while (!text.includes('worker polling')) {
-    if (child.exitCode !== null || Date.now() > deadline) assert.fail(`${line} did not start polling:\n${text}`);
+  while (!/^version \S+ is registered/m.test(text)) {
+    if (child.exitCode !== null || Date.now() > deadline) assert.fail(`${line} did not register its version:\n${text}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return worker;

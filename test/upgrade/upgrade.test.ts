@@ -81,8 +81,8 @@ function upgradeScenario(name: string) {
       temporalCli: temporalCliPath(t.stack.toolsDir),
       env: cliEnv(t, home, { AUTOCODER_HOST_ID: 'host-up' }),
       vars: { ...vars, ...extra },
+      started: workers,
     });
-    workers.push(...ran.workers);
     return ran;
   };
   const agentsRunning = (project: string, n: number) =>
@@ -134,7 +134,7 @@ describe('the documented upgrade procedure', suite, () => {
     const started = Date.now();
     const first = await block('first', thisRelease, { NEW: vars.OLD });
     const a = first.workers[0]!;
-    assert.match(a.output(), new RegExp(`version ${vars.DEPLOYMENT}:v1`), 'A names its version');
+    assert.match(a.output(), new RegExp(`version ${vars.DEPLOYMENT}:v1 is registered`), a.output());
     const project = await t.seedProject(features(6), { base: 'upgrade' });
     const handle = await t.startRun(project, {
       concurrency: 2,
@@ -145,6 +145,10 @@ describe('the documented upgrade procedure', suite, () => {
     await agentsRunning(project, 2);
 
     const start = await block('start', release);
+    assert.match(
+      start.workers[0]!.output(),
+      new RegExp(`version ${vars.DEPLOYMENT}:v2 is registered but not current \\(${vars.DEPLOYMENT}:v1 is\\)`),
+    );
     const queues = start.outputs.join('\n');
     for (const queue of [t.taskQueue, `${t.taskQueue}@host-up`]) assert.ok(queues.includes(queue), queues);
     await block('current', release);

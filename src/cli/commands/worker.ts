@@ -87,11 +87,13 @@ Examples:
         `worker polling task queue "${rt.config.taskQueue}" at ${rt.temporalTarget.address} (namespace ${rt.temporalTarget.namespace}) as host ${worker.hostId}, max agents ${opts.maxAgents}${version ? `, version ${notices.versionLabel(version)}` : ''}${metricsAddress ? `, metrics at http://${metricsAddress}/metrics` : ''}`,
       );
       const running = worker.run();
-      // The deployment exists once this worker has polled; the notice is advice, never fatal.
+      // Printed once the server lists the version (its first polls register it): advice, never fatal.
       if (version)
-        void notices.routingNotice(worker.client, version).then(out, (err: unknown) => {
-          out(`could not read the routing of deployment ${version.deploymentName}: ${(err as Error).message}`);
-        });
+        void notices
+          .routingNotice(worker.client, version, [rt.config.taskQueue, worker.hostQueue])
+          .then(out, (err: unknown) => {
+            out(`could not read the routing of deployment ${version.deploymentName}: ${(err as Error).message}`);
+          });
       await running;
       if (version) {
         // The worker's connections are closed by now; this one is only for the exit notice.
