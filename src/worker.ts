@@ -12,6 +12,8 @@ import {
   makeTelemetryFilterString,
   type Logger,
 } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import type { WorkerDeploymentVersion } from '@temporalio/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createActivities } from './activities/index.ts';
 import { HostSlots, hostQueueOf } from './activities/hosts.ts';
@@ -25,6 +27,7 @@ import { workerIdentity } from './metrics/capacity.ts';
 import { dispatchCoreNondeterminism, loggerThrough, nondeterminismAwareLogger, watchStuckRuns } from './stuck-runs.ts';
 import { prestartSpawnHelper } from './supervisor/spawn-helper.ts';
 import { loadWorkflowBundle } from './workflow-bundle.ts';
+import { VERSIONED_WORKER_FLAG } from './workflows/versioning.ts';
 
 export type AutocoderWorkerOptions = {
   temporal: TemporalTarget;
@@ -45,6 +48,13 @@ export type AutocoderWorkerOptions = {
    * (src/metrics). Only the first worker of a process can turn it on (the Runtime is per process).
    */
   metricsAddress?: string | undefined;
+  /**
+   * The caller handles SIGINT and SIGTERM itself (`autocoder worker`: SIGTERM drains). Otherwise the
+   * SDK's own handler shuts every worker down at the first signal, which would cut a drain short:
+   * a pinned agentRun's last task would find no worker of its version. Only the first worker of a
+   * process decides (the Runtime is per process).
+   */
+  ownSignals?: boolean;
   /** How often the feature-store gauges are sampled (default 5 s; src/metrics/sampler.ts). */
   metricsSampleMs?: number;
   killGraceMs?: number;
@@ -60,6 +70,11 @@ export type AutocoderWorkerOptions = {
    */
   printStuckRun?: (line: string) => void;
   stuckRunScanMs?: number;
+  /**
+   * Worker Versioning (`worker --deployment --build-id`; docs/upgrades.md): both of this process's
+   * workers join this Worker Deployment version. Without it the workers are unversioned.
+   */
+  version?: WorkerDeploymentVersion | undefined;
   /** Days' time zone (AUTOCODER_TZ, default UTC) and the installation's daily budget (AUTOCODER_DAILY_BUDGET_USD). */
   timeZone?: string | undefined;
   installationDailyBudgetUsd?: number | undefined;
@@ -72,6 +87,10 @@ export type AutocoderWorker = {
   hostWorker: Worker;
   hostId: string;
   hostQueue: string;
+  /** The Worker Deployment version both workers poll as, if versioned. */
+  version: WorkerDeploymentVersion | undefined;
+  /** The process's Temporal client (the CLI reads the deployment's routing through it). */
+  client: Client;
   run: () => Promise<void>;
   /** Stops polling; running agents stay alive for the next worker on this host to adopt. */
   shutdown: () => Promise<void>;
@@ -86,6 +105,7 @@ let runtimeInstalled: { metricsAddress: string | undefined } | undefined;
 function installRuntime(
   level: NonNullable<AutocoderWorkerOptions['logLevel']>,
   metricsAddress: string | undefined,
+  ownSignals: boolean,
 ): void {
   if (runtimeInstalled) {
     if (metricsAddress !== undefined && runtimeInstalled.metricsAddress !== metricsAddress)
@@ -98,7 +118,7 @@ function installRuntime(
     return;
   }
   try {
-    installRuntimeNow(level, metricsAddress);
+    installRuntimeNow(level, metricsAddress, ownSignals);
   } catch (err) {
     throw new InfraError(`metrics could not be served at ${metricsAddress}: ${(err as Error).message}`, {
       hint: 'choose a free address with --metrics host:port',
@@ -108,8 +128,13 @@ function installRuntime(
   runtimeInstalled = { metricsAddress };
 }
 
-function installRuntimeNow(level: NonNullable<AutocoderWorkerOptions['logLevel']>, metricsAddress: string | undefined) {
+function installRuntimeNow(
+  level: NonNullable<AutocoderWorkerOptions['logLevel']>,
+  metricsAddress: string | undefined,
+  ownSignals: boolean,
+) {
   Runtime.install({
+    ...(ownSignals ? { shutdownSignals: [] } : {}),
     // Core's warning for a run that cannot be replayed (with the failure's stack) becomes one line
     // per run, printed by the worker that owns the run (watchStuckRuns).
     logger: withoutActivityOnlyWarning(nondeterminismAwareLogger(new DefaultLogger(level), dispatchCoreNondeterminism)),
@@ -145,8 +170,26 @@ async function allOrThrowAfterAll<T extends readonly unknown[]>(
   return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
+/** Waits (until the deadline) for these workflows to close; a run that cannot be described counts as closed. */
+async function untilClosed(client: Client, workflowIds: readonly string[], deadline: number): Promise<void> {
+  const open = new Set(workflowIds);
+  while (open.size > 0 && Date.now() < deadline) {
+    for (const id of [...open]) {
+      const status = await client.workflow
+        .getHandle(id)
+        .describe()
+        .then(
+          (d) => d.status.name,
+          () => 'UNKNOWN',
+        );
+      if (status !== 'RUNNING') open.delete(id);
+    }
+    if (open.size > 0) await sleep(200);
+  }
+}
+
 export async function createAutocoderWorker(options: AutocoderWorkerOptions): Promise<AutocoderWorker> {
-  installRuntime(options.logLevel ?? 'WARN', options.metricsAddress);
+  installRuntime(options.logLevel ?? 'WARN', options.metricsAddress, options.ownSignals ?? false);
   const hostId = options.hostId ?? hostname();
   const maxAgents = options.maxConcurrentAgents ?? 20;
   const metrics =
@@ -192,12 +235,30 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
     // per 0.8 x heartbeatTimeout, so a stop could wait that long before any kill; with this cap
     // the activity's own cadence (every 1 s, HEARTBEAT_EVERY_MS) decides.
     const heartbeatThrottle = { maxHeartbeatThrottleInterval: '1s', defaultHeartbeatThrottleInterval: '1s' } as const;
+    // Both workers join the version: a pinned agentRun's activities (pickAgentHost on the shared
+    // queue, superviseAgent on the host's) then go to its own version's workers. Each workflow type
+    // declares its behavior (src/workflows/versioning.ts); the default only covers one that forgot.
+    const versioning =
+      options.version === undefined
+        ? {}
+        : {
+            workerDeploymentOptions: {
+              useWorkerVersioning: true,
+              version: options.version,
+              defaultVersioningBehavior: 'AUTO_UPGRADE',
+            } as const,
+          };
     const [worker, hostWorker] = await allOrThrowAfterAll([
       Worker.create({
         connection,
         namespace: options.temporal.namespace,
         taskQueue: options.taskQueue,
-        workflowBundle: { code: bundle.code },
+        // A versioned worker tells its workflows so, to declare their behaviors (versioning.ts); on
+        // the bundle's first line, so that stack traces keep their line numbers.
+        workflowBundle: {
+          code:
+            options.version === undefined ? bundle.code : `globalThis.${VERSIONED_WORKER_FLAG} = true; ${bundle.code}`,
+        },
         activities,
         maxConcurrentActivityTaskExecutions: 40,
         // `status` reads the host and its cap from here (describeTaskQueue lists pollers' identities).
@@ -206,6 +267,7 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
         // one thread the second waited for the first (chain benchmark: ~10 ms per feature).
         workflowThreadPoolSize: 2,
         ...heartbeatThrottle,
+        ...versioning,
         shutdownGraceTime: '5s',
       }),
       // Only agent supervision comes here (src/workflows/agent-run.ts pins it), so the slots are
@@ -218,6 +280,7 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
         maxConcurrentActivityTaskExecutions: maxAgents + 5,
         identity: workerIdentity({ pid: process.pid, hostId, maxAgents }),
         ...heartbeatThrottle,
+        ...versioning,
         // On shutdown, agents are left running for the next worker to adopt; a drain stops them
         // first (they report host_drained), and the grace lets those reports finish.
         shutdownGraceTime: '5s',
@@ -245,6 +308,8 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
       hostWorker,
       hostId,
       hostQueue,
+      version: options.version,
+      client: temporal.client,
       run: async () => {
         // The spawn helper starts with the polling rather than during start-up, where its own
         // start (a fork of this process and ~50 ms of CPU) competed with the workflow threads'.
@@ -260,10 +325,18 @@ export async function createAutocoderWorker(options: AutocoderWorkerOptions): Pr
       },
       shutdown,
       drain: async () => {
+        // With the agents that were reserved and arrive during the drain (stopped as they enter).
+        const stopped = new Set(slots.running);
         slots.drain();
         // Each stopped agent's activity settles and reports before the worker stops polling.
         const deadline = Date.now() + (options.killGraceMs ?? 5000) + 10_000;
-        while (slots.running.size > 0 && Date.now() < deadline) await sleep(100);
+        while (slots.running.size > 0 && Date.now() < deadline) {
+          for (const id of slots.running) stopped.add(id);
+          await sleep(100);
+        }
+        // A pinned agentRun's last workflow task can only run on its own version: when this is the
+        // version's last worker, leaving before those runs close would leave them waiting for good.
+        if (options.version !== undefined) await untilClosed(temporal.client, [...stopped], deadline + 10_000);
         await shutdown();
       },
     };

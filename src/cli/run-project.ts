@@ -9,6 +9,7 @@ import { projectRunId, statusQuery, type ProjectRunInput, type ProjectRunResult 
 import { readRunStatus, startOrJoinRun, workflowUiUrl, type ProjectRunHandle } from '../client.ts';
 import { importFeatures, type FeatureEntry } from '../db/import.ts';
 import { upsertProject } from '../db/projects.ts';
+import { workerVersionOf } from '../config/env.ts';
 import { UserError } from '../errors.ts';
 import { loadFeatureFile } from '../features/index.ts';
 import { createAutocoderWorker, type AutocoderWorker } from '../worker.ts';
@@ -71,6 +72,8 @@ export async function runProject(rt: Runtime, options: RunProjectOptions): Promi
       workflowStackTraces: rt.config.workflowStackTraces,
       timeZone: rt.config.timeZone,
       installationDailyBudgetUsd: rt.config.dailyBudgetUsd,
+      // AUTOCODER_DEPLOYMENT/AUTOCODER_BUILD_ID version this worker as they do `autocoder worker`.
+      version: workerVersionOf(rt.config),
     });
     workerDone = worker.run();
     if (options.worker?.metricsAddress) out(`metrics at http://${options.worker.metricsAddress}/metrics`);

@@ -53,6 +53,23 @@ import { HOST_ID_PATTERN, HOST_ID_RULE } from '../workflows/run-ids.ts';
 
 export { HOST_ID_PATTERN, HOST_ID_RULE };
 
+/**
+ * A Worker Deployment's name and a version's build id (`worker --deployment --build-id`,
+ * docs/upgrades.md). Temporal shows them as `<name>:<build id>` and refuses a name with a dot.
+ */
+const deploymentNameSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/,
+    'must be 1-100 letters, digits, dashes or underscores, starting with a letter or digit',
+  );
+const buildIdSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/,
+    'must be 1-100 letters, digits, dots, dashes, underscores or +, starting with a letter or digit (a release tag such as v1.1.0)',
+  );
+
 /** The environment variables we read, with their defaults; the descriptions are the docs. */
 export const envSchema = z.object({
   AUTOCODER_HOME: z
@@ -101,6 +118,14 @@ export const envSchema = z.object({
     .describe(
       "This worker's host id (default the OS hostname): its agents are supervised on the queue <task queue>@<host id>; recorded on its agent runs, given to its agents, a label of its metrics",
     ),
+  AUTOCODER_DEPLOYMENT: deploymentNameSchema
+    .optional()
+    .describe(
+      'Worker Deployment of this worker (with AUTOCODER_BUILD_ID): its workflows are versioned, so a new release can start beside a running one (docs/upgrades.md)',
+    ),
+  AUTOCODER_BUILD_ID: buildIdSchema
+    .optional()
+    .describe("This worker's version in its Worker Deployment (with AUTOCODER_DEPLOYMENT), usually the release tag"),
   AUTOCODER_WORKFLOW_STACK_TRACES: z
     .enum(['0', '1'], 'must be 0 or 1')
     .default('0')
@@ -148,6 +173,9 @@ export type EnvConfig = {
   taskQueue: string;
   /** this worker's host id (AUTOCODER_HOST_ID, default the OS hostname) */
   hostId: string;
+  /** the Worker Deployment (AUTOCODER_DEPLOYMENT) and build id (AUTOCODER_BUILD_ID): both or neither */
+  deploymentName: string | undefined;
+  buildId: string | undefined;
   /** keep stack traces in workflow code (AUTOCODER_WORKFLOW_STACK_TRACES=1) */
   workflowStackTraces: boolean;
   /** the dashboard's token (AUTOCODER_UI_TOKEN), if set */
@@ -176,6 +204,8 @@ const fields: Record<keyof EnvConfig, { env: EnvVarName; flag?: string }> = {
   pgPort: { env: 'AUTOCODER_PG_PORT', flag: '--pg-port' },
   taskQueue: { env: 'AUTOCODER_TASK_QUEUE' },
   hostId: { env: 'AUTOCODER_HOST_ID' },
+  deploymentName: { env: 'AUTOCODER_DEPLOYMENT', flag: '--deployment' },
+  buildId: { env: 'AUTOCODER_BUILD_ID', flag: '--build-id' },
   workflowStackTraces: { env: 'AUTOCODER_WORKFLOW_STACK_TRACES' },
   uiToken: { env: 'AUTOCODER_UI_TOKEN' },
   timeZone: { env: 'AUTOCODER_TZ' },
@@ -294,6 +324,8 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
     pgPort: v.AUTOCODER_PG_PORT,
     taskQueue: v.AUTOCODER_TASK_QUEUE,
     hostId: v.AUTOCODER_HOST_ID ?? hostname(),
+    deploymentName: v.AUTOCODER_DEPLOYMENT,
+    buildId: v.AUTOCODER_BUILD_ID,
     workflowStackTraces: v.AUTOCODER_WORKFLOW_STACK_TRACES,
     uiToken: v.AUTOCODER_UI_TOKEN,
     timeZone: v.AUTOCODER_TZ,
@@ -319,9 +351,23 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
     problems.push(
       `AUTOCODER_HOST_ID is unset and the hostname ${showValue(config.hostId)} cannot be a host id (it ${HOST_ID_RULE}); set AUTOCODER_HOST_ID`,
     );
+  // A version is a deployment and a build id: one without the other is a mistake, not a default.
+  if ((config.deploymentName === undefined) !== (config.buildId === undefined)) {
+    const [given, missing] =
+      config.deploymentName === undefined
+        ? (['AUTOCODER_BUILD_ID', 'AUTOCODER_DEPLOYMENT'] as const)
+        : (['AUTOCODER_DEPLOYMENT', 'AUTOCODER_BUILD_ID'] as const);
+    problems.push(
+      `${describe(given)} is ${shown(given)} but ${describe(missing)} is not set; a versioned worker needs both (or neither, for an unversioned one)`,
+    );
+  }
   if (problems.length > 0) throw configError(problems);
   return config;
 }
+
+/** The worker's Worker Deployment version, when both parts are configured. */
+export const workerVersionOf = ({ deploymentName, buildId }: Pick<EnvConfig, 'deploymentName' | 'buildId'>) =>
+  deploymentName !== undefined && buildId !== undefined ? { deploymentName, buildId } : undefined;
 
 function configError(problems: string[]): UserError {
   if (problems.length === 1) {

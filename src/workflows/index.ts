@@ -1,7 +1,18 @@
 /** The worker's workflow bundle: every workflow type it serves. */
-export { projectRun } from './project-run.ts';
-export { agentRun } from './agent-run.ts';
-export { quotaGovernor } from './quota-governor.ts';
-export { notifyWebhook } from './notifications.ts';
-export { windowRun } from './window-run.ts';
-export { mergeQueue } from './merge-queue.ts';
+import { projectRun } from './project-run.ts';
+import { agentRun } from './agent-run.ts';
+import { quotaGovernor } from './quota-governor.ts';
+import { notifyWebhook } from './notifications.ts';
+import { windowRun } from './window-run.ts';
+import { mergeQueue } from './merge-queue.ts';
+import { declareVersioning, versioningBehaviors } from './versioning.ts';
+
+export { projectRun, agentRun, quotaGovernor, notifyWebhook, windowRun, mergeQueue };
+
+// Under Worker Versioning only; see versioning.ts for which type is pinned and why.
+declareVersioning(agentRun, versioningBehaviors.agentRun);
+declareVersioning(notifyWebhook, versioningBehaviors.notifyWebhook);
+declareVersioning(projectRun, versioningBehaviors.projectRun);
+declareVersioning(mergeQueue, versioningBehaviors.mergeQueue);
+declareVersioning(quotaGovernor, versioningBehaviors.quotaGovernor);
+declareVersioning(windowRun, versioningBehaviors.windowRun);

@@ -1,6 +1,6 @@
 /**
- * The worker's host and metrics flags as an operator uses them: a bad AUTOCODER_HOST_ID or
- * --metrics exits 2 naming it, a taken metrics port exits 3 naming it, and `run`'s own worker
+ * The worker's host, metrics and version flags as an operator uses them: a bad AUTOCODER_HOST_ID,
+ * --metrics, --deployment or --build-id (or one of the last two alone) exits 2 naming it, a taken metrics port exits 3 naming it, and `run`'s own worker
  * takes --max-agents (its cap, which status reports against the concurrency) and --metrics.
  */
 import { test } from 'node:test';
@@ -59,6 +59,23 @@ test('a bad AUTOCODER_HOST_ID or --metrics exits 2 naming it; a taken metrics po
   } finally {
     await taken.close();
   }
+});
+
+test('--deployment and --build-id go together and are checked: exit 2 naming them, before any connection', async () => {
+  const alone = await cli(['worker', '--deployment', 'autocoder']);
+  assert.equal(alone.code, 2, alone.stderr);
+  assert.match(alone.stderr, /--deployment is "autocoder" but AUTOCODER_BUILD_ID \(or --build-id\) is not set/);
+  const fromEnv = await cli(['worker'], { AUTOCODER_BUILD_ID: 'v0.4.0' });
+  assert.equal(fromEnv.code, 2, fromEnv.stderr);
+  assert.match(
+    fromEnv.stderr,
+    /AUTOCODER_BUILD_ID \(or --build-id\) is "v0\.4\.0" but AUTOCODER_DEPLOYMENT \(or --deployment\) is not set/,
+  );
+  const bad = await cli(['worker', '--deployment', 'auto.coder', '--build-id', 'v1 beta']);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /--deployment must be 1-100 letters, digits, dashes or underscores.*got "auto\.coder"/);
+  assert.match(bad.stderr, /--build-id must be 1-100 letters, digits, dots, dashes, underscores or \+.*got "v1 beta"/);
+  assert.doesNotMatch(bad.stdout + bad.stderr, /worker polling/);
 });
 
 test("run's own worker takes --max-agents and --metrics; status says the host's cap is below the concurrency", async () => {

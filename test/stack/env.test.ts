@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { envSchema, envVarNames, loadEnvConfig, redactUrl } from '../../src/config/env.ts';
+import { envSchema, envVarNames, loadEnvConfig, redactUrl, workerVersionOf } from '../../src/config/env.ts';
 import { UserError } from '../../src/errors.ts';
 
 function problemsOf(fn: () => unknown): string {
@@ -31,6 +31,8 @@ describe('loadEnvConfig', () => {
       pgPort: 54329,
       taskQueue: 'autocoder',
       hostId: hostname(),
+      deploymentName: undefined,
+      buildId: undefined,
       workflowStackTraces: false,
       uiToken: undefined,
       timeZone: 'UTC',
@@ -46,6 +48,32 @@ describe('loadEnvConfig', () => {
     assert.throws(
       () => loadEnvConfig({ AUTOCODER_DAILY_BUDGET_USD: '-3' }),
       /AUTOCODER_DAILY_BUDGET_USD must be a positive number of USD such as 25 or 12.50, got "-3"/,
+    );
+  });
+
+  test('AUTOCODER_DEPLOYMENT and AUTOCODER_BUILD_ID: both or neither, each checked, named with the fix', () => {
+    const cfg = loadEnvConfig({ AUTOCODER_DEPLOYMENT: 'autocoder', AUTOCODER_BUILD_ID: 'v0.4.0' });
+    assert.deepEqual(workerVersionOf(cfg), { deploymentName: 'autocoder', buildId: 'v0.4.0' });
+    assert.equal(workerVersionOf(loadEnvConfig({})), undefined);
+    const flags = loadEnvConfig({}, { deploymentName: 'autocoder', buildId: '1.0.0-rc.1+build.5' });
+    assert.deepEqual(workerVersionOf(flags), { deploymentName: 'autocoder', buildId: '1.0.0-rc.1+build.5' });
+    assert.match(
+      problemsOf(() => loadEnvConfig({ AUTOCODER_BUILD_ID: 'v1' })),
+      /AUTOCODER_BUILD_ID \(or --build-id\) is "v1" but AUTOCODER_DEPLOYMENT \(or --deployment\) is not set; a versioned worker needs both/,
+    );
+    assert.match(
+      problemsOf(() => loadEnvConfig({}, { deploymentName: 'autocoder' })),
+      /--deployment is "autocoder" but AUTOCODER_BUILD_ID \(or --build-id\) is not set/,
+    );
+    // Temporal joins them as <name>:<build id> and refuses a name with a dot.
+    const bad = problemsOf(() => loadEnvConfig({ AUTOCODER_DEPLOYMENT: 'auto.coder', AUTOCODER_BUILD_ID: 'v1:2' }));
+    assert.match(
+      bad,
+      /AUTOCODER_DEPLOYMENT \(or --deployment\) must be 1-100 letters, digits, dashes or underscores.*got "auto\.coder"/,
+    );
+    assert.match(
+      bad,
+      /AUTOCODER_BUILD_ID \(or --build-id\) must be 1-100 letters, digits, dots, dashes, underscores or \+.*got "v1:2"/,
     );
   });
 

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { loadEnvConfig, uiTokenSchema } from '../../config/env.ts';
+import { loadEnvConfig, uiTokenSchema, workerVersionOf } from '../../config/env.ts';
 import { UserError, showValue } from '../../errors.ts';
 import { intFlag, out } from '../options.ts';
 
@@ -80,6 +80,8 @@ Examples:
             workflowStackTraces: rt.config.workflowStackTraces,
             timeZone: rt.config.timeZone,
             installationDailyBudgetUsd: rt.config.dailyBudgetUsd,
+            // AUTOCODER_DEPLOYMENT/AUTOCODER_BUILD_ID version this worker as they do `autocoder worker`.
+            version: workerVersionOf(rt.config),
           })
         : undefined;
       const workerDone = worker?.run();

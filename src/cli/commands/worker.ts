@@ -11,6 +11,11 @@ export function register(program: Command): void {
       'serve Prometheus metrics at host:port (alone: 127.0.0.1:9464; /metrics)',
       metricsFlag('--metrics'),
     )
+    .option(
+      '--deployment <name>',
+      'Worker Deployment to join, with --build-id (AUTOCODER_DEPLOYMENT; docs/upgrades.md)',
+    )
+    .option('--build-id <id>', "this worker's version in the deployment, e.g. the release tag (AUTOCODER_BUILD_ID)")
     .addHelpText(
       'after',
       `
@@ -21,19 +26,31 @@ are supervised.
 Ctrl-C (SIGINT) stops the worker and leaves running agents alive: the next worker on this host
 adopts them. SIGTERM (a Kubernetes pod's stop) drains the host: no new agents, running ones are
 stopped and end host_drained, so they run again on another host with no failure counted.
+With --deployment and --build-id (both, or neither) the worker is versioned: a new release starts
+beside the running one, becomes current with the Temporal CLI, and the old one stops once the
+agent runs pinned to it have closed (docs/upgrades.md). Nothing runs on a version until it is
+current: temporal worker deployment set-current-version --deployment-name NAME --build-id ID
 
 Examples:
   autocoder worker
-  AUTOCODER_HOST_ID=build-2 autocoder worker --max-agents 8 --metrics 127.0.0.1:9464`,
+  AUTOCODER_HOST_ID=build-2 autocoder worker --max-agents 8 --metrics 127.0.0.1:9464
+  autocoder worker --deployment autocoder --build-id v1.1.0`,
     )
-    .action(async (opts: { maxAgents: number; metrics?: string | boolean }) => {
-      const [{ openStack }, { createAutocoderWorker }] = await Promise.all([
+    .action(async (opts: { maxAgents: number; metrics?: string | boolean; deployment?: string; buildId?: string }) => {
+      const [{ openStack }, { createAutocoderWorker }, { workerVersionOf }, notices] = await Promise.all([
         import('../runtime.ts'),
         import('../../worker.ts'),
+        import('../../config/env.ts'),
+        import('../worker-version.ts'),
       ]);
       const metricsAddress = metricsAddressOf(opts.metrics);
       // The worker opens its own connections (and migrates): none of the CLI's are needed.
-      const rt = await openStack({ log: out, start: true });
+      const rt = await openStack({
+        log: out,
+        start: true,
+        overrides: { deploymentName: opts.deployment, buildId: opts.buildId },
+      });
+      const version = workerVersionOf(rt.config);
       const worker = await createAutocoderWorker({
         temporal: rt.temporalTarget,
         taskQueue: rt.config.taskQueue,
@@ -46,6 +63,8 @@ Examples:
         workflowStackTraces: rt.config.workflowStackTraces,
         timeZone: rt.config.timeZone,
         installationDailyBudgetUsd: rt.config.dailyBudgetUsd,
+        version,
+        ownSignals: true,
       });
       let interrupts = 0;
       const onSignal = (signal: NodeJS.Signals) => {
@@ -65,9 +84,27 @@ Examples:
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       out(
-        `worker polling task queue "${rt.config.taskQueue}" at ${rt.temporalTarget.address} (namespace ${rt.temporalTarget.namespace}) as host ${worker.hostId}, max agents ${opts.maxAgents}${metricsAddress ? `, metrics at http://${metricsAddress}/metrics` : ''}`,
+        `worker polling task queue "${rt.config.taskQueue}" at ${rt.temporalTarget.address} (namespace ${rt.temporalTarget.namespace}) as host ${worker.hostId}, max agents ${opts.maxAgents}${version ? `, version ${notices.versionLabel(version)}` : ''}${metricsAddress ? `, metrics at http://${metricsAddress}/metrics` : ''}`,
       );
-      await worker.run();
+      const running = worker.run();
+      // Printed once the server lists the version (its first polls register it): advice, never fatal.
+      if (version)
+        void notices
+          .routingNotice(worker.client, version, [rt.config.taskQueue, worker.hostQueue])
+          .then(out, (err: unknown) => {
+            out(`could not read the routing of deployment ${version.deploymentName}: ${(err as Error).message}`);
+          });
+      await running;
+      if (version) {
+        // The worker's connections are closed by now; this one is only for the exit notice.
+        const { connectTemporal } = await import('../../client.ts');
+        const temporal = await connectTemporal(rt.temporalTarget).catch(() => null);
+        if (temporal) {
+          const left = await notices.pinnedLeftNotice(temporal.client, version).catch(() => null);
+          if (left) out(left);
+          await temporal.close();
+        }
+      }
       out('worker stopped');
     });
 }
