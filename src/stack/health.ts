@@ -4,6 +4,7 @@
  * The SDK is imported lazily: it costs about 0.3 s, and most commands never need it here.
  */
 import { connect } from 'node:net';
+import type { Connection as TemporalConnection } from '@temporalio/client';
 import pg from 'pg';
 import { redactUrl } from '../config/env.ts';
 
@@ -31,19 +32,27 @@ export async function probeTemporal(
       return { ok: false, error: `could not load the Temporal client config: ${(error as Error).message}` };
     }
   }
+  // The port answers, so a gRPC deadline is a busy server or machine: one more try before we say so.
+  const first = await grpcProbe(Connection, address, options.timeoutMs ?? 5000, extra);
+  if (first.ok || !/deadline/i.test(first.error)) return first;
+  return grpcProbe(Connection, address, options.timeoutMs ?? 5000, extra);
+}
+
+async function grpcProbe(
+  Connection: typeof TemporalConnection,
+  address: string,
+  timeoutMs: number,
+  extra: Record<string, unknown>,
+): Promise<Probe> {
   let connection: Awaited<ReturnType<typeof Connection.connect>> | undefined;
   try {
-    connection = await Connection.connect({
-      address,
-      connectTimeout: options.timeoutMs ?? 5000,
-      ...(extra as Record<string, never>),
-    });
-    const health = await connection.withDeadline(Date.now() + (options.timeoutMs ?? 5000), () =>
+    connection = await Connection.connect({ address, connectTimeout: timeoutMs, ...(extra as Record<string, never>) });
+    const health = await connection.withDeadline(Date.now() + timeoutMs, () =>
       connection!.healthService.check({ service: 'temporal.api.workflowservice.v1.WorkflowService' }),
     );
     // grpc.health.v1 ServingStatus: 1 = SERVING
     if (health.status !== 1) return { ok: false, error: `health status ${String(health.status)} (not SERVING)` };
-    const info = await connection.withDeadline(Date.now() + (options.timeoutMs ?? 5000), () =>
+    const info = await connection.withDeadline(Date.now() + timeoutMs, () =>
       connection!.workflowService.getSystemInfo({}),
     );
     return { ok: true, version: `server ${info.serverVersion ?? 'unknown'}` };

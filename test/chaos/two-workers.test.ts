@@ -105,6 +105,8 @@ describe('scenario 5: two workers, one SIGKILLed', suite, () => {
       killToCompleteMs: summarize(completeMs),
     });
     assert.equal(restarted, 0, "the killed worker's agents were adopted by the survivor, none started again");
-    assert.ok(shared > 0, `the two workers shared the agents (per round: ${split.join(', ')})`);
+    // Which poller gets each task is Temporal's choice: over several rounds both workers get some,
+    // but a single round (CI runs one) may put all six on one worker, which then is the one killed.
+    if (N >= 3) assert.ok(shared > 0, `the two workers shared the agents (per round: ${split.join(', ')})`);
   });
 });
