@@ -30,6 +30,7 @@ import {
 } from '../support/temporal.ts';
 import { repeatCount, report, runCli, sleep } from '../chaos/support.ts';
 import { commitAll, run, worktreeIsolation } from '../git/repo.ts';
+import { statusQuery } from '../../src/workflows/messages.ts';
 
 const DAG_FEATURES = repeatCount('HOSTS_DAG_FEATURES', 200);
 // Part of every `npm test` (about 3.5 minutes on 2 cores), not only of the chaos suite.
@@ -107,15 +108,24 @@ describe('two hosts on one machine', suite, () => {
       { timeoutMs: 60_000 },
     );
     const hostLostMs = Date.now() - lostAt;
-    // Each of A's features runs again on B under a new claim.
+    // Each of A's features runs again on B under a new claim (on a loaded machine this has taken
+    // over a minute: the run's and the new agents' tasks first wait out A's sticky queues).
     await waitUntil(
       "A's features claimed again on host B",
       async () => {
         const runs = await agentRunsOf(t.db, project);
         return onA.every((r) => runs.some((x) => x.feature_id === r.feature_id && x.host === 'host-b' && x.pid));
       },
-      { timeoutMs: 60_000 },
-    );
+      { timeoutMs: 150_000 },
+    ).catch(async (err: Error) => {
+      // What the run and the store looked like, for the next one who reads this failure.
+      const runs = (await agentRunsOf(t.db, project)).map((r) => [r.id, r.host, r.pid, r.outcome]);
+      const claims = (await featureRows(t.db, project)).map((f) => [f.id, f.claimed_by, f.passes]);
+      const status = await handle.query(statusQuery).catch((e: Error) => e.message);
+      throw new Error(
+        `${err.message}\nruns ${JSON.stringify(runs)}\nclaims ${JSON.stringify(claims)}\nstatus ${JSON.stringify(status)}`,
+      );
+    });
 
     // The stale agent still lives; its late pass is refused: its run no longer owns the claim.
     assert.ok(isProcessAlive(stale.pid!, stale.proc_start_time), 'the stale agent outlived its worker');
