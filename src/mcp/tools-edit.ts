@@ -3,7 +3,8 @@
  * dependencies. Validation and scores live in src/db/feature-edits.ts (src/graph's rules).
  */
 import { z } from 'zod';
-import { addDependency, createFeatures, removeDependency, setDependencies } from '../db/feature-edits.ts';
+import { createFeatures } from '../db/feature-create.ts';
+import { addDependency, removeDependency, setDependencies } from '../db/feature-edits.ts';
 import { WRITES, defineTool } from './context.ts';
 import { bulkFeatureSchema, dependencyIdsSchema, featureFields, featureIdSchema } from './schemas.ts';
 import { featureDetails } from './tools-read.ts';

@@ -5,7 +5,8 @@
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { createFeatures, editFeature, featureTextEdit, setDependencies, skipFeature } from '../db/feature-edits.ts';
+import { createFeatures } from '../db/feature-create.ts';
+import { editFeature, featureTextEdit, setDependencies, skipFeature } from '../db/feature-edits.ts';
 import { body, idParam, parse, routeHelpers, UI_ACTOR, wake, type ApiDeps } from './api-http.ts';
 
 export function registerEdits(app: Hono, deps: ApiDeps): void {
@@ -28,20 +29,21 @@ export function registerEdits(app: Hono, deps: ApiDeps): void {
           })
           .strict(),
       );
+      // One transaction with its dependencies: a run never sees the feature without them.
       const created = await createFeatures(db, {
         projectId,
         runId: UI_ACTOR,
-        features: [{ name: input.name, category: input.category, description: input.description, steps: input.steps }],
+        features: [
+          {
+            name: input.name,
+            category: input.category,
+            description: input.description,
+            steps: input.steps,
+            dependencyIds: input.dependencies,
+          },
+        ],
       });
       const id = created.ids[0]!;
-      if (input.dependencies.length > 0) {
-        try {
-          await setDependencies(db, { projectId, featureId: id, runId: UI_ACTOR, dependencyIds: input.dependencies });
-        } catch (err) {
-          await db.deleteFrom('features').where('project_id', '=', projectId).where('id', '=', id).execute();
-          throw err;
-        }
-      }
       await wake(client, projectId);
       return done(c, projectId, { id });
     }),

@@ -6,7 +6,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UserError } from '../../src/errors.ts';
-import { addDependency, createFeatures } from '../../src/db/feature-edits.ts';
+import { createFeatures } from '../../src/db/feature-create.ts';
+import { addDependency } from '../../src/db/feature-edits.ts';
 import { claimFeatureForRun } from '../../src/db/feature-marks.ts';
 import { getFeature, listFeatures } from '../../src/db/features.ts';
 import { findCycles } from '../../src/graph/index.ts';
@@ -77,5 +78,27 @@ describe('agent writes under concurrency', () => {
     assert.equal((await listFeatures(t.db, projectId)).length, 19);
     for (const batch of batches)
       assert.deepEqual((await getFeature(t.db, projectId, batch.ids[1]!))?.dependencies, [batch.ids[0]]);
+  });
+
+  test('a new feature with dependencies on existing ones is stored with them in one step; a bad id creates nothing', async () => {
+    const projectId = await seedProject(t.db, flatEntries(3), 'create-deps');
+    const feature = (name: string, dependencyIds: number[]) => ({
+      category: 'c',
+      name,
+      description: 'd',
+      steps: ['s'],
+      dependencyIds,
+    });
+    const made = await createFeatures(t.db, { projectId, runId: 'ui', features: [feature('after 1 and 3', [3, 1])] });
+    assert.deepEqual(made.ids, [4]);
+    assert.equal(made.withDependencies, 1);
+    assert.deepEqual((await getFeature(t.db, projectId, 4))?.dependencies, [1, 3]);
+
+    await assert.rejects(
+      createFeatures(t.db, { projectId, runId: 'ui', features: [feature('fine', [1]), feature('after 99', [99])] }),
+      (err: Error) =>
+        err instanceof UserError && /no features created: feature #6 \(after 99\): .*99/.test(err.message),
+    );
+    assert.equal((await listFeatures(t.db, projectId)).length, 4, 'nothing of the rejected batch was stored');
   });
 });
