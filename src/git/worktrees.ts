@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { git, gitOk, gitRaw, identityArgs, nulList } from './git.ts';
+import { GitError, git, gitOk, gitRaw, identityArgs, nulList } from './git.ts';
 
 export type RepoInfo = {
   /** The dir is the top level of a git work tree with at least one commit. */
@@ -135,11 +135,22 @@ export async function ensureDetachedWorktree(input: { repo: string; path: string
 export async function commitLeftovers(worktree: string, message: string): Promise<{ committed: boolean }> {
   if (await rebaseInProgress(worktree)) return { committed: false };
   await git(worktree, ['add', '--all']);
-  if (await gitOk(worktree, ['diff', '--cached', '--quiet'])) return { committed: false };
-  await git(worktree, [...(await identityArgs(worktree)), 'commit', '--quiet', '--no-verify', '--file', '-'], {
-    input: message,
-  });
-  return { committed: true };
+  if (await indexMatchesHead(worktree)) return { committed: false };
+  const args = [...(await identityArgs(worktree)), 'commit', '--quiet', '--no-verify', '--file', '-'];
+  const result = await gitRaw(worktree, args, { input: message });
+  if (result.code === 0) return { committed: true };
+  // Another step of the same feature (an attempt whose heartbeat timed out on a loaded machine)
+  // may have committed the same files between our check and our commit: nothing is lost.
+  if (await indexMatchesHead(worktree)) return { committed: false };
+  throw new GitError(args, worktree, result.code, `${result.stderr}${result.stdout}`);
+}
+
+/** True when the staged tree is HEAD's; a git error (not a difference) throws. */
+async function indexMatchesHead(worktree: string): Promise<boolean> {
+  const args = ['diff', '--cached', '--quiet'];
+  const result = await gitRaw(worktree, args);
+  if (result.code === 0 || result.code === 1) return result.code === 0;
+  throw new GitError(args, worktree, result.code, result.stderr);
 }
 
 export async function rebaseInProgress(worktree: string): Promise<boolean> {
