@@ -87,6 +87,10 @@ describe('two hosts on one machine', suite, () => {
       const runs = (await agentRunsOf(t.db, project)).filter((r) => r.host === 'host-a' && r.pid);
       return runs.length === 3 && runs;
     });
+    // Frozen, A's agents still live but cannot finish: on a loaded machine B's start, A's loss and
+    // the re-claim have outlasted their 30 s of work, and a pass made while the run still owned
+    // the claim is rightly accepted. SIGKILL and the reaper's kill work on a stopped process.
+    for (const r of onA) process.kill(-r.pgid!, 'SIGSTOP');
     await host({ hostId: 'host-b', stateDir: hostDir(), maxAgents: 10 });
     await waitUntil('host B runs the other 3', async () => {
       const runs = (await agentRunsOf(t.db, project)).filter((r) => r.host === 'host-b' && r.pid);
